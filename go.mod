@@ -1,0 +1,3 @@
+module ritual
+
+go 1.26.8
