@@ -84,9 +84,8 @@ type patchHeader struct {
 // With RoundNearest set, coefficients are rounded to nearest instead:
 // every error above roughly halves (smooth ≤ 0.025·R + 0.05 m, measured
 // 0.023·R; rough ≤ 0.08·R, measured 0.064·R; MaxError ≈ 0.48·R) for blobs
-// about a fifth larger. Decoders
-// cannot tell the difference; the bytes just no longer match
-// OpenSimulator's encoder.
+// about a fifth larger. Decoders cannot tell the difference; the bytes
+// just no longer match OpenSimulator's encoder.
 type Encoder struct {
 	// RoundNearest rounds quantised coefficients to nearest rather than
 	// truncating them toward zero.
@@ -350,6 +349,7 @@ func (d *Decoder) patch(layer LayerType) (done bool, err error) {
 	prequant := int(quant>>4) + 2
 
 	d.f = [N * N]float64{}
+	var cols uint16 // columns holding a non-zero coefficient
 	for z := 0; z < N*N; z++ {
 		b, ok := r.bit()
 		if !ok {
@@ -378,8 +378,9 @@ func (d *Decoder) patch(layer LayerType) (done bool, err error) {
 			v = -v
 		}
 		d.f[k] = v
+		cols |= 1 << (k % N)
 	}
-	inverseDCT(&d.out, &d.f, &d.tmp)
+	inverseDCT(&d.out, &d.f, &d.tmp, cols)
 
 	mult := float64(rng) / float64(uint32(1)<<prequant)
 	add := mult*float64(uint32(1)<<(prequant-1)) + float64(dc)

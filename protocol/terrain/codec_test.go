@@ -609,15 +609,7 @@ func BenchmarkDecodePatch(b *testing.B) {
 	_ = sink
 }
 
-func benchRegion() *Heightmap {
-	h, _ := NewHeightmap(256, 256)
-	for y := range 256 {
-		for x := range 256 {
-			h.Z[y*256+x] = float32(22 + 12*math.Sin(float64(x)/17)*math.Cos(float64(y)/23) + 3*math.Sin(float64(x+y)/5))
-		}
-	}
-	return h
-}
+func benchRegion() *Heightmap { return goldenRegion() }
 
 func BenchmarkEncodeRegion(b *testing.B) {
 	h := benchRegion()

@@ -89,70 +89,77 @@ func buildZigzag() {
 
 // forwardDCT transforms the normalised samples b (b[j*16+i], j row, i
 // column) into orthonormal DCT-II coefficients c (c[v*16+u]). tmp is
-// scratch space.
+// scratch space. Products are rounded before they are summed (no fused
+// multiply-add), so every platform computes the same bits.
 func forwardDCT(c, b, tmp *[N * N]float64) {
-	// Rows: tmp[j][u] = Σ_i b[j][i]·cos[u][i].
+	// Four outputs at a time: independent sums run in parallel on the CPU,
+	// while each is still added up in the same order, i = 0..15.
+	// Rows, stored transposed: tmp[u][j] = Σ_i b[j][i]·cos[u][i].
 	for j := range N {
-		row := b[j*N : j*N+N]
-		for u := range N {
-			ct := &cosTab[u]
-			var sum float64
-			for i := range N {
-				sum += float64(row[i] * ct[i]) // no fused multiply-add: same bits on every platform
+		row := (*[N]float64)(b[j*N : j*N+N])
+		for u := 0; u < N; u += 4 {
+			c0, c1, c2, c3 := &cosTab[u], &cosTab[u+1], &cosTab[u+2], &cosTab[u+3]
+			var s0, s1, s2, s3 float64
+			for i, x := range row {
+				s0 += float64(x * c0[i])
+				s1 += float64(x * c1[i])
+				s2 += float64(x * c2[i])
+				s3 += float64(x * c3[i])
 			}
-			tmp[j*N+u] = sum
+			tmp[u*N+j], tmp[(u+1)*N+j], tmp[(u+2)*N+j], tmp[(u+3)*N+j] = s0, s1, s2, s3
 		}
 	}
-	// Columns: c[v][u] = scale · Σ_j tmp[j][u]·cos[v][j].
-	for v := range N {
-		ct := &cosTab[v]
-		for u := range N {
-			var sum float64
-			for j := range N {
-				sum += float64(tmp[j*N+u] * ct[j])
+	// Columns: c[v][u] = scale · Σ_j tmp[u][j]·cos[v][j].
+	for u := range N {
+		col := (*[N]float64)(tmp[u*N : u*N+N])
+		for v := 0; v < N; v += 4 {
+			c0, c1, c2, c3 := &cosTab[v], &cosTab[v+1], &cosTab[v+2], &cosTab[v+3]
+			var s0, s1, s2, s3 float64
+			for j, x := range col {
+				s0 += float64(x * c0[j])
+				s1 += float64(x * c1[j])
+				s2 += float64(x * c2[j])
+				s3 += float64(x * c3[j])
 			}
-			c[v*N+u] = sum * fwdScale[v*N+u]
+			c[v*N+u] = s0 * fwdScale[v*N+u]
+			c[(v+1)*N+u] = s1 * fwdScale[(v+1)*N+u]
+			c[(v+2)*N+u] = s2 * fwdScale[(v+2)*N+u]
+			c[(v+3)*N+u] = s3 * fwdScale[(v+3)*N+u]
 		}
 	}
 }
 
 // inverseDCT turns dequantised coefficients f (f[v*16+u]) back into samples
-// out (out[j*16+i]). tmp is scratch space. Columns that are entirely zero
-// (common: most high frequencies are) are skipped.
-func inverseDCT(out, f, tmp *[N * N]float64) {
-	// Over v: tmp[n][u] = Σ_v f[v][u]·icos[v][n].
-	var colNonZero [N]bool
-	for k, x := range f {
-		if x != 0 {
-			colNonZero[k%N] = true
-		}
-	}
+// out (out[j*16+i]). cols has bit u set when column u of f holds a non-zero
+// coefficient; the work done is proportional to the non-zero coefficients
+// and columns, as smooth patches have few. tmp is scratch space.
+func inverseDCT(out, f, tmp *[N * N]float64, cols uint16) {
+	*out = [N * N]float64{}
 	for u := range N {
-		if !colNonZero[u] {
-			for n := range N {
-				tmp[n*N+u] = 0
-			}
+		if cols&(1<<u) == 0 {
 			continue
 		}
-		for n := range N {
-			var sum float64
-			for v := range N {
-				sum += f[v*N+u] * icosTab[v][n]
+		// Over v, stored transposed: tmp[u][n] = Σ_v f[v][u]·icos[v][n].
+		t := (*[N]float64)(tmp[u*N : u*N+N])
+		*t = [N]float64{}
+		for v := range N {
+			c := f[v*N+u]
+			if c == 0 {
+				continue
 			}
-			tmp[n*N+u] = sum
+			ic := &icosTab[v]
+			for n := range N {
+				t[n] += c * ic[n]
+			}
 		}
-	}
-	// Over u, with the 2/N factor: out[n][m] = (2/N) Σ_u tmp[n][u]·icos[u][m].
-	for n := range N {
-		row := tmp[n*N : n*N+N]
-		for m := range N {
-			var sum float64
-			for u := range N {
-				if colNonZero[u] {
-					sum += row[u] * icosTab[u][m]
-				}
+		// Over u, with the 2/N factor: out[n][m] += (2/N)·tmp[u][n]·icos[u][m].
+		ic := &icosTab[u]
+		for n := range N {
+			x := t[n] * (2.0 / N)
+			o := (*[N]float64)(out[n*N : n*N+N])
+			for m := range N {
+				o[m] += x * ic[m]
 			}
-			out[n*N+m] = sum * (2.0 / N)
 		}
 	}
 }

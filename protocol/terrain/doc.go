@@ -28,10 +28,15 @@
 //
 // A patch's samples are normalised to about ±512 around the middle of its
 // range, transformed with an orthonormal 16×16 DCT-II, divided by
-// 1+2(u+v) and truncated toward zero. The loss this causes is bounded: see
-// Encoder for the stated error bounds. A patch whose heights are all equal
+// 1+2(u+v) and truncated toward zero (or, optionally, rounded). The loss
+// this causes is bounded: see Encoder for the stated error bounds. A patch whose heights are all equal
 // is sent as OpenSimulator sends it (quant 0, dc = h-0.5, range 1, no
 // coefficients) and decodes to exactly h.
+//
+// Typical use: a server calls EncodeRegion (or Encoder.EncodeSplit for the
+// patches that changed) and sends each blob in its own LayerData message; a
+// client hands each message's Data to Decoder.Decode or DecodePatches and
+// applies the patches to a Heightmap with ApplyPatch.
 //
 // Decoding never panics and never allocates more than the blob's own size
 // warrants: every malformed input (truncation, a patch size other than 16,

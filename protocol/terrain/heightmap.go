@@ -95,8 +95,8 @@ func (h *Heightmap) ApplyPatch(p *Patch) error {
 }
 
 // RegionOrder returns the cells of a px×py patch grid, [x, y] each, nearest
-// the centre patch ((px-1)/2, (py-1)/2) first, as OpenSimulator orders a
-// region's terrain on arrival. Ties
+// the centre patch ((px-1)/2, (py-1)/2) first, like OpenSimulator orders a
+// region's terrain on arrival (it breaks ties differently). Ties
 // in distance are broken by row, then column. The slice for a classic
 // 16×16 grid is shared: do not modify it.
 func RegionOrder(px, py int) [][2]int {

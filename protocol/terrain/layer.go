@@ -78,7 +78,8 @@ func (t LayerType) maxPatchID() int {
 var (
 	// ErrTruncated: the bit stream ended before a value it must hold.
 	ErrTruncated = errors.New("terrain: bit stream ends early")
-	// ErrBitCount: a read or write of more than 32 bits was asked for.
+	// ErrBitCount: a read of more than 32 bits (or fewer than 0) was asked
+	// for.
 	ErrBitCount = errors.New("terrain: bit count out of range")
 	// ErrPatchSize: the group header names a patch size other than 16.
 	ErrPatchSize = errors.New("terrain: unsupported patch size")
