@@ -56,7 +56,8 @@ func (f Format) ContentType() string {
 func FormatOf(contentType string) Format {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		mt = strings.ToLower(strings.TrimSpace(contentType))
+		mt, _, _ = strings.Cut(contentType, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
 	}
 	switch mt {
 	case "application/llsd+xml", "application/xml", "text/xml":
