@@ -1,0 +1,114 @@
+package circuit
+
+import (
+	"log/slog"
+	"time"
+
+	"ritual/protocol/msg"
+	"ritual/trace"
+)
+
+// Config tunes one circuit. The zero value works: fill leaves zero fields
+// at their defaults.
+type Config struct {
+	// Side and the endpoint names label trace events: the side this Conn
+	// observes from, its own end and the peer's (trace.EndRegion,
+	// trace.EndClient).
+	Side      trace.Side
+	LocalEnd  string
+	RemoteEnd string
+
+	// Recorder receives probe events; nil means off.
+	Recorder trace.Recorder
+	// Summarize returns the fields a reader wants to see of a message in
+	// the story (nil: DefaultSummary). Only called when Recorder is set.
+	Summarize func(msg.Message) trace.Fields
+	// Logger receives operational logs; nil means slog.Default().
+	Logger *slog.Logger
+
+	// Code is the circuit code, for trace events and logs.
+	Code uint32
+
+	// ResendTimeout is the first retransmission timeout of a reliable
+	// packet (default 1 s); each resend doubles it up to MaxResendTimeout
+	// (default 4 s). MaxResends tries are made before the packet is
+	// given up (default 5).
+	ResendTimeout    time.Duration
+	MaxResendTimeout time.Duration
+	MaxResends       int
+
+	// Timeout closes the circuit after this long without a datagram from
+	// the peer (default 60 s).
+	Timeout time.Duration
+	// PingInterval is how often a StartPingCheck is sent (default 5 s;
+	// negative disables pings).
+	PingInterval time.Duration
+	// AckDelay is how long an owed acknowledgement may wait for an
+	// outgoing packet to ride on before it is flushed as a PacketAck
+	// (default 10 ms).
+	AckDelay time.Duration
+
+	// InboundQueue bounds the datagrams waiting for the run loop (default
+	// 1024); OutboundQueue the messages waiting to be sent (default
+	// 4096); Unacked the reliable packets awaiting acknowledgement
+	// (default 2048); Deliver the decoded messages waiting for the
+	// application (default 4096).
+	InboundQueue  int
+	OutboundQueue int
+	Unacked       int
+	Deliver       int
+
+	// Throttle caps outgoing bytes per second (0: unlimited). The server
+	// sets it from the client's AgentThrottle; see Conn.SetThrottle.
+	Throttle float64
+}
+
+func (c Config) fill() Config {
+	if c.Side == 0 {
+		c.Side = trace.Server
+	}
+	if c.LocalEnd == "" {
+		if c.Side == trace.Server {
+			c.LocalEnd, c.RemoteEnd = trace.EndRegion, trace.EndClient
+		} else {
+			c.LocalEnd, c.RemoteEnd = trace.EndClient, trace.EndRegion
+		}
+	}
+	if c.Summarize == nil {
+		c.Summarize = DefaultSummary
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.ResendTimeout <= 0 {
+		c.ResendTimeout = time.Second
+	}
+	if c.MaxResendTimeout < c.ResendTimeout {
+		c.MaxResendTimeout = max(4*time.Second, c.ResendTimeout)
+	}
+	if c.MaxResends <= 0 {
+		c.MaxResends = 5
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 60 * time.Second
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = 5 * time.Second
+	}
+	if c.AckDelay <= 0 {
+		c.AckDelay = 10 * time.Millisecond
+	}
+	if c.InboundQueue <= 0 {
+		c.InboundQueue = 1024
+	}
+	if c.OutboundQueue <= 0 {
+		c.OutboundQueue = 4096
+	}
+	if c.Unacked <= 0 {
+		c.Unacked = 2048
+	}
+	if c.Deliver <= 0 {
+		c.Deliver = 4096
+	}
+	return c
+}

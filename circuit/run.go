@@ -1,0 +1,464 @@
+package circuit
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"ritual/protocol/msg"
+	"ritual/trace"
+)
+
+// run is the circuit's single owner of its state.
+func (c *Conn) run() {
+	check := min(max(c.cfg.ResendTimeout/4, 10*time.Millisecond), 250*time.Millisecond)
+	tick := time.NewTicker(check)
+	defer tick.Stop()
+	var pingC <-chan time.Time
+	if c.cfg.PingInterval > 0 {
+		pt := time.NewTicker(c.cfg.PingInterval)
+		defer pt.Stop()
+		pingC = pt.C
+	}
+	c.ackTimer = time.NewTimer(time.Hour)
+	c.ackTimer.Stop()
+	defer c.ackTimer.Stop()
+	var throttleTimer *time.Timer
+	var throttleC <-chan time.Time
+	c.lastRecv = time.Now()
+	c.tokensAt = c.lastRecv
+
+	for {
+		// Take new messages only while there is room for them among the
+		// unacknowledged and the throttle allows.
+		var outC <-chan outgoing
+		if len(c.unacked) < c.cfg.Unacked {
+			if wait := c.throttleWait(); wait <= 0 {
+				outC = c.outbound
+			} else if throttleC == nil {
+				throttleTimer = time.NewTimer(wait)
+				throttleC = throttleTimer.C
+			}
+		}
+		if c.draining && len(c.outbound) == 0 && len(c.unacked) == 0 {
+			c.finish(ErrClosed, c.closeReason)
+			return
+		}
+		select {
+		case bp := <-c.inbound:
+			c.handleDatagram(*bp)
+			putBuf(bp)
+		case o := <-outC:
+			c.transmitNew(o)
+		case <-c.ackTimer.C:
+			c.ackArmed = false
+			c.flushAcks()
+		case now := <-tick.C:
+			if c.checkResends(now) {
+				return
+			}
+		case <-pingC:
+			c.sendPing()
+		case <-throttleC:
+			throttleC = nil
+			throttleTimer = nil
+		case r := <-c.closeReq:
+			if !r.graceful {
+				c.flushAcks()
+				c.finish(ErrClosed, r.reason)
+				return
+			}
+			c.draining = true
+			c.closeReason = r.reason
+		}
+	}
+}
+
+// finish ends the circuit: fails waiting senders, records the closing and
+// removes the circuit from its transport.
+func (c *Conn) finish(err error, reason string) {
+	c.errMu.Lock()
+	c.err = err
+	c.errMu.Unlock()
+	for seq, u := range c.unacked {
+		if u.out.done != nil {
+			u.out.done <- ErrClosed
+		}
+		putBuf(u.out.buf)
+		delete(c.unacked, seq)
+	}
+	c.nUnacked.Store(0)
+	if c.cfg.Recorder != nil {
+		trace.Emit(c.cfg.Recorder, &trace.CircuitClosed{
+			Header: c.header(c.cfg.LocalEnd, c.cfg.RemoteEnd),
+			Code:   c.cfg.Code, Reason: reason, Stats: c.Stats(),
+		})
+	}
+	c.t.remove(c)
+	close(c.done)
+	close(c.deliver)
+	// Drain what is queued so pooled buffers go back.
+	for {
+		select {
+		case o := <-c.outbound:
+			if o.done != nil {
+				o.done <- ErrClosed
+			}
+			putBuf(o.buf)
+			continue
+		case bp := <-c.inbound:
+			putBuf(bp)
+			continue
+		default:
+		}
+		break
+	}
+}
+
+func (c *Conn) header(from, to string) trace.Header {
+	return trace.Header{Side: c.cfg.Side, Layer: trace.UDP, From: from, To: to}
+}
+
+func (c *Conn) anomaly(kind, message string, seq uint32, reason string) {
+	if c.cfg.Recorder == nil {
+		return
+	}
+	trace.Emit(c.cfg.Recorder, &trace.Anomaly{
+		Header: c.header(c.cfg.RemoteEnd, c.cfg.LocalEnd),
+		Kind:   kind, Message: message, Seq: seq, Reason: reason, Remote: c.remote.String(),
+	})
+}
+
+func (c *Conn) handleDatagram(d []byte) {
+	now := time.Now()
+	c.lastRecv = now
+	if err := c.pkt.Parse(d, c.scratch); err != nil {
+		c.drop(0, "", fmt.Sprintf("malformed datagram: %v", err))
+		return
+	}
+	p := &c.pkt
+	c.statsMu.Lock()
+	c.stats.PacketsRecv++
+	c.stats.BytesRecv += len(d)
+	c.stats.AcksRecv += len(p.Acks)
+	c.statsMu.Unlock()
+	for _, a := range p.Acks {
+		c.acked(a, now)
+	}
+	reliable := p.Flags&msg.FlagReliable != 0
+	if reliable && c.window.has(p.Sequence) {
+		c.oweAck(p.Sequence)
+		c.statsMu.Lock()
+		c.stats.Duplicates++
+		c.statsMu.Unlock()
+		name := p.ID.String()
+		c.anomaly(trace.AnomalyDuplicate, name, p.Sequence, "already received; acknowledged again")
+		return
+	}
+
+	var delivered msg.Message
+	switch p.ID {
+	case msg.IDPacketAck:
+		if err := c.ackMsg.Decode(p.Body); err != nil && !errors.Is(err, msg.ErrTrailingData) {
+			c.drop(p.Sequence, "PacketAck", err.Error())
+			return
+		}
+		for _, b := range c.ackMsg.Packets {
+			c.acked(b.ID, now)
+		}
+	case msg.IDStartPingCheck:
+		if err := c.pingIn.Decode(p.Body); err != nil && !errors.Is(err, msg.ErrTrailingData) {
+			c.drop(p.Sequence, "StartPingCheck", err.Error())
+			return
+		}
+		c.pingOut.PingID.PingID = c.pingIn.PingID.PingID
+		c.sendControl(&c.pingOut)
+	case msg.IDCompletePingCheck:
+		if err := c.pongIn.Decode(p.Body); err != nil && !errors.Is(err, msg.ErrTrailingData) {
+			c.drop(p.Sequence, "CompletePingCheck", err.Error())
+			return
+		}
+		if t := c.pingSent[c.pongIn.PingID.PingID]; !t.IsZero() {
+			c.observeRTT(now.Sub(t))
+			c.pingSent[c.pongIn.PingID.PingID] = time.Time{}
+		}
+	default:
+		m, ok := msg.New(p.ID)
+		if !ok {
+			c.drop(p.Sequence, "", fmt.Sprintf("unknown message number %s", p.ID))
+			return
+		}
+		if err := m.Decode(p.Body); err != nil && !errors.Is(err, msg.ErrTrailingData) {
+			c.drop(p.Sequence, m.Name(), err.Error())
+			return
+		}
+		select {
+		case c.deliver <- Inbound{Message: m, Seq: p.Sequence, Flags: p.Flags, At: now}:
+		default:
+			// The application is behind: leave a reliable packet unacked
+			// so the peer sends it again later.
+			c.drop(p.Sequence, m.Name(), "application queue full")
+			return
+		}
+		delivered = m
+	}
+	if reliable {
+		c.window.mark(p.Sequence)
+		c.oweAck(p.Sequence)
+	}
+	if c.cfg.Recorder != nil {
+		ev := &trace.Packet{
+			Header:    c.header(c.cfg.RemoteEnd, c.cfg.LocalEnd),
+			Dir:       trace.Recv,
+			Message:   p.ID.String(),
+			Seq:       p.Sequence,
+			Reliable:  reliable,
+			Resent:    p.Flags&msg.FlagResent != 0,
+			Zerocoded: p.Flags&msg.FlagZerocoded != 0,
+			Size:      len(d),
+			Acks:      len(p.Acks),
+			Circuit:   c.cfg.Code,
+		}
+		ev.Time = now
+		if delivered != nil {
+			ev.Fields = c.cfg.Summarize(delivered)
+		}
+		c.cfg.Recorder.Record(ev)
+	}
+}
+
+func (c *Conn) drop(seq uint32, message, reason string) {
+	c.statsMu.Lock()
+	c.stats.Dropped++
+	c.statsMu.Unlock()
+	c.anomaly(trace.AnomalyDropped, message, seq, reason)
+}
+
+func (c *Conn) observeRTT(rtt time.Duration) {
+	if c.srtt == 0 {
+		c.srtt = rtt
+	} else {
+		c.srtt = (7*c.srtt + rtt) / 8
+	}
+}
+
+// rto is the first retransmission timeout for a new packet: the
+// configured one, or three round trips when that is longer.
+func (c *Conn) rto() time.Duration {
+	r := c.cfg.ResendTimeout
+	if c.srtt > 0 && 3*c.srtt > r {
+		r = min(3*c.srtt, c.cfg.MaxResendTimeout)
+	}
+	return r
+}
+
+func (c *Conn) acked(seq uint32, now time.Time) {
+	u, ok := c.unacked[seq]
+	if !ok {
+		return
+	}
+	delete(c.unacked, seq)
+	c.nUnacked.Store(int64(len(c.unacked)))
+	if u.tries == 0 {
+		c.observeRTT(now.Sub(u.lastSent))
+	}
+	if u.out.done != nil {
+		u.out.done <- nil
+	}
+	putBuf(u.out.buf)
+}
+
+func (c *Conn) oweAck(seq uint32) {
+	c.pendingAcks = append(c.pendingAcks, seq)
+	if len(c.pendingAcks) >= msg.MaxAcks {
+		c.flushAcks()
+		return
+	}
+	if !c.ackArmed {
+		c.ackArmed = true
+		c.ackTimer.Reset(c.cfg.AckDelay)
+	}
+}
+
+// flushAcks sends every owed acknowledgement as PacketAck messages.
+func (c *Conn) flushAcks() {
+	for len(c.pendingAcks) > 0 {
+		n := min(len(c.pendingAcks), msg.MaxAcks)
+		c.ackOut.Packets = c.ackOut.Packets[:0]
+		for _, s := range c.pendingAcks[:n] {
+			c.ackOut.Packets = append(c.ackOut.Packets, msg.PacketAckPackets{ID: s})
+		}
+		c.pendingAcks = append(c.pendingAcks[:0], c.pendingAcks[n:]...)
+		c.statsMu.Lock()
+		c.stats.AcksSent += n
+		c.statsMu.Unlock()
+		c.sendControl(&c.ackOut)
+	}
+	if c.ackArmed {
+		c.ackTimer.Stop()
+		c.ackArmed = false
+	}
+}
+
+func (c *Conn) nextSeq() uint32 {
+	c.seq++
+	return c.seq
+}
+
+// sendControl sends an unreliable control message (PacketAck, pings) at
+// once, outside the outbound queue and the throttle.
+func (c *Conn) sendControl(m msg.Message) {
+	seq := c.nextSeq()
+	var flags msg.Flags
+	if m.Zerocoded() {
+		flags = msg.FlagZerocoded
+	}
+	b, err := msg.EncodePacket(c.sendBuf[:0], flags, seq, m, nil)
+	if err != nil {
+		c.cfg.Logger.Error("circuit: encoding control message", "message", m.Name(), "err", err)
+		return
+	}
+	c.write(b, m.Name(), seq, false, false, nil)
+}
+
+// transmitNew sends a message from the outbound queue for the first time.
+func (c *Conn) transmitNew(o outgoing) {
+	seq := c.nextSeq()
+	b := (*o.buf)[:o.n]
+	binary.BigEndian.PutUint32(b[1:5], seq)
+	if o.reliable {
+		u := &unacked{out: o, seq: seq, lastSent: time.Now(), rto: c.rto()}
+		c.unacked[seq] = u
+		c.nUnacked.Store(int64(len(c.unacked)))
+		c.write(b, o.name, seq, true, false, o.fields)
+		return
+	}
+	c.write(b, o.name, seq, false, false, o.fields)
+	if o.done != nil {
+		o.done <- nil
+	}
+	putBuf(o.buf)
+}
+
+// write sends b (which has no acks appended) with as many owed acks as fit.
+func (c *Conn) write(b []byte, name string, seq uint32, reliable, resent bool, fields trace.Fields) {
+	out := append(c.sendBuf[:0], b...)
+	if resent {
+		msg.SetResent(out)
+	}
+	acks := 0
+	if n := min(len(c.pendingAcks), msg.MaxAppendedAcks(len(out))); n > 0 {
+		for _, s := range c.pendingAcks[:n] {
+			out = binary.BigEndian.AppendUint32(out, s)
+		}
+		out = append(out, byte(n))
+		out[0] |= byte(msg.FlagAcks)
+		c.pendingAcks = append(c.pendingAcks[:0], c.pendingAcks[n:]...)
+		acks = n
+		if len(c.pendingAcks) == 0 && c.ackArmed {
+			c.ackTimer.Stop()
+			c.ackArmed = false
+		}
+	}
+	c.sendBuf = out[:0]
+	if err := c.t.WriteTo(out, c.remote); err != nil {
+		c.cfg.Logger.Debug("circuit: write failed", "remote", c.remote, "err", err)
+	}
+	c.spend(len(out))
+	c.statsMu.Lock()
+	c.stats.PacketsSent++
+	c.stats.BytesSent += len(out)
+	c.stats.AcksSent += acks
+	if resent {
+		c.stats.Resent++
+	}
+	c.statsMu.Unlock()
+	if c.cfg.Recorder != nil {
+		c.cfg.Recorder.Record(&trace.Packet{
+			Header:    trace.Header{Time: time.Now(), Side: c.cfg.Side, Layer: trace.UDP, From: c.cfg.LocalEnd, To: c.cfg.RemoteEnd},
+			Dir:       trace.Send,
+			Message:   name,
+			Seq:       seq,
+			Reliable:  reliable,
+			Resent:    resent,
+			Zerocoded: out[0]&byte(msg.FlagZerocoded) != 0,
+			Size:      len(out),
+			Acks:      acks,
+			Circuit:   c.cfg.Code,
+			Fields:    fields,
+		})
+	}
+}
+
+// checkResends resends what is due, gives up what ran out of tries, and
+// closes a silent circuit; it reports whether the circuit closed.
+func (c *Conn) checkResends(now time.Time) bool {
+	if now.Sub(c.lastRecv) >= c.cfg.Timeout {
+		c.flushAcks()
+		c.anomaly(trace.AnomalyTimeout, "", 0, fmt.Sprintf("no datagram from the peer for %v", c.cfg.Timeout))
+		c.finish(ErrTimeout, fmt.Sprintf("peer silent for %v", c.cfg.Timeout))
+		return true
+	}
+	for seq, u := range c.unacked {
+		if now.Sub(u.lastSent) < u.rto {
+			continue
+		}
+		if u.tries >= c.cfg.MaxResends {
+			delete(c.unacked, seq)
+			c.nUnacked.Store(int64(len(c.unacked)))
+			c.statsMu.Lock()
+			c.stats.ReliableLost++
+			c.statsMu.Unlock()
+			c.anomaly(trace.AnomalyTimeout, u.out.name, seq, fmt.Sprintf("unacknowledged after %d resends; given up", u.tries))
+			if u.out.done != nil {
+				u.out.done <- ErrGaveUp
+			}
+			putBuf(u.out.buf)
+			continue
+		}
+		u.tries++
+		u.lastSent = now
+		u.rto = min(2*u.rto, c.cfg.MaxResendTimeout)
+		c.write((*u.out.buf)[:u.out.n], u.out.name, seq, true, true, u.out.fields)
+	}
+	return false
+}
+
+func (c *Conn) sendPing() {
+	c.pingID++
+	c.startOut.PingID.PingID = c.pingID
+	var oldest uint32
+	for seq := range c.unacked {
+		if oldest == 0 || seq < oldest {
+			oldest = seq
+		}
+	}
+	c.startOut.PingID.OldestUnacked = oldest
+	c.pingSent[c.pingID] = time.Now()
+	c.sendControl(&c.startOut)
+}
+
+// throttleWait returns how long to wait before sending more under the
+// throttle (0 or less: send now).
+func (c *Conn) throttleWait() time.Duration {
+	rate := math.Float64frombits(c.throttle.Load())
+	if rate <= 0 {
+		return 0
+	}
+	now := time.Now()
+	burst := max(rate/4, 64*1024)
+	c.tokens = min(burst, c.tokens+now.Sub(c.tokensAt).Seconds()*rate)
+	c.tokensAt = now
+	if c.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-c.tokens / rate * float64(time.Second))
+}
+
+func (c *Conn) spend(n int) {
+	if math.Float64frombits(c.throttle.Load()) > 0 {
+		c.tokens -= float64(n)
+	}
+}
