@@ -301,7 +301,7 @@ func (c *Compressed) Decode(b []byte) error {
 // lenPrefixed reads a U32 length and that many bytes.
 func (r *reader) lenPrefixed(field string) []byte {
 	at := r.off
-	n := r.u32(field + " length")
+	n := r.u32(field)
 	if r.err != nil {
 		return nil
 	}

@@ -64,6 +64,8 @@ const (
 // encoder writes entries in ascending type order, which is how viewers and
 // OpenSimulator write them; entries of one type in Other keep their order.
 // When a typed parameter occurs twice the last one wins, as in the viewers.
+// ObjectUpdate carries the field as Variable 1, so there the encoded
+// parameters must fit in 255 bytes; the compressed blob has no such limit.
 type ExtraParams struct {
 	Flexible   *Flexible
 	Light      *Light
@@ -151,15 +153,26 @@ func (p *ExtraParams) AppendTo(b []byte) ([]byte, error) {
 }
 
 // appendOthers appends the entries of Other whose type lies strictly
-// between lo and hi, in slice order.
+// between lo and hi, in ascending type order (slice order within a type).
 func (p *ExtraParams) appendOthers(b []byte, lo, hi int) []byte {
-	for _, o := range p.Other {
-		if int(o.Type) > lo && int(o.Type) < hi {
-			b = appendParamHead(b, o.Type, len(o.Data))
-			b = append(b, o.Data...)
+	for {
+		next := hi
+		for _, o := range p.Other {
+			if t := int(o.Type); t > lo && t < next {
+				next = t
+			}
 		}
+		if next == hi {
+			return b
+		}
+		for _, o := range p.Other {
+			if int(o.Type) == next {
+				b = appendParamHead(b, o.Type, len(o.Data))
+				b = append(b, o.Data...)
+			}
+		}
+		lo = next
 	}
-	return b
 }
 
 func appendParamHead(b []byte, t ExtraParamType, n int) []byte {
@@ -184,7 +197,11 @@ func (p *ExtraParams) Decode(b []byte) error {
 // read decodes the entries at r's position (the compressed blob embeds them
 // without a length); prefix goes before the field names in errors.
 func (p *ExtraParams) read(r *reader, prefix string) error {
-	count := int(r.u8(prefix + "count"))
+	countField := "count"
+	if prefix != "" {
+		countField = "ExtraParams count"
+	}
+	count := int(r.u8(countField))
 	if r.err != nil {
 		return r.err
 	}

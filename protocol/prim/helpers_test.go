@@ -2,7 +2,6 @@ package prim
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -206,5 +205,3 @@ func objectUpdate(t testing.TB, body []byte) (map[string][]byte, map[string]int)
 }
 
 func le16(b []byte) uint16 { return binary.LittleEndian.Uint16(b) }
-
-var _ = bytes.Equal

@@ -18,9 +18,9 @@ func TestFloatToU16Table(t *testing.T) {
 		{-1000, -128, 128, 0x0000},
 		{0, -1, 1, 0x7FFF},
 		{1, -1, 1, 0xFFFF},
-		{0.02117, -1, 1, 0x82B5},  // capture rotation z: b5 82
-		{0.99976, -1, 1, 0xFFF7},  // capture rotation w: f7 ff
-		{128, -128, 384, 0x7FFF},  // 32-byte ObjectData x: (128+128)/512
+		{0.02117, -1, 1, 0x82B5}, // capture rotation z: b5 82
+		{0.99976, -1, 1, 0xFFF7}, // capture rotation w: f7 ff
+		{128, -128, 384, 0x7FFF}, // 32-byte ObjectData x: (128+128)/512
 		{float32(math.NaN()), -64, 64, 0x7FFF},
 		{float32(math.Inf(1)), -64, 64, 0xFFFF},
 		{float32(math.Inf(-1)), -64, 64, 0x0000},

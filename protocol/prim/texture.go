@@ -165,6 +165,17 @@ var sectionNames = [numSections]string{"TextureID", "Color", "RepeatU", "RepeatV
 
 var sectionSizes = [numSections]int{16, 4, 4, 4, 2, 2, 2, 1, 1, 1, 16}
 
+// Field names for errors, built once so that decoding does not allocate.
+var sectionDefault, sectionOverride, sectionBitfield [numSections]string
+
+func init() {
+	for s, name := range sectionNames {
+		sectionDefault[s] = name + " default"
+		sectionOverride[s] = name + " override"
+		sectionBitfield[s] = name + " face bitfield"
+	}
+}
+
 // value writes the wire form of section s of f into v (zeroing the rest of
 // v, so that whole arrays compare equal exactly when wire values do).
 func (f *Face) value(s int) (v [16]byte) {
@@ -221,12 +232,6 @@ func (f *Face) set(s int, p []byte) {
 	case secMaterialID:
 		copy(f.MaterialID[:], p)
 	}
-}
-
-// Len returns the encoded length of te.
-func (te *TextureEntry) Len() int {
-	var buf [1024]byte
-	return len(te.AppendTo(buf[:0]))
 }
 
 // AppendTo appends the TextureEntry blob to b: every section, each with its
@@ -303,7 +308,7 @@ func (te *TextureEntry) Decode(b []byte) error {
 			break // later sections absent: zero values
 		}
 		n := sectionSizes[s]
-		p := r.take(n, sectionNames[s]+" default")
+		p := r.take(n, sectionDefault[s])
 		if p == nil {
 			return r.err
 		}
@@ -316,7 +321,7 @@ func (te *TextureEntry) Decode(b []byte) error {
 				break // terminator omitted at the end
 			}
 			at := r.off
-			mask, err := r.bitfield(sectionNames[s])
+			mask, err := r.bitfield(sectionBitfield[s])
 			if err != nil {
 				return err
 			}
@@ -325,10 +330,10 @@ func (te *TextureEntry) Decode(b []byte) error {
 			}
 			if mask&^allFaces != 0 {
 				f := bits.Len64(mask) - 1
-				return decodeErr(r.blob, sectionNames[s]+" face bitfield", at,
+				return decodeErr(r.blob, sectionBitfield[s], at,
 					fmt.Errorf("%w: names face %d (faces are 0..%d)", ErrRange, f, MaxFaces-1))
 			}
-			p := r.take(n, sectionNames[s]+" override")
+			p := r.take(n, sectionOverride[s])
 			if p == nil {
 				return r.err
 			}
@@ -345,16 +350,17 @@ func (te *TextureEntry) Decode(b []byte) error {
 	return r.done()
 }
 
-// bitfield reads a face bitfield (see appendBitfield).
-func (r *reader) bitfield(section string) (uint64, error) {
+// bitfield reads a face bitfield (see appendBitfield); field names it in
+// errors.
+func (r *reader) bitfield(field string) (uint64, error) {
 	start := r.off
 	var mask uint64
 	for i := 0; ; i++ {
 		if i == maxBitfieldLen {
-			return 0, decodeErr(r.blob, section+" face bitfield", start,
+			return 0, decodeErr(r.blob, field, start,
 				fmt.Errorf("%w: longer than %d bytes", ErrRange, maxBitfieldLen))
 		}
-		c := r.u8(section + " face bitfield")
+		c := r.u8(field)
 		if r.err != nil {
 			return 0, r.err
 		}
