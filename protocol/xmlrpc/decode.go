@@ -679,10 +679,16 @@ var timeLayouts = [...]string{
 	"20060102T150405Z0700",
 }
 
+// parseTime reads a dateTime.iso8601 value as a UTC time, which must fall
+// in years 0-9999 (what can be written back).
 func parseTime(s string) (time.Time, bool) {
 	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), true
+			t = t.UTC()
+			if y := t.Year(); y < 0 || y > 9999 {
+				return time.Time{}, false
+			}
+			return t, true
 		}
 	}
 	return time.Time{}, false
@@ -707,9 +713,11 @@ func validMethodName(s string) bool {
 	return true
 }
 
-// duplicateName returns a member name that occurs twice in s.
+// duplicateName returns a member name that occurs twice in s: by pairwise
+// comparison for structs the size of login's (no allocation), with a set
+// above 64 members so that the check stays linear.
 func duplicateName(s Struct) (string, bool) {
-	if len(s) <= 32 {
+	if len(s) <= 64 {
 		for i := 1; i < len(s); i++ {
 			for j := 0; j < i; j++ {
 				if s[i].Name == s[j].Name {

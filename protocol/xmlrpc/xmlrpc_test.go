@@ -677,6 +677,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad base64", resp("<base64>a$b=</base64>"), xmlrpc.ErrInvalid, "bad <base64>"},
 		{"bad base64 padding", resp("<base64>QQ=</base64>"), xmlrpc.ErrInvalid, "bad <base64>"},
 		{"bad date", resp("<dateTime.iso8601>2026-13-01T00:00:00</dateTime.iso8601>"), xmlrpc.ErrInvalid, "bad <dateTime.iso8601>"},
+		{"date before year 0 in UTC", resp("<dateTime.iso8601>00000101T00:00:00+01:00</dateTime.iso8601>"), xmlrpc.ErrInvalid, "bad <dateTime.iso8601>"},
+		{"date after year 9999 in UTC", resp("<dateTime.iso8601>99991231T23:59:59-01:00</dateTime.iso8601>"), xmlrpc.ErrInvalid, "bad <dateTime.iso8601>"},
 		{"nil with content", resp("<nil>x</nil>"), xmlrpc.ErrInvalid, "<nil> with content"},
 		{"array without data", resp("<array/>"), xmlrpc.ErrInvalid, "without <data>"},
 		{"array with two data", resp("<array><data/><data/></array>"), xmlrpc.ErrInvalid, "unexpected <data> in <array>"},
@@ -745,16 +747,20 @@ func TestParseErrorOffset(t *testing.T) {
 // TestTruncated: every proper prefix of a capture is an error, never a
 // shorter document.
 func TestTruncated(t *testing.T) {
+	// Every 7th cut of the request, every 397th of the 24 KB response, and
+	// each of the last 60 of both (inside the closing tags).
 	req := capture(t, "opensim-login-request.xml")
 	for i := range len(req) {
+		if i%7 != 0 && i < len(req)-60 {
+			continue
+		}
 		if _, err := xmlrpc.ParseRequest(req[:i]); err == nil {
 			t.Fatalf("request cut at %d parsed", i)
 		}
 	}
-	// The response is 24 KB: every 97th cut, and each of the last 200.
 	resp := capture(t, "opensim-login-response.xml")
-	for i := 0; i < len(resp); i++ {
-		if i%97 != 0 && i < len(resp)-200 {
+	for i := range len(resp) {
+		if i%397 != 0 && i < len(resp)-60 {
 			continue
 		}
 		if _, err := xmlrpc.ParseResponse(resp[:i]); err == nil {
@@ -803,7 +809,7 @@ func TestDepthLimit(t *testing.T) {
 
 func TestHugeInputs(t *testing.T) {
 	t.Run("long string", func(t *testing.T) {
-		s := strings.Repeat("0123456789abcdef", 1<<20) // 16 MiB
+		s := strings.Repeat("0123456789abcdef", 1<<17) // 2 MiB, far over any body limit
 		resp, err := xmlrpc.ParseResponse(doc("<string>" + s + "</string>"))
 		if err != nil {
 			t.Fatal(err)
@@ -813,15 +819,14 @@ func TestHugeInputs(t *testing.T) {
 		}
 	})
 	t.Run("many members", func(t *testing.T) {
-		// Duplicate detection must not be quadratic in the member count.
+		// Large structs take the set-based duplicate check.
 		var sb strings.Builder
 		sb.WriteString("<struct>")
-		const n = 200_000
+		const n = 5000
 		for i := range n {
 			fmt.Fprintf(&sb, "<member><name>m%d</name><value/></member>", i)
 		}
 		sb.WriteString("</struct>")
-		start := time.Now()
 		resp, err := xmlrpc.ParseResponse(doc(sb.String()))
 		if err != nil {
 			t.Fatal(err)
@@ -829,14 +834,13 @@ func TestHugeInputs(t *testing.T) {
 		if got := len(resp.Params[0].(xmlrpc.Struct)); got != n {
 			t.Errorf("%d members, want %d", got, n)
 		}
-		t.Logf("%d members in %v", n, time.Since(start))
 		_, err = xmlrpc.ParseResponse(doc(strings.Replace(sb.String(), "</struct>", "<member><name>m7</name><value/></member></struct>", 1)))
 		if err == nil || !strings.Contains(err.Error(), `duplicate struct member "m7"`) {
 			t.Errorf("duplicate among %d members: %v", n, err)
 		}
 	})
 	t.Run("long bad int", func(t *testing.T) {
-		_, err := xmlrpc.ParseResponse(doc("<int>" + strings.Repeat("9", 1<<20) + "</int>"))
+		_, err := xmlrpc.ParseResponse(doc("<int>" + strings.Repeat("9", 100_000) + "</int>"))
 		if !errors.Is(err, xmlrpc.ErrInvalid) {
 			t.Fatalf("%v", err)
 		}
