@@ -55,9 +55,13 @@
 //
 // Parsing bounds nesting of arrays and structs to MaxDepth; the Server and
 // Client bound body sizes (DefaultMaxBodyBytes, DefaultMaxResponseBytes).
-// Input that is not well-formed XML fails with ErrMalformed; well-formed XML
-// that is not XML-RPC (unknown type tags, bad numbers, missing parts) with
-// ErrInvalid; both come as a *ParseError giving the byte offset.
+// Tokens come from encoding/xml (strict mode; DOCTYPE is refused, so no
+// entity expansion; UTF-8, or ISO-8859-1/US-ASCII if declared). Input that
+// is not well-formed XML as encoding/xml judges it, or whose tags do not
+// nest, fails with ErrMalformed; well-formed XML that is not XML-RPC
+// (unknown elements or type tags, bad numbers, missing parts, duplicate
+// members) with ErrInvalid; both come as a *ParseError giving the byte
+// offset. Attributes are ignored.
 //
 // A Server answers every request it could read with HTTP 200: a result, or
 // a fault (as XML-RPC prescribes) for malformed XML, unknown methods and

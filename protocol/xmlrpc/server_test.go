@@ -182,6 +182,20 @@ func TestServerBodyLimit(t *testing.T) {
 	})
 }
 
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+func TestServerUnreadableBody(t *testing.T) {
+	s := loginServer(t, io.Discard)
+	r := httptest.NewRequest(http.MethodPost, "/", failingReader{})
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	if w.Code != http.StatusBadRequest {
+		t.Errorf("HTTP %d, want 400", w.Code)
+	}
+}
+
 func TestServerHTTPMethod(t *testing.T) {
 	s := loginServer(t, io.Discard)
 	w := httptest.NewRecorder()
