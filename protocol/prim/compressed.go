@@ -60,7 +60,9 @@ const compressedHeadLen = 84
 // values, non-empty byte fields), and sets the flag on the wire
 // accordingly; CompressedTree is written only when set in Flags. Decoding
 // records the wire flags in Flags, so a decoded blob encodes to the same
-// bytes.
+// bytes, unless its rotation was far from unit length (it is normalised,
+// see Motion.AppendTo) or its ExtraParams were out of type order or repeated
+// a type.
 //
 // Decode reuses the capacity of c's byte slices (ScratchPad,
 // ParticleSystem, TextureEntry, TextureAnim, ParticleSystemNew); copy them to

@@ -292,11 +292,13 @@ func appendBitfield(b []byte, mask uint64) []byte {
 // Decode fills te from a TextureEntry blob.
 //
 // An empty blob means the object sent no TextureEntry (OpenSimulator does so
-// for avatars) and yields ErrEmpty. From the Media section on, the blob may
-// end early: at a section boundary or where a terminator is due, as older
-// senders and LibreMetaverse (which omits the final terminator) do; the
-// sections left out take zero values. Anything else short, a bitfield naming
-// a face beyond MaxFaces-1, or bytes after the last section is an error.
+// for avatars) and yields ErrEmpty. The blob may end early once the Media
+// section's default value is in: the Glow and MaterialID sections and the
+// terminators of Media, Glow and MaterialID may be missing at the end, as
+// older senders and LibreMetaverse (which omits the final terminator) write
+// them; missing sections take zero values. Anything else short, a bitfield
+// naming a face beyond MaxFaces-1 or longer than seven bytes, or bytes after
+// the last section is an error.
 func (te *TextureEntry) Decode(b []byte) error {
 	*te = TextureEntry{}
 	r := reader{b: b, blob: "TextureEntry"}

@@ -230,6 +230,15 @@ func TestTextureEntryTruncations(t *testing.T) {
 	}
 }
 
+func TestDecodeErrorMessage(t *testing.T) {
+	var te TextureEntry
+	err := te.Decode(unhex(t, "11111111111111111111111111111111 00 aabb"))
+	want := "prim: TextureEntry Color default at offset 17: short buffer: need 4 bytes, have 2"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant   %s", err, want)
+	}
+}
+
 func TestTextureEntryBadInput(t *testing.T) {
 	full := unhex(t, loadVector(t, "texture_entry_default.json").Hex)
 	id := "11111111111111111111111111111111"
