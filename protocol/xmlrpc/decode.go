@@ -169,22 +169,32 @@ func (l *latin1Reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// next returns the next token that matters: comments and processing
-// instructions are skipped, DOCTYPE and other directives rejected. The
-// token's data is only valid until the next call.
+// token returns the next raw token, io.EOF at the end of the input, or a
+// *ParseError. The token's data is only valid until the next call.
+func (p *parser) token() (xml.Token, error) {
+	p.off = p.base + p.d.InputOffset()
+	tok, err := p.d.RawToken()
+	switch {
+	case err == nil, err == io.EOF:
+		return tok, err
+	}
+	if se, ok := errors.AsType[*xml.SyntaxError](err); ok {
+		return nil, &ParseError{Offset: p.off, Msg: se.Msg, Kind: ErrMalformed}
+	}
+	return nil, &ParseError{Offset: p.off, Msg: "reading XML", Kind: ErrMalformed, Err: err}
+}
+
+// next returns the next token that matters inside the document: comments
+// and processing instructions are skipped, DOCTYPE and other directives
+// rejected, and the end of input is an error.
 func (p *parser) next() (xml.Token, error) {
 	for {
-		p.off = p.base + p.d.InputOffset()
-		tok, err := p.d.RawToken()
+		tok, err := p.token()
+		if err == io.EOF {
+			return nil, &ParseError{Offset: p.off, Msg: msgEOF, Kind: ErrMalformed}
+		}
 		if err != nil {
-			if err == io.EOF {
-				return nil, &ParseError{Offset: p.off, Msg: msgEOF, Kind: ErrMalformed}
-			}
-			var se *xml.SyntaxError
-			if errors.As(err, &se) {
-				return nil, &ParseError{Offset: p.off, Msg: se.Msg, Kind: ErrMalformed}
-			}
-			return nil, &ParseError{Offset: p.off, Msg: "reading XML", Kind: ErrMalformed, Err: err}
+			return nil, err
 		}
 		switch tok.(type) {
 		case xml.Comment, xml.ProcInst:
@@ -248,17 +258,12 @@ func (p *parser) root(want string) error {
 // instructions follows the document element.
 func (p *parser) end() error {
 	for {
-		p.off = p.base + p.d.InputOffset()
-		tok, err := p.d.RawToken()
+		tok, err := p.token()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			var se *xml.SyntaxError
-			if errors.As(err, &se) {
-				return &ParseError{Offset: p.off, Msg: se.Msg, Kind: ErrMalformed}
-			}
-			return &ParseError{Offset: p.off, Msg: "reading XML", Kind: ErrMalformed, Err: err}
+			return err
 		}
 		switch t := tok.(type) {
 		case xml.Comment, xml.ProcInst:
