@@ -84,8 +84,15 @@ func (s *Server) logger() *slog.Logger {
 
 type httpRequestKey struct{}
 
+// WithHTTPRequest returns a context carrying r for HTTPRequest. ServeHTTP
+// does this itself; callers of Dispatch may.
+func WithHTTPRequest(ctx context.Context, r *http.Request) context.Context {
+	return context.WithValue(ctx, httpRequestKey{}, r)
+}
+
 // HTTPRequest returns the HTTP request a Server is serving, from the context
-// it passes to a Handler (for the client's address or headers).
+// it passes to a Handler (for the client's address or headers; the body has
+// been read).
 func HTTPRequest(ctx context.Context) (*http.Request, bool) {
 	r, ok := ctx.Value(httpRequestKey{}).(*http.Request)
 	return r, ok
@@ -119,7 +126,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not read the request body", http.StatusBadRequest)
 		return
 	}
-	out := s.Dispatch(context.WithValue(r.Context(), httpRequestKey{}, r), buf.Bytes())
+	out := s.Dispatch(WithHTTPRequest(r.Context(), r), buf.Bytes())
 	h := w.Header()
 	h.Set("Content-Type", "text/xml")
 	h.Set("Content-Length", strconv.Itoa(len(out)))
@@ -130,7 +137,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Dispatch answers one methodCall document with a methodResponse document:
 // the handler's result or a fault, as ServeHTTP describes. It is ServeHTTP
 // without the HTTP, for callers that have read the body themselves (a login
-// endpoint that also accepts LLSD, say). body is not size-checked here.
+// endpoint that also accepts LLSD, say; WithHTTPRequest passes the request
+// on to handlers). body is not size-checked here.
 func (s *Server) Dispatch(ctx context.Context, body []byte) []byte {
 	req, err := ParseRequest(body)
 	if err != nil {

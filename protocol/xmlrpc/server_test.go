@@ -230,9 +230,21 @@ func TestServerDispatchDirect(t *testing.T) {
 	if err != nil || resp.Fault == nil || resp.Fault.Code != xmlrpc.FaultMethodNotFound {
 		t.Errorf("%+v %v", resp, err)
 	}
-	s.Handle("echo", func(_ context.Context, p []any) (any, error) { return p, nil })
-	resp, err = xmlrpc.ParseResponse(s.Dispatch(context.Background(), []byte("<methodCall><methodName>echo</methodName><params><param><value>a</value></param></params></methodCall>")))
-	if err != nil || resp.Fault != nil || diff("echo", resp.Params, []any{[]any{"a"}}) != "" {
+	s.Handle("echo", func(ctx context.Context, p []any) (any, error) {
+		hr, ok := xmlrpc.HTTPRequest(ctx)
+		if !ok {
+			return nil, &xmlrpc.Fault{Code: 1, String: "no HTTP request"}
+		}
+		return append(p, hr.RemoteAddr), nil
+	})
+	hr := httptest.NewRequest(http.MethodPost, "/", nil)
+	ctx := xmlrpc.WithHTTPRequest(context.Background(), hr)
+	resp, err = xmlrpc.ParseResponse(s.Dispatch(ctx, []byte("<methodCall><methodName>echo</methodName><params><param><value>a</value></param></params></methodCall>")))
+	if err != nil || resp.Fault != nil || diff("echo", resp.Params, []any{[]any{"a", hr.RemoteAddr}}) != "" {
 		t.Errorf("%+v %v", resp, err)
+	}
+	resp, err = xmlrpc.ParseResponse(s.Dispatch(context.Background(), []byte("<methodCall><methodName>echo</methodName></methodCall>")))
+	if err != nil || resp.Fault == nil || resp.Fault.String != "no HTTP request" {
+		t.Errorf("without WithHTTPRequest: %+v %v", resp, err)
 	}
 }
