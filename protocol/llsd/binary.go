@@ -72,6 +72,7 @@ type binaryDecoder struct {
 	maxDepth  int
 	keepOrder bool
 	path      path
+	keys      interner
 }
 
 // preallocCap bounds the room reserved for a container before its elements
@@ -94,20 +95,30 @@ func decodeBinary(data []byte, o Options) (any, error) {
 // binaryHeaderLen returns the length of a leading "<? llsd/binary ?>" header
 // (any spacing, any case) and the newline after it, or 0.
 func binaryHeaderLen(data []byte) int {
-	if !bytes.HasPrefix(data, []byte("<?")) {
+	name, n := headerLine(data)
+	if name != "llsd/binary" {
 		return 0
 	}
-	end := bytes.Index(data[:min(len(data), 64)], []byte("?>"))
-	if end < 0 || !strings.EqualFold(strings.TrimSpace(string(data[2:end])), "llsd/binary") {
-		return 0
-	}
-	n := end + 2
 	if bytes.HasPrefix(data[n:], []byte("\r\n")) {
 		n += 2
 	} else if bytes.HasPrefix(data[n:], []byte("\n")) {
 		n++
 	}
 	return n
+}
+
+// headerLine reads a leading "<? name ?>" (within the first 64 bytes) and
+// returns its name, trimmed and lowercased, and its length through "?>";
+// "" and 0 when there is none.
+func headerLine(data []byte) (string, int) {
+	if !bytes.HasPrefix(data, []byte("<?")) {
+		return "", 0
+	}
+	end := bytes.Index(data[2:min(len(data), 64)], []byte("?>"))
+	if end < 0 {
+		return "", 0
+	}
+	return strings.ToLower(strings.TrimSpace(string(data[2 : 2+end]))), 2 + end + 2
 }
 
 func (d *binaryDecoder) errAt(off int, sentinel error, format string, args ...any) error {
@@ -126,11 +137,11 @@ func (d *binaryDecoder) need(n int, what string, at int) ([]byte, error) {
 
 // length reads a u32 length and checks the input still holds that many bytes.
 func (d *binaryDecoder) length(what string, at int) (int, error) {
-	b, err := d.need(4, what+" length", at)
-	if err != nil {
-		return 0, err
+	if len(d.data)-d.pos < 4 {
+		return 0, d.errAt(at, ErrTruncated, "%s length needs 4 bytes, %d left", what, len(d.data)-d.pos)
 	}
-	n := binary.BigEndian.Uint32(b)
+	n := binary.BigEndian.Uint32(d.data[d.pos:])
+	d.pos += 4
 	if uint64(n) > uint64(len(d.data)-d.pos) {
 		return 0, d.errAt(at, ErrTooLarge, "%s of %d bytes, only %d left", what, n, len(d.data)-d.pos)
 	}
@@ -289,7 +300,7 @@ func (d *binaryDecoder) mapValue(depth, at int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			key = string(d.data[d.pos : d.pos+kn])
+			key = d.keys.get(d.data[d.pos : d.pos+kn])
 			d.pos += kn
 		case '\'', '"':
 			d.pos++

@@ -82,14 +82,11 @@ func Detect(data []byte) Format {
 		return FormatNotation
 	}
 	if bytes.HasPrefix(d, []byte("<?")) {
-		head := d[:min(len(d), 64)]
-		if end := bytes.Index(head, []byte("?>")); end > 0 {
-			switch strings.ToLower(strings.TrimSpace(string(head[2:end]))) {
-			case "llsd/binary":
-				return FormatBinary
-			case "llsd/notation":
-				return FormatNotation
-			}
+		switch name, _ := headerLine(d); name {
+		case "llsd/binary":
+			return FormatBinary
+		case "llsd/notation":
+			return FormatNotation
 		}
 		return FormatXML
 	}

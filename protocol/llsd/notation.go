@@ -249,14 +249,10 @@ func decodeNotation(data []byte, o Options) (any, error) {
 }
 
 func notationHeaderLen(data []byte) int {
-	if !bytes.HasPrefix(data, []byte("<?")) {
-		return 0
+	if name, n := headerLine(data); name == "llsd/notation" {
+		return n
 	}
-	end := bytes.Index(data[:min(len(data), 64)], []byte("?>"))
-	if end < 0 || !strings.EqualFold(strings.TrimSpace(string(data[2:end])), "llsd/notation") {
-		return 0
-	}
-	return end + 2
+	return 0
 }
 
 func (d *notationDecoder) errAt(off int, sentinel error, format string, args ...any) error {

@@ -149,3 +149,23 @@ func equalMap(v any) (map[string]any, bool) {
 	}
 	return nil, false
 }
+
+// interner shares the text of map keys within one decoded document: keys
+// repeat (every inventory folder has folder_id, parent_id, name ...), and a
+// shared string saves an allocation per repeat. It is a small direct-mapped
+// cache, so it costs no allocation of its own.
+type interner [64]string
+
+func (in *interner) get(b []byte) string {
+	h := uint32(2166136261)
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &in[h%uint32(len(in))]
+	if *slot == string(b) {
+		return *slot
+	}
+	s := string(b)
+	*slot = s
+	return s
+}

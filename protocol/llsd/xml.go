@@ -167,6 +167,7 @@ type xmlDecoder struct {
 	keepOrder bool
 	path      path
 	buf       []byte // text with entities or CDATA, valid until the next text call
+	keys      interner
 }
 
 // xmlTag is a parsed start tag; name and encoding alias the input.
@@ -750,7 +751,7 @@ func (d *xmlDecoder) mapValue(t xmlTag, depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			key := string(ktxt)
+			key := d.keys.get(ktxt)
 			d.path.pushKey(key)
 			if err := d.between("map"); err != nil {
 				return nil, err
