@@ -148,7 +148,7 @@ func ReadID(b []byte) (ID, int, error) {
 	case len(b) >= 4:
 		return 0xFFFF0000 | ID(b[2])<<8 | ID(b[3]), 4, nil
 	}
-	return 0, 0, &DecodeError{Field: "message number", Offset: len(b), Err: errShortf("message number needs %d bytes, %d remain", idLenFromPrefix(b), len(b))}
+	return 0, 0, &DecodeError{Field: "message number", Offset: 0, Err: errShortf("message number needs %d bytes, %d remain", idLenFromPrefix(b), len(b))}
 }
 
 func idLenFromPrefix(b []byte) int {

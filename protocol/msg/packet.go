@@ -94,7 +94,7 @@ func (p *Packet) Parse(datagram, scratch []byte) error {
 		}
 	}
 	if len(data) < extra {
-		return &DecodeError{Field: "extra header", Offset: HeaderLen + len(data),
+		return &DecodeError{Field: "extra header", Offset: HeaderLen,
 			Err: errShortf("extra header of %d bytes, %d remain", extra, len(data))}
 	}
 	id, n, err := ReadID(data[extra:])
@@ -151,20 +151,21 @@ func AppendPacket(b []byte, flags Flags, seq uint32, m Message, acks []uint32) [
 	b = m.ID().AppendTo(b)
 	b = m.AppendTo(b)
 	if flags&FlagZerocoded != 0 {
+		// Encode after the plain copy, then move the coded bytes down
+		// over it (or keep the plain copy).
 		plainEnd := len(b)
 		plainLen := plainEnd - body
-		codedLen := ZeroEncodedLen(b[body:plainEnd])
+		b = AppendZeroEncode(b, b[body:plainEnd])
+		codedLen := len(b) - plainEnd
 		ackTail := 0
 		if len(acks) > 0 {
 			ackTail = 1 + 4*len(acks)
 		}
 		if codedLen <= plainLen || HeaderLen+codedLen+ackTail <= MTU {
-			// Encode after the plain copy, then move the coded bytes
-			// down over it.
-			b = AppendZeroEncode(b, b[body:plainEnd])
 			n := copy(b[body:], b[plainEnd:])
 			b = b[:body+n]
 		} else {
+			b = b[:plainEnd]
 			b[start] &^= byte(FlagZerocoded)
 		}
 	}

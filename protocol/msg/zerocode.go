@@ -1,6 +1,6 @@
 package msg
 
-import "bytes"
+import "encoding/binary"
 
 var zeros [255]byte
 
@@ -9,45 +9,61 @@ var zeros [255]byte
 // 00 FF 00 2D), and other bytes are copied. dst and src may share a backing
 // array only if dst's free capacity does not overlap src.
 func AppendZeroEncode(dst, src []byte) []byte {
-	for len(src) > 0 {
-		i := bytes.IndexByte(src, 0)
-		if i < 0 {
-			return append(dst, src...)
+	i := 0
+	for i < len(src) {
+		j := nonZeroSpan(src, i)
+		dst = append(dst, src[i:j]...)
+		if j == len(src) {
+			break
 		}
-		dst = append(dst, src[:i]...)
-		src = src[i:]
-		n := 0
-		for n < len(src) && src[n] == 0 {
-			n++
-		}
-		src = src[n:]
+		k := zeroSpan(src, j)
+		n := k - j
 		for n > 255 {
 			dst = append(dst, 0, 255)
 			n -= 255
 		}
 		dst = append(dst, 0, byte(n))
+		i = k
 	}
 	return dst
 }
 
 // ZeroEncodedLen returns the length AppendZeroEncode would produce for src.
 func ZeroEncodedLen(src []byte) int {
-	n := 0
-	for len(src) > 0 {
-		i := bytes.IndexByte(src, 0)
-		if i < 0 {
-			return n + len(src)
+	size := 0
+	i := 0
+	for i < len(src) {
+		j := nonZeroSpan(src, i)
+		size += j - i
+		if j == len(src) {
+			break
 		}
-		n += i
-		src = src[i:]
-		run := 0
-		for run < len(src) && src[run] == 0 {
-			run++
-		}
-		src = src[run:]
-		n += 2 * ((run + 254) / 255)
+		k := zeroSpan(src, j)
+		size += 2 * ((k - j + 254) / 255)
+		i = k
 	}
-	return n
+	return size
+}
+
+// nonZeroSpan returns the index of the first zero byte in src at or after
+// i, or len(src).
+func nonZeroSpan(src []byte, i int) int {
+	for i < len(src) && src[i] != 0 {
+		i++
+	}
+	return i
+}
+
+// zeroSpan returns the index of the first non-zero byte in src at or after
+// i, or len(src); it skips eight zero bytes at a time.
+func zeroSpan(src []byte, i int) int {
+	for i+8 <= len(src) && binary.LittleEndian.Uint64(src[i:i+8]) == 0 {
+		i += 8
+	}
+	for i < len(src) && src[i] == 0 {
+		i++
+	}
+	return i
 }
 
 // AppendZeroDecode appends the zero-decoding of src to dst, writing at most
@@ -62,10 +78,7 @@ func AppendZeroDecode(dst, src []byte, limit int) ([]byte, error) {
 	pos := 0
 	for pos < len(src) {
 		rest := src[pos:]
-		i := bytes.IndexByte(rest, 0)
-		if i < 0 {
-			i = len(rest)
-		}
+		i := nonZeroSpan(rest, 0)
 		if len(dst)-start+i > limit {
 			return dst, &DecodeError{Field: "zerocoding", Offset: pos + limit - (len(dst) - start),
 				Err: errf(ErrBadZerocode, "decoded data exceeds the %d-byte limit", limit)}
