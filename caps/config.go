@@ -37,6 +37,7 @@ type Config struct {
 	// EQTimeout is how long an EventQueueGet poll is held when there is
 	// nothing to deliver before it is answered 502 (default 50 s; keep it
 	// between 30 and 58 s for node-metaverse, see the protocol notes 3.5).
+	// The http.Server's WriteTimeout, if any, must be longer.
 	EQTimeout time.Duration
 	// Recorder receives probe events; nil means off.
 	Recorder trace.Recorder
@@ -56,6 +57,7 @@ type Config struct {
 	// (default 256); Enqueue returns ErrQueueFull past it.
 	QueueLimit int
 	// Features is the SimulatorFeatures answer; nil means DefaultFeatures().
+	// The Router reads it for every request: do not change it afterwards.
 	Features map[string]any
 }
 

@@ -111,7 +111,7 @@ func do(t *testing.T, method, u, contentType, body string) (int, string) {
 }
 
 // decodeMap decodes an LLSD answer that must be a map.
-func decodeMap(t *testing.T, body string) llsd.Map {
+func decodeMap(t testing.TB, body string) llsd.Map {
 	t.Helper()
 	v, err := llsd.Unmarshal([]byte(body))
 	if err != nil {
