@@ -74,6 +74,7 @@ type story struct {
 	sides      map[trace.Side]int
 	anomalies  map[trace.Side]map[string]int // told anomalies by side and kind
 	told       map[string]bool               // failure messages already told
+	unreceived map[int]bool                  // sends the other side, though recorded, never received
 }
 
 func newStory(events []trace.Event, opt Options) *story {
@@ -93,6 +94,7 @@ func newStory(events []trace.Event, opt Options) *story {
 		told:       map[string]bool{},
 	}
 	s.parts = classifyAll(evs, s.idx)
+	s.unreceived = unreceived(evs)
 	if len(evs) > 0 {
 		s.t0 = times[0]
 	}
@@ -538,4 +540,46 @@ func first[E trace.Event](evs []trace.Event) (E, bool) {
 	}
 	var zero E
 	return zero, false
+}
+
+// unreceived finds, when both sides were recorded, the packets one side
+// sent that the other never recorded receiving: the k-th receipt of a
+// message, sequence number and resent flag pairs with its k-th sending.
+func unreceived(evs []trace.Event) map[int]bool {
+	type key struct {
+		sender trace.Side
+		msg    string
+		seq    uint32
+		resent bool
+	}
+	sends, recvs := map[key][]int{}, map[key]int{}
+	var client, server bool
+	for i, ev := range evs {
+		side := ev.Head().Side
+		client = client || side == trace.Client
+		server = server || side == trace.Server
+		p, ok := ev.(*trace.Packet)
+		if !ok {
+			continue
+		}
+		switch {
+		case p.Dir == trace.Send:
+			k := key{side, p.Message, p.Seq, p.Resent}
+			sends[k] = append(sends[k], i)
+		case side == trace.Client:
+			recvs[key{trace.Server, p.Message, p.Seq, p.Resent}]++
+		case side == trace.Server:
+			recvs[key{trace.Client, p.Message, p.Seq, p.Resent}]++
+		}
+	}
+	out := map[int]bool{}
+	if !client || !server {
+		return out
+	}
+	for k, ss := range sends {
+		for _, i := range ss[min(len(ss), recvs[k]):] {
+			out[i] = true
+		}
+	}
+	return out
 }

@@ -244,8 +244,10 @@ func TestAnomalies(t *testing.T) {
 		"**[SERVER] [EQ] TIMEOUT**",
 		"HTTP 502",
 		"**[CLIENT] [UDP] TIMEOUT LogoutReply**",
-		"at the client 1 RESENT, 4 DUPLICATE, 1 OUT OF ORDER, 1 DROPPED and 1 TIMEOUT",
-		"at the server 5 RESENT, 1 DROPPED and 1 REJECT",
+		"at the client 1 RESENT, 4 DUPLICATE, 1 OUT OF ORDER, 1 DROPPED, 2 NOT RECEIVED and 1 TIMEOUT",
+		"at the server 5 RESENT, 1 DROPPED, 2 NOT RECEIVED and 1 REJECT",
+		"WaterHeight `20`. The client never recorded its receipt.",
+		"5 ObjectUpdate packets brought 5 objects (4 prims and 1 avatar) in 6.0 ms; 1 of them was never recorded as received by the client.",
 	} {
 		if !strings.Contains(story, want) {
 			t.Errorf("story lacks %q", want)

@@ -289,7 +289,7 @@ func backgroundPhrase(t traffic) string {
 var anomalyOrder = []string{
 	"AUTH FAILURE", "LOGIN FAILURE",
 	trace.AnomalyResent, "RECV RESENT", trace.AnomalyDuplicate, trace.AnomalyOutOfOrder,
-	trace.AnomalyDropped, trace.AnomalyReject, trace.AnomalyTimeout, "STALL",
+	trace.AnomalyDropped, "NOT RECEIVED", trace.AnomalyReject, trace.AnomalyTimeout, "STALL",
 }
 
 func anomalyPhrase(m map[string]int) string {

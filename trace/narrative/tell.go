@@ -136,6 +136,10 @@ func (s *story) tellOne(i int) line {
 				b.WriteString(". It is a resent copy: the first was lost on the way")
 			}
 		}
+		if s.unreceived[i] {
+			b.WriteString(". " + subject(otherSide(side)) + " never recorded its receipt")
+			s.noteAnomaly(side, "NOT RECEIVED", 1)
+		}
 	case *trace.CircuitCheck:
 		cc := code(strconv.FormatUint(uint64(e.Code), 10))
 		if e.OK {
@@ -457,6 +461,17 @@ func (s *story) tellPackets(sl *slot) (line, bool) {
 		if p := s.evs[i].(*trace.Packet); p.Resent && p.Dir == trace.Recv {
 			lost++
 		}
+	}
+	gone := 0
+	for _, i := range idx {
+		if s.unreceived[i] {
+			gone++
+		}
+	}
+	if gone > 0 {
+		s.noteAnomaly(p0.Head().Side, "NOT RECEIVED", gone)
+		in += "; " + pick(gone == n, pick(n == 1, "it was", "they were"), pick(gone == 1, "1 of them was", strconv.Itoa(gone)+" of them were")) +
+			" never recorded as received by " + strings.ToLower(subject(otherSide(p0.Head().Side)))
 	}
 	if lost > 0 {
 		in += pick(lost == 1, "; one of them a resent copy whose first was lost",
@@ -976,4 +991,14 @@ func statsPhrase(st trace.CircuitStats) string {
 		s += ", " + join(extra, 0)
 	}
 	return s + "."
+}
+
+func otherSide(side trace.Side) trace.Side {
+	switch side {
+	case trace.Client:
+		return trace.Server
+	case trace.Server:
+		return trace.Client
+	}
+	return side
 }
