@@ -408,3 +408,12 @@ func TestEventQueueClientCancelSendsDone(t *testing.T) {
 		t.Error("the server never saw done: true")
 	}
 }
+
+func TestEventQueueClientBadURL(t *testing.T) {
+	for _, u := range []string{"", "/CAPS/x/", "ftp://h/x", "http://"} {
+		c := &EventQueueClient{URL: u, Logger: quiet}
+		if err := c.Run(context.Background(), nil); err == nil {
+			t.Errorf("URL %q: Run returned nil", u)
+		}
+	}
+}

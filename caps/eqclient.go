@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"ritual/protocol/llsd"
@@ -51,6 +52,7 @@ type EventQueueClient struct {
 // a poll timed out on this side is re-polled at once; a 404 or 410 stops Run
 // with an error wrapping ErrQueueGone; anything else (network errors, other
 // statuses, malformed answers) is logged and retried after a growing wait.
+// A URL that is not an absolute http(s) URL is an error at once.
 // When ctx ends Run sends one last poll with done: true (best effort,
 // within DoneTimeout) and returns nil.
 //
@@ -58,6 +60,9 @@ type EventQueueClient struct {
 // for each answer with events and trace.EQTimeout for each poll that
 // brought nothing (Status 502, or 0 when it timed out on this side).
 func (c *EventQueueClient) Run(ctx context.Context, handle func(Event)) error {
+	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("caps: event queue: URL %q is not an absolute http(s) URL", trace.MaskURL(c.URL))
+	}
 	log := c.Logger
 	if log == nil {
 		log = slog.Default()
