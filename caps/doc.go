@@ -34,8 +34,10 @@
 // at a random value and go up by one per batch. A batch stays the agent's
 // until a poll acknowledges its id: a poll that does not is answered with the
 // same batch again, so an answer lost on the way is not an event lost.
-// done: true closes the queue; a new poll of the same agent supersedes a
-// waiting one. Enqueue adds to a bounded per-agent queue (ErrQueueFull when
+// done: true closes the queue (later polls get 404). A new poll of the same
+// agent supersedes a waiting one, which is answered 409: usually nobody
+// reads it any more, and a client that really runs two poll loops backs off
+// instead of having them knock each other out in a tight loop. Enqueue adds to a bounded per-agent queue (ErrQueueFull when
 // full; the drop is counted and traced).
 //
 //	client                                   Router
