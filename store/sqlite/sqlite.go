@@ -65,7 +65,7 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path and migrates its
-// schema. path names either a directory — created with mode 0700 if it does
+// schema. A new database file gets mode 0600. path names either a directory — created with mode 0700 if it does
 // not exist; the database is FileName inside it — or a database file: an
 // existing regular file, or a new name ending in ".db" whose directory
 // exists or is created.
@@ -78,6 +78,13 @@ func OpenContext(ctx context.Context, path string) (*Store, error) {
 	file, err := resolve(path)
 	if err != nil {
 		return nil, err
+	}
+	// Password records live here: a new database (and the -wal and -shm
+	// files SQLite derives from it) is readable by its owner only.
+	if f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("sqlite: create %s: %w", file, err)
 	}
 	s := &Store{path: file}
 	s.accounts.s, s.inventory.s, s.regions.s, s.terrain.s, s.objects.s = s, s, s, s, s

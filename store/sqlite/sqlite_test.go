@@ -78,6 +78,25 @@ func TestOpenPaths(t *testing.T) {
 	}
 }
 
+func TestFileModes(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	defer s.Close()
+	// Write something so that the WAL file exists.
+	if err := s.Regions().Create(context.Background(), &store.Region{Name: "R", GridX: 1, GridY: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{FileName, FileName + "-wal", FileName + "-shm"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no group or other access", name, fi.Mode().Perm())
+		}
+	}
+}
+
 func TestPragmas(t *testing.T) {
 	s := open(t, t.TempDir())
 	defer s.Close()
