@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"go/parser"
 	"go/token"
 	"os"
@@ -41,6 +42,8 @@ const small = `version 2.0
 { Nothing Fixed 0xFFFFFFFD NotTrusted Unencoded }
 `
 
+var update = flag.Bool("update", false, "rewrite testdata/small.golden from the generator's output")
+
 func parse(t *testing.T, src string) *template.File {
 	t.Helper()
 	f, err := template.Parse([]byte(src))
@@ -74,6 +77,17 @@ func TestGenerateSmall(t *testing.T) {
 	}
 	if _, err := parser.ParseFile(token.NewFileSet(), "z.go", src, 0); err != nil {
 		t.Fatalf("output does not parse: %v", err)
+	}
+	golden := filepath.Join("testdata", "small.golden")
+	if *update {
+		if err := os.WriteFile(golden, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want, err := os.ReadFile(golden); err != nil {
+		t.Errorf("%v (run go test -update to create it)", err)
+	} else if !bytes.Equal(src, want) {
+		t.Errorf("output differs from %s (review the change, then run go test -update)", golden)
 	}
 	for _, want := range []string{
 		"IDEverything ID = 0xFFFF0007 // Low 7, Trusted, Zerocoded, UDPDeprecated",
