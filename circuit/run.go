@@ -168,6 +168,7 @@ func (c *Conn) handleDatagram(d []byte) {
 		for _, b := range c.ackMsg.Packets {
 			c.acked(b.ID, now)
 		}
+		delivered = &c.ackMsg
 	case msg.IDStartPingCheck:
 		if err := c.pingIn.Decode(p.Body); err != nil && !errors.Is(err, msg.ErrTrailingData) {
 			c.drop(p.Sequence, "StartPingCheck", err.Error())
@@ -320,7 +321,11 @@ func (c *Conn) sendControl(m msg.Message) {
 		c.cfg.Logger.Error("circuit: encoding control message", "message", m.Name(), "err", err)
 		return
 	}
-	c.write(b, m.Name(), seq, false, false, nil)
+	var fields trace.Fields
+	if c.cfg.Recorder != nil {
+		fields = c.cfg.Summarize(m)
+	}
+	c.write(b, m.Name(), seq, false, false, fields)
 }
 
 // transmitNew sends a message from the outbound queue for the first time.

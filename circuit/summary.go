@@ -17,16 +17,23 @@ import (
 // the messages of the ritual; other messages get none. Session ids are
 // marked secret so renderers mask them.
 //
-// Keys: UseCircuitCode: CircuitCode, SessionID (secret), AgentID.
-// CompleteAgentMovement: AgentID, CircuitCode. RegionHandshake: SimName,
+// The keys are the ones trace/narrative reads. UseCircuitCode:
+// CircuitCode, SessionID (secret), AgentID. PacketAck: ids ("3,4,5").
+// CompleteAgentMovement: AgentID, CircuitCode. RegionHandshake: RegionName,
 // RegionFlags, SimAccess, WaterHeight, RegionID. RegionHandshakeReply:
 // Flags. AgentMovementComplete: Position, LookAt, RegionHandle, Timestamp,
 // ChannelVersion. ObjectUpdate and its compressed, terse and cached forms:
-// objects (count) and pcodes ("prim:13,avatar:1"). LayerData: layer
+// objects (count) and kinds ("prim:13,avatar:1"). LayerData: layer
 // ("land", "wind", ...) and patches (count). AgentThrottle: bps (the sum of
 // the seven rates). LogoutRequest, LogoutReply: AgentID. KickUser: Reason.
 func DefaultSummary(m msg.Message) trace.Fields {
 	switch m := m.(type) {
+	case *msg.PacketAck:
+		ids := make([]string, len(m.Packets))
+		for i, p := range m.Packets {
+			ids[i] = strconv.FormatUint(uint64(p.ID), 10)
+		}
+		return trace.Fields{{Key: "ids", Value: strings.Join(ids, ",")}}
 	case *msg.UseCircuitCode:
 		return trace.Fields{
 			{Key: "CircuitCode", Value: strconv.FormatUint(uint64(m.CircuitCode.Code), 10)},
@@ -40,7 +47,7 @@ func DefaultSummary(m msg.Message) trace.Fields {
 		}
 	case *msg.RegionHandshake:
 		return trace.Fields{
-			{Key: "SimName", Value: cString(m.RegionInfo.SimName)},
+			{Key: "RegionName", Value: cString(m.RegionInfo.SimName)},
 			{Key: "RegionFlags", Value: fmt.Sprintf("0x%08X", m.RegionInfo.RegionFlags)},
 			{Key: "SimAccess", Value: simAccess(m.RegionInfo.SimAccess)},
 			{Key: "WaterHeight", Value: strconv.FormatFloat(float64(m.RegionInfo.WaterHeight), 'g', -1, 32)},
@@ -111,7 +118,7 @@ func objects(n int, counts map[uint8]int) trace.Fields {
 		kinds = append(kinds, PCodeName(pc)+":"+strconv.Itoa(c))
 	}
 	sort.Strings(kinds)
-	return append(f, trace.Field{Key: "pcodes", Value: strings.Join(kinds, ",")})
+	return append(f, trace.Field{Key: "kinds", Value: strings.Join(kinds, ",")})
 }
 
 // PCodeName names an object's PCode as viewers do: prim, avatar, grass,

@@ -1,0 +1,271 @@
+package sim
+
+import (
+	"context"
+	"encoding/binary"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ritual"
+	"ritual/circuit"
+	"ritual/login"
+	"ritual/protocol/msg"
+	"ritual/trace"
+)
+
+// Region handshake constants.
+const (
+	regionFlags = 1<<1 | 1<<2 | 1<<20 // AllowLandmark, AllowSetHome, AllowDirectTeleport
+	simAccessPG = 13
+	// logoutWait bounds how long a logging-out agent's circuit waits for
+	// the LogoutReply to be acknowledged.
+	logoutWait = 2 * time.Second
+)
+
+// The terrain textures viewers know by id (OpenSimulator's defaults).
+var terrainDetail = [4]ritual.UUID{
+	ritual.MustParseUUID("b8d3965a-ad78-bf43-699b-bff8eca6c975"),
+	ritual.MustParseUUID("abb783e6-3e93-26c0-248a-247666855da3"),
+	ritual.MustParseUUID("179cdabd-398a-9b6b-1391-4dc333ba321f"),
+	ritual.MustParseUUID("beb169c7-11ea-fff2-efe5-0f24dc881df2"),
+}
+
+var avatarLocalIDs atomic.Uint32
+
+// agent is one avatar's presence: its circuit and the goroutine that
+// handles its messages in order.
+type agent struct {
+	r       *Region
+	conn    *circuit.Conn
+	c       login.Circuit
+	localID uint32
+
+	kickOnce sync.Once
+
+	// Owned by run.
+	moved, handshaken, sceneSent, loggedOut bool
+	position                                ritual.Vector3
+	wearableSerial                          uint32
+}
+
+func newAgent(r *Region, conn *circuit.Conn, c login.Circuit) *agent {
+	return &agent{
+		r: r, conn: conn, c: c,
+		localID:  firstAvatarLocalID + avatarLocalIDs.Add(1),
+		position: r.scene.spawn(),
+	}
+}
+
+// run handles the agent's messages until its circuit closes.
+func (a *agent) run() {
+	for in := range a.conn.Inbox() {
+		a.handle(in.Message)
+	}
+}
+
+// owns reports whether a message's agent and session ids are this
+// circuit's; others are dropped as the protocol requires.
+func (a *agent) owns(agent, session ritual.UUID) bool {
+	if agent == a.c.Agent && session == a.c.Session {
+		return true
+	}
+	if a.r.cfg.Recorder != nil {
+		trace.Emit(a.r.cfg.Recorder, &trace.Anomaly{
+			Header: trace.Header{Side: trace.Server, Layer: trace.UDP, From: trace.EndClient, To: trace.EndRegion},
+			Kind:   trace.AnomalyReject, Reason: "agent or session does not match the circuit",
+			Remote: a.conn.RemoteAddr().String(),
+		})
+	}
+	return false
+}
+
+func (a *agent) send(m msg.Message) {
+	if err := a.conn.SendWait(context.Background(), m, true); err != nil {
+		a.r.cfg.Logger.Debug("sim: send failed", "agent", a.c.Agent, "message", m.Name(), "err", err)
+	}
+}
+
+func (a *agent) handle(m msg.Message) {
+	switch m := m.(type) {
+	case *msg.UseCircuitCode:
+		// Validated when the circuit opened; resends are acked by the
+		// circuit and need nothing more.
+	case *msg.CompleteAgentMovement:
+		d := m.AgentData
+		if !a.owns(d.AgentID, d.SessionID) || d.CircuitCode != a.c.Code {
+			return
+		}
+		a.completeMovement()
+	case *msg.RegionHandshakeReply:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.handshaken = true
+		a.sendScene()
+	case *msg.AgentThrottle:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.throttle(m.Throttle.Throttles)
+	case *msg.AgentUpdate:
+		// Accepted; a standing avatar needs nothing more.
+	case *msg.AgentWearablesRequest:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.wearableSerial++
+		a.send(&msg.AgentWearablesUpdate{AgentData: msg.AgentWearablesUpdateAgentData{
+			AgentID: a.c.Agent, SessionID: a.c.Session, SerialNum: a.wearableSerial,
+		}})
+	case *msg.AgentDataUpdateRequest:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.send(&msg.AgentDataUpdate{AgentData: msg.AgentDataUpdateAgentData{
+			AgentID:   a.c.Agent,
+			FirstName: cstr(a.c.First), LastName: cstr(a.c.Last),
+			GroupTitle: cstr(""), GroupName: cstr(""),
+		}})
+	case *msg.RequestRegionInfo:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.send(a.regionInfo())
+	case *msg.EconomyDataRequest:
+		a.send(&msg.EconomyData{Info: msg.EconomyDataInfo{
+			ObjectCapacity: 15000, PriceUpload: 0, PriceGroupCreate: 0,
+			EnergyEfficiency: 1, PriceObjectScaleFactor: 1, TeleportPriceExponent: 2,
+		}})
+	case *msg.LogoutRequest:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.logout()
+	case *msg.CloseCircuit:
+		a.conn.Close("client closed the circuit")
+	}
+}
+
+func cstr(s string) []byte { return append([]byte(s), 0) }
+
+func (a *agent) completeMovement() {
+	sc := a.r.scene
+	info := a.r.info
+	if !a.moved {
+		hs := &msg.RegionHandshake{}
+		ri := &hs.RegionInfo
+		ri.RegionFlags = regionFlags
+		ri.SimAccess = simAccessPG
+		ri.SimName = cstr(info.Name)
+		ri.WaterHeight = DefaultWaterHeight
+		ri.BillableFactor = 1
+		ri.CacheID = info.ID
+		ri.TerrainDetail0, ri.TerrainDetail1, ri.TerrainDetail2, ri.TerrainDetail3 = terrainDetail[0], terrainDetail[1], terrainDetail[2], terrainDetail[3]
+		ri.TerrainStartHeight00, ri.TerrainStartHeight01, ri.TerrainStartHeight10, ri.TerrainStartHeight11 = 10, 10, 10, 10
+		ri.TerrainHeightRange00, ri.TerrainHeightRange01, ri.TerrainHeightRange10, ri.TerrainHeightRange11 = 40, 40, 40, 40
+		hs.RegionInfo2.RegionID = info.ID
+		hs.RegionInfo3 = msg.RegionHandshakeRegionInfo3{CPUClassID: 9, CPURatio: 1, ProductName: cstr("Ritual")}
+		hs.RegionInfo4 = []msg.RegionHandshakeRegionInfo4{{RegionFlagsExtended: regionFlags}}
+		a.send(hs)
+	}
+	a.moved = true
+	amc := &msg.AgentMovementComplete{}
+	amc.AgentData.AgentID, amc.AgentData.SessionID = a.c.Agent, a.c.Session
+	amc.Data = msg.AgentMovementCompleteData{
+		Position:     a.position,
+		LookAt:       ritual.Vector3{X: 1},
+		RegionHandle: uint64(sc.handle),
+		Timestamp:    uint32(time.Now().Unix()),
+	}
+	amc.SimData.ChannelVersion = cstr(a.r.cfg.ChannelVersion)
+	a.send(amc)
+	a.send(sc.avatarUpdate(a.localID, a.c.Agent, a.c.First, a.c.Last, a.position))
+}
+
+// sendScene sends the world once: terrain first (what a viewer draws
+// first), then every prim.
+func (a *agent) sendScene() {
+	if a.sceneSent {
+		return
+	}
+	a.sceneSent = true
+	for _, l := range a.r.scene.layers {
+		a.send(l)
+	}
+	for _, u := range a.r.scene.updates {
+		a.send(u)
+	}
+}
+
+// throttle applies the client's AgentThrottle coarsely: the sum of its
+// seven rates (bits per second) caps the circuit's outgoing bytes.
+func (a *agent) throttle(b []byte) {
+	var bps float64
+	for i := 0; i+4 <= len(b) && i < 28; i += 4 {
+		v := float64(math.Float32frombits(binary.LittleEndian.Uint32(b[i:])))
+		if v > 0 && !math.IsInf(v, 0) {
+			bps += v
+		}
+	}
+	if bps <= 0 {
+		return
+	}
+	// Never below what the initial scene needs in a reasonable time.
+	a.conn.SetThrottle(max(bps/8, 64*1024))
+}
+
+func (a *agent) regionInfo() *msg.RegionInfo {
+	ri := &msg.RegionInfo{}
+	ri.AgentData.AgentID, ri.AgentData.SessionID = a.c.Agent, a.c.Session
+	ri.RegionInfo = msg.RegionInfoRegionInfo{
+		SimName: cstr(a.r.info.Name), EstateID: 1, ParentEstateID: 1,
+		RegionFlags: regionFlags, SimAccess: simAccessPG, MaxAgents: 100,
+		BillableFactor: 1, ObjectBonusFactor: 1, WaterHeight: DefaultWaterHeight,
+		TerrainRaiseLimit: 100, TerrainLowerLimit: -100, UseEstateSun: true,
+	}
+	ri.RegionInfo2 = msg.RegionInfoRegionInfo2{ProductSKU: cstr(""), ProductName: cstr("Ritual"), MaxAgents32: 100, HardMaxAgents: 100, HardMaxObjects: 15000}
+	ri.RegionInfo3 = []msg.RegionInfoRegionInfo3{{RegionFlagsExtended: regionFlags}}
+	return ri
+}
+
+// logout answers LogoutRequest, every time, then closes the circuit once
+// the reply is acknowledged (or after logoutWait).
+func (a *agent) logout() {
+	if a.loggedOut {
+		return
+	}
+	a.loggedOut = true
+	a.r.logouts.Add(1)
+	reply := &msg.LogoutReply{
+		AgentData:     msg.LogoutReplyAgentData{AgentID: a.c.Agent, SessionID: a.c.Session},
+		InventoryData: []msg.LogoutReplyInventoryData{{}},
+	}
+	a.send(reply)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), logoutWait)
+		defer cancel()
+		a.conn.CloseGracefully(ctx, "logout")
+	}()
+}
+
+// kick tells the agent why it is being disconnected and closes its
+// circuit once that is acknowledged (or after a short wait).
+func (a *agent) kick(reason string) {
+	ctx, cancel := context.WithTimeout(context.Background(), logoutWait)
+	defer cancel()
+	a.disconnect(ctx, reason)
+}
+
+func (a *agent) disconnect(ctx context.Context, reason string) {
+	a.kickOnce.Do(func() {
+		k := &msg.KickUser{}
+		k.UserInfo.AgentID, k.UserInfo.SessionID = a.c.Agent, a.c.Session
+		k.UserInfo.Reason = cstr(reason)
+		if err := a.conn.SendAcked(ctx, k); err != nil {
+			a.r.cfg.Logger.Debug("sim: kick not acknowledged", "agent", a.c.Agent, "err", err)
+		}
+		a.conn.CloseGracefully(ctx, reason)
+	})
+}

@@ -1,0 +1,430 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ritual"
+	"ritual/caps"
+	"ritual/circuit"
+	"ritual/login"
+	"ritual/protocol/msg"
+	"ritual/store"
+	"ritual/trace"
+)
+
+// Config configures a Region. The zero value of every field but Store,
+// Caps and SimIP works.
+type Config struct {
+	Store store.Store
+	// Caps grants and revokes the agents' capabilities.
+	Caps *caps.Router
+
+	// RegionName names the region (default "Ritual"); GridX, GridY place a
+	// new one (default 1000, 1000).
+	RegionName   string
+	GridX, GridY uint32
+
+	// SimIP and SimPort are what clients are told to send UDP to (SimIP
+	// must be an IP literal). SimPort 0 means the port of the socket
+	// given to Serve.
+	SimIP   netip.Addr
+	SimPort uint16
+
+	// ChannelVersion is the server version AgentMovementComplete reports.
+	ChannelVersion string
+
+	// CircuitTTL is how long a provisioned circuit waits for its
+	// UseCircuitCode (default 60 s). MaxCircuits caps provisioned and
+	// active circuits together (default 5000).
+	CircuitTTL  time.Duration
+	MaxCircuits int
+	// Circuit is the template for every agent's circuit.Config.
+	Circuit circuit.Config
+
+	Recorder trace.Recorder
+	Logger   *slog.Logger
+}
+
+func (c *Config) fill() error {
+	if c.Store == nil {
+		return errors.New("sim: Config.Store is required")
+	}
+	if c.Caps == nil {
+		return errors.New("sim: Config.Caps is required")
+	}
+	if c.RegionName == "" {
+		c.RegionName = "Ritual"
+	}
+	if c.GridX == 0 && c.GridY == 0 {
+		c.GridX, c.GridY = 1000, 1000
+	}
+	if c.ChannelVersion == "" {
+		c.ChannelVersion = "Ritual Server"
+	}
+	if c.CircuitTTL <= 0 {
+		c.CircuitTTL = 60 * time.Second
+	}
+	if c.MaxCircuits <= 0 {
+		c.MaxCircuits = 5000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Counters are the region's running counts.
+type Counters struct {
+	Provisioned   uint64 // circuits provisioned by logins
+	Accepted      uint64 // UseCircuitCode validated
+	Rejected      uint64 // UseCircuitCode refused (unknown, expired, mismatched)
+	Stray         uint64 // datagrams from unknown addresses that were not UseCircuitCode
+	Logouts       uint64 // LogoutRequest answered
+	AgentsInWorld int
+}
+
+// Region is one running region.
+type Region struct {
+	cfg    Config
+	info   store.Region
+	scene  *scene
+	handle ritual.RegionHandle
+
+	transport atomic.Pointer[circuit.Transport]
+	simPort   atomic.Uint32
+
+	mu      sync.Mutex
+	pending map[uint32]*pendingCircuit // by circuit code
+	agents  map[ritual.UUID]*agent     // by agent id, once the circuit is up
+	byAddr  map[netip.AddrPort]*agent  // by client address
+	closing bool
+
+	provisioned, accepted, rejected, stray, logouts atomic.Uint64
+	wg                                              sync.WaitGroup
+}
+
+type pendingCircuit struct {
+	login.Circuit
+	used bool
+}
+
+// Open loads the region named cfg.RegionName from the store, creating it
+// with generated terrain and scene on first start.
+func Open(ctx context.Context, cfg Config) (*Region, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	info, err := cfg.Store.Regions().ByName(ctx, cfg.RegionName)
+	if errors.Is(err, store.ErrNotFound) {
+		info, err = create(ctx, cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sim: opening region %q: %w", cfg.RegionName, err)
+	}
+	sc, err := loadScene(ctx, cfg.Store, info)
+	if err != nil {
+		return nil, fmt.Errorf("sim: loading region %q: %w", info.Name, err)
+	}
+	r := &Region{
+		cfg:     cfg,
+		info:    info,
+		scene:   sc,
+		handle:  info.Handle(),
+		pending: map[uint32]*pendingCircuit{},
+		agents:  map[ritual.UUID]*agent{},
+		byAddr:  map[netip.AddrPort]*agent{},
+	}
+	r.simPort.Store(uint32(cfg.SimPort))
+	return r, nil
+}
+
+func create(ctx context.Context, cfg Config) (store.Region, error) {
+	info := store.Region{
+		ID: ritual.NewUUID(), Name: cfg.RegionName,
+		GridX: cfg.GridX, GridY: cfg.GridY,
+		SizeX: ritual.RegionSize, SizeY: ritual.RegionSize,
+	}
+	if err := cfg.Store.Regions().Create(ctx, &info); err != nil {
+		return info, err
+	}
+	hm := GenerateTerrain(int(info.SizeX), int(info.SizeY))
+	if err := cfg.Store.Terrain().Save(ctx, info.ID, hm); err != nil {
+		return info, err
+	}
+	if err := cfg.Store.Objects().Save(ctx, info.ID, GenerateScene(hm, ritual.ZeroUUID, firstPrimLocalID)...); err != nil {
+		return info, err
+	}
+	cfg.Logger.Info("created region", "name", info.Name, "grid_x", info.GridX, "grid_y", info.GridY)
+	return info, nil
+}
+
+// Info returns the region's record.
+func (r *Region) Info() store.Region { return r.info }
+
+// Handle returns the region handle.
+func (r *Region) Handle() ritual.RegionHandle { return r.handle }
+
+// Counters returns the running counts.
+func (r *Region) Counters() Counters {
+	r.mu.Lock()
+	n := len(r.agents)
+	r.mu.Unlock()
+	return Counters{
+		Provisioned: r.provisioned.Load(), Accepted: r.accepted.Load(), Rejected: r.rejected.Load(),
+		Stray: r.stray.Load(), Logouts: r.logouts.Load(), AgentsInWorld: n,
+	}
+}
+
+// Heightmap returns a copy of the region's terrain.
+func (r *Region) Heightmap() store.Heightmap {
+	hm := r.scene.terrain
+	hm.Heights = append([]float32(nil), hm.Heights...)
+	return hm
+}
+
+// Objects returns the number of prims in the scene.
+func (r *Region) Objects() int { return len(r.scene.objects) }
+
+// ErrClosing refuses new circuits while the region shuts down.
+var ErrClosing = errors.New("sim: region is shutting down")
+
+// Provision implements login.Region: it registers the circuit, ends any
+// earlier presence of the same agent, grants the agent's capabilities and
+// says where the client goes next.
+func (r *Region) Provision(ctx context.Context, c login.Circuit) (login.Destination, error) {
+	if c.Code == 0 {
+		return login.Destination{}, errors.New("sim: circuit code 0 is not valid")
+	}
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		return login.Destination{}, ErrClosing
+	}
+	// A second login of the same agent ends the first cleanly.
+	var old *agent
+	for code, p := range r.pending {
+		if p.Agent == c.Agent || time.Now().After(p.Expiry) {
+			delete(r.pending, code)
+		}
+	}
+	if a := r.agents[c.Agent]; a != nil {
+		old = a
+	}
+	if len(r.pending)+len(r.agents) >= r.cfg.MaxCircuits {
+		r.mu.Unlock()
+		return login.Destination{}, fmt.Errorf("%w: %d circuits", login.ErrRegionFull, r.cfg.MaxCircuits)
+	}
+	if _, taken := r.pending[c.Code]; taken {
+		r.mu.Unlock()
+		return login.Destination{}, errors.New("sim: circuit code already provisioned")
+	}
+	r.pending[c.Code] = &pendingCircuit{Circuit: c}
+	r.mu.Unlock()
+	if old != nil {
+		old.kick("You have logged in from another place.")
+	}
+	seed, err := r.cfg.Caps.Grant(caps.Agent{
+		ID: c.Agent, Session: c.Session, First: c.First, Last: c.Last,
+		RegionID: r.info.ID, RegionName: r.info.Name,
+	})
+	if err != nil {
+		r.mu.Lock()
+		delete(r.pending, c.Code)
+		r.mu.Unlock()
+		return login.Destination{}, fmt.Errorf("sim: granting capabilities: %w", err)
+	}
+	r.provisioned.Add(1)
+	pos := r.scene.spawn()
+	return login.Destination{
+		RegionName:     r.info.Name,
+		RegionID:       r.info.ID,
+		SimIP:          r.cfg.SimIP,
+		SimPort:        uint16(r.simPort.Load()),
+		Handle:         r.handle,
+		SizeX:          r.info.SizeX,
+		SizeY:          r.info.SizeY,
+		SeedCapability: seed,
+		Position:       pos,
+		LookAt:         ritual.Vector3{X: 1},
+	}, nil
+}
+
+// Serve runs the region's UDP side on pc until Close; it returns nil after
+// Close.
+func (r *Region) Serve(pc net.PacketConn) error {
+	if r.simPort.Load() == 0 {
+		if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok {
+			r.simPort.Store(uint32(ua.Port))
+		}
+	}
+	t := circuit.NewTransport(pc, circuit.TransportConfig{
+		Accept:   r.accept,
+		Side:     trace.Server,
+		Recorder: r.cfg.Recorder,
+		Logger:   r.cfg.Logger,
+		MaxConns: r.cfg.MaxCircuits,
+	})
+	if !r.transport.CompareAndSwap(nil, t) {
+		return errors.New("sim: region already serving")
+	}
+	return t.Serve()
+}
+
+// accept handles a datagram from an address with no circuit: only a
+// UseCircuitCode for a provisioned circuit opens one.
+func (r *Region) accept(from netip.AddrPort, d []byte) {
+	var p msg.Packet
+	var scratch [msg.MaxBody]byte
+	reject := func(code uint32, reason string, ucc *msg.UseCircuitCode) {
+		r.rejected.Add(1)
+		if r.cfg.Recorder == nil {
+			return
+		}
+		ev := &trace.CircuitCheck{
+			Header: trace.Header{Side: trace.Server, Layer: trace.UDP, From: trace.EndClient, To: trace.EndRegion},
+			OK:     false, Code: code, Remote: from.String(), Reason: reason,
+		}
+		if ucc != nil {
+			ev.Agent = ucc.CircuitCode.ID
+			ev.Session = ucc.CircuitCode.SessionID.String()
+		}
+		trace.Emit(r.cfg.Recorder, ev)
+	}
+	if err := p.Parse(d, scratch[:0]); err != nil {
+		r.stray.Add(1)
+		r.anomaly(from, fmt.Sprintf("malformed datagram from an address with no circuit: %v", err))
+		return
+	}
+	if p.ID != msg.IDUseCircuitCode {
+		r.stray.Add(1)
+		r.anomaly(from, fmt.Sprintf("%s from an address with no circuit", p.ID))
+		return
+	}
+	var u msg.UseCircuitCode
+	if err := u.Decode(p.Body); err != nil && !errors.Is(err, msg.ErrTrailingData) {
+		reject(0, fmt.Sprintf("malformed UseCircuitCode: %v", err), nil)
+		return
+	}
+	code := u.CircuitCode.Code
+	r.mu.Lock()
+	pc := r.pending[code]
+	var why string
+	switch {
+	case pc == nil:
+		why = "unknown circuit code"
+	case pc.used:
+		why = "circuit already in use from another address"
+	case time.Now().After(pc.Expiry):
+		why = "circuit expired before UseCircuitCode arrived"
+		delete(r.pending, code)
+	case pc.Session != u.CircuitCode.SessionID:
+		why = "session does not match the provisioned circuit"
+	case pc.Agent != u.CircuitCode.ID:
+		why = "agent does not match the provisioned circuit"
+	case r.closing:
+		why = "region is shutting down"
+	}
+	if why != "" {
+		r.mu.Unlock()
+		reject(code, why, &u)
+		return
+	}
+	pc.used = true
+	circ := pc.Circuit
+	r.mu.Unlock()
+
+	t := r.transport.Load()
+	ccfg := r.cfg.Circuit
+	ccfg.Side = trace.Server
+	ccfg.LocalEnd, ccfg.RemoteEnd = trace.EndRegion, trace.EndClient
+	ccfg.Recorder = r.cfg.Recorder
+	ccfg.Logger = r.cfg.Logger
+	ccfg.Code = code
+	conn, err := t.Open(from, ccfg)
+	if err != nil {
+		r.mu.Lock()
+		pc.used = false
+		r.mu.Unlock()
+		reject(code, fmt.Sprintf("cannot open circuit: %v", err), &u)
+		return
+	}
+	r.accepted.Add(1)
+	if r.cfg.Recorder != nil {
+		trace.Emit(r.cfg.Recorder, &trace.CircuitCheck{
+			Header: trace.Header{Side: trace.Server, Layer: trace.UDP, From: trace.EndClient, To: trace.EndRegion},
+			OK:     true, Code: code, Agent: circ.Agent, Session: circ.Session.String(), Remote: from.String(),
+		})
+	}
+	a := newAgent(r, conn, circ)
+	r.mu.Lock()
+	delete(r.pending, code)
+	if old := r.agents[circ.Agent]; old != nil && old != a {
+		go old.kick("You have logged in from another place.")
+	}
+	r.agents[circ.Agent] = a
+	r.byAddr[from] = a
+	r.mu.Unlock()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		a.run()
+		r.mu.Lock()
+		if r.agents[circ.Agent] == a {
+			delete(r.agents, circ.Agent)
+		}
+		if r.byAddr[from] == a {
+			delete(r.byAddr, from)
+		}
+		r.mu.Unlock()
+		r.cfg.Caps.Revoke(circ.Agent)
+	}()
+	// The circuit processes the UseCircuitCode itself: it acknowledges it
+	// and delivers it to the agent.
+	conn.Inject(d)
+}
+
+func (r *Region) anomaly(from netip.AddrPort, reason string) {
+	if r.cfg.Recorder == nil {
+		return
+	}
+	trace.Emit(r.cfg.Recorder, &trace.Anomaly{
+		Header: trace.Header{Side: trace.Server, Layer: trace.UDP, From: trace.EndClient, To: trace.EndRegion},
+		Kind:   trace.AnomalyDropped, Reason: reason, Remote: from.String(),
+	})
+}
+
+// Close tells every agent it is being disconnected, waits (bounded by ctx)
+// for them to acknowledge, closes their circuits and the socket.
+func (r *Region) Close(ctx context.Context) error {
+	r.mu.Lock()
+	r.closing = true
+	agents := make([]*agent, 0, len(r.agents))
+	for _, a := range r.agents {
+		agents = append(agents, a)
+	}
+	r.pending = map[uint32]*pendingCircuit{}
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, a := range agents {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.disconnect(ctx, "The region is shutting down.")
+		}()
+	}
+	wg.Wait()
+	var err error
+	if t := r.transport.Load(); t != nil {
+		err = t.Close()
+	}
+	r.wg.Wait()
+	return err
+}
