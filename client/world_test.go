@@ -209,7 +209,11 @@ func TestWorldApply(t *testing.T) {
 	}, {
 		name: "full with a bad motion blob: the good object still applies",
 		m: &msg.ObjectUpdate{ObjectData: []msg.ObjectUpdateObjectData{
-			func() msg.ObjectUpdateObjectData { o := fullPrim(30, ritual.NewUUID(), ritual.Vector3{}); o.ObjectData = o.ObjectData[:20]; return o }(),
+			func() msg.ObjectUpdateObjectData {
+				o := fullPrim(30, ritual.NewUUID(), ritual.Vector3{})
+				o.ObjectData = o.ObjectData[:20]
+				return o
+			}(),
 			fullPrim(31, ritual.NewUUID(), ritual.Vector3{}),
 		}},
 		wantNew: 1,
@@ -223,8 +227,12 @@ func TestWorldApply(t *testing.T) {
 		m:      &msg.ImprovedTerseObjectUpdate{ObjectData: []msg.ImprovedTerseObjectUpdateObjectData{{Data: make([]byte, 43)}}},
 		errHas: "ImprovedTerseObjectUpdate object 0",
 	}, {
-		name:   "full with a broken texture entry",
-		m:      &msg.ObjectUpdate{ObjectData: []msg.ObjectUpdateObjectData{func() msg.ObjectUpdateObjectData { o := fullPrim(32, ritual.NewUUID(), ritual.Vector3{}); o.TextureEntry = o.TextureEntry[:10]; return o }()}},
+		name: "full with a broken texture entry",
+		m: &msg.ObjectUpdate{ObjectData: []msg.ObjectUpdateObjectData{func() msg.ObjectUpdateObjectData {
+			o := fullPrim(32, ritual.NewUUID(), ritual.Vector3{})
+			o.TextureEntry = o.TextureEntry[:10]
+			return o
+		}()}},
 		errHas: "TextureEntry",
 	}}
 	for _, st := range steps {
