@@ -83,3 +83,23 @@ func BenchmarkNotationDecodeHome(b *testing.B) {
 		}
 	}
 }
+
+// TestEncodeAllocs guards the encoders' allocations: a reused buffer leaves
+// only the walker's own bookkeeping (a handful, whatever the document size).
+func TestEncodeAllocs(t *testing.T) {
+	v, err := UnmarshalXML(readCapture(t, "opensim-login-llsd-response.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Format{FormatXML, FormatBinary, FormatNotation} {
+		buf := make([]byte, 0, 64<<10)
+		allocs := testing.AllocsPerRun(20, func() {
+			if _, err := appendDoc(buf[:0], f, v, true); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 16 {
+			t.Errorf("%s: encoding the login response allocates %v times, want at most 16", f, allocs)
+		}
+	}
+}

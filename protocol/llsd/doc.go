@@ -58,6 +58,16 @@
 //	{  u32 BE count, then per entry k + u32 BE length + key + value, }
 //
 // Notation: text such as {'region_handle':[r256000,r256000],'name':'x'}.
+// The login response's look_at and home members are notation inside a
+// string, in a shape clients parse by hand; Vector3Notation and
+// Home.Notation write exactly OpenSimulator's spelling, and
+// ParseVector3Notation and ParseHome read it back.
+//
+// MarshalXML, MarshalBinary and MarshalNotation (and their Append forms)
+// write one document; Unmarshal tells the form from the first bytes (see
+// Detect) and UnmarshalXML, UnmarshalBinary and UnmarshalNotation read one
+// form. Encoder and Decoder do the same over an io.Writer and io.Reader, and
+// FormatOf maps a Content-Type header to its form.
 //
 // Decoders never panic on bad input, never read past their buffer, bound
 // nesting depth (DefaultMaxDepth) and never allocate on a count the input
