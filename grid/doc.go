@@ -1,0 +1,6 @@
+// Package grid assembles a running Ritual grid from its parts: the storage,
+// the login service, the region simulator and its capabilities, on one
+// host and port for both HTTP (login, capabilities, event queue) and UDP
+// (the region's circuits), as OpenSimulator does. `ritual serve`,
+// `ritual demo` and the end-to-end tests all start a grid through Start.
+package grid

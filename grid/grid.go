@@ -1,0 +1,263 @@
+package grid
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"ritual/caps"
+	"ritual/circuit"
+	"ritual/login"
+	"ritual/sim"
+	"ritual/store"
+	"ritual/store/sqlite"
+	"ritual/trace"
+)
+
+// Config configures a grid. Zero values take the defaults noted.
+type Config struct {
+	// DataDir holds the database (created with everything needed on
+	// first start). Ignored when Store is set.
+	DataDir string
+	// Store, when set, is used instead of opening DataDir; the grid does
+	// not close it.
+	Store store.Store
+	// Listen is the host:port for both HTTP and UDP (default
+	// 127.0.0.1:9000; port 0 picks a free port that is free for both).
+	Listen string
+	// ExternalHost is the IP literal handed to clients as sim_ip (default:
+	// the listen host, or 127.0.0.1 when that is unspecified).
+	ExternalHost string
+	// RegionName names the region (default "Ritual").
+	RegionName string
+	// EQTimeout is how long an idle event-queue poll is held before the
+	// 502 answer (default 50 s).
+	EQTimeout time.Duration
+	// Circuit tunes every agent's circuit.
+	Circuit circuit.Config
+	// MaxCircuits caps concurrent circuits (default 5000).
+	MaxCircuits int
+	// LoginMessage is the welcome text of a successful login.
+	LoginMessage string
+
+	Recorder trace.Recorder
+	Logger   *slog.Logger
+}
+
+// Server is a running grid.
+type Server struct {
+	Region *sim.Region
+	Caps   *caps.Router
+	Login  *login.Server
+	Store  store.Store
+
+	cfg       Config
+	ownsStore bool
+	http      *http.Server
+	tcp       net.Listener
+	udp       net.PacketConn
+	loginURI  string
+
+	wg       sync.WaitGroup
+	errMu    sync.Mutex
+	serveErr error
+	closed   chan struct{}
+	once     sync.Once
+}
+
+// Start opens the storage, creates the region on first start, binds the
+// HTTP and UDP sockets and starts serving. It returns once logins are
+// accepted.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:9000"
+	}
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("grid: --listen %q: %w", cfg.Listen, err)
+	}
+	ext := cfg.ExternalHost
+	if ext == "" {
+		ext = host
+		if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+			ext = "127.0.0.1"
+		}
+	}
+	simIP, err := netip.ParseAddr(ext)
+	if err != nil {
+		return nil, fmt.Errorf("grid: external host %q must be an IP literal (viewers refuse host names as sim_ip): %w", ext, err)
+	}
+
+	s := &Server{cfg: cfg, closed: make(chan struct{})}
+	if cfg.Store != nil {
+		s.Store = cfg.Store
+	} else {
+		if cfg.DataDir == "" {
+			return nil, errors.New("grid: no data directory or store")
+		}
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("grid: creating data directory: %w", err)
+		}
+		st, err := sqlite.OpenContext(ctx, cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("grid: opening storage in %s: %w", cfg.DataDir, err)
+		}
+		s.Store, s.ownsStore = st, true
+	}
+	fail := func(err error) (*Server, error) {
+		s.closeSockets()
+		if s.ownsStore {
+			s.Store.Close()
+		}
+		return nil, err
+	}
+
+	if err := s.bind(cfg.Listen); err != nil {
+		return fail(err)
+	}
+	port := s.tcp.Addr().(*net.TCPAddr).Port
+	base := "http://" + net.JoinHostPort(simIP.String(), strconv.Itoa(port))
+	s.loginURI = base + "/"
+
+	s.Caps = caps.NewRouter(caps.Config{
+		BaseURL:   base,
+		EQTimeout: cfg.EQTimeout,
+		Recorder:  cfg.Recorder,
+		Logger:    cfg.Logger,
+		Inventory: s.Store.Inventory(),
+	})
+	s.Region, err = sim.Open(ctx, sim.Config{
+		Store:       s.Store,
+		Caps:        s.Caps,
+		RegionName:  cfg.RegionName,
+		SimIP:       simIP,
+		SimPort:     uint16(port),
+		Circuit:     cfg.Circuit,
+		MaxCircuits: cfg.MaxCircuits,
+		Recorder:    cfg.Recorder,
+		Logger:      cfg.Logger,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	s.Login, err = login.NewServer(login.Config{
+		Accounts:  s.Store.Accounts(),
+		Inventory: s.Store.Inventory(),
+		Region:    s.Region,
+		Recorder:  cfg.Recorder,
+		Logger:    cfg.Logger,
+		Message:   cfg.LoginMessage,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/CAPS/", s.Caps)
+	mux.Handle("/", s.Login)
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
+
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := s.Region.Serve(s.udp); err != nil {
+			s.setErr(fmt.Errorf("grid: region UDP: %w", err))
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		if err := s.http.Serve(s.tcp); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.setErr(fmt.Errorf("grid: HTTP: %w", err))
+		}
+	}()
+	return s, nil
+}
+
+// bind listens on TCP and UDP at the same port.
+func (s *Server) bind(listen string) error {
+	host, portStr, _ := net.SplitHostPort(listen)
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return fmt.Errorf("grid: bad port in %q", listen)
+	}
+	for attempt := 0; ; attempt++ {
+		tl, err := net.Listen("tcp", listen)
+		if err != nil {
+			return fmt.Errorf("grid: listening on %s (HTTP): %w", listen, err)
+		}
+		p := tl.Addr().(*net.TCPAddr).Port
+		ul, err := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p)))
+		if err == nil {
+			s.tcp, s.udp = tl, ul
+			return nil
+		}
+		tl.Close()
+		if port != 0 || attempt >= 20 {
+			return fmt.Errorf("grid: listening on %s (UDP): %w", net.JoinHostPort(host, strconv.Itoa(p)), err)
+		}
+	}
+}
+
+func (s *Server) setErr(err error) {
+	s.errMu.Lock()
+	if s.serveErr == nil {
+		s.serveErr = err
+	}
+	s.errMu.Unlock()
+	s.cfg.Logger.Error("grid stopped serving", "err", err)
+}
+
+// Err returns the first error that stopped a part of the grid, if any.
+func (s *Server) Err() error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	return s.serveErr
+}
+
+// LoginURI is the URL clients log in at.
+func (s *Server) LoginURI() string { return s.loginURI }
+
+// Addr is the host:port of both sockets.
+func (s *Server) Addr() string { return s.tcp.Addr().String() }
+
+func (s *Server) closeSockets() {
+	if s.tcp != nil {
+		s.tcp.Close()
+	}
+	if s.udp != nil {
+		s.udp.Close()
+	}
+}
+
+// Close shuts the grid down: every agent is told it is being
+// disconnected, the HTTP side stops (waiting event-queue polls end), the
+// storage is flushed and closed. ctx bounds the wait for agents.
+func (s *Server) Close(ctx context.Context) error {
+	var err error
+	s.once.Do(func() {
+		close(s.closed)
+		err = s.Region.Close(ctx)
+		hctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if herr := s.http.Shutdown(hctx); herr != nil {
+			s.http.Close()
+		}
+		s.wg.Wait()
+		if s.ownsStore {
+			if serr := s.Store.Close(); serr != nil && err == nil {
+				err = serr
+			}
+		}
+	})
+	return err
+}
