@@ -98,17 +98,24 @@ func getQuaternion(p []byte) ritual.Quaternion {
 	return ritual.QuaternionFromXYZ(getF32(p[0:4]), getF32(p[4:8]), getF32(p[8:12]))
 }
 
-// putQuaternion writes X, Y, Z of q.Packed(). A quaternion already in wire
-// form (its W is the one its X, Y, Z imply, as after decoding) is written
-// as is, so decoding and re-encoding reproduces the bytes.
+// putQuaternion writes X, Y, Z of q.Packed(). A unit quaternion already in
+// wire form (its W is the one its X, Y, Z imply, as after decoding) is
+// written as is, so decoding and re-encoding reproduces the bytes; anything
+// else, including NaNs and an X, Y, Z longer than 1 received from a peer,
+// is normalised first.
 func putQuaternion(p []byte, q ritual.Quaternion) {
 	_ = p[11]
-	if !(q.W >= 0 && q == ritual.QuaternionFromXYZ(q.X, q.Y, q.Z)) {
+	if !inWireForm(q) {
 		q = q.Packed()
 	}
 	putF32(p[0:4], q.X)
 	putF32(p[4:8], q.Y)
 	putF32(p[8:12], q.Z)
+}
+
+func inWireForm(q ritual.Quaternion) bool {
+	x, y, z := float64(q.X), float64(q.Y), float64(q.Z)
+	return x*x+y*y+z*z <= 1+1e-5 && q == ritual.QuaternionFromXYZ(q.X, q.Y, q.Z)
 }
 
 func getIPPort(p []byte) uint16    { return binary.BigEndian.Uint16(p) }

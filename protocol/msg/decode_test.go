@@ -173,6 +173,22 @@ func TestQuaternionWire(t *testing.T) {
 	if err := again.Decode(body); err != nil || !bytes.Equal(again.AppendTo(nil), body) || again != back {
 		t.Errorf("re-encoding a decoded quaternion changed it: %v %v", again.AgentData.BodyRotation, err)
 	}
+	// Out-of-range wire values are normalised on the way out: X longer
+	// than 1, and NaN.
+	for _, tt := range []struct{ in, want string }{
+		{"00000040 00000000 00000000", "0000803f 00000000 00000000"}, // x = 2 -> 1
+		{"0000c07f 00000000 00000000", "00000000 00000000 00000000"}, // NaN -> identity
+		{"0000803f 00000000 00000000", "0000803f 00000000 00000000"}, // x = 1 kept
+	} {
+		var s ObjectSpinUpdate
+		body := append(make([]byte, 48), unhex(t, tt.in)...)
+		if err := s.Decode(body); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.AppendTo(nil)[48:]; !bytes.Equal(got, unhex(t, tt.want)) {
+			t.Errorf("quaternion %s re-encodes as %x, want %s", tt.in, got, tt.want)
+		}
+	}
 	// The zero value is sent as the identity.
 	if got := (&AgentUpdate{}).AppendTo(nil)[32:44]; !bytes.Equal(got, make([]byte, 12)) {
 		t.Errorf("zero quaternion encodes as %x", got)

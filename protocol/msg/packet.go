@@ -54,8 +54,10 @@ type Packet struct {
 // Parse allocates nothing when p.Acks has room for the acks and, for
 // zerocoded packets, scratch has room for the decoded data (MaxBody bytes
 // always suffice); scratch's contents are overwritten from index 0. Errors
-// are *DecodeError with the offset in the datagram (counted after
-// zero-decoding for the coded part).
+// are *DecodeError. Their Offset counts bytes of the datagram; for a
+// zerocoded packet, positions after the header count bytes of the decoded
+// data, except for zerocoding errors, which point into the datagram as
+// received.
 func (p *Packet) Parse(datagram, scratch []byte) error {
 	p.Acks = p.Acks[:0]
 	p.Body = nil
