@@ -368,10 +368,6 @@ func (c *Conn) write(b []byte, name string, seq uint32, reliable, resent bool, f
 		}
 	}
 	c.sendBuf = out[:0]
-	if err := c.t.WriteTo(out, c.remote); err != nil {
-		c.cfg.Logger.Debug("circuit: write failed", "remote", c.remote, "err", err)
-	}
-	c.spend(len(out))
 	c.statsMu.Lock()
 	c.stats.PacketsSent++
 	c.stats.BytesSent += len(out)
@@ -380,6 +376,8 @@ func (c *Conn) write(b []byte, name string, seq uint32, reliable, resent bool, f
 		c.stats.Resent++
 	}
 	c.statsMu.Unlock()
+	// The probe records the send as the datagram is handed to the socket,
+	// so a receipt on the other side never precedes it.
 	if c.cfg.Recorder != nil {
 		c.cfg.Recorder.Record(&trace.Packet{
 			Header:    trace.Header{Time: time.Now(), Side: c.cfg.Side, Layer: trace.UDP, From: c.cfg.LocalEnd, To: c.cfg.RemoteEnd},
@@ -395,6 +393,10 @@ func (c *Conn) write(b []byte, name string, seq uint32, reliable, resent bool, f
 			Fields:    fields,
 		})
 	}
+	if err := c.t.WriteTo(out, c.remote); err != nil {
+		c.cfg.Logger.Debug("circuit: write failed", "remote", c.remote, "err", err)
+	}
+	c.spend(len(out))
 }
 
 // checkResends resends what is due, gives up what ran out of tries, and
