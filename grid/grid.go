@@ -158,6 +158,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Recorder:  cfg.Recorder,
 		Logger:    cfg.Logger,
 		Message:   cfg.LoginMessage,
+		// OpenSimulator sends the names bare, and node-metaverse strips quotes
+		// from first_name only.
+		PlainNames: true,
 	})
 	if err != nil {
 		return fail(err)
