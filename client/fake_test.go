@@ -72,11 +72,19 @@ type fakeGrid struct {
 	seedNames []string
 	polls     int
 	doneSeen  bool
-	seeded    chan struct{}
-	replied   chan struct{}
-	seedOnce  sync.Once
-	replyOnce sync.Once
+	round     *fakeRound
 	closed    chan struct{}
+}
+
+// fakeRound is the state of one login: the region sends the scene once it
+// has both the handshake reply and the seed request.
+type fakeRound struct {
+	seeded, replied     chan struct{}
+	seedOnce, replyOnce sync.Once
+}
+
+func newRound() *fakeRound {
+	return &fakeRound{seeded: make(chan struct{}), replied: make(chan struct{})}
 }
 
 // Fixed ids of the fake scene.
@@ -99,8 +107,7 @@ func newFakeGrid(t testing.TB, opts fakeOptions) *fakeGrid {
 	f := &fakeGrid{
 		t: t, opts: opts,
 		received: make(map[string]int),
-		seeded:   make(chan struct{}),
-		replied:  make(chan struct{}),
+		round:    newRound(),
 		closed:   make(chan struct{}),
 		code:     fakeCode,
 		height:   testHeightmap(t),
@@ -179,6 +186,7 @@ func (f *fakeGrid) serveLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.agent, f.session, f.format = resp.Agent, resp.Session, format
+	f.round, f.polls, f.doneSeen = newRound(), 0, false
 	f.mu.Unlock()
 	if format == login.FormatLLSD {
 		w.Header().Set("Content-Type", "application/llsd+xml")
@@ -222,11 +230,12 @@ func (f *fakeGrid) serveSeed(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.seedNames = names
+	round := f.round
 	f.mu.Unlock()
 	b, _ := llsd.MarshalXML(out)
 	w.Header().Set("Content-Type", "application/llsd+xml")
 	w.Write(b)
-	f.seedOnce.Do(func() { close(f.seeded) })
+	round.seedOnce.Do(func() { close(round.seeded) })
 }
 
 // serveEQ answers the first poll with OpenSimulator's first answer
@@ -291,11 +300,12 @@ func (f *fakeGrid) accept(from netip.AddrPort, d []byte) {
 	}
 	f.mu.Lock()
 	f.conn = conn
+	r := f.round
 	f.mu.Unlock()
 	conn.Inject(d)
 	f.wg.Add(2)
-	go f.serveCircuit(conn)
-	go f.sendScene(conn)
+	go f.serveCircuit(conn, r)
+	go f.sendScene(conn, r)
 }
 
 func (f *fakeGrid) send(conn *circuit.Conn, m msg.Message) {
@@ -304,7 +314,7 @@ func (f *fakeGrid) send(conn *circuit.Conn, m msg.Message) {
 	}
 }
 
-func (f *fakeGrid) serveCircuit(conn *circuit.Conn) {
+func (f *fakeGrid) serveCircuit(conn *circuit.Conn, r *fakeRound) {
 	defer f.wg.Done()
 	for in := range conn.Inbox() {
 		f.mu.Lock()
@@ -339,7 +349,7 @@ func (f *fakeGrid) serveCircuit(conn *circuit.Conn) {
 				f.send(conn, amc)
 			}
 		case *msg.RegionHandshakeReply:
-			f.replyOnce.Do(func() { close(f.replied) })
+			r.replyOnce.Do(func() { close(r.replied) })
 		case *msg.RequestMultipleObjects:
 			for _, od := range m.ObjectData {
 				if od.ID == fakeCachedLocal && od.CacheMissType == 0 {
@@ -347,21 +357,31 @@ func (f *fakeGrid) serveCircuit(conn *circuit.Conn) {
 				}
 			}
 		case *msg.LogoutRequest:
-			if f.opts.logoutReply {
-				f.send(conn, &msg.LogoutReply{
-					AgentData:     msg.LogoutReplyAgentData{AgentID: agent, SessionID: session},
-					InventoryData: []msg.LogoutReplyInventoryData{{}},
-				})
+			if !f.opts.logoutReply {
+				// OpenSimulator closes the agent at once, unanswered.
+				conn.Close("logout")
+				continue
 			}
+			f.send(conn, &msg.LogoutReply{
+				AgentData:     msg.LogoutReplyAgentData{AgentID: agent, SessionID: session},
+				InventoryData: []msg.LogoutReplyInventoryData{{}},
+			})
+			f.wg.Add(1)
+			go func() {
+				defer f.wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				conn.CloseGracefully(ctx, "logout")
+			}()
 		}
 	}
 }
 
 // sendScene sends the objects and the terrain once the region has both the
 // handshake reply and the seed request.
-func (f *fakeGrid) sendScene(conn *circuit.Conn) {
+func (f *fakeGrid) sendScene(conn *circuit.Conn, r *fakeRound) {
 	defer f.wg.Done()
-	for _, ch := range []chan struct{}{f.replied, f.seeded} {
+	for _, ch := range []chan struct{}{r.replied, r.seeded} {
 		select {
 		case <-ch:
 		case <-conn.Done():

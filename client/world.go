@@ -617,9 +617,13 @@ func (w *World) countPatches(blob []byte) (int, error) {
 	return n, nil
 }
 
+// nvSpace separates the parts of a NameValue line.
+const nvSpace = " \t\r"
+
 // ParseNameValues splits an object's NameValue text into its lines, each
-// "Name TYPE CLASS SENDTO value" (the value may hold spaces). Empty lines
-// are skipped; a line with fewer parts leaves the missing ones empty.
+// "Name TYPE CLASS SENDTO value", the parts separated by spaces, tabs or
+// carriage returns (the value may hold any of them but at its start). Empty
+// lines are skipped; a line with fewer parts leaves the missing ones empty.
 func ParseNameValues(s string) []NameValue {
 	if s == "" {
 		return nil
@@ -630,15 +634,15 @@ func ParseNameValues(s string) []NameValue {
 		var parts [5]string
 		rest := line
 		for i := 0; i < 4; i++ {
-			rest = strings.TrimLeft(rest, " \t")
-			j := strings.IndexAny(rest, " \t")
+			rest = strings.TrimLeft(rest, nvSpace)
+			j := strings.IndexAny(rest, nvSpace)
 			if j < 0 {
 				parts[i], rest = rest, ""
 				break
 			}
 			parts[i], rest = rest[:j], rest[j:]
 		}
-		parts[4] = strings.TrimLeft(rest, " \t")
+		parts[4] = strings.TrimLeft(rest, nvSpace)
 		if parts[0] == "" {
 			continue
 		}
