@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"ritual/login"
+	"ritual/protocol/msg"
 	"ritual/protocol/prim"
 	"ritual/trace"
 	"ritual/trace/tracetest"
@@ -353,5 +354,58 @@ func TestLoginBadAnswer(t *testing.T) {
 	cfg.LoginURI = f.http.URL + "/CE/eq" // answers 502 or LLSD: not a login reply
 	if _, err := Login(context.Background(), cfg); err == nil || !strings.HasPrefix(err.Error(), "client: login:") {
 		t.Errorf("Login = %v", err)
+	}
+}
+
+// TestDisableSimulator: DisableSimulator ends the session with ErrDisabled.
+func TestDisableSimulator(t *testing.T) {
+	s, _ := replaySession(t, []captured{{Message: &msg.UseCircuitCode{CircuitCode: msg.UseCircuitCodeCircuitCode{Code: 5, ID: testAgent, SessionID: testSession}}}}, nil)
+	if err := s.handle(&msg.DisableSimulator{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.Done():
+	default:
+		t.Fatal("Done not closed")
+	}
+	if !errors.Is(s.Err(), ErrDisabled) {
+		t.Errorf("Err = %v", s.Err())
+	}
+	if err := s.Send(&msg.AgentUpdate{}, false); !errors.Is(err, ErrDisabled) {
+		t.Errorf("Send after the end: %v", err)
+	}
+	// A later reason does not replace the first.
+	s.handle(&msg.KickUser{UserInfo: msg.KickUserUserInfo{Reason: []byte("late\x00")}})
+	if !errors.Is(s.Err(), ErrDisabled) {
+		t.Errorf("Err after a later kick = %v", s.Err())
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+// TestBlankSeedCapability: a login reply without a seed capability cannot
+// bring the scene (OpenSimulator waits for the seed request).
+func TestBlankSeedCapability(t *testing.T) {
+	f := newFakeGrid(t, fakeOptions{})
+	var mem trace.Memory
+	cfg := f.config(login.FormatXMLRPC)
+	cfg.Recorder = &mem
+	resp, err := login.Login(context.Background(), login.Params{URI: cfg.LoginURI, First: "Test", Last: "User", Password: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.SeedCapability = ""
+	s, err := Connect(context.Background(), cfg, resp)
+	if err == nil {
+		s.Close()
+		t.Fatal("Connect succeeded without a seed capability")
+	}
+	if !strings.Contains(err.Error(), "no seed capability") {
+		t.Errorf("error = %v", err)
+	}
+	st, ok := tracetest.First[*trace.Stall](mem.Events())
+	if !ok || st.Step != stepSeed || st.Layer != trace.Caps {
+		t.Errorf("stall = %+v", st)
 	}
 }

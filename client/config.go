@@ -128,7 +128,9 @@ type Config struct {
 	Logger *slog.Logger
 	// HTTPClient makes the login, seed and event-queue requests; nil
 	// means package login's default for the login and
-	// http.DefaultClient for the capabilities.
+	// http.DefaultClient for the capabilities. Its Timeout, if set, should
+	// exceed how long regions hold an event-queue poll (OpenSimulator:
+	// about 58 s).
 	HTTPClient *http.Client
 
 	Timeouts Timeouts

@@ -374,11 +374,15 @@ func (s *Session) unreachableCauses() []string {
 // event queue when it is granted.
 func (s *Session) requestSeed(ctx context.Context) error {
 	seed := s.resp.SeedCapability
-	if seed == "" {
-		s.anomaly(trace.AnomalyTimeout, "seed_capability", "the login reply has no seed capability: no capabilities, no event queue")
-		return nil
-	}
 	timeout := s.cfg.Timeouts.Seed
+	if seed == "" {
+		// OpenSimulator sends no scene to an agent that never asked its
+		// seed; viewers refuse such a login reply.
+		s.stallLayer(trace.Caps, stepSeed, "[CLIENT] [UDP] SEND RegionHandshakeReply", "[CLIENT] [CAPS] SEED REQUEST", 0, []string{
+			"the login reply's seed_capability is blank",
+		})
+		return errors.New("client: the login reply has no seed capability")
+	}
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	granted, err := caps.RequestSeed(sctx, s.cfg.HTTPClient, seed, s.cfg.Capabilities, s.rec)
 	cancel()
