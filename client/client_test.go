@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"errors"
+	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -407,5 +409,39 @@ func TestBlankSeedCapability(t *testing.T) {
 	st, ok := tracetest.First[*trace.Stall](mem.Events())
 	if !ok || st.Step != stepSeed || st.Layer != trace.Caps {
 		t.Errorf("stall = %+v", st)
+	}
+}
+
+// TestNoGoroutinesLeft: after Logout every goroutine the session started
+// has ended.
+func TestNoGoroutinesLeft(t *testing.T) {
+	f := newFakeGrid(t, fakeOptions{logoutReply: true})
+	tr := &http.Transport{}
+	cfg := f.config(login.FormatXMLRPC)
+	cfg.HTTPClient = &http.Client{Transport: tr}
+	cfg.AgentUpdateInterval = 10 * time.Millisecond
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := Login(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WaitRitual(ctx); err != nil {
+		t.Fatal(err)
+	}
+	during := runtime.NumGoroutine()
+	t.Logf("goroutines: %d before, %d during", before, during)
+	if _, err := s.Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tr.CloseIdleConnections()
+	deadline := time.Now().Add(3 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines before, %d during, %d after:\n%s", before, during, n, buf[:runtime.Stack(buf, true)])
 	}
 }
