@@ -50,6 +50,11 @@ func (c *Conn) run() {
 		case bp := <-c.inbound:
 			c.handleDatagram(*bp)
 			putBuf(bp)
+			// Acknowledge at once when nothing else is waiting: a burst is
+			// acknowledged together, a lone packet without delay.
+			if len(c.inbound) == 0 && len(c.pendingAcks) > 0 && len(c.outbound) == 0 {
+				c.flushAcks()
+			}
 		case o := <-outC:
 			c.transmitNew(o)
 		case <-c.ackTimer.C:
@@ -195,9 +200,9 @@ func (c *Conn) handleDatagram(d []byte) {
 			c.drop(p.Sequence, m.Name(), err.Error())
 			return
 		}
-		select {
-		case c.deliver <- Inbound{Message: m, Seq: p.Sequence, Flags: p.Flags, At: now}:
-		default:
+		// Only the run loop sends on deliver, so room seen now is room
+		// when the message is handed over below.
+		if len(c.deliver) == cap(c.deliver) {
 			// The application is behind: leave a reliable packet unacked
 			// so the peer sends it again later.
 			c.drop(p.Sequence, m.Name(), "application queue full")
@@ -227,6 +232,11 @@ func (c *Conn) handleDatagram(d []byte) {
 			ev.Fields = c.cfg.Summarize(delivered)
 		}
 		c.cfg.Recorder.Record(ev)
+	}
+	// The receipt is recorded before the application sees the message, so
+	// what the application records in reaction comes after it.
+	if delivered != nil && p.ID != msg.IDPacketAck {
+		c.deliver <- Inbound{Message: delivered, Seq: p.Sequence, Flags: p.Flags, At: now}
 	}
 }
 
