@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -133,6 +134,11 @@ func (a *agent) handle(m msg.Message) {
 			return
 		}
 		a.send(a.regionInfo())
+	case *msg.MapNameRequest:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.send(a.mapNameReply(m))
 	case *msg.EconomyDataRequest:
 		a.send(&msg.EconomyData{Info: msg.EconomyDataInfo{
 			ObjectCapacity: 15000, PriceUpload: 0, PriceGroupCreate: 0,
@@ -228,6 +234,37 @@ func (a *agent) regionInfo() *msg.RegionInfo {
 	ri.RegionInfo2 = msg.RegionInfoRegionInfo2{ProductSKU: cstr(""), ProductName: cstr("Ritual"), MaxAgents32: 100, HardMaxAgents: 100, HardMaxObjects: 15000}
 	ri.RegionInfo3 = []msg.RegionInfoRegionInfo3{{RegionFlagsExtended: regionFlags}}
 	return ri
+}
+
+// mapAccessEnd is the Access value of the block that closes a map search
+// result (SimAccess "down/non-existent").
+const mapAccessEnd = 255
+
+// mapNameReply answers a map search by name: the region's own block when
+// the query is a prefix of its name (ignoring case), then the block that
+// closes the result (X=Y=0, Access 255, the query as Name), as
+// OpenSimulator does. node-metaverse's region setup waits for a reply block
+// naming its region (Region.handshake, 30 s), and its
+// waitForHandshake() fails without it.
+func (a *agent) mapNameReply(m *msg.MapNameRequest) *msg.MapBlockReply {
+	query := strings.TrimRight(string(m.NameData.Name), "\x00")
+	if len(query) > 254 { // room for the NUL in a Variable 1 field
+		query = query[:254]
+	}
+	reply := &msg.MapBlockReply{AgentData: msg.MapBlockReplyAgentData{AgentID: a.c.Agent, Flags: m.AgentData.Flags}}
+	info := a.r.info
+	if query != "" && len(query) <= len(info.Name) && strings.EqualFold(info.Name[:len(query)], query) {
+		reply.Data = append(reply.Data, msg.MapBlockReplyData{
+			X: uint16(info.GridX), Y: uint16(info.GridY),
+			Name:        cstr(info.Name),
+			Access:      simAccessPG,
+			RegionFlags: regionFlags,
+			WaterHeight: uint8(DefaultWaterHeight),
+			Agents:      uint8(min(a.r.Counters().AgentsInWorld, 255)),
+		})
+	}
+	reply.Data = append(reply.Data, msg.MapBlockReplyData{Name: cstr(query), Access: mapAccessEnd})
+	return reply
 }
 
 // logout answers LogoutRequest, every time, then closes the circuit once
