@@ -20,6 +20,7 @@ import (
 	"ritual/login"
 	"ritual/protocol/msg"
 	"ritual/trace"
+	"ritual/trace/diagnose"
 )
 
 // Region is what the client knows of the region it is in: its identity from
@@ -272,15 +273,15 @@ func memberInt(m map[string]any, key string) int {
 	return 0
 }
 
-// The client's steps of the ritual, numbered as the story tells them, for
-// Stall events.
+// The client's steps of the ritual, numbered as package trace/diagnose
+// numbers them, for Stall events.
 const (
-	stepUseCircuitCode = 4  // SEND UseCircuitCode, waiting for its ack
-	stepHandshake      = 5  // SEND CompleteAgentMovement, waiting for RegionHandshake
-	stepSeed           = 7  // SEED REQUEST
-	stepMovement       = 8  // waiting for AgentMovementComplete
-	stepObjects        = 9  // waiting for the first ObjectUpdate
-	stepTerrain        = 10 // waiting for every LayerData patch
+	stepUseCircuitCode = diagnose.StepCircuitAcked     // SEND UseCircuitCode, waiting for its ack
+	stepHandshake      = diagnose.StepHandshake        // SEND CompleteAgentMovement, waiting for RegionHandshake
+	stepMovement       = diagnose.StepMovementComplete // waiting for AgentMovementComplete
+	stepSeed           = diagnose.StepSeed             // SEED REQUEST
+	stepObjects        = diagnose.StepFirstObject      // waiting for the first ObjectUpdate
+	stepTerrain        = diagnose.StepTerrain          // waiting for every LayerData patch
 )
 
 // ritual runs the steps Connect waits for.

@@ -44,15 +44,16 @@ func runRitual(ctx context.Context, cfg client.Config, rec *trace.Memory, start 
 	out.err = err
 	out.complete = err == nil
 	if !out.complete {
-		hasStall := false
+		// One diagnosis per story: the session's own when it made one
+		// (it knows most), else one read from the events.
 		for _, ev := range rec.Events() {
-			if _, ok := ev.(*trace.Stall); ok {
-				hasStall = true
+			if st, ok := ev.(*trace.Stall); ok {
+				out.stall = st
 			}
 		}
-		if st := diagnose.Diagnose(rec.Events(), time.Since(start)); st != nil {
-			out.stall = st
-			if !hasStall {
+		if out.stall == nil {
+			if st := diagnose.Diagnose(rec.Events(), time.Since(start)); st != nil {
+				out.stall = st
 				trace.Emit(rec, st)
 			}
 		}
