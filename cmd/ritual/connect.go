@@ -173,3 +173,5 @@ func passwordFrom(fs *flag.FlagSet, flagValue, who string, stderr io.Writer) (st
 	}
 	return strings.TrimSpace(pw), nil
 }
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
