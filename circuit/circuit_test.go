@@ -271,3 +271,34 @@ func TestQueueFull(t *testing.T) {
 		}
 	})
 }
+
+func TestNoAppendedAcks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, circuit.Config{NoAppendedAcks: true, PingInterval: -1})
+		ctx := t.Context()
+		if err := r.client.SendAcked(ctx, useCircuitCode(1)); err != nil {
+			t.Fatal(err)
+		}
+		srv := <-r.srvConns
+		<-srv.Inbox()
+		// A burst both ways: acks are owed while packets go out, yet none
+		// rides on them.
+		for range 20 {
+			r.client.Send(useCircuitCode(2), true)
+			srv.Send(&msg.RegionHandshakeReply{}, true)
+		}
+		time.Sleep(2 * time.Second)
+		var acked int
+		for _, p := range tracetest.All[*trace.Packet](r.rec.Events()) {
+			if p.Dir == trace.Send && p.Acks > 0 {
+				t.Fatalf("%s sent %s with %d appended acks", p.Side, p.Message, p.Acks)
+			}
+			if p.Dir == trace.Send && p.Message == "PacketAck" {
+				acked++
+			}
+		}
+		if acked == 0 || srv.Unacked() != 0 || r.client.Unacked() != 0 {
+			t.Fatalf("PacketAcks %d, unacked server %d client %d", acked, srv.Unacked(), r.client.Unacked())
+		}
+	})
+}

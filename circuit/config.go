@@ -58,6 +58,12 @@ type Config struct {
 	Unacked       int
 	Deliver       int
 
+	// NoAppendedAcks sends every acknowledgement as a PacketAck instead of
+	// appending acks to outgoing packets. OpenSimulator never appends
+	// them, and node-metaverse misreads appended acks on messages whose
+	// trailing blocks its older template lacks; the region sets this.
+	NoAppendedAcks bool
+
 	// Throttle caps outgoing bytes per second (0: unlimited). The server
 	// sets it from the client's AgentThrottle; see Conn.SetThrottle.
 	Throttle float64

@@ -364,7 +364,7 @@ func (c *Conn) write(b []byte, name string, seq uint32, reliable, resent bool, f
 		msg.SetResent(out)
 	}
 	acks := 0
-	if n := min(len(c.pendingAcks), msg.MaxAppendedAcks(len(out))); n > 0 {
+	if n := min(len(c.pendingAcks), msg.MaxAppendedAcks(len(out))); n > 0 && !c.cfg.NoAppendedAcks {
 		for _, s := range c.pendingAcks[:n] {
 			out = binary.BigEndian.AppendUint32(out, s)
 		}

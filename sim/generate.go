@@ -35,7 +35,7 @@ func GenerateTerrain(w, h int) store.Heightmap {
 			z += 14 * bump(fx, fy, 0.72, 0.3, 0.12)
 			z += 9 * bump(fx, fy, 0.55, 0.75, 0.09)
 			// A gentle ripple so no patch is perfectly flat.
-			z += 0.4 * math.Sin(float64(x)*0.37) * math.Cos(float64(y)*0.29)
+			z += 0.12 * math.Sin(float64(x)*0.37) * math.Cos(float64(y)*0.29)
 			hm.Heights[y*w+x] = float32(z)
 		}
 	}

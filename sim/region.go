@@ -348,6 +348,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 	ccfg.Recorder = r.cfg.Recorder
 	ccfg.Logger = r.cfg.Logger
 	ccfg.Code = code
+	ccfg.NoAppendedAcks = true
 	conn, err := t.Open(from, ccfg)
 	if err != nil {
 		r.mu.Lock()

@@ -225,6 +225,13 @@ func TestRitual(t *testing.T) {
 		"[SERVER] [UDP] RECV LogoutRequest",
 		"[SERVER] [UDP] SEND LogoutReply",
 	)
+	// The region never appends acks (OpenSimulator does not, and
+	// node-metaverse misreads them); it sends PacketAck instead.
+	for _, p := range tracetest.All[*trace.Packet](r.rec.Events()) {
+		if p.Side == trace.Server && p.Dir == trace.Send && p.Acks > 0 {
+			t.Fatalf("region sent %s with %d appended acks", p.Message, p.Acks)
+		}
+	}
 	if got := r.region.Counters(); got.Accepted != 1 || got.Logouts != 1 {
 		t.Fatalf("counters %+v", got)
 	}
