@@ -34,8 +34,9 @@ func GenerateTerrain(w, h int) store.Heightmap {
 			// Two round hills.
 			z += 14 * bump(fx, fy, 0.72, 0.3, 0.12)
 			z += 9 * bump(fx, fy, 0.55, 0.75, 0.09)
-			// A gentle ripple so no patch is perfectly flat.
-			z += 0.12 * math.Sin(float64(x)*0.37) * math.Cos(float64(y)*0.29)
+			// Long, low swells so no patch is perfectly flat, the sea floor
+			// included.
+			z += 1.5 * math.Sin(fy*2*math.Pi*2+fx*3) * math.Cos(fx*2*math.Pi)
 			hm.Heights[y*w+x] = float32(z)
 		}
 	}
