@@ -42,6 +42,15 @@
 // result as JSON; any other shape breaks it.) A refused login is login
 // "false" with a reason key and a message; see Server for the mapping.
 //
+// Failed attempts are throttled per account name and per source address
+// (Throttle; an IPv6 address counts with its /64): each failure takes a
+// token from the key's bucket, and while a bucket is empty the key's
+// attempts are refused (reason "key", a message saying how long to wait)
+// before any password is checked. Correct logins take nothing, so any number
+// of them from one address pass; a correct login also clears its account's
+// failures. Both throttles remember a bounded number of keys. Counts tells
+// how many requests ended in each outcome.
+//
 // # Client
 //
 // Login is the client side: it sends the request in either form, hashes a

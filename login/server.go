@@ -77,8 +77,18 @@ type Config struct {
 	// (each allocates the account's argon2 memory cost). Zero means
 	// GOMAXPROCS.
 	MaxConcurrentAuth int
-	// Now is the clock for seconds_since_epoch and Circuit.Expiry; nil
-	// means time.Now.
+	// AccountThrottle and AddressThrottle bound failed logins per account
+	// name and per source address (see Throttle); zero values take
+	// DefaultAccountThrottle and DefaultAddressThrottle. Only failures
+	// count: correct logins are never slowed. A refused attempt gets reason
+	// "key" and a message saying how long to wait.
+	AccountThrottle Throttle
+	AddressThrottle Throttle
+	// ThrottleEntries bounds how many accounts, and how many addresses,
+	// the throttles remember (zero: DefaultThrottleEntries).
+	ThrottleEntries int
+	// Now is the clock for seconds_since_epoch, Circuit.Expiry and the
+	// throttles; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -100,6 +110,8 @@ func (c *Config) populate() error {
 		return fmt.Errorf("login: Config.MaxAgentGroups %d is out of range", c.MaxAgentGroups)
 	case c.MaxConcurrentAuth < 0:
 		return fmt.Errorf("login: Config.MaxConcurrentAuth %d is negative", c.MaxConcurrentAuth)
+	case c.ThrottleEntries < 0:
+		return fmt.Errorf("login: Config.ThrottleEntries %d is negative", c.ThrottleEntries)
 	}
 	if c.MapServerURL != "" {
 		if err := checkAbsoluteURL(c.MapServerURL); err != nil {
@@ -127,6 +139,11 @@ func (c *Config) populate() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	c.AccountThrottle = c.AccountThrottle.fill(DefaultAccountThrottle)
+	c.AddressThrottle = c.AddressThrottle.fill(DefaultAddressThrottle)
+	if c.ThrottleEntries == 0 {
+		c.ThrottleEntries = DefaultThrottleEntries
+	}
 	return nil
 }
 
@@ -152,6 +169,7 @@ func checkAbsoluteURL(s string) error {
 //
 //	success                     200, login "true" and the members of a session
 //	bad name or password        200, login "false", reason "key" (one message for both)
+//	too many failed attempts    200, login "false", reason "key", a message saying how long to wait
 //	no first, last or passwd    200, login "false", reason "key"
 //	region full (ErrRegionFull) 200, login "false", reason "presence"
 //	Provision returned *Failure 200, login "false", that reason and message
@@ -162,8 +180,10 @@ func checkAbsoluteURL(s string) error {
 //	not POST                    405
 //	body over MaxBody           413
 type Server struct {
-	cfg  Config
-	auth chan struct{} // semaphore bounding password verifications
+	cfg      Config
+	auth     chan struct{} // semaphore bounding password verifications
+	throttle throttles
+	counts   counters
 
 	// dummyHash is a stored-form hash of a random secret, verified
 	// against when the name is unknown so that an unknown name costs as
@@ -180,8 +200,9 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{
-		cfg:  cfg,
-		auth: make(chan struct{}, cfg.MaxConcurrentAuth),
+		cfg:      cfg,
+		auth:     make(chan struct{}, cfg.MaxConcurrentAuth),
+		throttle: newThrottles(&cfg),
 		dummyHash: sync.OnceValues(func() (string, error) {
 			return account.Hash(ritual.NewUUID().String(), account.Params{})
 		}),
@@ -244,6 +265,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	ctx := r.Context()
 	ok, authed, err := s.login(ctx, req)
+	s.counts.count(err)
 	var rec record
 	var fail *Failure
 	if err != nil {
@@ -296,8 +318,14 @@ func (s *Server) login(ctx context.Context, req *loginRequest) (ok *success, aut
 	if req.first == "" || req.last == "" || req.passwd == "" {
 		return nil, false, errMissing
 	}
+	at := s.cfg.Now()
+	if err := s.throttle.check(req, at); err != nil {
+		return nil, false, err
+	}
 	if account.ValidateName(req.first, req.last) != nil {
-		// No account can have this name.
+		// No account can have this name. Only the address pays: such
+		// names are not worth remembering.
+		s.throttle.address.fail(addressKey(req.clientAddr), at)
 		return nil, false, errCredentials
 	}
 	acct, err := s.cfg.Accounts.ByName(ctx, req.first, req.last)
@@ -307,6 +335,7 @@ func (s *Server) login(ctx context.Context, req *loginRequest) (ok *success, aut
 		if dummy, herr := s.dummyHash(); herr == nil {
 			s.verify(ctx, dummy, req.passwd) //nolint:errcheck // the verdict is "unknown name" whatever it says
 		}
+		s.throttle.failed(req, at)
 		return nil, false, errCredentials
 	}
 	if err != nil {
@@ -317,8 +346,10 @@ func (s *Server) login(ctx context.Context, req *loginRequest) (ok *success, aut
 		return nil, false, fmt.Errorf("verifying the password of account %s: %w", acct.ID, err)
 	}
 	if !match {
+		s.throttle.failed(req, at)
 		return nil, false, errCredentials
 	}
+	s.throttle.succeeded(req)
 	if s.cfg.Recorder != nil {
 		s.emit(&trace.LoginAuth{Header: s.header(trace.EndLogin, trace.EndLogin),
 			OK: true, Agent: acct.ID, First: acct.First, Last: acct.Last})
@@ -418,6 +449,21 @@ const (
 	msgInternal    = "The grid could not complete the login. Please try again later."
 )
 
+// throttledMessage tells a throttled client what happened and when to try
+// again, in whole seconds.
+func throttledMessage(t *throttledError) string {
+	secs := int((t.wait + time.Second - 1) / time.Second)
+	unit := "seconds"
+	if secs == 1 {
+		unit = "second"
+	}
+	who := "for this account"
+	if t.byAddress {
+		who = "from your address"
+	}
+	return fmt.Sprintf("Too many failed logins %s. Please wait %d %s and try again.", who, secs, unit)
+}
+
 // failure maps an error of the login path to the reply the client gets:
 // the one place where errors become reasons. Errors whose detail must not
 // reach the client are logged here.
@@ -440,6 +486,9 @@ func (s *Server) failure(ctx context.Context, req *loginRequest, err error) *Fai
 	case errors.Is(err, ErrRegionFull):
 		return &Failure{Reason: ReasonPresence, Message: msgRegionFull}
 	}
+	if t, ok := errors.AsType[*throttledError](err); ok {
+		return &Failure{Reason: ReasonKey, Message: throttledMessage(t)}
+	}
 	if _, ok := errors.AsType[*provisionError](err); ok {
 		s.cfg.Logger.WarnContext(ctx, "login: the region refused the circuit",
 			"first", req.first, "last", req.last, "err", err)
@@ -454,6 +503,7 @@ func (s *Server) failure(ctx context.Context, req *loginRequest, err error) *Fai
 // answerUndecodable answers a body that is not a login request: an XML-RPC
 // fault, or 400 for the LLSD form.
 func (s *Server) answerUndecodable(w http.ResponseWriter, r *http.Request, format Format, bad *badRequest) {
+	s.counts.malformed.Add(1)
 	s.emit(&trace.Anomaly{Header: s.header(trace.EndClient, trace.EndLogin),
 		Kind: trace.AnomalyDropped, Message: MethodName, Reason: bad.msg, Remote: r.RemoteAddr})
 	if format == FormatLLSD {
@@ -465,6 +515,7 @@ func (s *Server) answerUndecodable(w http.ResponseWriter, r *http.Request, forma
 
 // refuseHTTP answers a request that could not be read as a login.
 func (s *Server) refuseHTTP(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	s.counts.httpRefused.Add(1)
 	s.emit(&trace.Anomaly{Header: s.header(trace.EndClient, trace.EndLogin),
 		Kind: trace.AnomalyDropped, Message: MethodName, Reason: msg + " (HTTP " + strconv.Itoa(status) + ")",
 		Remote: r.RemoteAddr})
