@@ -44,6 +44,7 @@ type agent struct {
 	localID uint32
 
 	kickOnce sync.Once
+	kicked   atomic.Bool
 
 	// Owned by run.
 	moved, handshaken, sceneSent, loggedOut bool
@@ -62,6 +63,7 @@ func newAgent(r *Region, conn *circuit.Conn, c login.Circuit) *agent {
 // run handles the agent's messages until its circuit closes.
 func (a *agent) run() {
 	for in := range a.conn.Inbox() {
+		a.r.counts.countIn(in.Message.ID())
 		a.handle(in.Message)
 	}
 }
@@ -85,7 +87,9 @@ func (a *agent) owns(agent, session ritual.UUID) bool {
 func (a *agent) send(m msg.Message) {
 	if err := a.conn.SendWait(context.Background(), m, true); err != nil {
 		a.r.cfg.Logger.Debug("sim: send failed", "agent", a.c.Agent, "message", m.Name(), "err", err)
+		return
 	}
+	a.r.counts.countOut(m.ID())
 }
 
 func (a *agent) handle(m msg.Message) {
@@ -297,11 +301,14 @@ func (a *agent) kick(reason string) {
 
 func (a *agent) disconnect(ctx context.Context, reason string) {
 	a.kickOnce.Do(func() {
+		a.kicked.Store(true)
 		k := &msg.KickUser{}
 		k.UserInfo.AgentID, k.UserInfo.SessionID = a.c.Agent, a.c.Session
 		k.UserInfo.Reason = cstr(reason)
 		if err := a.conn.SendAcked(ctx, k); err != nil {
 			a.r.cfg.Logger.Debug("sim: kick not acknowledged", "agent", a.c.Agent, "err", err)
+		} else {
+			a.r.counts.countOut(k.ID())
 		}
 		a.conn.CloseGracefully(ctx, reason)
 	})

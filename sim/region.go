@@ -89,6 +89,16 @@ type Counters struct {
 	Stray         uint64 // datagrams from unknown addresses that were not UseCircuitCode
 	Logouts       uint64 // LogoutRequest answered
 	AgentsInWorld int
+	// Pending are circuits provisioned and waiting for UseCircuitCode;
+	// Circuits the circuits open on the socket.
+	Pending, Circuits int
+	// Full counts logins refused because MaxCircuits was reached (the
+	// client is told the region is full).
+	Full uint64
+	// Rejects splits Rejected by reason (RejectUnknown, ...); Closed
+	// counts the agents' circuits closed, by reason (ClosedLogout, ...).
+	Rejects []Count
+	Closed  []Count
 }
 
 // Region is one running region.
@@ -109,6 +119,10 @@ type Region struct {
 
 	provisioned, accepted, rejected, stray, logouts atomic.Uint64
 	wg                                              sync.WaitGroup
+
+	counts      *counters
+	live        map[*agent]struct{} // agents whose goroutine runs (r.mu)
+	closedStats trace.CircuitStats  // the closed circuits' final counts (r.mu)
 }
 
 type pendingCircuit struct {
@@ -141,6 +155,8 @@ func Open(ctx context.Context, cfg Config) (*Region, error) {
 		pending: map[uint32]*pendingCircuit{},
 		agents:  map[ritual.UUID]*agent{},
 		byAddr:  map[netip.AddrPort]*agent{},
+		counts:  newCounters(),
+		live:    map[*agent]struct{}{},
 	}
 	r.simPort.Store(uint32(cfg.SimPort))
 	return r, nil
@@ -175,12 +191,23 @@ func (r *Region) Handle() ritual.RegionHandle { return r.handle }
 // Counters returns the running counts.
 func (r *Region) Counters() Counters {
 	r.mu.Lock()
-	n := len(r.agents)
+	n, pending := len(r.agents), len(r.pending)
 	r.mu.Unlock()
-	return Counters{
+	c := Counters{
 		Provisioned: r.provisioned.Load(), Accepted: r.accepted.Load(), Rejected: r.rejected.Load(),
 		Stray: r.stray.Load(), Logouts: r.logouts.Load(), AgentsInWorld: n,
+		Pending: pending, Full: r.counts.full.Load(),
 	}
+	if t := r.transport.Load(); t != nil {
+		c.Circuits = len(t.Conns())
+	}
+	for i, name := range rejectReasons {
+		c.Rejects = append(c.Rejects, Count{name, r.counts.rejects[i].Load()})
+	}
+	for i, name := range closeReasons {
+		c.Closed = append(c.Closed, Count{name, r.counts.closed[i].Load()})
+	}
+	return c
 }
 
 // Heightmap returns a copy of the region's terrain.
@@ -220,6 +247,7 @@ func (r *Region) Provision(ctx context.Context, c login.Circuit) (login.Destinat
 	}
 	if len(r.pending)+len(r.agents) >= r.cfg.MaxCircuits {
 		r.mu.Unlock()
+		r.counts.full.Add(1)
 		return login.Destination{}, fmt.Errorf("%w: %d circuits", login.ErrRegionFull, r.cfg.MaxCircuits)
 	}
 	if _, taken := r.pending[c.Code]; taken {
@@ -283,8 +311,9 @@ func (r *Region) Serve(pc net.PacketConn) error {
 func (r *Region) accept(from netip.AddrPort, d []byte) {
 	var p msg.Packet
 	var scratch [msg.MaxBody]byte
-	reject := func(code uint32, reason string, ucc *msg.UseCircuitCode) {
+	reject := func(code uint32, kind, reason string, ucc *msg.UseCircuitCode) {
 		r.rejected.Add(1)
+		r.counts.reject(kind)
 		if r.cfg.Recorder == nil {
 			return
 		}
@@ -310,31 +339,31 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 	}
 	var u msg.UseCircuitCode
 	if err := u.Decode(p.Body); err != nil && !errors.Is(err, msg.ErrTrailingData) {
-		reject(0, fmt.Sprintf("malformed UseCircuitCode: %v", err), nil)
+		reject(0, RejectMalformed, fmt.Sprintf("malformed UseCircuitCode: %v", err), nil)
 		return
 	}
 	code := u.CircuitCode.Code
 	r.mu.Lock()
 	pc := r.pending[code]
-	var why string
+	var why, kind string
 	switch {
 	case pc == nil:
-		why = "unknown circuit code"
+		why, kind = "unknown circuit code", RejectUnknown
 	case pc.used:
-		why = "circuit already in use from another address"
+		why, kind = "circuit already in use from another address", RejectInUse
 	case time.Now().After(pc.Expiry):
-		why = "circuit expired before UseCircuitCode arrived"
+		why, kind = "circuit expired before UseCircuitCode arrived", RejectExpired
 		delete(r.pending, code)
 	case pc.Session != u.CircuitCode.SessionID:
-		why = "session does not match the provisioned circuit"
+		why, kind = "session does not match the provisioned circuit", RejectMismatch
 	case pc.Agent != u.CircuitCode.ID:
-		why = "agent does not match the provisioned circuit"
+		why, kind = "agent does not match the provisioned circuit", RejectMismatch
 	case r.closing:
-		why = "region is shutting down"
+		why, kind = "region is shutting down", RejectClosing
 	}
 	if why != "" {
 		r.mu.Unlock()
-		reject(code, why, &u)
+		reject(code, kind, why, &u)
 		return
 	}
 	pc.used = true
@@ -354,7 +383,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 		r.mu.Lock()
 		pc.used = false
 		r.mu.Unlock()
-		reject(code, fmt.Sprintf("cannot open circuit: %v", err), &u)
+		reject(code, RejectNoCircuit, fmt.Sprintf("cannot open circuit: %v", err), &u)
 		return
 	}
 	r.accepted.Add(1)
@@ -372,11 +401,14 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 	}
 	r.agents[circ.Agent] = a
 	r.byAddr[from] = a
+	r.live[a] = struct{}{}
 	r.mu.Unlock()
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		a.run()
+		r.counts.close(closeReason(a))
+		st := a.conn.Stats()
 		r.mu.Lock()
 		if r.agents[circ.Agent] == a {
 			delete(r.agents, circ.Agent)
@@ -384,6 +416,8 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 		if r.byAddr[from] == a {
 			delete(r.byAddr, from)
 		}
+		delete(r.live, a)
+		addStats(&r.closedStats, st)
 		r.mu.Unlock()
 		r.cfg.Caps.Revoke(circ.Agent)
 	}()

@@ -29,6 +29,12 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
+	return newRigWith(t, nil)
+}
+
+// newRigWith is newRig with mod applied to the region's config.
+func newRigWith(t *testing.T, mod func(*sim.Config)) *rig {
+	t.Helper()
 	st, err := sqlite.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -40,11 +46,15 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := sim.Open(t.Context(), sim.Config{
+	cfg := sim.Config{
 		Store: st, Caps: router, SimIP: netip.MustParseAddr("127.0.0.1"),
 		SimPort:  uint16(pc.LocalAddr().(*net.UDPAddr).Port),
 		Recorder: rec, CircuitTTL: 5 * time.Second,
-	})
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	r, err := sim.Open(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
