@@ -1,12 +1,8 @@
-// Package simnet is an in-memory UDP network for tests: net.PacketConn
-// endpoints joined by links that lose, delay, reorder and duplicate
-// datagrams, per direction, with a seeded random source so a failing run
-// can be replayed. It runs inside testing/synctest bubbles (its timers are
-// ordinary time.AfterFunc), so tests of timeouts and resends don't sleep.
 package simnet
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -40,6 +36,7 @@ type Network struct {
 	links   map[[2]netip.AddrPort]Link
 	deflink Link
 	stats   Stats
+	tap     func(from, to netip.AddrPort, b []byte)
 }
 
 // QueueLimit bounds each endpoint's receive queue; datagrams past it are
@@ -55,14 +52,28 @@ func New(seed uint64) *Network {
 	}
 }
 
-// Listen creates an endpoint at addr ("127.0.0.1:9000").
+// Listen creates an endpoint at addr ("127.0.0.1:9000"); port 0 picks a
+// free port from 49152 up.
 func (n *Network) Listen(addr string) (*Conn, error) {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("simnet: listen: %w", err)
 	}
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if ap.Port() == 0 {
+		for p := 49152; p <= 65535; p++ {
+			try := netip.AddrPortFrom(ap.Addr(), uint16(p))
+			if _, ok := n.nodes[try]; !ok {
+				ap = try
+				break
+			}
+		}
+		if ap.Port() == 0 {
+			return nil, errors.New("simnet: no free port on " + ap.Addr().String())
+		}
+	}
 	if _, ok := n.nodes[ap]; ok {
 		return nil, errors.New("simnet: address in use: " + addr)
 	}
@@ -85,6 +96,15 @@ func (n *Network) SetDefault(l Link) {
 	n.deflink = l
 }
 
+// SetTap calls f (nil: nothing) with every datagram an endpoint sends,
+// before the link decides its fate. f must not keep b and must not call
+// back into the network.
+func (n *Network) SetTap(f func(from, to netip.AddrPort, b []byte)) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.tap = f
+}
+
 // Stats returns the counts so far.
 func (n *Network) Stats() Stats {
 	n.mu.Lock()
@@ -101,6 +121,9 @@ func (n *Network) send(from, to netip.AddrPort, b []byte) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.stats.Sent++
+	if n.tap != nil {
+		n.tap(from, to, b)
+	}
 	dst := n.nodes[to]
 	if dst == nil {
 		n.stats.Lost++
