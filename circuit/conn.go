@@ -42,9 +42,10 @@ type unacked struct {
 	tries    int
 }
 
+// closeRequest asks the run loop to close once everything sent is
+// acknowledged or given up.
 type closeRequest struct {
-	graceful bool
-	reason   string
+	reason string
 }
 
 // Conn is one circuit. Send, SendAcked, Inbox, Stats and Close are safe for
@@ -57,21 +58,25 @@ type Conn struct {
 	inbound  chan *[]byte
 	outbound chan outgoing
 	deliver  chan Inbound
-	closeReq chan closeRequest
+	closeReq chan closeRequest // graceful closes
+	hardStop chan struct{}     // closed by Close
 	done     chan struct{}
 	throttle atomic.Uint64 // float64 bits: bytes per second, 0 unlimited
 	nUnacked atomic.Int64
+	rtt      atomic.Int64 // smoothed round-trip time, ns (copy of srtt)
 
-	errMu sync.Mutex
-	err   error
+	errMu      sync.Mutex
+	err        error
+	stopReason string // Close's reason, under errMu
+	stopOnce   sync.Once
 
 	statsMu sync.Mutex
 	stats   trace.CircuitStats
 
 	// Owned by the run loop.
 	seq         uint32
-	unacked     map[uint32]*unacked
-	oldest      []uint32 // sequence numbers of unacked, in send order (may hold acked ones)
+	unacked     map[uint32]unacked
+	order       []uint32 // sequence numbers of unacked, in send order (may hold acked ones)
 	pendingAcks []uint32
 	window      window
 	lastRecv    time.Time
@@ -106,10 +111,12 @@ func newConn(t *Transport, remote netip.AddrPort, cfg Config) *Conn {
 		outbound: make(chan outgoing, cfg.OutboundQueue),
 		deliver:  make(chan Inbound, cfg.Deliver),
 		closeReq: make(chan closeRequest, 1),
+		hardStop: make(chan struct{}),
 		done:     make(chan struct{}),
-		unacked:  make(map[uint32]*unacked),
+		unacked:  make(map[uint32]unacked),
 		scratch:  make([]byte, 0, msg.MaxBody),
 		sendBuf:  make([]byte, 0, readSize),
+		seq:      cfg.initialSeq,
 	}
 	if cfg.Throttle > 0 {
 		c.SetThrottle(cfg.Throttle)
@@ -153,6 +160,14 @@ func (c *Conn) Unacked() int {
 	return int(c.nUnacked.Load())
 }
 
+// RTT returns the smoothed round-trip time, from acknowledgements of
+// packets sent once (never of resent ones: their ack cannot tell which
+// transmission it answers) and from CompletePingCheck; 0 before the first
+// sample.
+func (c *Conn) RTT() time.Duration {
+	return time.Duration(c.rtt.Load())
+}
+
 // SetThrottle caps outgoing bytes per second (0 or less: unlimited).
 func (c *Conn) SetThrottle(bytesPerSecond float64) {
 	if bytesPerSecond < 0 {
@@ -178,10 +193,48 @@ func (c *Conn) Send(m msg.Message, reliable bool) error {
 	}
 	select {
 	case c.outbound <- o:
+		c.afterPush()
 		return nil
 	default:
 		putBuf(o.buf)
 		return ErrQueueFull
+	}
+}
+
+// afterPush returns what the outbound queue holds to the pool when the
+// circuit closed around the push: nothing reads the queue any more.
+func (c *Conn) afterPush() {
+	select {
+	case <-c.done:
+		c.drainOutbound()
+	default:
+	}
+}
+
+// drainOutbound empties the outbound queue, failing waiting senders.
+func (c *Conn) drainOutbound() {
+	for {
+		select {
+		case o := <-c.outbound:
+			if o.done != nil {
+				o.done <- ErrClosed
+			}
+			putBuf(o.buf)
+		default:
+			return
+		}
+	}
+}
+
+// drainInbound empties the inbound queue.
+func (c *Conn) drainInbound() {
+	for {
+		select {
+		case bp := <-c.inbound:
+			putBuf(bp)
+		default:
+			return
+		}
 	}
 }
 
@@ -193,6 +246,7 @@ func (c *Conn) SendWait(ctx context.Context, m msg.Message, reliable bool) error
 	}
 	select {
 	case c.outbound <- o:
+		c.afterPush()
 		return nil
 	case <-c.done:
 		putBuf(o.buf)
@@ -214,6 +268,7 @@ func (c *Conn) SendAcked(ctx context.Context, m msg.Message) error {
 	}
 	select {
 	case c.outbound <- o:
+		c.afterPush()
 	case <-c.done:
 		putBuf(o.buf)
 		return ErrClosed
@@ -257,23 +312,29 @@ func (c *Conn) encode(m msg.Message, reliable bool, done chan error) (outgoing, 
 	return o, nil
 }
 
-// Close closes the circuit at once. It is safe to call more than once.
+// Close closes the circuit at once, whatever else is under way (a graceful
+// close included). It does not wait for the run loop to finish; Done does.
+// It is safe to call more than once: the first reason is kept.
 func (c *Conn) Close(reason string) {
-	select {
-	case c.closeReq <- closeRequest{reason: reason}:
-	case <-c.done:
-	default:
-		// A close is already requested.
-	}
+	c.stopOnce.Do(func() {
+		c.errMu.Lock()
+		c.stopReason = reason
+		c.errMu.Unlock()
+		close(c.hardStop)
+	})
 }
 
 // CloseGracefully sends what is queued, waits for every reliable packet
 // to be acknowledged (or given up), then closes; ctx bounds the wait, after
-// which the circuit closes anyway.
+// which the circuit closes anyway. It returns once the circuit has closed.
 func (c *Conn) CloseGracefully(ctx context.Context, reason string) {
 	select {
-	case c.closeReq <- closeRequest{graceful: true, reason: reason}:
+	case c.closeReq <- closeRequest{reason: reason}:
 	case <-c.done:
+		return
+	case <-ctx.Done():
+		c.Close(reason)
+		<-c.done
 		return
 	}
 	select {
@@ -289,6 +350,12 @@ func (c *Conn) CloseGracefully(ctx context.Context, reason string) {
 func (c *Conn) enqueue(bp *[]byte) bool {
 	select {
 	case c.inbound <- bp:
+		// Nothing reads the queue once the circuit has closed.
+		select {
+		case <-c.done:
+			c.drainInbound()
+		default:
+		}
 		return true
 	default:
 		c.anomaly(trace.AnomalyDropped, "", 0, "inbound queue full")

@@ -34,7 +34,7 @@ func (c *Conn) run() {
 		// Take new messages only while there is room for them among the
 		// unacknowledged and the throttle allows.
 		var outC <-chan outgoing
-		if len(c.unacked) < c.cfg.Unacked {
+		if len(c.unacked) < c.cfg.Unacked && c.spanOK() {
 			if wait := c.throttleWait(); wait <= 0 {
 				outC = c.outbound
 			} else if throttleC == nil {
@@ -43,6 +43,15 @@ func (c *Conn) run() {
 			}
 		}
 		if c.draining && len(c.outbound) == 0 && len(c.unacked) == 0 {
+			// Take in and acknowledge what has already arrived, or the
+			// peer resends it to a closed circuit and gives up on a
+			// message the application got.
+			for len(c.inbound) > 0 {
+				bp := <-c.inbound
+				c.handleDatagram(*bp)
+				putBuf(bp)
+			}
+			c.flushAcks()
 			c.finish(ErrClosed, c.closeReason)
 			return
 		}
@@ -69,12 +78,14 @@ func (c *Conn) run() {
 		case <-throttleC:
 			throttleC = nil
 			throttleTimer = nil
+		case <-c.hardStop:
+			c.flushAcks()
+			c.errMu.Lock()
+			reason := c.stopReason
+			c.errMu.Unlock()
+			c.finish(ErrClosed, reason)
+			return
 		case r := <-c.closeReq:
-			if !r.graceful {
-				c.flushAcks()
-				c.finish(ErrClosed, r.reason)
-				return
-			}
 			c.draining = true
 			c.closeReason = r.reason
 		}
@@ -94,6 +105,7 @@ func (c *Conn) finish(err error, reason string) {
 		putBuf(u.out.buf)
 		delete(c.unacked, seq)
 	}
+	c.order = nil
 	c.nUnacked.Store(0)
 	if c.cfg.Recorder != nil {
 		trace.Emit(c.cfg.Recorder, &trace.CircuitClosed{
@@ -104,22 +116,10 @@ func (c *Conn) finish(err error, reason string) {
 	c.t.remove(c)
 	close(c.done)
 	close(c.deliver)
-	// Drain what is queued so pooled buffers go back.
-	for {
-		select {
-		case o := <-c.outbound:
-			if o.done != nil {
-				o.done <- ErrClosed
-			}
-			putBuf(o.buf)
-			continue
-		case bp := <-c.inbound:
-			putBuf(bp)
-			continue
-		default:
-		}
-		break
-	}
+	// Drain what is queued so pooled buffers go back; a sender racing with
+	// the close drains after its own push (see afterPush, enqueue).
+	c.drainOutbound()
+	c.drainInbound()
 }
 
 func (c *Conn) header(from, to string) trace.Header {
@@ -167,23 +167,26 @@ func (c *Conn) handleDatagram(d []byte) {
 	switch p.ID {
 	case msg.IDPacketAck:
 		if err := c.ackMsg.Decode(p.Body); err != nil && !errors.Is(err, msg.ErrTrailingData) {
-			c.drop(p.Sequence, "PacketAck", err.Error())
+			c.dropUnusable(p, "PacketAck", err.Error())
 			return
 		}
 		for _, b := range c.ackMsg.Packets {
 			c.acked(b.ID, now)
 		}
+		c.statsMu.Lock()
+		c.stats.AcksRecv += len(c.ackMsg.Packets)
+		c.statsMu.Unlock()
 		delivered = &c.ackMsg
 	case msg.IDStartPingCheck:
 		if err := c.pingIn.Decode(p.Body); err != nil && !errors.Is(err, msg.ErrTrailingData) {
-			c.drop(p.Sequence, "StartPingCheck", err.Error())
+			c.dropUnusable(p, "StartPingCheck", err.Error())
 			return
 		}
 		c.pingOut.PingID.PingID = c.pingIn.PingID.PingID
 		c.sendControl(&c.pingOut)
 	case msg.IDCompletePingCheck:
 		if err := c.pongIn.Decode(p.Body); err != nil && !errors.Is(err, msg.ErrTrailingData) {
-			c.drop(p.Sequence, "CompletePingCheck", err.Error())
+			c.dropUnusable(p, "CompletePingCheck", err.Error())
 			return
 		}
 		if t := c.pingSent[c.pongIn.PingID.PingID]; !t.IsZero() {
@@ -193,11 +196,11 @@ func (c *Conn) handleDatagram(d []byte) {
 	default:
 		m, ok := msg.New(p.ID)
 		if !ok {
-			c.drop(p.Sequence, "", fmt.Sprintf("unknown message number %s", p.ID))
+			c.dropUnusable(p, "", fmt.Sprintf("unknown message number %s", p.ID))
 			return
 		}
 		if err := m.Decode(p.Body); err != nil && !errors.Is(err, msg.ErrTrailingData) {
-			c.drop(p.Sequence, m.Name(), err.Error())
+			c.dropUnusable(p, m.Name(), err.Error())
 			return
 		}
 		// Only the run loop sends on deliver, so room seen now is room
@@ -240,6 +243,17 @@ func (c *Conn) handleDatagram(d []byte) {
 	}
 }
 
+// dropUnusable drops a packet whose message cannot be decoded. A reliable
+// one is acknowledged all the same (and remembered, so its resends are
+// duplicates): sending the same bytes again cannot make them usable.
+func (c *Conn) dropUnusable(p *msg.Packet, message, reason string) {
+	if p.Flags&msg.FlagReliable != 0 {
+		c.window.mark(p.Sequence)
+		c.oweAck(p.Sequence)
+	}
+	c.drop(p.Sequence, message, reason)
+}
+
 func (c *Conn) drop(seq uint32, message, reason string) {
 	c.statsMu.Lock()
 	c.stats.Dropped++
@@ -249,10 +263,11 @@ func (c *Conn) drop(seq uint32, message, reason string) {
 
 func (c *Conn) observeRTT(rtt time.Duration) {
 	if c.srtt == 0 {
-		c.srtt = rtt
+		c.srtt = max(rtt, 1) // 0 means "no sample yet"
 	} else {
 		c.srtt = (7*c.srtt + rtt) / 8
 	}
+	c.rtt.Store(int64(c.srtt))
 }
 
 // rto is the first retransmission timeout for a new packet: the
@@ -313,9 +328,41 @@ func (c *Conn) flushAcks() {
 	}
 }
 
+// nextSeq numbers the next packet. The counter wraps at 2^32 and skips 0,
+// which StartPingCheck's OldestUnacked uses for "none".
 func (c *Conn) nextSeq() uint32 {
 	c.seq++
+	if c.seq == 0 {
+		c.seq = 1
+	}
 	return c.seq
+}
+
+// maxSpan bounds how far the newest sequence number may run ahead of the
+// oldest unacknowledged reliable packet before new messages wait. The
+// receiver's duplicate window covers windowBits numbers and takes anything
+// older for a duplicate (acknowledged, never delivered), so a resend must
+// stay inside it; the other half leaves room for the control messages
+// (acknowledgements, pings) that are numbered outside the queue.
+const maxSpan = windowBits / 2
+
+// oldestUnacked returns the sequence number of the oldest reliable packet
+// awaiting acknowledgement, and whether there is one.
+func (c *Conn) oldestUnacked() (uint32, bool) {
+	for len(c.order) > 0 {
+		if _, ok := c.unacked[c.order[0]]; ok {
+			return c.order[0], true
+		}
+		c.order = c.order[1:]
+	}
+	return 0, false
+}
+
+// spanOK reports whether a new packet keeps every unacknowledged one
+// within maxSpan of the newest sequence number.
+func (c *Conn) spanOK() bool {
+	oldest, ok := c.oldestUnacked()
+	return !ok || c.seq-oldest < maxSpan
 }
 
 // sendControl sends an unreliable control message (PacketAck, pings) at
@@ -344,8 +391,8 @@ func (c *Conn) transmitNew(o outgoing) {
 	b := (*o.buf)[:o.n]
 	binary.BigEndian.PutUint32(b[1:5], seq)
 	if o.reliable {
-		u := &unacked{out: o, seq: seq, lastSent: time.Now(), rto: c.rto()}
-		c.unacked[seq] = u
+		c.unacked[seq] = unacked{out: o, seq: seq, lastSent: time.Now(), rto: c.rto()}
+		c.order = append(c.order, seq)
 		c.nUnacked.Store(int64(len(c.unacked)))
 		c.write(b, o.name, seq, true, false, o.fields)
 		return
@@ -422,13 +469,22 @@ func (c *Conn) checkResends(now time.Time) bool {
 		if now.Sub(u.lastSent) < u.rto {
 			continue
 		}
-		if u.tries >= c.cfg.MaxResends {
+		var why string
+		switch {
+		case u.tries >= c.cfg.MaxResends:
+			why = fmt.Sprintf("unacknowledged after %d resends; given up", u.tries)
+		case c.seq-seq >= windowBits:
+			// The peer would take a resend this far behind for a
+			// duplicate and acknowledge it without delivering it.
+			why = fmt.Sprintf("unacknowledged and %d packets behind the newest, past the peer's duplicate window; given up", c.seq-seq)
+		}
+		if why != "" {
 			delete(c.unacked, seq)
 			c.nUnacked.Store(int64(len(c.unacked)))
 			c.statsMu.Lock()
 			c.stats.ReliableLost++
 			c.statsMu.Unlock()
-			c.anomaly(trace.AnomalyTimeout, u.out.name, seq, fmt.Sprintf("unacknowledged after %d resends; given up", u.tries))
+			c.anomaly(trace.AnomalyTimeout, u.out.name, seq, why)
 			if u.out.done != nil {
 				u.out.done <- ErrGaveUp
 			}
@@ -438,6 +494,7 @@ func (c *Conn) checkResends(now time.Time) bool {
 		u.tries++
 		u.lastSent = now
 		u.rto = min(2*u.rto, c.cfg.MaxResendTimeout)
+		c.unacked[seq] = u // replacing an existing key while ranging is allowed
 		c.write((*u.out.buf)[:u.out.n], u.out.name, seq, true, true, u.out.fields)
 	}
 	return false
@@ -446,12 +503,7 @@ func (c *Conn) checkResends(now time.Time) bool {
 func (c *Conn) sendPing() {
 	c.pingID++
 	c.startOut.PingID.PingID = c.pingID
-	var oldest uint32
-	for seq := range c.unacked {
-		if oldest == 0 || seq < oldest {
-			oldest = seq
-		}
-	}
+	oldest, _ := c.oldestUnacked()
 	c.startOut.PingID.OldestUnacked = oldest
 	c.pingSent[c.pingID] = time.Now()
 	c.sendControl(&c.startOut)

@@ -31,7 +31,18 @@ type TransportConfig struct {
 	// MaxConns caps the circuits (0: unlimited); Open beyond it fails with
 	// ErrTooManyCircuits.
 	MaxConns int
+	// SocketBuffer is the kernel receive and send buffer asked for a UDP
+	// socket, in bytes (default DefaultSocketBuffer; negative leaves the
+	// system's). The system may cap it (Linux: net.core.rmem_max and
+	// wmem_max). The usual default, about 200 KB, holds a few hundred
+	// datagrams: a burst of a region's scene overflows it, and every
+	// datagram lost there waits a resend timeout.
+	SocketBuffer int
 }
+
+// DefaultSocketBuffer is TransportConfig.SocketBuffer's default: room for
+// a circuit's whole default window of unacknowledged packets.
+const DefaultSocketBuffer = 4 << 20
 
 // DropCounts counts datagrams the transport dropped before any circuit saw
 // them.
@@ -71,8 +82,20 @@ func NewTransport(pc net.PacketConn, cfg TransportConfig) *Transport {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.SocketBuffer == 0 {
+		cfg.SocketBuffer = DefaultSocketBuffer
+	}
 	t := &Transport{pc: pc, cfg: cfg, conns: make(map[netip.AddrPort]*Conn), closed: make(chan struct{})}
 	t.udp, _ = pc.(*net.UDPConn)
+	if t.udp != nil && cfg.SocketBuffer > 0 {
+		// Best effort: a smaller buffer only costs resends.
+		if err := t.udp.SetReadBuffer(cfg.SocketBuffer); err != nil {
+			cfg.Logger.Debug("circuit: socket receive buffer", "bytes", cfg.SocketBuffer, "err", err)
+		}
+		if err := t.udp.SetWriteBuffer(cfg.SocketBuffer); err != nil {
+			cfg.Logger.Debug("circuit: socket send buffer", "bytes", cfg.SocketBuffer, "err", err)
+		}
+	}
 	return t
 }
 
@@ -86,9 +109,30 @@ func (t *Transport) Dropped() DropCounts {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, readSize); return &b }}
 
-func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+// Pooled buffers taken and not returned, counted when bufTracking is set
+// (by the package's tests, before any goroutine starts).
+var (
+	bufTracking bool
+	bufsOut     atomic.Int64
+)
+
+// getBuf takes a buffer of readSize bytes from the pool. Whoever holds it
+// returns it with putBuf: the transport's reader until it hands a datagram
+// to a circuit, the circuit's run loop once it has handled the datagram; a
+// sender until the message is queued, the run loop once it is sent
+// (unreliable) or acknowledged or given up (reliable); a closing circuit
+// returns everything still queued.
+func getBuf() *[]byte {
+	if bufTracking {
+		bufsOut.Add(1)
+	}
+	return bufPool.Get().(*[]byte)
+}
 
 func putBuf(b *[]byte) {
+	if bufTracking {
+		bufsOut.Add(-1)
+	}
 	if cap(*b) >= readSize {
 		*b = (*b)[:readSize]
 		bufPool.Put(b)
