@@ -36,6 +36,13 @@ type Config struct {
 	// ExternalHost is the IP literal handed to clients as sim_ip (default:
 	// the listen host, or 127.0.0.1 when that is unspecified).
 	ExternalHost string
+	// PacketConn, when set, is the socket the region serves UDP on in
+	// place of one bound at Listen's port (HTTP still listens at Listen);
+	// tests pass an endpoint of an in-memory network such as
+	// circuit/simnet. The sim_ip and sim_port handed to clients are then
+	// its LocalAddr's (ExternalHost, when set, gives the IP). The grid
+	// closes it when it closes or fails to start.
+	PacketConn net.PacketConn
 	// RegionName names the region (default "Ritual").
 	RegionName string
 	// EQTimeout is how long an idle event-queue poll is held before the
@@ -76,7 +83,14 @@ type Server struct {
 // Start opens the storage, creates the region on first start, binds the
 // HTTP and UDP sockets and starts serving. It returns once logins are
 // accepted.
-func Start(ctx context.Context, cfg Config) (*Server, error) {
+func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
+	if cfg.PacketConn != nil {
+		defer func() {
+			if err != nil {
+				cfg.PacketConn.Close()
+			}
+		}()
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -123,12 +137,23 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 
-	if err := s.bind(cfg.Listen); err != nil {
+	if err := s.bind(cfg.Listen, cfg.PacketConn); err != nil {
 		return fail(err)
 	}
 	port := s.tcp.Addr().(*net.TCPAddr).Port
 	base := "http://" + net.JoinHostPort(simIP.String(), strconv.Itoa(port))
 	s.loginURI = base + "/"
+	regionIP, regionPort := simIP, uint16(port)
+	if cfg.PacketConn != nil {
+		ap, err := netip.ParseAddrPort(cfg.PacketConn.LocalAddr().String())
+		if err != nil || ap.Port() == 0 {
+			return fail(fmt.Errorf("grid: the UDP socket's address %q cannot be handed to clients as sim_ip and sim_port", cfg.PacketConn.LocalAddr()))
+		}
+		regionPort = ap.Port()
+		if cfg.ExternalHost == "" {
+			regionIP = ap.Addr().Unmap()
+		}
+	}
 
 	s.Caps = caps.NewRouter(caps.Config{
 		BaseURL:   base,
@@ -141,8 +166,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Store:       s.Store,
 		Caps:        s.Caps,
 		RegionName:  cfg.RegionName,
-		SimIP:       simIP,
-		SimPort:     uint16(port),
+		SimIP:       regionIP,
+		SimPort:     regionPort,
 		Circuit:     cfg.Circuit,
 		MaxCircuits: cfg.MaxCircuits,
 		Recorder:    cfg.Recorder,
@@ -186,12 +211,22 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// bind listens on TCP and UDP at the same port.
-func (s *Server) bind(listen string) error {
+// bind listens on TCP and UDP at the same port, or on TCP only when the
+// UDP socket is given.
+func (s *Server) bind(listen string, udp net.PacketConn) error {
 	host, portStr, _ := net.SplitHostPort(listen)
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
 		return fmt.Errorf("grid: bad port in %q", listen)
+	}
+	if udp != nil {
+		s.udp = udp
+		tl, err := net.Listen("tcp", listen)
+		if err != nil {
+			return fmt.Errorf("grid: listening on %s (HTTP): %w", listen, err)
+		}
+		s.tcp = tl
+		return nil
 	}
 	for attempt := 0; ; attempt++ {
 		tl, err := net.Listen("tcp", listen)
@@ -230,7 +265,8 @@ func (s *Server) Err() error {
 // LoginURI is the URL clients log in at.
 func (s *Server) LoginURI() string { return s.loginURI }
 
-// Addr is the host:port of both sockets.
+// Addr is the host:port of both sockets (of the HTTP one when
+// Config.PacketConn gave the UDP one).
 func (s *Server) Addr() string { return s.tcp.Addr().String() }
 
 func (s *Server) closeSockets() {
