@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"time"
 
@@ -137,6 +138,12 @@ type Config struct {
 	// Circuit tunes the UDP circuit. Its Side, end names, Code, Recorder
 	// and Logger are set by the session.
 	Circuit circuit.Config
+	// ListenPacket, when set, opens the socket the circuit to the region
+	// runs on, in place of a UDP socket of the region address's family
+	// (tests pass an endpoint of an in-memory network such as
+	// circuit/simnet). It is called once per Connect; the session closes
+	// what it returns.
+	ListenPacket func() (net.PacketConn, error)
 
 	// Capabilities are the names the seed request asks for; nil means
 	// DefaultCapabilities.

@@ -184,7 +184,14 @@ func Connect(ctx context.Context, cfg Config, resp *login.Response) (*Session, e
 	s := newSession(cfg, resp, world)
 	s.region.Addr = addr
 
-	pc, err := listenUDP(addr.Addr())
+	var pc net.PacketConn
+	if cfg.ListenPacket != nil {
+		if pc, err = cfg.ListenPacket(); err == nil && pc == nil {
+			err = fmt.Errorf("%w: ListenPacket returned no socket", ErrConfig)
+		}
+	} else {
+		pc, err = listenUDP(addr.Addr())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("client: opening a UDP socket for %s: %w", addr, err)
 	}
