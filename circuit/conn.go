@@ -168,7 +168,10 @@ func (c *Conn) RTT() time.Duration {
 	return time.Duration(c.rtt.Load())
 }
 
-// SetThrottle caps outgoing bytes per second (0 or less: unlimited).
+// SetThrottle caps outgoing bytes per second (0 or less: unlimited). The
+// cap is a token bucket holding a quarter second at the rate, at least
+// 64 KiB, full when the circuit opens: a first burst leaves at once.
+// Acknowledgements and pings are sent outside it.
 func (c *Conn) SetThrottle(bytesPerSecond float64) {
 	if bytesPerSecond < 0 {
 		bytesPerSecond = 0

@@ -520,3 +520,55 @@ func TestResendStaysInsideWindow(t *testing.T) {
 		t.Logf("%d of %d unreliable messages delivered; network %+v; server %+v", unreliable.Load(), stream, p.net.Stats(), p.srv.Stats())
 	})
 }
+
+// TestThrottleBurstThenRate: under a throttle the bucket starts full, so a
+// first burst (a region's scene) leaves at once, and what follows leaves at
+// the configured rate.
+func TestThrottleBurstThenRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, 1, circuit.Config{PingInterval: -1}, simnet.Link{})
+		const rate = 100_000 // bytes per second; the burst is 64 KiB
+		p.srv.SetThrottle(rate)
+		var mu sync.Mutex
+		var sent []time.Duration
+		var bytes int
+		start := time.Now()
+		p.net.SetTap(func(from, to netip.AddrPort, d []byte) {
+			if from.String() == srvAddr && len(d) > 1000 {
+				mu.Lock()
+				sent = append(sent, time.Since(start))
+				bytes += len(d)
+				mu.Unlock()
+			}
+		})
+		const count = 200
+		for range count {
+			m := &msg.LayerData{}
+			m.LayerData.Data = make([]byte, 1000)
+			if err := p.srv.Send(m, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(5 * time.Second)
+		mu.Lock()
+		defer mu.Unlock()
+		if len(sent) != count {
+			t.Fatalf("%d of %d sent", len(sent), count)
+		}
+		atOnce := 0
+		for _, d := range sent {
+			if d == 0 {
+				atOnce++
+			}
+		}
+		per := bytes / count
+		if want := 64 * 1024 / per; atOnce < want-1 || atOnce > want+1 {
+			t.Errorf("%d datagrams of %d bytes left at once, want the 64 KiB burst (%d)", atOnce, per, want)
+		}
+		last := sent[len(sent)-1]
+		want := time.Duration(float64(bytes-64*1024) / rate * float64(time.Second))
+		if last < want*9/10 || last > want*11/10 {
+			t.Errorf("the last datagram left after %v, want about %v at %d B/s", last, want, rate)
+		}
+	})
+}

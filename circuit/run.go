@@ -28,7 +28,9 @@ func (c *Conn) run() {
 	var throttleTimer *time.Timer
 	var throttleC <-chan time.Time
 	c.lastRecv = time.Now()
-	c.tokensAt = c.lastRecv
+	// The throttle's bucket starts full: the first burst (a region's
+	// scene) goes at once, what follows at the rate.
+	c.tokens, c.tokensAt = math.Inf(1), c.lastRecv
 
 	for {
 		// Take new messages only while there is room for them among the
