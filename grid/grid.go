@@ -16,6 +16,7 @@ import (
 	"ritual/caps"
 	"ritual/circuit"
 	"ritual/login"
+	"ritual/metrics"
 	"ritual/sim"
 	"ritual/store"
 	"ritual/store/sqlite"
@@ -54,6 +55,12 @@ type Config struct {
 	MaxCircuits int
 	// LoginMessage is the welcome text of a successful login.
 	LoginMessage string
+	// AccountThrottle and AddressThrottle bound failed logins per account
+	// and per source address (zero values: login's defaults; a negative
+	// Burst turns one off).
+	AccountThrottle, AddressThrottle login.Throttle
+	// NoMetrics turns off the Prometheus endpoint at /metrics.
+	NoMetrics bool
 
 	Recorder trace.Recorder
 	Logger   *slog.Logger
@@ -72,6 +79,8 @@ type Server struct {
 	tcp       net.Listener
 	udp       net.PacketConn
 	loginURI  string
+
+	events *metrics.Events // counts the capabilities' and event queue's events
 
 	wg       sync.WaitGroup
 	errMu    sync.Mutex
@@ -113,7 +122,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("grid: external host %q must be an IP literal (viewers refuse host names as sim_ip): %w", ext, err)
 	}
 
-	s := &Server{cfg: cfg, closed: make(chan struct{})}
+	s := &Server{cfg: cfg, closed: make(chan struct{}), events: &metrics.Events{}}
 	if cfg.Store != nil {
 		s.Store = cfg.Store
 	} else {
@@ -158,7 +167,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.Caps = caps.NewRouter(caps.Config{
 		BaseURL:   base,
 		EQTimeout: cfg.EQTimeout,
-		Recorder:  cfg.Recorder,
+		Recorder:  trace.Tee(cfg.Recorder, s.events),
 		Logger:    cfg.Logger,
 		Inventory: s.Store.Inventory(),
 	})
@@ -185,13 +194,18 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Message:   cfg.LoginMessage,
 		// OpenSimulator sends the names bare, and node-metaverse strips quotes
 		// from first_name only.
-		PlainNames: true,
+		PlainNames:      true,
+		AccountThrottle: cfg.AccountThrottle,
+		AddressThrottle: cfg.AddressThrottle,
 	})
 	if err != nil {
 		return fail(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/CAPS/", s.Caps)
+	if !cfg.NoMetrics {
+		mux.Handle("/metrics", metrics.Handler(s.WriteMetrics))
+	}
 	mux.Handle("/", s.Login)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 
