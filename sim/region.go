@@ -418,8 +418,17 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 		}
 		delete(r.live, a)
 		addStats(&r.closedStats, st)
+		// The agent's capabilities go with it, unless a newer login of the
+		// same agent has been provisioned or is in the region: its grant
+		// replaced this one, and revoking by agent would take it away.
+		superseded := r.agents[circ.Agent] != nil
+		for _, p := range r.pending {
+			superseded = superseded || p.Agent == circ.Agent
+		}
 		r.mu.Unlock()
-		r.cfg.Caps.Revoke(circ.Agent)
+		if !superseded {
+			r.cfg.Caps.Revoke(circ.Agent)
+		}
 	}()
 	// The circuit processes the UseCircuitCode itself: it acknowledges it
 	// and delivers it to the agent.
