@@ -162,3 +162,43 @@ func TestSpanGate(t *testing.T) {
 		t.Fatalf("gate closed once the oldest was acknowledged (order %v)", c.order)
 	}
 }
+
+// TestOwedAcksBounded: a flood of reliable packets that the application
+// does not read never makes the circuit owe more than one PacketAck's worth
+// of acknowledgements, nor queue more than Config.Deliver messages; what
+// finds the application's queue full is dropped unacknowledged, so the
+// peer sends it again later.
+func TestOwedAcksBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := simnet.New(1)
+		here, err := n.Listen("127.0.0.1:9000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := NewTransport(here, TransportConfig{})
+		defer tr.Close()
+		const deliver = 1000
+		c := newConn(tr, netip.MustParseAddrPort("127.0.0.1:9001"), Config{Deliver: deliver, PingInterval: -1})
+		c.ackTimer = time.NewTimer(time.Hour)
+		maxOwed := 0
+		const flood = 3000
+		for seq := uint32(1); seq <= flood; seq++ {
+			raw, err := msg.EncodePacket(nil, msg.FlagReliable, seq, &msg.AgentUpdate{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.handleDatagram(raw)
+			maxOwed = max(maxOwed, len(c.pendingAcks))
+		}
+		if maxOwed > msg.MaxAcks {
+			t.Errorf("owed %d acknowledgements at the peak, bound %d", maxOwed, msg.MaxAcks)
+		}
+		if len(c.deliver) != deliver {
+			t.Errorf("%d messages queued for the application, want its bound %d", len(c.deliver), deliver)
+		}
+		s := c.Stats()
+		if s.AcksSent+len(c.pendingAcks) != deliver || s.Dropped != flood-deliver {
+			t.Errorf("acknowledged %d (+%d owed), dropped %d; want %d acknowledged, %d dropped", s.AcksSent, len(c.pendingAcks), s.Dropped, deliver, flood-deliver)
+		}
+	})
+}
