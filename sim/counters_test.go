@@ -3,14 +3,18 @@ package sim_test
 import (
 	"context"
 	"errors"
+	"net"
+	"net/netip"
 	"testing"
 	"time"
 
 	"ritual"
+	"ritual/caps"
 	"ritual/circuit"
 	"ritual/login"
 	"ritual/protocol/msg"
 	"ritual/sim"
+	"ritual/store/sqlite"
 )
 
 // eventually polls cond until it holds or a generous deadline passes; it
@@ -158,4 +162,37 @@ func TestCountersTimeout(t *testing.T) {
 	eventually(t, "the silent circuit closed by timeout", func() bool {
 		return count(r.region.Counters().Closed, sim.ClosedTimeout) == 1
 	})
+}
+
+// TestCloseBeforeServe: a region closed before its Serve has started still
+// stops serving (Serve returns at once).
+func TestCloseBeforeServe(t *testing.T) {
+	st, err := sqlite.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	router := caps.NewRouter(caps.Config{BaseURL: "http://127.0.0.1:9", Inventory: st.Inventory()})
+	r, err := sim.Open(t.Context(), sim.Config{Store: st, Caps: router, SimIP: netip.MustParseAddr("127.0.0.1"), SimPort: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Serve(pc) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve after Close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		pc.Close()
+		t.Fatal("Serve after Close kept serving")
+	}
 }

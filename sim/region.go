@@ -303,6 +303,15 @@ func (r *Region) Serve(pc net.PacketConn) error {
 	if !r.transport.CompareAndSwap(nil, t) {
 		return errors.New("sim: region already serving")
 	}
+	// A Close that ran before the transport was stored could not close
+	// it: close it here. (A Close after this check sees the transport.)
+	r.mu.Lock()
+	closing := r.closing
+	r.mu.Unlock()
+	if closing {
+		t.Close()
+		return nil
+	}
 	return t.Serve()
 }
 
