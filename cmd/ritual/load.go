@@ -1,0 +1,665 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"ritual/circuit"
+	"ritual/client"
+	"ritual/login"
+	"ritual/protocol/msg"
+	"ritual/trace"
+)
+
+func init() {
+	register("load", "log in N bots, hold them in the region sending AgentUpdate, report latencies and failures", runLoad)
+}
+
+// loadOptions are the flags of ritual load.
+type loadOptions struct {
+	uri        string
+	bots       int
+	firstIndex int
+	prefix     string
+	last       string
+	password   string
+	ramp       float64
+	duration   time.Duration
+	timeout    time.Duration
+	maxPending int
+	format     login.Format
+	jsonOut    bool
+	update     time.Duration
+}
+
+// maxLoadBots bounds --bots: each bot holds a UDP socket, an event-queue
+// connection and a world view.
+const maxLoadBots = 20000
+
+func runLoad(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o loadOptions
+	fs.StringVar(&o.uri, "login-uri", "", "the grid's login URI, e.g. http://127.0.0.1:9000/")
+	fs.IntVar(&o.bots, "bots", 0, "how many bots (1 to "+strconv.Itoa(maxLoadBots)+")")
+	fs.IntVar(&o.firstIndex, "first-index", 1, "number of the first bot: bots are PREFIX<first-index> ..")
+	fs.StringVar(&o.prefix, "prefix", "Load", "first-name prefix: bots are PREFIX1 .. PREFIXN (as ritual user create-bots makes them)")
+	fs.StringVar(&o.last, "last", "Bot", "last name of every bot")
+	password := fs.String("password", "", "the bots' password (else $"+passwordEnv+", else one line of standard input)")
+	fs.Float64Var(&o.ramp, "ramp", 20, "bots started per second (0: as fast as --max-pending allows)")
+	fs.DurationVar(&o.duration, "duration", 60*time.Second, "how long each bot stays after its ritual completes, sending AgentUpdate")
+	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "how long one bot's login and ritual may take")
+	fs.IntVar(&o.maxPending, "max-pending", 64, "bots logging in or in their ritual at once")
+	fs.DurationVar(&o.update, "update-interval", 100*time.Millisecond, "AgentUpdate interval (10 Hz by default)")
+	form := fs.String("login-form", "xmlrpc", "login wire form: xmlrpc or llsd")
+	fs.BoolVar(&o.jsonOut, "json", false, "print one JSON object at the end instead of the table")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	bad := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "ritual load: "+format+"\n", a...)
+		return 2
+	}
+	switch {
+	case fs.NArg() > 0:
+		return bad("unexpected argument %q", fs.Arg(0))
+	case o.uri == "":
+		return bad("--login-uri is required")
+	case o.bots < 1 || o.bots > maxLoadBots:
+		return bad("--bots %d: want 1 to %d", o.bots, maxLoadBots)
+	case o.firstIndex < 0:
+		return bad("--first-index %d is negative", o.firstIndex)
+	case o.prefix == "" || o.last == "":
+		return bad("--prefix and --last must not be empty")
+	case o.ramp < 0 || math.IsNaN(o.ramp) || math.IsInf(o.ramp, 0):
+		return bad("--ramp %v: want bots per second, 0 or more", o.ramp)
+	case o.duration < 0:
+		return bad("--duration %v is negative", o.duration)
+	case o.timeout <= 0:
+		return bad("--timeout %v: want a positive duration", o.timeout)
+	case o.maxPending < 1:
+		return bad("--max-pending %d: want 1 or more", o.maxPending)
+	case o.update == 0:
+		return bad("--update-interval 0: want a positive interval, or negative to send none")
+	}
+	switch *form {
+	case "xmlrpc":
+		o.format = login.FormatXMLRPC
+	case "llsd":
+		o.format = login.FormatLLSD
+	default:
+		return bad("--login-form %q: want xmlrpc or llsd", *form)
+	}
+	pw, err := passwordFrom(fs, *password, "the bots", stderr)
+	if err != nil {
+		return bad("%v", err)
+	}
+	o.password = pw
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep := runLoadTest(ctx, o, stderr, isTerminal(stderr))
+	if o.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(stderr, "ritual load: %v\n", err)
+			return 1
+		}
+	} else {
+		rep.writeTable(stdout)
+	}
+	if rep.Failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// The moments of one bot's ritual, in the order they come.
+const (
+	markLogin       = iota // the login reply received
+	markUCC                // UseCircuitCode sent
+	markHandshake          // RegionHandshake received
+	markMovement           // AgentMovementComplete received
+	markFirstObject        // the first object known
+	markFirstLayer         // the first LayerData received
+	markTerrain            // every terrain patch received
+	markComplete           // the whole ritual
+	numMarks
+)
+
+// phaseNames name the marks in reports, from the bot's start.
+var phaseNames = [numMarks]string{
+	markLogin:       "login",
+	markUCC:         "use_circuit_code",
+	markHandshake:   "handshake",
+	markMovement:    "movement_complete",
+	markFirstObject: "first_object",
+	markFirstLayer:  "first_layer_data",
+	markTerrain:     "full_terrain",
+	markComplete:    "ritual_complete",
+}
+
+// marks keeps the times of one bot's marks: a trace.Recorder that looks
+// only at the events naming them, and stops looking once the ritual is
+// complete, so a bot holding in the region costs it nothing more.
+type marks struct {
+	mu   sync.Mutex
+	at   [numMarks]time.Time
+	done atomic.Bool
+}
+
+// Record implements trace.Recorder.
+func (m *marks) Record(ev trace.Event) {
+	if m.done.Load() {
+		return
+	}
+	k := -1
+	switch e := ev.(type) {
+	case *trace.LoginResponse:
+		if e.Side == trace.Client {
+			k = markLogin
+		}
+	case *trace.Packet:
+		switch {
+		case e.Dir == trace.Send && e.Message == "UseCircuitCode":
+			k = markUCC
+		case e.Dir == trace.Recv && e.Message == "LayerData":
+			k = markFirstLayer
+		}
+	case *trace.Milestone:
+		switch e.Step {
+		case trace.MilestoneHandshake:
+			k = markHandshake
+		case trace.MilestoneMovementComplete:
+			k = markMovement
+		case trace.MilestoneFirstObject:
+			k = markFirstObject
+		case trace.MilestoneTerrainComplete:
+			k = markTerrain
+		case trace.MilestoneComplete:
+			k = markComplete
+		}
+	}
+	if k < 0 {
+		return
+	}
+	t := ev.Head().Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	m.mu.Lock()
+	if m.at[k].IsZero() {
+		m.at[k] = t
+	}
+	m.mu.Unlock()
+	if k == markComplete {
+		m.done.Store(true)
+	}
+}
+
+func (m *marks) times() [numMarks]time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.at
+}
+
+// noSummary leaves packet events without fields: the load test reads only
+// their names and times.
+func noSummary(msg.Message) trace.Fields { return nil }
+
+// botResult is what one bot came back with.
+type botResult struct {
+	completed bool
+	reason    string // why not, grouped
+	start     time.Time
+	at        [numMarks]time.Time
+	stats     trace.CircuitStats
+	events    int // event-queue events
+	logoutOK  bool
+	loggedIn  bool
+}
+
+// loadState is the live state the progress display reads.
+type loadState struct {
+	started, pending, connected, completed, failed atomic.Int64
+
+	mu        sync.Mutex
+	peak      int64
+	allSince  time.Time
+	allFor    time.Duration
+	allTarget int64
+}
+
+func (s *loadState) connect(delta int64) {
+	n := s.connected.Add(delta)
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.peak = max(s.peak, n)
+	switch {
+	case n == s.allTarget && s.allSince.IsZero() && s.allFor == 0:
+		s.allSince = now
+	case n < s.allTarget && !s.allSince.IsZero():
+		s.allFor += now.Sub(s.allSince)
+		s.allSince = time.Time{}
+	}
+}
+
+// runLoadTest runs the bots and gathers the report.
+func runLoadTest(ctx context.Context, o loadOptions, progress io.Writer, terminal bool) *loadReport {
+	state := &loadState{allTarget: int64(o.bots)}
+	start := time.Now()
+	hc := &http.Client{Transport: &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: o.bots + 16,
+		IdleConnTimeout:     90 * time.Second,
+	}}
+	defer hc.CloseIdleConnections()
+	logger := slog.New(slog.DiscardHandler)
+
+	stopProgress := make(chan struct{})
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		showProgress(progress, terminal, o.bots, state, start, stopProgress)
+	}()
+
+	results := make([]botResult, o.bots)
+	pending := make(chan struct{}, o.maxPending)
+	var wg sync.WaitGroup
+	var tick *time.Ticker
+	if o.ramp > 0 {
+		tick = time.NewTicker(max(time.Duration(float64(time.Second)/o.ramp), time.Microsecond))
+		defer tick.Stop()
+	}
+launch:
+	for i := range o.bots {
+		if tick != nil && i > 0 {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				break launch
+			}
+		}
+		select {
+		case pending <- struct{}{}:
+		case <-ctx.Done():
+			break launch
+		}
+		state.started.Add(1)
+		state.pending.Add(1)
+		first := o.prefix + strconv.Itoa(o.firstIndex+i)
+		wg.Go(func() {
+			results[i] = runBot(ctx, o, first, hc, logger, state, pending)
+		})
+	}
+	wg.Wait()
+	close(stopProgress)
+	<-progressDone
+	launched := int(state.started.Load())
+	for i := launched; i < o.bots; i++ {
+		results[i] = botResult{reason: "not started: interrupted"}
+	}
+	rep := newLoadReport(o, results, time.Since(start))
+	state.mu.Lock()
+	rep.PeakConnected = int(state.peak)
+	all := state.allFor
+	if !state.allSince.IsZero() {
+		all += time.Since(state.allSince)
+	}
+	state.mu.Unlock()
+	rep.AllConnectedMS = ms(all)
+	return rep
+}
+
+// runBot is one bot's life: login and ritual, the hold, the logout.
+func runBot(ctx context.Context, o loadOptions, first string, hc *http.Client, logger *slog.Logger, state *loadState, pending chan struct{}) (res botResult) {
+	res.start = time.Now()
+	rec := &marks{}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			state.pending.Add(-1)
+			<-pending
+		}
+	}
+	defer func() {
+		release()
+		res.at = rec.times()
+		if res.completed {
+			state.completed.Add(1)
+		} else {
+			state.failed.Add(1)
+		}
+	}()
+	cfg := client.Config{
+		LoginURI: o.uri, First: first, Last: o.last, Password: o.password, Format: o.format,
+		Channel: "Ritual load", Recorder: rec, Logger: logger, HTTPClient: hc,
+		Circuit:             circuit.Config{Summarize: noSummary},
+		AgentUpdateInterval: o.update,
+		// Events are counted, not kept: a held bot never reads them.
+		EventBuffer: 1,
+	}
+	rctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	sess, err := client.Login(rctx, cfg)
+	if err != nil {
+		res.reason = "login: " + failureReason(err)
+		return res
+	}
+	res.loggedIn = true
+	defer sess.Close()
+	if err := sess.WaitRitual(rctx); err != nil {
+		res.reason = "ritual: " + ritualFailure(sess, err)
+		res.stats = sess.Stats().Circuit
+		return res
+	}
+	release()
+	state.connect(1)
+	hold := time.NewTimer(o.duration)
+	defer hold.Stop()
+	var lost error
+	select {
+	case <-hold.C:
+	case <-ctx.Done():
+	case <-sess.Done():
+		lost = sess.Err()
+	}
+	state.connect(-1)
+	st := sess.Stats()
+	res.stats, res.events = st.Circuit, st.Events
+	if lost != nil {
+		res.reason = "while in the region: " + failureReason(lost)
+		return res
+	}
+	lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer lcancel()
+	lr, err := sess.Logout(lctx)
+	res.logoutOK = err == nil && lr.ReplyReceived
+	res.completed = true
+	return res
+}
+
+var digits = regexp.MustCompile(`[0-9]+(\.[0-9]+)?`)
+
+// failureReason names a failure so that failures of one kind group
+// together: numbers (waits, addresses, counts) become N.
+func failureReason(err error) string {
+	if f, ok := errors.AsType[*login.Failure](err); ok {
+		return "refused (" + f.Reason + "): " + digits.ReplaceAllString(f.Message, "N")
+	}
+	if k, ok := errors.AsType[*client.KickedError](err); ok {
+		return "kicked: " + k.Reason
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out (--timeout)"
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case errors.Is(err, client.ErrNotAcknowledged):
+		return "the region did not acknowledge UseCircuitCode"
+	case errors.Is(err, client.ErrNoHandshake):
+		return "no RegionHandshake after CompleteAgentMovement"
+	case errors.Is(err, client.ErrDisabled):
+		return "the region sent DisableSimulator"
+	case errors.Is(err, circuit.ErrTimeout):
+		return "circuit timed out: the region went silent"
+	case errors.Is(err, client.ErrCircuit):
+		return "the circuit closed"
+	}
+	s := digits.ReplaceAllString(err.Error(), "N")
+	if len(s) > 160 {
+		s = s[:160] + "…"
+	}
+	return s
+}
+
+// ritualFailure names what a bot was still waiting for when its ritual
+// failed.
+func ritualFailure(s *client.Session, err error) string {
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return failureReason(err)
+	}
+	if _, ok := s.Movement(); !ok {
+		return "timed out waiting for AgentMovementComplete"
+	}
+	if s.World().Len() == 0 {
+		return "timed out waiting for the first object"
+	}
+	return "timed out waiting for the whole terrain"
+}
+
+// showProgress draws a bar on a terminal (redrawn in place) or writes a
+// plain line every few seconds, until stop is closed.
+func showProgress(w io.Writer, terminal bool, total int, s *loadState, start time.Time, stop <-chan struct{}) {
+	every := 5 * time.Second
+	if terminal {
+		every = 250 * time.Millisecond
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	line := func() string {
+		done := s.completed.Load() + s.failed.Load()
+		return fmt.Sprintf("%d/%d started, %d in their ritual, %d in the region, %d done, %d failed, %s",
+			s.started.Load(), total, s.pending.Load(), s.connected.Load(), done, s.failed.Load(),
+			time.Since(start).Round(time.Second))
+	}
+	for {
+		select {
+		case <-stop:
+			if terminal {
+				fmt.Fprintf(w, "\r\x1b[K%s\n", bar(s, total)+" "+line())
+			}
+			return
+		case <-t.C:
+			if terminal {
+				fmt.Fprintf(w, "\r\x1b[K%s", bar(s, total)+" "+line())
+			} else {
+				fmt.Fprintf(w, "ritual load: %s\n", line())
+			}
+		}
+	}
+}
+
+// bar draws [###===...]: # bots done, = bots in the region.
+func bar(s *loadState, total int) string {
+	const width = 30
+	done := int(s.completed.Load()+s.failed.Load()) * width / total
+	in := int(s.connected.Load()) * width / total
+	in = min(in, width-done)
+	return "[" + strings.Repeat("#", done) + strings.Repeat("=", in) + strings.Repeat(".", width-done-in) + "]"
+}
+
+// loadReport is the end result, also the --json output.
+type loadReport struct {
+	Bots      int            `json:"bots"`
+	LoginURI  string         `json:"login_uri"`
+	Completed int            `json:"completed"`
+	Failed    int            `json:"failed"`
+	Failures  []failureCount `json:"failures"`
+	// Phases are latencies from each bot's start (before its login
+	// request) to each mark of its ritual, over the bots that reached it.
+	Phases map[string]percentiles `json:"phases"`
+	// FromUseCircuitCode are the terrain marks measured from the moment
+	// the bot sent UseCircuitCode: the region's share of the ritual,
+	// without the login (and its password check).
+	FromUseCircuitCode map[string]percentiles `json:"from_use_circuit_code"`
+	PacketsSent        int                    `json:"packets_sent"`
+	PacketsReceived    int                    `json:"packets_received"`
+	Resends            int                    `json:"resends"`
+	ReliableLost       int                    `json:"reliable_lost"`
+	Dropped            int                    `json:"dropped"`
+	Duplicates         int                    `json:"duplicates"`
+	Events             int                    `json:"eq_events"`
+	LogoutReplies      int                    `json:"logout_replies"`
+	PeakConnected      int                    `json:"peak_connected"`
+	// AllConnectedMS is how long every bot was in the region at once.
+	AllConnectedMS float64 `json:"all_connected_ms"`
+	ElapsedMS      float64 `json:"elapsed_ms"`
+	HoldMS         float64 `json:"hold_ms"`
+	Ramp           float64 `json:"ramp_per_second"`
+}
+
+type failureCount struct {
+	Reason string `json:"reason"`
+	Count  int    `json:"count"`
+}
+
+// percentiles summarise one phase (milliseconds).
+type percentiles struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50_ms"`
+	P95 float64 `json:"p95_ms"`
+	P99 float64 `json:"p99_ms"`
+	Max float64 `json:"max_ms"`
+}
+
+func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
+
+// summarize returns the nearest-rank percentiles of ds.
+func summarize(ds []time.Duration) percentiles {
+	if len(ds) == 0 {
+		return percentiles{}
+	}
+	slices.Sort(ds)
+	rank := func(p float64) time.Duration {
+		i := int(math.Ceil(p/100*float64(len(ds)))) - 1
+		return ds[min(max(i, 0), len(ds)-1)]
+	}
+	return percentiles{N: len(ds), P50: ms(rank(50)), P95: ms(rank(95)), P99: ms(rank(99)), Max: ms(ds[len(ds)-1])}
+}
+
+func newLoadReport(o loadOptions, results []botResult, elapsed time.Duration) *loadReport {
+	rep := &loadReport{
+		Bots: o.bots, LoginURI: o.uri, Phases: map[string]percentiles{}, FromUseCircuitCode: map[string]percentiles{},
+		ElapsedMS: ms(elapsed), HoldMS: ms(o.duration), Ramp: o.ramp,
+	}
+	var fromStart [numMarks][]time.Duration
+	var fromUCC [numMarks][]time.Duration
+	failures := map[string]int{}
+	for _, r := range results {
+		if r.completed {
+			rep.Completed++
+		} else {
+			rep.Failed++
+			failures[r.reason]++
+		}
+		if r.logoutOK {
+			rep.LogoutReplies++
+		}
+		st := r.stats
+		rep.PacketsSent += st.PacketsSent
+		rep.PacketsReceived += st.PacketsRecv
+		rep.Resends += st.Resent
+		rep.ReliableLost += st.ReliableLost
+		rep.Dropped += st.Dropped
+		rep.Duplicates += st.Duplicates
+		rep.Events += r.events
+		for k, t := range r.at {
+			if t.IsZero() || r.start.IsZero() {
+				continue
+			}
+			fromStart[k] = append(fromStart[k], t.Sub(r.start))
+			if u := r.at[markUCC]; !u.IsZero() && k > markUCC {
+				fromUCC[k] = append(fromUCC[k], t.Sub(u))
+			}
+		}
+	}
+	for k := range numMarks {
+		if k == markUCC {
+			continue
+		}
+		rep.Phases[phaseNames[k]] = summarize(fromStart[k])
+		if k > markUCC {
+			rep.FromUseCircuitCode[phaseNames[k]] = summarize(fromUCC[k])
+		}
+	}
+	for reason, n := range failures {
+		rep.Failures = append(rep.Failures, failureCount{reason, n})
+	}
+	slices.SortFunc(rep.Failures, func(a, b failureCount) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return strings.Compare(a.Reason, b.Reason)
+	})
+	if rep.Failures == nil {
+		rep.Failures = []failureCount{}
+	}
+	return rep
+}
+
+// tableOrder is the phases in the table, in ritual order.
+var tableOrder = []int{markLogin, markHandshake, markMovement, markFirstObject, markFirstLayer, markTerrain, markComplete}
+
+func (r *loadReport) writeTable(w io.Writer) {
+	fmt.Fprintf(w, "ritual load: %d bots at %s (ramp %g/s, %v each in the region) in %v\n\n",
+		r.Bots, r.LoginURI, r.Ramp, time.Duration(r.HoldMS*1e6), time.Duration(r.ElapsedMS*1e6).Round(time.Millisecond))
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "completed\t%d\t\n", r.Completed)
+	fmt.Fprintf(tw, "failed\t%d\t\n", r.Failed)
+	tw.Flush()
+	for _, f := range r.Failures {
+		fmt.Fprintf(w, "  %6d  %s\n", f.Count, f.Reason)
+	}
+	fmt.Fprintf(w, "\npeak in the region %d; all %d at once for %v\n\n", r.PeakConnected, r.Bots, time.Duration(r.AllConnectedMS*1e6).Round(time.Millisecond))
+
+	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "from the bot's start\tn\tp50\tp95\tp99\tmax\t")
+	row := func(name string, p percentiles) {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t\n", name, p.N, msText(p.P50), msText(p.P95), msText(p.P99), msText(p.Max))
+	}
+	for _, k := range tableOrder {
+		row(strings.ReplaceAll(phaseNames[k], "_", " "), r.Phases[phaseNames[k]])
+	}
+	fmt.Fprintln(tw, "from UseCircuitCode\t\t\t\t\t\t")
+	for _, k := range []int{markHandshake, markFirstLayer, markTerrain, markComplete} {
+		row(strings.ReplaceAll(phaseNames[k], "_", " "), r.FromUseCircuitCode[phaseNames[k]])
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\npackets sent %d, received %d; resends %d, reliable lost %d, dropped %d, duplicates %d\n",
+		r.PacketsSent, r.PacketsReceived, r.Resends, r.ReliableLost, r.Dropped, r.Duplicates)
+	fmt.Fprintf(w, "LogoutReply received by %d of %d completed bots\n", r.LogoutReplies, r.Completed)
+}
+
+func msText(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + "ms"
+}
