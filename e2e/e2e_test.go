@@ -198,13 +198,18 @@ func TestRitualUnderLoss(t *testing.T) {
 				t.Fatalf("no ritual within %v: %v (client %+v, network %+v)", bound, err, s.Stats(), n.Stats())
 			}
 			took := time.Since(start)
+			// The ritual completes at the first object; the rest of the
+			// scene may still be on its way (resent).
+			prims := g.Region.Objects()
+			if err := s.WaitObjects(ctx, prims+1); err != nil {
+				t.Fatalf("the scene did not arrive within %v: %v (client %+v, network %+v)", bound, err, s.Stats(), n.Stats())
+			}
 			// Let resends and duplicates still on the way arrive: none may
 			// be delivered again.
 			time.Sleep(2 * time.Second)
 
 			st := s.Stats()
 			sc := countServer(serverEvents.Events())
-			prims := g.Region.Objects()
 			for _, m := range []string{"RegionHandshake", "AgentMovementComplete", "AgentWearablesUpdate", "AgentDataUpdate"} {
 				if st.Messages[m] != 1 {
 					t.Errorf("the client got %s %d times, want once", m, st.Messages[m])
