@@ -301,6 +301,10 @@ func (a *agent) kick(reason string) {
 
 func (a *agent) disconnect(ctx context.Context, reason string) {
 	a.kickOnce.Do(func() {
+		// A client that vanished never acknowledges: wait for it no
+		// longer than a logout would.
+		ctx, cancel := context.WithTimeout(ctx, logoutWait)
+		defer cancel()
 		a.kicked.Store(true)
 		k := &msg.KickUser{}
 		k.UserInfo.AgentID, k.UserInfo.SessionID = a.c.Agent, a.c.Session
