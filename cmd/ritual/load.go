@@ -236,6 +236,16 @@ func (m *marks) times() [numMarks]time.Time {
 	return m.at
 }
 
+// botCircuit tunes each bot's circuit: no packet summaries, and queues
+// sized for a bot rather than a viewer (a circuit's queues are allocated
+// when it opens: with the defaults they are about half a megabyte).
+var botCircuit = circuit.Config{
+	Summarize:     noSummary,
+	InboundQueue:  256,
+	OutboundQueue: 64,
+	Deliver:       512,
+}
+
 // noSummary leaves packet events without fields: the load test reads only
 // their names and times.
 func noSummary(msg.Message) trace.Fields { return nil }
@@ -370,7 +380,7 @@ func runBot(ctx context.Context, o loadOptions, first string, hc *http.Client, l
 	cfg := client.Config{
 		LoginURI: o.uri, First: first, Last: o.last, Password: o.password, Format: o.format,
 		Channel: "Ritual load", Recorder: rec, Logger: logger, HTTPClient: hc,
-		Circuit:             circuit.Config{Summarize: noSummary},
+		Circuit:             botCircuit,
 		AgentUpdateInterval: o.update,
 		// Events are counted, not kept: a held bot never reads them.
 		EventBuffer: 1,
