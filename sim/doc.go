@@ -16,6 +16,12 @@
 // always answered with LogoutReply before the circuit closes. On Close every
 // agent is told it is being disconnected.
 //
+// The region counts what it does without locks or allocations on the packet
+// path: Counters (circuits, refusals and closes by reason, logins refused
+// because MaxCircuits was reached), Messages (each message by name, received
+// and sent) and Traffic (the circuits' own counts, closed circuits
+// included). Package grid serves them as Prometheus metrics.
+//
 // The region, its terrain and its objects live in a store.Store; a new
 // region gets deterministic hills and a shoreline and a scene of prims of
 // several shapes, sizes and textures (see Generate).
