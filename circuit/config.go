@@ -52,12 +52,14 @@ type Config struct {
 
 	// InboundQueue bounds the datagrams waiting for the run loop (default
 	// 1024); OutboundQueue the messages waiting to be sent (default
-	// 4096); Unacked the reliable packets awaiting acknowledgement
+	// 1024; SendWait blocks and Send reports ErrQueueFull past it); Unacked the reliable packets awaiting acknowledgement
 	// (default 1024: no more than a peer's default inbound queue, so a
 	// burst of reliable packets cannot overflow it and then wait a resend
 	// timeout); Deliver the decoded messages waiting for the application
-	// (default 4096). Each queued datagram or message, and each
-	// unacknowledged packet, holds a pooled 2 KB buffer.
+	// (default 1024). Each queued datagram or message, and each
+	// unacknowledged packet, holds a pooled 2 KB buffer; the queues' own
+	// slots cost about 130 KB per circuit at the defaults, allocated when
+	// the circuit opens.
 	InboundQueue  int
 	OutboundQueue int
 	Unacked       int
@@ -117,13 +119,13 @@ func (c Config) fill() Config {
 		c.InboundQueue = 1024
 	}
 	if c.OutboundQueue <= 0 {
-		c.OutboundQueue = 4096
+		c.OutboundQueue = 1024
 	}
 	if c.Unacked <= 0 {
 		c.Unacked = 1024
 	}
 	if c.Deliver <= 0 {
-		c.Deliver = 4096
+		c.Deliver = 1024
 	}
 	return c
 }
