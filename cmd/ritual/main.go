@@ -6,6 +6,7 @@
 //	ritual serve     run a grid: login service and one region
 //	ritual connect   log into a grid and tell the story of the connection
 //	ritual user      manage accounts
+//	ritual load      log in many bots and measure the ritual under load
 package main
 
 import (
