@@ -206,6 +206,12 @@ func (c *Conn) ReadFrom(b []byte) (int, net.Addr, error) {
 		defer t.Stop()
 		timeout = t.C
 	}
+	// A closed endpoint reads nothing more, whatever is still queued.
+	select {
+	case <-c.closed:
+		return 0, nil, net.ErrClosed
+	default:
+	}
 	select {
 	case p := <-c.in:
 		n := copy(b, p.b)
