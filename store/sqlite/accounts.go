@@ -15,7 +15,7 @@ type accounts struct{ s *Store }
 
 const accountCols = `id, first, last, password, created`
 
-func scanAccount(row interface{ Scan(...any) error }) (store.Account, error) {
+func scanAccount(row rowScanner) (store.Account, error) {
 	var a store.Account
 	var created int64
 	if err := row.Scan(uuidCol{&a.ID}, &a.First, &a.Last, &a.PasswordHash, &created); err != nil {
@@ -147,23 +147,7 @@ func (x *accounts) List(ctx context.Context) ([]store.Account, error) {
 	if err := x.s.live(); err != nil {
 		return nil, err
 	}
-	rows, err := x.s.r.QueryContext(ctx, `SELECT `+accountCols+` FROM accounts ORDER BY first, last, id`)
-	if err != nil {
-		return nil, x.s.fail("list accounts", err)
-	}
-	defer rows.Close()
-	var out []store.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, x.s.fail("list accounts", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, x.s.fail("list accounts", err)
-	}
-	return out, nil
+	return queryAll(ctx, x.s, x.s.r, "list accounts", scanAccount, `SELECT `+accountCols+` FROM accounts ORDER BY first, last, id`)
 }
 
 // Delete implements store.Accounts.

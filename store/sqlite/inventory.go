@@ -14,7 +14,7 @@ type inventory struct{ s *Store }
 
 const folderCols = `id, owner, parent, name, type, version`
 
-func scanFolder(row interface{ Scan(...any) error }) (store.Folder, error) {
+func scanFolder(row rowScanner) (store.Folder, error) {
 	var f store.Folder
 	var typ int
 	if err := row.Scan(uuidCol{&f.ID}, uuidCol{&f.Owner}, uuidCol{&f.Parent}, &f.Name, &typ, &f.Version); err != nil {
@@ -45,24 +45,8 @@ func (x *inventory) Skeleton(ctx context.Context, owner ritual.UUID) ([]store.Fo
 	case err != nil:
 		return nil, x.s.fail("inventory skeleton", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+folderCols+` FROM inventory_folders WHERE owner = ?
+	return queryAll(ctx, x.s, tx, "inventory skeleton", scanFolder, `SELECT `+folderCols+` FROM inventory_folders WHERE owner = ?
 		ORDER BY parent IS NOT NULL, name, id`, id(owner))
-	if err != nil {
-		return nil, x.s.fail("inventory skeleton", err)
-	}
-	defer rows.Close()
-	var out []store.Folder
-	for rows.Next() {
-		f, err := scanFolder(rows)
-		if err != nil {
-			return nil, x.s.fail("inventory skeleton", err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, x.s.fail("inventory skeleton", err)
-	}
-	return out, nil
 }
 
 // Root implements store.InventoryFolders.

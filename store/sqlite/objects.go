@@ -109,7 +109,7 @@ func (c f32) Scan(v any) error {
 	return nil
 }
 
-func scanObject(row interface{ Scan(...any) error }) (store.Object, error) {
+func scanObject(row rowScanner) (store.Object, error) {
 	var o store.Object
 	err := row.Scan(
 		uuidCol{&o.ID},
@@ -140,23 +140,7 @@ func (x *objects) Load(ctx context.Context, rid ritual.UUID) ([]store.Object, er
 	if err := regionExists(ctx, x.s, tx, rid); err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, objectSelect+` WHERE region = ? ORDER BY local_id`, id(rid))
-	if err != nil {
-		return nil, x.s.fail("load objects", err)
-	}
-	defer rows.Close()
-	var out []store.Object
-	for rows.Next() {
-		o, err := scanObject(rows)
-		if err != nil {
-			return nil, x.s.fail("load objects of region "+rid.String(), err)
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, x.s.fail("load objects", err)
-	}
-	return out, nil
+	return queryAll(ctx, x.s, tx, "load objects of region "+rid.String(), scanObject, objectSelect+` WHERE region = ? ORDER BY local_id`, id(rid))
 }
 
 // Save implements store.Objects.

@@ -15,7 +15,7 @@ type regions struct{ s *Store }
 
 const regionCols = `id, name, grid_x, grid_y, size_x, size_y, created`
 
-func scanRegion(row interface{ Scan(...any) error }) (store.Region, error) {
+func scanRegion(row rowScanner) (store.Region, error) {
 	var r store.Region
 	var created int64
 	if err := row.Scan(uuidCol{&r.ID}, &r.Name, &r.GridX, &r.GridY, &r.SizeX, &r.SizeY, &created); err != nil {
@@ -142,23 +142,7 @@ func (x *regions) List(ctx context.Context) ([]store.Region, error) {
 	if err := x.s.live(); err != nil {
 		return nil, err
 	}
-	rows, err := x.s.r.QueryContext(ctx, `SELECT `+regionCols+` FROM regions ORDER BY name, id`)
-	if err != nil {
-		return nil, x.s.fail("list regions", err)
-	}
-	defer rows.Close()
-	var out []store.Region
-	for rows.Next() {
-		r, err := scanRegion(rows)
-		if err != nil {
-			return nil, x.s.fail("list regions", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, x.s.fail("list regions", err)
-	}
-	return out, nil
+	return queryAll(ctx, x.s, x.s.r, "list regions", scanRegion, `SELECT `+regionCols+` FROM regions ORDER BY name, id`)
 }
 
 // Update implements store.Regions.

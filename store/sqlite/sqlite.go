@@ -221,6 +221,36 @@ func (s *Store) Close() error {
 }
 
 // live returns ErrClosed after Close.
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(...any) error }
+
+// querier is a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryAll runs query on q and scans every row with scan; op names the
+// operation in errors.
+func queryAll[T any](ctx context.Context, s *Store, q querier, op string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, s.fail(op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(op, err)
+	}
+	return out, nil
+}
+
 func (s *Store) live() error {
 	if s.closed.Load() {
 		return fmt.Errorf("sqlite: %w", store.ErrClosed)
