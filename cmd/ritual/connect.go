@@ -118,7 +118,7 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 	out := runRitual(ctx, client.Config{
 		LoginURI: *uri, First: *first, Last: *last, Password: pw, Format: lf,
 		Recorder: rec,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:   quietLogger(),
 	}, rec, start, false)
 
 	if err := render(stdout, *format, byTime(rec.Events()), trace.Secrets(*show), narrative.Options{ClientName: "Ritual client (ritual connect)"}); err != nil {
@@ -174,4 +174,6 @@ func passwordFrom(fs *flag.FlagSet, flagValue, who string, stderr io.Writer) (st
 	return strings.TrimSpace(pw), nil
 }
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+// quietLogger discards operational logs: the commands tell their story
+// through the observer instead.
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

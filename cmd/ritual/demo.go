@@ -11,7 +11,6 @@ import (
 	"image/color"
 	"image/png"
 	"io"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -107,7 +106,7 @@ type demoResult struct {
 // directory and a Test User, runs the client against it and returns both
 // sides' probe events, merged.
 func demo(timeout time.Duration, form login.Format) (*demoResult, error) {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := quietLogger()
 	dir, err := os.MkdirTemp("", "ritual-demo-")
 	if err != nil {
 		return nil, fmt.Errorf("temporary data directory: %w", err)

@@ -299,7 +299,7 @@ func runLoadTest(ctx context.Context, o loadOptions, progress io.Writer, termina
 		IdleConnTimeout:     90 * time.Second,
 	}}
 	defer hc.CloseIdleConnections()
-	logger := slog.New(slog.DiscardHandler)
+	logger := quietLogger()
 
 	stopProgress := make(chan struct{})
 	progressDone := make(chan struct{})

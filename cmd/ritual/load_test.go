@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,7 +20,7 @@ func loadGrid(t *testing.T, prefix string, n int, pw string) *grid.Server {
 	t.Helper()
 	srv, err := grid.Start(t.Context(), grid.Config{
 		DataDir: t.TempDir(), Listen: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: quietLogger(),
 	})
 	if err != nil {
 		t.Fatal(err)
