@@ -2,9 +2,11 @@
 // accounts, their inventory folders, regions, terrain and the objects in a
 // region — as interfaces that storage backends implement.
 //
-// store/sqlite is the embedded default (one SQLite file, pure Go); a
-// PostgreSQL backend can follow. Both run the one conformance suite in
-// store/storetest, which pins down the behaviour described here.
+// store/sqlite is the embedded default (one SQLite file, pure Go);
+// store/postgres keeps a grid shared by several processes and machines.
+// Both run the one conformance suite in store/storetest, which pins down
+// the behaviour described here, and the same schema versions
+// (store/migrate).
 //
 // # Errors
 //

@@ -11,8 +11,10 @@
 // alongside the writer. synchronous=NORMAL: a committed transaction survives
 // a crash of the process; the last ones may be lost on power failure.
 //
-// The schema is versioned with PRAGMA user_version and migrated forward on
-// Open, in one transaction per step. A database written by a newer Ritual
+// The schema is versioned by package store/migrate — the versions every
+// backend shares, recorded in the schema_version table (and mirrored in
+// PRAGMA user_version, which databases of version 1 used alone) — and
+// migrated forward on Open, in one transaction per step. A database written by a newer Ritual
 // (a higher version than this package knows) is refused with
 // ErrNewerSchema rather than misread.
 //

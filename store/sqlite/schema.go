@@ -3,7 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"time"
+
+	schema "ritual/store/migrate"
 )
 
 // migrations[i] takes the schema from version i to version i+1. Append only:
@@ -98,52 +102,120 @@ CREATE TABLE objects (
 	UNIQUE (region, local_id)
 );
 `,
+	// 2: region hosts, pending circuits, grid secret.
+	`
+CREATE TABLE region_hosts (
+	region    BLOB    NOT NULL PRIMARY KEY REFERENCES regions (id) ON DELETE CASCADE,
+	instance  BLOB    NOT NULL CHECK (length(instance) = 16),
+	sim_ip    TEXT    NOT NULL,
+	sim_port  INTEGER NOT NULL,
+	http_base TEXT    NOT NULL,
+	started   INTEGER NOT NULL,
+	heartbeat INTEGER NOT NULL
+);
+
+CREATE TABLE pending_circuits (
+	region         BLOB    NOT NULL REFERENCES regions (id) ON DELETE CASCADE,
+	code           INTEGER NOT NULL,
+	agent          BLOB    NOT NULL CHECK (length(agent) = 16),
+	session        BLOB    NOT NULL CHECK (length(session) = 16),
+	secure_session BLOB    NOT NULL CHECK (length(secure_session) = 16),
+	first          TEXT    NOT NULL,
+	last           TEXT    NOT NULL,
+	start          TEXT    NOT NULL,
+	client_addr    TEXT    NOT NULL,
+	expiry         INTEGER NOT NULL,
+	created        INTEGER NOT NULL,
+	answer         TEXT,
+	PRIMARY KEY (region, code)
+);
+
+CREATE TABLE grid_secret (
+	one    INTEGER NOT NULL PRIMARY KEY DEFAULT 1 CHECK (one = 1),
+	secret BLOB    NOT NULL CHECK (length(secret) = 32)
+);
+`,
 }
 
 // LatestSchema returns the schema version this package writes.
 func LatestSchema() int { return len(migrations) }
 
-// migrate brings the database at path up to LatestSchema, one transaction
-// per step, refusing a database that is ahead of this program.
+// migrate brings the database at path up to LatestSchema (store/migrate),
+// one transaction per step, refusing a database that is ahead of this
+// program. Each BEGIN IMMEDIATE takes the write lock before the version is
+// read, so two processes opening the same new file cannot both apply a
+// step.
 func migrate(ctx context.Context, db *sql.DB, path string) error {
-	for {
-		done, err := migrateStep(ctx, db, path)
-		if err != nil || done {
-			return err
+	begin := func(ctx context.Context) (schema.Tx, error) {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, err
 		}
+		return migrationTx{tx}, nil
 	}
+	_, _, err := schema.Run(ctx, path, begin, migrations)
+	if errors.Is(err, schema.ErrNewerSchema) {
+		return fmt.Errorf("sqlite: %w: %w", ErrNewerSchema, err)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return nil
 }
 
-// migrateStep applies the next migration, if any, in one transaction. The
-// version is read inside the transaction, so two processes opening the same
-// new file cannot both apply a step.
-func migrateStep(ctx context.Context, db *sql.DB, path string) (done bool, err error) {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return false, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+// migrationTx is a store/migrate Tx on a database/sql transaction.
+type migrationTx struct{ tx *sql.Tx }
+
+// Version reads schema_version, creating it if needed. A database made
+// before schema_version existed records its version only in PRAGMA
+// user_version: those versions are recorded in the table, once.
+func (t migrationTx) Version(ctx context.Context) (int, error) {
+	if _, err := t.tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+schema.Table+` (
+		version INTEGER NOT NULL PRIMARY KEY,
+		name    TEXT    NOT NULL,
+		applied INTEGER NOT NULL)`); err != nil {
+		return 0, err
 	}
-	defer tx.Rollback()
 	var v int
-	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-		return false, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	if err := t.tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM `+schema.Table).Scan(&v); err != nil {
+		return 0, err
 	}
-	switch {
-	case v > len(migrations):
-		return false, fmt.Errorf("%w: %s has version %d, this program knows up to %d", ErrNewerSchema, path, v, len(migrations))
-	case v < 0:
-		return false, fmt.Errorf("%w: %s has schema version %d", ErrCorrupt, path, v)
-	case v == len(migrations):
-		return true, nil
+	var uv int
+	if err := t.tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&uv); err != nil {
+		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-		return false, fmt.Errorf("sqlite: migrate %s to version %d: %w", path, v+1, err)
+	if v != 0 || uv == 0 {
+		// A newer program keeps both; either one ahead is refused.
+		return max(v, uv), nil
 	}
-	// PRAGMA takes no parameters; v+1 is our own integer.
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
-		return false, fmt.Errorf("sqlite: migrate %s to version %d: %w", path, v+1, err)
+	if uv < 0 || uv > len(schema.Names) {
+		return uv, nil // Run refuses it
 	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("sqlite: migrate %s to version %d: %w", path, v+1, err)
+	now := micros(time.Now())
+	for n := 1; n <= uv; n++ {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO `+schema.Table+` (version, name, applied) VALUES (?, ?, ?)`, n, schema.Names[n-1], now); err != nil {
+			return 0, err
+		}
 	}
-	return false, nil
+	return uv, nil
 }
+
+func (t migrationTx) Exec(ctx context.Context, q string) error {
+	_, err := t.tx.ExecContext(ctx, q)
+	return err
+}
+
+// Record notes the version in schema_version and in PRAGMA user_version,
+// which programs from before schema_version read: they refuse a database
+// newer than they know.
+func (t migrationTx) Record(ctx context.Context, version int, name string, applied time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO `+schema.Table+` (version, name, applied) VALUES (?, ?, ?)`, version, name, micros(applied)); err != nil {
+		return err
+	}
+	// PRAGMA takes no parameters; version is our own integer.
+	_, err := t.tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version))
+	return err
+}
+
+func (t migrationTx) Commit(context.Context) error   { return t.tx.Commit() }
+func (t migrationTx) Rollback(context.Context) error { return t.tx.Rollback() }

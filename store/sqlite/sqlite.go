@@ -18,6 +18,7 @@ import (
 
 	"ritual"
 	"ritual/store"
+	schema "ritual/store/migrate"
 )
 
 // Errors of this backend, besides the store domain errors.
@@ -174,13 +175,14 @@ func (s *Store) setUp(ctx context.Context) error {
 // Path returns the database file.
 func (s *Store) Path() string { return s.path }
 
-// SchemaVersion returns the database's schema version (PRAGMA user_version).
+// SchemaVersion returns the database's schema version: the highest
+// version recorded in schema_version.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	if err := s.live(); err != nil {
 		return 0, err
 	}
 	var v int
-	if err := s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM `+schema.Table).Scan(&v); err != nil {
 		return 0, s.fail("schema version", err)
 	}
 	return v, nil

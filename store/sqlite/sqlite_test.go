@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"ritual"
 	"ritual/store"
+	schema "ritual/store/migrate"
 	"ritual/store/storetest"
 )
 
@@ -123,7 +126,7 @@ func TestPragmas(t *testing.T) {
 func TestNewerSchemaRefused(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir)
-	if _, err := s.w.Exec(fmt.Sprintf("PRAGMA user_version = %d", LatestSchema()+1)); err != nil {
+	if _, err := s.w.Exec(`INSERT INTO schema_version (version, name, applied) VALUES (?, 'from the future', 0)`, LatestSchema()+1); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -206,4 +209,76 @@ func FuzzDecodeHeights(f *testing.F) {
 			t.Fatalf("decoded %d×%d with %d heights from %d bytes", hm.W, hm.H, len(hm.Heights), len(blob))
 		}
 	})
+}
+
+// testdata/schema-v1.db was written by the store of schema version 1 (the
+// version before schema_version existed, when PRAGMA user_version alone
+// held it): an account, a region with terrain and one object.
+func TestUpgradeFromVersion1(t *testing.T) {
+	orig, err := os.ReadFile(filepath.Join("testdata", "schema-v1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "old.db")
+	if err := os.WriteFile(file, orig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, file)
+	defer s.Close()
+	ctx := context.Background()
+	if v, err := s.SchemaVersion(ctx); err != nil || v != LatestSchema() {
+		t.Fatalf("SchemaVersion after upgrade = %d, %v; want %d", v, err, LatestSchema())
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT version, name FROM schema_version ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var v int
+		var name string
+		rows.Scan(&v, &name)
+		got = append(got, fmt.Sprintf("%d %s", v, name))
+	}
+	rows.Close()
+	var want []string
+	for i, n := range schema.Names {
+		want = append(want, fmt.Sprintf("%d %s", i+1, n))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("schema_version = %q, want %q", got, want)
+	}
+	var uv int
+	s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&uv)
+	if uv != LatestSchema() {
+		t.Errorf("user_version = %d, want %d", uv, LatestSchema())
+	}
+	// The version-1 data reads back.
+	a, err := s.Accounts().ByName(ctx, "fixture", "resident")
+	if err != nil || a.ID != ritual.MustParseUUID("11111111-2222-3333-4444-555555555555") {
+		t.Errorf("account = %+v, %v", a, err)
+	}
+	if sk, err := s.Inventory().Skeleton(ctx, a.ID); err != nil || len(sk) != len(store.DefaultSkeleton(a.ID)) {
+		t.Errorf("skeleton: %d folders, %v", len(sk), err)
+	}
+	r, err := s.Regions().ByName(ctx, "Fixture Region")
+	if err != nil || r.GridX != 1000 {
+		t.Fatalf("region = %+v, %v", r, err)
+	}
+	if hm, err := s.Terrain().Load(ctx, r.ID); err != nil || !slices.Equal(hm.Heights, []float32{1, 2, 3, 4}) {
+		t.Errorf("terrain = %+v, %v", hm, err)
+	}
+	if objs, err := s.Objects().Load(ctx, r.ID); err != nil || len(objs) != 1 || objs[0].LocalID != 7 || objs[0].Name != "Box" {
+		t.Errorf("objects = %+v, %v", objs, err)
+	}
+	// The tables of version 2 are there and usable.
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO grid_secret (secret) VALUES (?)`, make([]byte, 32)); err != nil {
+		t.Errorf("version 2 table: %v", err)
+	}
+	// And reopening changes nothing.
+	s.Close()
+	s = open(t, file)
+	if v, err := s.SchemaVersion(ctx); err != nil || v != LatestSchema() {
+		t.Errorf("SchemaVersion after reopen = %d, %v", v, err)
+	}
 }
