@@ -45,6 +45,9 @@ type Store struct {
 
 	closed    atomic.Bool
 	closeOnce sync.Once
+	// done ends with Close: listeners stop.
+	done context.Context
+	stop context.CancelFunc
 
 	accounts  accounts
 	inventory inventory
@@ -69,6 +72,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		cfg.MaxConns = 8
 	}
 	s := &Store{what: Describe(cfg.ConnConfig)}
+	s.done, s.stop = context.WithCancel(context.Background())
 	s.accounts.s, s.inventory.s, s.regions.s, s.terrain.s, s.objects.s = s, s, s, s, s
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -168,6 +172,7 @@ func (s *Store) Objects() store.Objects { return &s.objects }
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		s.stop()
 		s.pool.Close()
 	})
 	return nil

@@ -95,7 +95,7 @@ CREATE TABLE objects (
 	UNIQUE (region, local_id)
 );
 `,
-	// 2: region hosts, pending circuits, grid secret.
+	// 2: region hosts and pending circuits.
 	`
 CREATE TABLE region_hosts (
 	region     uuid        NOT NULL PRIMARY KEY REFERENCES regions (id) ON DELETE CASCADE,
@@ -121,11 +121,6 @@ CREATE TABLE pending_circuits (
 	created        timestamptz NOT NULL,
 	answer         text,
 	PRIMARY KEY (region, code)
-);
-
-CREATE TABLE grid_secret (
-	one    boolean NOT NULL PRIMARY KEY DEFAULT true CHECK (one),
-	secret bytea   NOT NULL CHECK (length(secret) = 32)
 );
 `,
 }

@@ -102,7 +102,7 @@ CREATE TABLE objects (
 	UNIQUE (region, local_id)
 );
 `,
-	// 2: region hosts, pending circuits, grid secret.
+	// 2: region hosts and pending circuits.
 	`
 CREATE TABLE region_hosts (
 	region    BLOB    NOT NULL PRIMARY KEY REFERENCES regions (id) ON DELETE CASCADE,
@@ -128,11 +128,6 @@ CREATE TABLE pending_circuits (
 	created        INTEGER NOT NULL,
 	answer         TEXT,
 	PRIMARY KEY (region, code)
-);
-
-CREATE TABLE grid_secret (
-	one    INTEGER NOT NULL PRIMARY KEY DEFAULT 1 CHECK (one = 1),
-	secret BLOB    NOT NULL CHECK (length(secret) = 32)
 );
 `,
 }

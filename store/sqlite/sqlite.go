@@ -55,6 +55,9 @@ type Store struct {
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
+	done      chan struct{} // closed by Close: listeners end
+
+	listen listeners
 
 	accounts  accounts
 	inventory inventory
@@ -87,7 +90,7 @@ func OpenContext(ctx context.Context, path string) (*Store, error) {
 	} else if !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("sqlite: create %s: %w", file, err)
 	}
-	s := &Store{path: file}
+	s := &Store{path: file, done: make(chan struct{})}
 	s.accounts.s, s.inventory.s, s.regions.s, s.terrain.s, s.objects.s = s, s, s, s, s
 
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busyTimeout.Milliseconds())
@@ -210,6 +213,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		first = true
 		s.closed.Store(true)
+		close(s.done)
 		errR := s.r.Close()
 		errW := s.w.Close()
 		if err := errors.Join(errR, errW); err != nil {

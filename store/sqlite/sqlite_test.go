@@ -272,7 +272,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		t.Errorf("objects = %+v, %v", objs, err)
 	}
 	// The tables of version 2 are there and usable.
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO grid_secret (secret) VALUES (?)`, make([]byte, 32)); err != nil {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO region_hosts (region, instance, sim_ip, sim_port, http_base, started, heartbeat) VALUES (?, ?, '127.0.0.1', 9000, 'http://127.0.0.1:9000', 0, 0)`, id(r.ID), make([]byte, 16)); err != nil {
 		t.Errorf("version 2 table: %v", err)
 	}
 	// And reopening changes nothing.

@@ -46,6 +46,9 @@ func Run(t *testing.T, open Opener) {
 		{"Close", testClose},
 		{"Concurrency", testConcurrency},
 		{"Context", testContext},
+		{"Hosts", testHosts},
+		{"Circuits", testCircuits},
+		{"Notify", testNotify},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1032,3 +1035,5 @@ func testContext(t *testing.T, h *harness) {
 		t.Errorf("Create with a cancelled context created the account: %v", err)
 	}
 }
+
+func contextWithCancel() (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }

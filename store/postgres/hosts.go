@@ -1,0 +1,248 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"ritual"
+	"ritual/store"
+)
+
+var _ store.GridStore = (*Store)(nil)
+
+type hosts struct{ s *Store }
+
+type circuits struct{ s *Store }
+
+// Hosts implements store.GridStore.
+func (s *Store) Hosts() store.Hosts { return hosts{s} }
+
+// Circuits implements store.GridStore.
+func (s *Store) Circuits() store.Circuits { return circuits{s} }
+
+const hostCols = `region, instance, sim_ip, sim_port, http_base, started, heartbeat`
+
+func scanHost(row pgx.Row) (store.RegionHost, error) {
+	var h store.RegionHost
+	var ip string
+	var port int32
+	if err := row.Scan(uuidCol{&h.Region}, uuidCol{&h.Instance}, &ip, &port, &h.HTTPBase, &h.Started, &h.Heartbeat); err != nil {
+		return store.RegionHost{}, err
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil || port <= 0 || port > 65535 {
+		return store.RegionHost{}, fmt.Errorf("%w: region host %s at %q port %d", ErrCorrupt, h.Region, ip, port)
+	}
+	h.SimIP, h.SimPort = a, uint16(port)
+	h.Started, h.Heartbeat = utc(h.Started), utc(h.Heartbeat)
+	return h, nil
+}
+
+// Register implements store.Hosts.
+func (x hosts) Register(ctx context.Context, h *store.RegionHost) error {
+	if h == nil {
+		return fmt.Errorf("postgres: register region host: %w: nil", store.ErrInvalid)
+	}
+	if err := h.Validate(); err != nil {
+		return fmt.Errorf("postgres: register region host: %w", err)
+	}
+	now := store.Timestamp(time.Now())
+	err := x.s.inTx(ctx, "register region host", func(tx pgx.Tx) error {
+		if err := regionExists(ctx, x.s, tx, h.Region); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO region_hosts (`+hostCols+`) VALUES ($1, $2, $3, $4, $5, $6, $6)
+			ON CONFLICT (region) DO UPDATE SET instance = excluded.instance, sim_ip = excluded.sim_ip,
+			sim_port = excluded.sim_port, http_base = excluded.http_base, started = excluded.started, heartbeat = excluded.heartbeat`,
+			id(h.Region), id(h.Instance), h.SimIP.String(), int32(h.SimPort), h.HTTPBase, now)
+		if err != nil {
+			return x.s.fail("register region host", err)
+		}
+		return nil
+	})
+	if err == nil {
+		h.Started, h.Heartbeat = now, now
+	}
+	return err
+}
+
+// Heartbeat implements store.Hosts.
+func (x hosts) Heartbeat(ctx context.Context, region, instance ritual.UUID) error {
+	if err := x.s.live(); err != nil {
+		return err
+	}
+	tag, err := x.s.pool.Exec(ctx, `UPDATE region_hosts SET heartbeat = $1 WHERE region = $2 AND instance = $3`,
+		store.Timestamp(time.Now()), id(region), id(instance))
+	if err != nil {
+		return x.s.fail("heartbeat", err)
+	}
+	return affected(tag, "host of region "+region.String())
+}
+
+// Unregister implements store.Hosts.
+func (x hosts) Unregister(ctx context.Context, region, instance ritual.UUID) error {
+	if err := x.s.live(); err != nil {
+		return err
+	}
+	tag, err := x.s.pool.Exec(ctx, `DELETE FROM region_hosts WHERE region = $1 AND instance = $2`, id(region), id(instance))
+	if err != nil {
+		return x.s.fail("unregister region host", err)
+	}
+	return affected(tag, "host of region "+region.String())
+}
+
+// Get implements store.Hosts.
+func (x hosts) Get(ctx context.Context, region ritual.UUID) (store.RegionHost, error) {
+	if err := x.s.live(); err != nil {
+		return store.RegionHost{}, err
+	}
+	h, err := scanHost(x.s.pool.QueryRow(ctx, `SELECT `+hostCols+` FROM region_hosts WHERE region = $1`, id(region)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.RegionHost{}, fmt.Errorf("postgres: host of region %s: %w", region, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.RegionHost{}, x.s.fail("get region host", err)
+	}
+	return h, nil
+}
+
+// List implements store.Hosts.
+func (x hosts) List(ctx context.Context) ([]store.RegionHost, error) {
+	if err := x.s.live(); err != nil {
+		return nil, err
+	}
+	return queryAll(ctx, x.s, x.s.pool, "list region hosts", scanHost, `SELECT `+hostCols+` FROM region_hosts ORDER BY region`)
+}
+
+// Sweep implements store.Hosts.
+func (x hosts) Sweep(ctx context.Context, before time.Time) ([]ritual.UUID, error) {
+	if err := x.s.live(); err != nil {
+		return nil, err
+	}
+	return queryAll(ctx, x.s, x.s.pool, "sweep region hosts", func(row pgx.Row) (ritual.UUID, error) {
+		var u ritual.UUID
+		err := row.Scan(uuidCol{&u})
+		return u, err
+	}, `DELETE FROM region_hosts WHERE heartbeat < $1 RETURNING region`, before)
+}
+
+const circuitCols = `region, code, agent, session, secure_session, first, last, start, client_addr, expiry, created, coalesce(answer, '')`
+
+func scanCircuit(row pgx.Row) (store.PendingCircuit, error) {
+	var c store.PendingCircuit
+	var code int64
+	if err := row.Scan(uuidCol{&c.Region}, &code, uuidCol{&c.Agent}, uuidCol{&c.Session}, uuidCol{&c.SecureSession},
+		&c.First, &c.Last, &c.Start, &c.ClientAddr, &c.Expiry, &c.Created, &c.Answer); err != nil {
+		return store.PendingCircuit{}, err
+	}
+	if code <= 0 || code > 1<<32-1 {
+		return store.PendingCircuit{}, fmt.Errorf("%w: circuit code %d", ErrCorrupt, code)
+	}
+	c.Code = uint32(code)
+	c.Expiry, c.Created = utc(c.Expiry), utc(c.Created)
+	return c, nil
+}
+
+// Offer implements store.Circuits.
+func (x circuits) Offer(ctx context.Context, c *store.PendingCircuit) error {
+	if c == nil {
+		return fmt.Errorf("postgres: offer circuit: %w: nil", store.ErrInvalid)
+	}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("postgres: offer circuit: %w", err)
+	}
+	now := store.Timestamp(time.Now())
+	err := x.s.inTx(ctx, "offer circuit", func(tx pgx.Tx) error {
+		if err := regionExists(ctx, x.s, tx, c.Region); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO pending_circuits (region, code, agent, session, secure_session, first, last, start, client_addr, expiry, created)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			id(c.Region), int64(c.Code), id(c.Agent), id(c.Session), id(c.SecureSession), c.First, c.Last, c.Start, c.ClientAddr,
+			store.Timestamp(c.Expiry), now)
+		if err != nil {
+			return x.s.fail(fmt.Sprintf("offer circuit %d", c.Code), err)
+		}
+		return nil
+	})
+	if err == nil {
+		c.Created, c.Expiry = now, store.Timestamp(c.Expiry)
+	}
+	return err
+}
+
+// Unanswered implements store.Circuits.
+func (x circuits) Unanswered(ctx context.Context, region ritual.UUID) ([]store.PendingCircuit, error) {
+	if err := x.s.live(); err != nil {
+		return nil, err
+	}
+	return queryAll(ctx, x.s, x.s.pool, "unanswered circuits", scanCircuit,
+		`SELECT `+circuitCols+` FROM pending_circuits WHERE region = $1 AND answer IS NULL ORDER BY created, code`, id(region))
+}
+
+// Answer implements store.Circuits.
+func (x circuits) Answer(ctx context.Context, region ritual.UUID, code uint32, answer string) error {
+	if answer == "" || len(answer) > store.MaxAnswer {
+		return fmt.Errorf("postgres: answer circuit %d: %w: answer of %d bytes (1..%d)", code, store.ErrInvalid, len(answer), store.MaxAnswer)
+	}
+	return x.s.inTx(ctx, "answer circuit", func(tx pgx.Tx) error {
+		var answered bool
+		err := tx.QueryRow(ctx, `SELECT answer IS NOT NULL FROM pending_circuits WHERE region = $1 AND code = $2 FOR UPDATE`, id(region), int64(code)).Scan(&answered)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("postgres: circuit %d of region %s: %w", code, region, store.ErrNotFound)
+		case err != nil:
+			return x.s.fail("answer circuit", err)
+		case answered:
+			return fmt.Errorf("postgres: circuit %d of region %s: %w: answered already", code, region, store.ErrExists)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE pending_circuits SET answer = $3 WHERE region = $1 AND code = $2`, id(region), int64(code), answer); err != nil {
+			return x.s.fail("answer circuit", err)
+		}
+		return nil
+	})
+}
+
+// Get implements store.Circuits.
+func (x circuits) Get(ctx context.Context, region ritual.UUID, code uint32) (store.PendingCircuit, error) {
+	if err := x.s.live(); err != nil {
+		return store.PendingCircuit{}, err
+	}
+	c, err := scanCircuit(x.s.pool.QueryRow(ctx, `SELECT `+circuitCols+` FROM pending_circuits WHERE region = $1 AND code = $2`, id(region), int64(code)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.PendingCircuit{}, fmt.Errorf("postgres: circuit %d of region %s: %w", code, region, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.PendingCircuit{}, x.s.fail("get circuit", err)
+	}
+	return c, nil
+}
+
+// Remove implements store.Circuits.
+func (x circuits) Remove(ctx context.Context, region ritual.UUID, code uint32) error {
+	if err := x.s.live(); err != nil {
+		return err
+	}
+	tag, err := x.s.pool.Exec(ctx, `DELETE FROM pending_circuits WHERE region = $1 AND code = $2`, id(region), int64(code))
+	if err != nil {
+		return x.s.fail("remove circuit", err)
+	}
+	return affected(tag, fmt.Sprintf("circuit %d of region %s", code, region))
+}
+
+// Expire implements store.Circuits.
+func (x circuits) Expire(ctx context.Context, before time.Time) (int, error) {
+	if err := x.s.live(); err != nil {
+		return 0, err
+	}
+	tag, err := x.s.pool.Exec(ctx, `DELETE FROM pending_circuits WHERE expiry < $1`, before)
+	if err != nil {
+		return 0, x.s.fail("expire circuits", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

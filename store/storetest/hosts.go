@@ -1,0 +1,208 @@
+package storetest
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	"ritual"
+	"ritual/store"
+)
+
+func gridStore(t *testing.T, h *harness) store.GridStore {
+	t.Helper()
+	gs, ok := h.s.(store.GridStore)
+	if !ok {
+		t.Skipf("%T does not keep region hosts (store.GridStore)", h.s)
+	}
+	return gs
+}
+
+func host(region ritual.UUID, port uint16) store.RegionHost {
+	return store.RegionHost{
+		Region: region, Instance: ritual.NewUUID(),
+		SimIP: netip.MustParseAddr("127.0.0.1"), SimPort: port,
+		HTTPBase: "http://127.0.0.1:9000",
+	}
+}
+
+func testHosts(t *testing.T, h *harness) {
+	s := gridStore(t, h)
+	r := mustRegion(t, s, "Busy", 1000, 1000)
+	r2 := mustRegion(t, s, "Quiet", 1001, 1000)
+	before := time.Now().Add(-time.Millisecond)
+	a := host(r.ID, 9000)
+	if err := s.Hosts().Register(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.Started.Before(before) || !a.Heartbeat.Equal(a.Started) || a.Started.Location() != time.UTC {
+		t.Errorf("Register filled in %v, %v", a.Started, a.Heartbeat)
+	}
+	if got, err := s.Hosts().Get(ctx, r.ID); err != nil || got != a {
+		t.Errorf("Get = %+v, %v; want %+v", got, err, a)
+	}
+	b := host(r2.ID, 9001)
+	if err := s.Hosts().Register(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := s.Hosts().List(ctx); err != nil || len(l) != 2 {
+		t.Errorf("List = %v, %v", l, err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if err := s.Hosts().Heartbeat(ctx, r.ID, a.Instance); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Hosts().Get(ctx, r.ID)
+	if !got.Heartbeat.After(a.Heartbeat) || !got.Started.Equal(a.Started) {
+		t.Errorf("after Heartbeat: started %v heartbeat %v (was %v)", got.Started, got.Heartbeat, a.Heartbeat)
+	}
+	// Another instance takes the region over: the old one can neither
+	// refresh nor remove the record.
+	c := host(r.ID, 9002)
+	if err := s.Hosts().Register(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "Heartbeat of a replaced instance", s.Hosts().Heartbeat(ctx, r.ID, a.Instance), store.ErrNotFound)
+	wantErr(t, "Unregister of a replaced instance", s.Hosts().Unregister(ctx, r.ID, a.Instance), store.ErrNotFound)
+	if got, _ := s.Hosts().Get(ctx, r.ID); got.SimPort != 9002 || got.Instance != c.Instance {
+		t.Errorf("after takeover: %+v", got)
+	}
+	// Sweep removes the stale records only.
+	time.Sleep(2 * time.Millisecond)
+	cut := time.Now()
+	time.Sleep(2 * time.Millisecond)
+	if err := s.Hosts().Heartbeat(ctx, r2.ID, b.Instance); err != nil {
+		t.Fatal(err)
+	}
+	swept, err := s.Hosts().Sweep(ctx, cut)
+	if err != nil || len(swept) != 1 || swept[0] != r.ID {
+		t.Errorf("Sweep = %v, %v; want [%s]", swept, err, r.ID)
+	}
+	wantErr(t, "Get after sweep", func() error { _, err := s.Hosts().Get(ctx, r.ID); return err }(), store.ErrNotFound)
+	if err := s.Hosts().Unregister(ctx, r2.ID, b.Instance); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := s.Hosts().List(ctx); err != nil || len(l) != 0 {
+		t.Errorf("List after all gone = %v, %v", l, err)
+	}
+	// Errors.
+	bad := host(ritual.NewUUID(), 9000)
+	wantErr(t, "Register of an unknown region", s.Hosts().Register(ctx, &bad), store.ErrNotFound)
+	for name, mod := range map[string]func(*store.RegionHost){
+		"zero instance": func(h *store.RegionHost) { h.Instance = ritual.UUID{} },
+		"no IP":         func(h *store.RegionHost) { h.SimIP = netip.Addr{} },
+		"port 0":        func(h *store.RegionHost) { h.SimPort = 0 },
+		"no HTTP base":  func(h *store.RegionHost) { h.HTTPBase = "" },
+	} {
+		x := host(r.ID, 9000)
+		mod(&x)
+		wantErr(t, "Register with "+name, s.Hosts().Register(ctx, &x), store.ErrInvalid)
+	}
+	// Deleting the region deletes its record.
+	d := host(r2.ID, 9003)
+	if err := s.Hosts().Register(ctx, &d); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Regions().Delete(ctx, r2.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "host of a deleted region", func() error { _, err := s.Hosts().Get(ctx, r2.ID); return err }(), store.ErrNotFound)
+}
+
+func pending(region ritual.UUID, code uint32) store.PendingCircuit {
+	return store.PendingCircuit{
+		Region: region, Code: code, Agent: ritual.NewUUID(), Session: ritual.NewUUID(), SecureSession: ritual.NewUUID(),
+		First: "Test", Last: "User", Start: "uri:Busy&128&128&30", ClientAddr: "127.0.0.1",
+		Expiry: time.Now().Add(time.Minute),
+	}
+}
+
+func testCircuits(t *testing.T, h *harness) {
+	s := gridStore(t, h)
+	r := mustRegion(t, s, "Busy", 1000, 1000)
+	c := pending(r.ID, 42)
+	if err := s.Circuits().Offer(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Created.IsZero() {
+		t.Error("Offer did not fill in Created")
+	}
+	dup := pending(r.ID, 42)
+	wantErr(t, "Offer of a taken code", s.Circuits().Offer(ctx, &dup), store.ErrExists)
+	unknown := pending(ritual.NewUUID(), 1)
+	wantErr(t, "Offer to an unknown region", s.Circuits().Offer(ctx, &unknown), store.ErrNotFound)
+	zero := pending(r.ID, 0)
+	wantErr(t, "Offer of code 0", s.Circuits().Offer(ctx, &zero), store.ErrInvalid)
+	d := pending(r.ID, 4000000000) // above int32
+	if err := s.Circuits().Offer(ctx, &d); err != nil {
+		t.Fatal(err)
+	}
+	un, err := s.Circuits().Unanswered(ctx, r.ID)
+	if err != nil || len(un) != 2 || un[0].Code != 42 || un[1].Code != 4000000000 {
+		t.Fatalf("Unanswered = %+v, %v", un, err)
+	}
+	if un[0] != c {
+		t.Errorf("Unanswered[0] = %+v, want %+v", un[0], c)
+	}
+	if err := s.Circuits().Answer(ctx, r.ID, 42, `{"ok":true}`); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "second Answer", s.Circuits().Answer(ctx, r.ID, 42, `{}`), store.ErrExists)
+	wantErr(t, "Answer of an unknown circuit", s.Circuits().Answer(ctx, r.ID, 7, `{}`), store.ErrNotFound)
+	wantErr(t, "empty Answer", s.Circuits().Answer(ctx, r.ID, 4000000000, ``), store.ErrInvalid)
+	got, err := s.Circuits().Get(ctx, r.ID, 42)
+	if err != nil || got.Answer != `{"ok":true}` {
+		t.Errorf("Get = %+v, %v", got, err)
+	}
+	if un, _ := s.Circuits().Unanswered(ctx, r.ID); len(un) != 1 || un[0].Code != 4000000000 {
+		t.Errorf("Unanswered after an answer = %+v", un)
+	}
+	if err := s.Circuits().Remove(ctx, r.ID, 42); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "Remove twice", s.Circuits().Remove(ctx, r.ID, 42), store.ErrNotFound)
+	n, err := s.Circuits().Expire(ctx, time.Now().Add(2*time.Minute))
+	if err != nil || n != 1 {
+		t.Errorf("Expire = %d, %v", n, err)
+	}
+	if _, err := s.Circuits().Get(ctx, r.ID, 4000000000); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("expired circuit: %v", err)
+	}
+}
+
+func testNotify(t *testing.T, h *harness) {
+	n, ok := h.s.(store.Notifier)
+	if !ok {
+		t.Skipf("%T does not notify (store.Notifier)", h.s)
+	}
+	lctx, cancel := contextWithCancel()
+	defer cancel()
+	c, err := n.Listen(lctx, "ritual_test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := n.Listen(lctx, "ritual_other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Notify(ctx, "ritual_test", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-c:
+		if p != "hello" {
+			t.Errorf("payload %q", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notification within 10 s")
+	}
+	select {
+	case p := <-other:
+		t.Errorf("another channel got %q", p)
+	default:
+	}
+	cancel()
+	for range c { // closed once ctx ends
+	}
+}
