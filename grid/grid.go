@@ -44,8 +44,27 @@ type Config struct {
 	// its LocalAddr's (ExternalHost, when set, gives the IP). The grid
 	// closes it when it closes or fails to start.
 	PacketConn net.PacketConn
-	// RegionName names the region (default "Ritual").
+	// RegionName names the region (default "Ritual") when Regions is
+	// empty.
 	RegionName string
+	// Regions, when set, are the regions this process runs (in place of
+	// the one named RegionName): the first on Listen's port (or
+	// PacketConn), the others on UDP ports of their own on the same host.
+	Regions []RegionSpec
+	// NoRegion runs no region: a login service alone, placing agents in
+	// the regions of other processes sharing the store.
+	NoRegion bool
+	// NoLogin serves no login service: a region process, reached through
+	// the logins of another process sharing the store.
+	NoLogin bool
+	// Heartbeat is how often each region refreshes its record on the
+	// grid's map (default 1 s); HeartbeatTimeout how long a region may miss
+	// its heartbeats before it is taken off the map (default 3 s, at least
+	// twice Heartbeat). They apply when the store is a store.GridStore.
+	Heartbeat, HeartbeatTimeout time.Duration
+	// HandOffTimeout bounds the wait for a region in another process to
+	// answer a login's circuit (default 5 s).
+	HandOffTimeout time.Duration
 	// EQTimeout is how long an idle event-queue poll is held before the
 	// 502 answer (default 50 s).
 	EQTimeout time.Duration
@@ -68,17 +87,26 @@ type Config struct {
 
 // Server is a running grid.
 type Server struct {
-	Region *sim.Region
-	Caps   *caps.Router
-	Login  *login.Server
-	Store  store.Store
+	// Region is the first region this process runs (nil with NoRegion),
+	// Regions all of them.
+	Region  *sim.Region
+	Regions []*sim.Region
+	Caps    *caps.Router
+	// Login is the login service (nil with NoLogin).
+	Login *login.Server
+	Store store.Store
 
 	cfg       Config
 	ownsStore bool
 	http      *http.Server
 	tcp       net.Listener
 	udp       net.PacketConn
+	extraUDP  []net.PacketConn // the sockets of Regions[1:]
 	loginURI  string
+	httpBase  string
+
+	hosting *hosting // the regions' records on the grid's map, when the store keeps one
+	router  *router
 
 	events *metrics.Events // counts the capabilities' and event queue's events
 
@@ -105,6 +133,16 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:9000"
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = time.Second
+	}
+	if cfg.HeartbeatTimeout <= 0 {
+		cfg.HeartbeatTimeout = 3 * time.Second
+	}
+	cfg.HeartbeatTimeout = max(cfg.HeartbeatTimeout, 2*cfg.Heartbeat)
+	if cfg.HandOffTimeout <= 0 {
+		cfg.HandOffTimeout = 5 * time.Second
 	}
 	host, _, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
@@ -164,6 +202,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 	}
 
+	s.httpBase = base
 	s.Caps = caps.NewRouter(caps.Config{
 		BaseURL:   base,
 		EQTimeout: cfg.EQTimeout,
@@ -171,57 +210,105 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Logger:    cfg.Logger,
 		Inventory: s.Store.Inventory(),
 	})
-	s.Region, err = sim.Open(ctx, sim.Config{
-		Store:       s.Store,
-		Caps:        s.Caps,
-		RegionName:  cfg.RegionName,
-		SimIP:       regionIP,
-		SimPort:     regionPort,
-		Circuit:     cfg.Circuit,
-		MaxCircuits: cfg.MaxCircuits,
-		Recorder:    cfg.Recorder,
-		Logger:      cfg.Logger,
-	})
+	specs, err := cfg.regionSpecs()
 	if err != nil {
 		return fail(err)
 	}
-	s.Login, err = login.NewServer(login.Config{
-		Accounts:  s.Store.Accounts(),
-		Inventory: s.Store.Inventory(),
-		Region:    s.Region,
-		Recorder:  cfg.Recorder,
-		Logger:    cfg.Logger,
-		Message:   cfg.LoginMessage,
-		// OpenSimulator sends the names bare, and node-metaverse strips quotes
-		// from first_name only.
-		PlainNames:      true,
-		AccountThrottle: cfg.AccountThrottle,
-		AddressThrottle: cfg.AddressThrottle,
-	})
-	if err != nil {
-		return fail(err)
+	var addrs []netip.AddrPort
+	for i, spec := range specs {
+		ip, port := regionIP, regionPort
+		if i > 0 {
+			pc, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
+			if err != nil {
+				return fail(fmt.Errorf("grid: listening for region %q (UDP): %w", spec.Name, err))
+			}
+			s.extraUDP = append(s.extraUDP, pc)
+			port = uint16(pc.LocalAddr().(*net.UDPAddr).Port)
+		}
+		if err := placeRegion(ctx, s.Store, spec); err != nil {
+			return fail(err)
+		}
+		r, err := sim.Open(ctx, sim.Config{
+			Store:       s.Store,
+			Caps:        s.Caps,
+			RegionName:  spec.Name,
+			GridX:       spec.GridX,
+			GridY:       spec.GridY,
+			SimIP:       ip,
+			SimPort:     port,
+			Circuit:     cfg.Circuit,
+			MaxCircuits: cfg.MaxCircuits,
+			Recorder:    cfg.Recorder,
+			Logger:      cfg.Logger,
+		})
+		if err != nil {
+			return fail(err)
+		}
+		s.Regions = append(s.Regions, r)
+		addrs = append(addrs, netip.AddrPortFrom(ip, port))
+	}
+	if len(s.Regions) > 0 {
+		s.Region = s.Regions[0]
+	}
+	s.router = newRouter(s.Store, s.Regions, cfg)
+	if !cfg.NoLogin {
+		s.Login, err = login.NewServer(login.Config{
+			Accounts:  s.Store.Accounts(),
+			Inventory: s.Store.Inventory(),
+			Region:    s.router,
+			Recorder:  cfg.Recorder,
+			Logger:    cfg.Logger,
+			Message:   cfg.LoginMessage,
+			// OpenSimulator sends the names bare, and node-metaverse strips quotes
+			// from first_name only.
+			PlainNames:      true,
+			AccountThrottle: cfg.AccountThrottle,
+			AddressThrottle: cfg.AddressThrottle,
+		})
+		if err != nil {
+			return fail(err)
+		}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/CAPS/", s.Caps)
 	if !cfg.NoMetrics {
 		mux.Handle("/metrics", metrics.Handler(s.WriteMetrics))
 	}
-	mux.Handle("/", s.Login)
+	if s.Login != nil {
+		mux.Handle("/", s.Login)
+	}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 
-	s.wg.Add(2)
-	go func() {
-		defer s.wg.Done()
-		if err := s.Region.Serve(s.udp); err != nil {
-			s.setErr(fmt.Errorf("grid: region UDP: %w", err))
+	for i, r := range s.Regions {
+		pc := s.udp
+		if i > 0 {
+			pc = s.extraUDP[i-1]
 		}
-	}()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := r.Serve(pc); err != nil {
+				s.setErr(fmt.Errorf("grid: region %q UDP: %w", r.Info().Name, err))
+			}
+		}()
+	}
+	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		if err := s.http.Serve(s.tcp); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.setErr(fmt.Errorf("grid: HTTP: %w", err))
 		}
 	}()
+	// On the map last: a region is announced once it accepts agents.
+	if gs, ok := s.Store.(store.GridStore); ok {
+		s.hosting, err = startHosting(ctx, gs, s.Regions, addrs, base, cfg)
+		if err != nil {
+			s.closeAll(context.Background())
+			return nil, err
+		}
+	} else if len(s.Regions) > 1 {
+		cfg.Logger.Warn("grid: the store keeps no map of running regions; logins reach these regions in this process only")
+	}
 	return s, nil
 }
 
@@ -290,27 +377,46 @@ func (s *Server) closeSockets() {
 	if s.udp != nil {
 		s.udp.Close()
 	}
+	for _, pc := range s.extraUDP {
+		pc.Close()
+	}
 }
 
-// Close shuts the grid down: every agent is told it is being
-// disconnected, the HTTP side stops (waiting event-queue polls end), the
-// storage is flushed and closed. ctx bounds the wait for agents.
+// Close shuts the grid down: the regions leave the grid's map, every
+// agent is told it is being disconnected, the HTTP side stops (waiting
+// event-queue polls end), the storage is flushed and closed. ctx bounds
+// the wait for agents.
 func (s *Server) Close(ctx context.Context) error {
 	var err error
 	s.once.Do(func() {
 		close(s.closed)
-		err = s.Region.Close(ctx)
-		hctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		if herr := s.http.Shutdown(hctx); herr != nil {
-			s.http.Close()
-		}
-		s.wg.Wait()
-		if s.ownsStore {
-			if serr := s.Store.Close(); serr != nil && err == nil {
-				err = serr
-			}
-		}
+		err = s.closeAll(ctx)
 	})
 	return err
+}
+
+func (s *Server) closeAll(ctx context.Context) error {
+	var errs []error
+	if s.hosting != nil {
+		errs = append(errs, s.hosting.stop())
+	}
+	for _, r := range s.Regions {
+		errs = append(errs, r.Close(ctx))
+	}
+	if s.router != nil {
+		s.router.close()
+	}
+	hctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if herr := s.http.Shutdown(hctx); herr != nil {
+		s.http.Close()
+	}
+	for _, pc := range s.extraUDP {
+		pc.Close()
+	}
+	s.wg.Wait()
+	if s.ownsStore {
+		errs = append(errs, s.Store.Close())
+	}
+	return errors.Join(errs...)
 }

@@ -56,7 +56,7 @@ func newAgent(r *Region, conn *circuit.Conn, c login.Circuit) *agent {
 	return &agent{
 		r: r, conn: conn, c: c,
 		localID:  firstAvatarLocalID + avatarLocalIDs.Add(1),
-		position: r.scene.spawn(),
+		position: r.scene.arrival(c.Start, r.info.Name),
 	}
 }
 

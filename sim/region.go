@@ -270,7 +270,7 @@ func (r *Region) Provision(ctx context.Context, c login.Circuit) (login.Destinat
 		return login.Destination{}, fmt.Errorf("sim: granting capabilities: %w", err)
 	}
 	r.provisioned.Add(1)
-	pos := r.scene.spawn()
+	pos := r.scene.arrival(c.Start, r.info.Name)
 	return login.Destination{
 		RegionName:     r.info.Name,
 		RegionID:       r.info.ID,

@@ -3,8 +3,10 @@ package sim
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"ritual"
+	"ritual/login"
 	"ritual/protocol/msg"
 	"ritual/protocol/prim"
 	"ritual/protocol/terrain"
@@ -146,6 +148,19 @@ func setShape(od *msg.ObjectUpdateObjectData, s store.Shape) {
 func (sc *scene) spawn() ritual.Vector3 {
 	x, y := float32(sc.terrain.W)/2, float32(sc.terrain.H)/2-3
 	return ritual.Vector3{X: x, Y: y, Z: heightAt(sc.terrain, x, y) + 0.9}
+}
+
+// arrival is where an agent that asked for start ("uri:Region&x&y&z")
+// stands: that spot when it names this region and lies inside it, raised
+// to the ground if below it; else spawn.
+func (sc *scene) arrival(start, region string) ritual.Vector3 {
+	name, p, hasPos, ok := login.ParseStart(start)
+	if !ok || !hasPos || !strings.EqualFold(name, region) ||
+		p.X < 0 || p.Y < 0 || p.X >= float32(sc.terrain.W) || p.Y >= float32(sc.terrain.H) {
+		return sc.spawn()
+	}
+	p.Z = max(p.Z, heightAt(sc.terrain, p.X, p.Y)+0.9)
+	return p
 }
 
 // avatarUpdate builds the ObjectUpdate that shows an agent its own avatar.

@@ -106,12 +106,15 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 func userUsage(w io.Writer) {
 	fmt.Fprint(w, `usage: ritual user <command> [flags]
 
-  create      --first F --last L [--password P] [--data DIR]
-  list        [--data DIR]
-  delete      --first F --last L [--data DIR]
-  passwd      --first F --last L [--password P] [--data DIR]
-  create-bots N [--prefix NAME] [--last L] [--password P] [--skip-existing] [--data DIR]
+  create      --first F --last L [--password P] [--data DIR | --db URL]
+  list        [--data DIR | --db URL]
+  delete      --first F --last L [--data DIR | --db URL]
+  passwd      --first F --last L [--password P] [--data DIR | --db URL]
+  create-bots N [--prefix NAME] [--last L] [--password P] [--skip-existing] [--data DIR | --db URL]
               creates NAME1 L .. NAMEN L (default Load1 Bot ..) in one transaction
+
+--data DIR is the SQLite database of a grid run with ritual serve --data;
+--db postgres://user@host/database the PostgreSQL one of ritual serve --db.
 
 The password comes from --password, else $RITUAL_PASSWORD, else one line of
 standard input (prompted for on a terminal; the input is not hidden). A value
@@ -172,6 +175,7 @@ func runUser(args []string, stdout, stderr io.Writer) int {
 type userFlags struct {
 	fs       *flag.FlagSet
 	data     string
+	db       string
 	first    string
 	last     string
 	password string
@@ -181,6 +185,7 @@ func newUserFlags(name string, stderr io.Writer, names, password bool) *userFlag
 	f := &userFlags{fs: flag.NewFlagSet("ritual user "+name, flag.ContinueOnError)}
 	f.fs.SetOutput(stderr)
 	f.fs.StringVar(&f.data, "data", "", "data directory (default "+defaultDataDirHint()+")")
+	f.fs.StringVar(&f.db, "db", "", "PostgreSQL database (postgres://user@host/db) instead of the data directory")
 	if names {
 		f.fs.StringVar(&f.first, "first", "", "first name")
 		f.fs.StringVar(&f.last, "last", "", "last name")
@@ -189,6 +194,18 @@ func newUserFlags(name string, stderr io.Writer, names, password bool) *userFlag
 		f.fs.StringVar(&f.password, "password", "", "password (else $"+passwordEnv+", else standard input)")
 	}
 	return f
+}
+
+// open opens the accounts' store: the PostgreSQL database of --db, else
+// the SQLite database in --data.
+func (f *userFlags) open(ctx context.Context, create bool) (store.Store, error) {
+	if f.db != "" {
+		if f.data != "" {
+			return nil, usagef("--db and --data exclude each other")
+		}
+		return openDB(ctx, f.db)
+	}
+	return openDataStore(f.data, create)
 }
 
 // parse parses args and rejects stray positional arguments.
@@ -277,7 +294,7 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	st, err := openDataStore(f.data, true)
+	st, err := f.open(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -305,7 +322,7 @@ func userList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	st, err := openDataStore(f.data, false)
+	st, err := f.open(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -339,7 +356,7 @@ func userDelete(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := f.names(); err != nil {
 		return err
 	}
-	st, err := openDataStore(f.data, false)
+	st, err := f.open(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -363,7 +380,7 @@ func userPasswd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := f.names(); err != nil {
 		return err
 	}
-	st, err := openDataStore(f.data, false)
+	st, err := f.open(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -426,7 +443,7 @@ func userCreateBots(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	st, err := openDataStore(f.data, true)
+	st, err := f.open(ctx, true)
 	if err != nil {
 		return err
 	}
