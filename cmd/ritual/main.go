@@ -3,7 +3,8 @@
 // Usage:
 //
 //	ritual demo      server and client in one process, printing the story
-//	ritual serve     run a grid: login service and one region
+//	ritual serve     run a grid: login service and its regions
+//	ritual region    run one region of a grid kept in PostgreSQL
 //	ritual connect   log into a grid and tell the story of the connection
 //	ritual user      manage accounts
 //	ritual load      log in many bots and measure the ritual under load

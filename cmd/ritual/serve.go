@@ -2,67 +2,177 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"ritual/grid"
+	"ritual/store"
 	"ritual/trace"
 )
 
 func init() {
-	register("serve", "run a grid: login service and one region (UDP and capabilities)", runServe)
+	register("serve", "run a grid: login service and its regions (UDP and capabilities)", runServe)
+	register("region", "run one region of a grid kept in PostgreSQL (--db), on the grid's map", runRegion)
+}
+
+// regionFlag collects repeated --region values: NAME or NAME@X,Y.
+type regionFlag struct {
+	specs []grid.RegionSpec
+	set   bool
+}
+
+func (f *regionFlag) String() string {
+	var s []string
+	for _, r := range f.specs {
+		s = append(s, r.String())
+	}
+	return strings.Join(s, " ")
+}
+
+func (f *regionFlag) Set(v string) error {
+	if !f.set {
+		f.specs, f.set = nil, true
+	}
+	if !strings.Contains(v, "@") {
+		probe := store.Region{Name: v, GridX: 1000, GridY: 1000}
+		if err := probe.Validate(); err != nil {
+			return err
+		}
+		f.specs = append(f.specs, grid.RegionSpec{Name: v})
+		return nil
+	}
+	r, err := grid.ParseRegionSpec(v)
+	if err != nil {
+		return err
+	}
+	f.specs = append(f.specs, r)
+	return nil
+}
+
+// gridFlags are the flags ritual serve and ritual region share.
+type gridFlags struct {
+	fs               *flag.FlagSet
+	db               string
+	listen, external string
+	eqTimeout        time.Duration
+	maxCircuits      int
+	traceFile        string
+	showSecrets      bool
+	logLevel         string
+	heartbeat        time.Duration
+	heartbeatTimeout time.Duration
+}
+
+func newGridFlags(name, listen string, stderr io.Writer) *gridFlags {
+	f := &gridFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+	f.fs.SetOutput(stderr)
+	f.fs.StringVar(&f.db, "db", "", "PostgreSQL database of the grid (postgres://user@host/database), shared by its processes")
+	f.fs.StringVar(&f.listen, "listen", listen, "host:port for both HTTP (login, capabilities) and UDP (the first region)")
+	f.fs.StringVar(&f.external, "external-host", "", "IP literal handed to clients as sim_ip (default: the listen host)")
+	f.fs.DurationVar(&f.eqTimeout, "eq-timeout", 50*time.Second, "how long an idle EventQueueGet poll is held before its 502 answer")
+	f.fs.IntVar(&f.maxCircuits, "max-circuits", 5000, "cap on concurrent circuits per region")
+	f.fs.StringVar(&f.traceFile, "trace", "", "write every probe event as JSON lines to this file")
+	f.fs.BoolVar(&f.showSecrets, "show-secrets", false, "do not mask session ids and capability URLs in the trace")
+	f.fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.fs.DurationVar(&f.heartbeat, "heartbeat", time.Second, "how often each region refreshes its record on the grid's map")
+	f.fs.DurationVar(&f.heartbeatTimeout, "heartbeat-timeout", 3*time.Second, "how long a region may miss heartbeats before it is taken off the map")
+	return f
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	data := fs.String("data", "", "data directory (default: "+defaultDataDirHint()+")")
-	listen := fs.String("listen", "127.0.0.1:9000", "host:port for both HTTP (login, capabilities) and UDP (the region)")
-	external := fs.String("external-host", "", "IP literal handed to clients as sim_ip (default: the listen host)")
-	region := fs.String("region", "Ritual", "region name")
-	eqTimeout := fs.Duration("eq-timeout", 50*time.Second, "how long an idle EventQueueGet poll is held before its 502 answer")
-	maxCircuits := fs.Int("max-circuits", 5000, "cap on concurrent circuits")
-	traceFile := fs.String("trace", "", "write every probe event as JSON lines to this file")
-	showSecrets := fs.Bool("show-secrets", false, "do not mask session ids and capability URLs in the trace")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	if err := fs.Parse(args); err != nil {
+	f := newGridFlags("serve", "127.0.0.1:9000", stderr)
+	data := f.fs.String("data", "", "data directory of the SQLite database (default: "+defaultDataDirHint()+"); not with --db")
+	regions := &regionFlag{specs: []grid.RegionSpec{{Name: "Ritual"}}}
+	f.fs.Var(regions, "region", "a region to run: NAME or NAME@X,Y (grid coordinates); repeat for several (default Ritual)")
+	noRegion := f.fs.Bool("no-region", false, "run the login service only, placing agents in the regions of other processes (needs --db)")
+	if err := f.fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "ritual serve: unexpected argument %q\n", fs.Arg(0))
+	if f.fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "ritual serve: unexpected argument %q\n", f.fs.Arg(0))
 		return 2
 	}
+	switch {
+	case f.db != "" && *data != "":
+		fmt.Fprintln(stderr, "ritual serve: --db and --data exclude each other")
+		return 2
+	case *noRegion && regions.set:
+		fmt.Fprintln(stderr, "ritual serve: --no-region and --region exclude each other")
+		return 2
+	case *noRegion && f.db == "":
+		fmt.Fprintln(stderr, "ritual serve: --no-region needs --db: regions in other processes share the grid through PostgreSQL")
+		return 2
+	}
+	cfg := grid.Config{Regions: regions.specs, NoRegion: *noRegion}
+	if *noRegion {
+		cfg.Regions = nil
+	}
+	where := ""
+	if f.db == "" {
+		dir := *data
+		if dir == "" {
+			var err error
+			if dir, err = defaultDataDir(); err != nil {
+				fmt.Fprintf(stderr, "ritual serve: %v\n", err)
+				return 1
+			}
+		}
+		cfg.DataDir, where = dir, "data in "+dir
+	}
+	return f.run("ritual serve", cfg, where, stdout, stderr)
+}
+
+func runRegion(args []string, stdout, stderr io.Writer) int {
+	f := newGridFlags("region", "127.0.0.1:0", stderr)
+	name := f.fs.String("name", "", "the region's name (required)")
+	location := f.fs.String("location", "", "the region's grid coordinates X,Y in 256 m units (required)")
+	if err := f.fs.Parse(args); err != nil {
+		return 2
+	}
+	if f.fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "ritual region: unexpected argument %q\n", f.fs.Arg(0))
+		return 2
+	}
+	if f.db == "" || *name == "" || *location == "" {
+		fmt.Fprintln(stderr, "ritual region: --db, --name and --location are required")
+		f.fs.Usage()
+		return 2
+	}
+	spec, err := grid.ParseRegionSpec(*name + "@" + *location)
+	if err != nil {
+		fmt.Fprintf(stderr, "ritual region: %v\n", err)
+		return 2
+	}
+	return f.run("ritual region", grid.Config{Regions: []grid.RegionSpec{spec}, NoLogin: true}, "", stdout, stderr)
+}
+
+// run starts the grid cfg describes with the shared flags, reports it and
+// serves until interrupted.
+func (f *gridFlags) run(name string, cfg grid.Config, where string, stdout, stderr io.Writer) int {
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(stderr, "ritual serve: --log-level: %v\n", err)
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		fmt.Fprintf(stderr, "%s: --log-level: %v\n", name, err)
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	dir := *data
-	if dir == "" {
-		var err error
-		if dir, err = defaultDataDir(); err != nil {
-			fmt.Fprintf(stderr, "ritual serve: %v\n", err)
-			return 1
-		}
-	}
-
 	var rec trace.Recorder
 	var sink *trace.WriterSink
-	if *traceFile != "" {
-		f, err := os.OpenFile(*traceFile, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if f.traceFile != "" {
+		file, err := os.OpenFile(f.traceFile, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 		if err != nil {
-			fmt.Fprintf(stderr, "ritual serve: --trace: %v\n", err)
+			fmt.Fprintf(stderr, "%s: --trace: %v\n", name, err)
 			return 1
 		}
-		defer f.Close()
-		sink = trace.NewWriterSink(f, trace.Secrets(*showSecrets))
+		defer file.Close()
+		sink = trace.NewWriterSink(file, trace.Secrets(f.showSecrets))
 		rec = sink
 		defer sink.Flush()
 	}
@@ -70,37 +180,52 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	srv, err := grid.Start(ctx, grid.Config{
-		DataDir:      dir,
-		Listen:       *listen,
-		ExternalHost: *external,
-		RegionName:   *region,
-		EQTimeout:    *eqTimeout,
-		MaxCircuits:  *maxCircuits,
-		Recorder:     rec,
-		Logger:       logger,
-	})
+	if f.db != "" {
+		st, err := openDB(ctx, f.db)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, err)
+			var ue usageError
+			if errors.As(err, &ue) {
+				return 2
+			}
+			return 1
+		}
+		defer st.Close()
+		cfg.Store, where = st, "database "+st.String()
+	}
+	cfg.Listen, cfg.ExternalHost = f.listen, f.external
+	cfg.EQTimeout, cfg.MaxCircuits = f.eqTimeout, f.maxCircuits
+	cfg.Heartbeat, cfg.HeartbeatTimeout = f.heartbeat, f.heartbeatTimeout
+	cfg.Recorder, cfg.Logger = rec, logger
+	srv, err := grid.Start(ctx, cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "ritual serve: %v\n", err)
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
-	info := srv.Region.Info()
-	fmt.Fprintf(stdout, "ritual serve: region %q at grid %d,%d (%d prims) ready in %v\n",
-		info.Name, info.GridX, info.GridY, srv.Region.Objects(), time.Since(start).Round(time.Millisecond))
-	fmt.Fprintf(stdout, "ritual serve: login URI %s (HTTP and UDP on %s), data in %s\n", srv.LoginURI(), srv.Addr(), dir)
+	ready := time.Since(start).Round(time.Millisecond)
+	for _, r := range srv.Regions {
+		info := r.Info()
+		fmt.Fprintf(stdout, "%s: region %q at grid %d,%d (%d prims) ready in %v\n",
+			name, info.Name, info.GridX, info.GridY, r.Objects(), ready)
+	}
+	if srv.Login != nil {
+		fmt.Fprintf(stdout, "%s: login URI %s (HTTP and UDP on %s), %s\n", name, srv.LoginURI(), srv.Addr(), where)
+	} else {
+		fmt.Fprintf(stdout, "%s: capabilities on %s, %s\n", name, srv.Addr(), where)
+	}
 
 	<-ctx.Done()
 	stop()
-	fmt.Fprintln(stdout, "ritual serve: shutting down: telling every agent, flushing storage")
+	fmt.Fprintf(stdout, "%s: shutting down: leaving the map, telling every agent, flushing storage\n", name)
 	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Close(cctx); err != nil {
-		fmt.Fprintf(stderr, "ritual serve: shutdown: %v\n", err)
+		fmt.Fprintf(stderr, "%s: shutdown: %v\n", name, err)
 		return 1
 	}
 	if sink != nil {
 		if err := sink.Flush(); err != nil {
-			fmt.Fprintf(stderr, "ritual serve: --trace: %v\n", err)
+			fmt.Fprintf(stderr, "%s: --trace: %v\n", name, err)
 			return 1
 		}
 	}

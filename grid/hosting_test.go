@@ -1,0 +1,179 @@
+package grid_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"ritual/account"
+	"ritual/client"
+	"ritual/grid"
+	"ritual/internal/pgtest"
+	"ritual/login"
+	"ritual/store"
+	"ritual/store/postgres"
+)
+
+// openPG opens the test database as one process of the grid would.
+func openPG(t *testing.T, dsn string) *postgres.Store {
+	t.Helper()
+	st, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func addAccount(t *testing.T, st store.Store, first, last, pw string) {
+	t.Helper()
+	h, err := account.Hash(pw, cheapKDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Accounts().Create(t.Context(), &store.Account{First: first, Last: last, PasswordHash: h}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// loginTo logs in with start and waits for the ritual to complete.
+func loginTo(t *testing.T, uri, start string) (*client.Session, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	s, err := client.Login(ctx, client.Config{
+		LoginURI: uri, First: "Grid", Last: "Walker", Password: "secret",
+		Start: start, Logger: quietLogger(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.WaitRitual(ctx); err != nil {
+		s.Close()
+		t.Fatalf("ritual in %s: %v", start, err)
+	}
+	return s, nil
+}
+
+// TestRegionsInSeparateProcesses runs a login service and two region
+// "processes" (grids each with their own connection pool, sharing only
+// the PostgreSQL database): the client logs in to each region by its uri:
+// start and lands where it asked; a region that stops without leaving the
+// map is swept off it after missed heartbeats, and a login there then
+// fails naming it.
+func TestRegionsInSeparateProcesses(t *testing.T) {
+	dsn := pgtest.Database(t, "")
+	beat := grid.Config{Heartbeat: 100 * time.Millisecond, HeartbeatTimeout: 400 * time.Millisecond}
+
+	loginSt := openPG(t, dsn)
+	addAccount(t, loginSt, "Grid", "Walker", "secret")
+	cfg := beat
+	cfg.Store, cfg.Listen, cfg.NoRegion = loginSt, "127.0.0.1:0", true
+	lg := start(t, cfg)
+	defer stop(t, lg)
+	if lg.Region != nil || lg.Login == nil {
+		t.Fatalf("login service: region %v, login %v", lg.Region, lg.Login)
+	}
+
+	regionProc := func(name string, x, y uint32) *grid.Server {
+		cfg := beat
+		cfg.Store, cfg.Listen, cfg.NoLogin = openPG(t, dsn), "127.0.0.1:0", true
+		cfg.Regions = []grid.RegionSpec{{Name: name, GridX: x, GridY: y}}
+		return start(t, cfg)
+	}
+	north := regionProc("North", 1000, 1001)
+	south := regionProc("South", 1000, 1000)
+	defer stop(t, south)
+
+	for _, tt := range []struct {
+		start, region string
+		x, y          float32
+	}{
+		{"uri:North&100&50&30", "North", 100, 50},
+		{"uri:south&20&200&30", "South", 20, 200},
+	} {
+		s, err := loginTo(t, lg.LoginURI(), tt.start)
+		if err != nil {
+			t.Fatalf("login to %s: %v", tt.start, err)
+		}
+		if got := s.Region().Name; got != tt.region {
+			t.Errorf("%s: landed in %q", tt.start, got)
+		}
+		m, _ := s.Movement()
+		if m.Position.X != tt.x || m.Position.Y != tt.y {
+			t.Errorf("%s: arrived at %v", tt.start, m.Position)
+		}
+		if _, err := s.Logout(t.Context()); err != nil {
+			t.Errorf("logout from %s: %v", tt.region, err)
+		}
+		s.Close()
+	}
+	// "last" with no region of its own: the first running region by name.
+	if s, err := loginTo(t, lg.LoginURI(), "last"); err != nil || s.Region().Name != "North" {
+		t.Errorf("login to last: %v", err)
+	} else {
+		s.Close()
+	}
+
+	hosts, err := loginSt.Hosts().List(t.Context())
+	if err != nil || len(hosts) != 2 {
+		t.Fatalf("map = %+v, %v; want two regions", hosts, err)
+	}
+
+	// North's process dies without leaving the map (no Unregister): its
+	// record goes when its heartbeats stop.
+	northID := north.Region.Info().ID
+	north.Abandon()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := loginSt.Hosts().Get(t.Context(), northID)
+		if errors.Is(err, store.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("North still on the map 10 s after its heartbeats stopped: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, err = loginTo(t, lg.LoginURI(), "uri:North&128&128&30")
+	f, ok := errors.AsType[*login.Failure](err)
+	if !ok || f.Reason != login.ReasonConnect || !strings.Contains(f.Message, `"North"`) {
+		t.Fatalf("login to a stopped region: %v; want a connect failure naming North", err)
+	}
+	// South is unaffected.
+	if s, err := loginTo(t, lg.LoginURI(), "uri:South&128&128&30"); err != nil {
+		t.Errorf("South after North stopped: %v", err)
+	} else {
+		s.Close()
+	}
+	// A region that does not exist is named too.
+	_, err = loginTo(t, lg.LoginURI(), "uri:Atlantis&1&1&1")
+	if f, ok := errors.AsType[*login.Failure](err); !ok || !strings.Contains(f.Message, `"Atlantis"`) {
+		t.Errorf("login to a region that does not exist: %v", err)
+	}
+}
+
+// TestCleanStopLeavesTheMap: a region stopped cleanly leaves the map at
+// once.
+func TestCleanStopLeavesTheMap(t *testing.T) {
+	dsn := pgtest.Database(t, "")
+	st := openPG(t, dsn)
+	srv := start(t, grid.Config{Store: st, Listen: "127.0.0.1:0", Regions: []grid.RegionSpec{{Name: "A", GridX: 5, GridY: 5}, {Name: "B", GridX: 6, GridY: 5}}})
+	hosts, err := st.Hosts().List(t.Context())
+	if err != nil || len(hosts) != 2 {
+		t.Fatalf("map = %+v, %v", hosts, err)
+	}
+	if hosts[0].SimPort == hosts[1].SimPort {
+		t.Errorf("two regions on one UDP port %d", hosts[0].SimPort)
+	}
+	stop(t, srv)
+	if hosts, err := st.Hosts().List(t.Context()); err != nil || len(hosts) != 0 {
+		t.Errorf("map after a clean stop = %+v, %v", hosts, err)
+	}
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
