@@ -2,8 +2,10 @@
 // server named by RITUAL_TEST_POSTGRES (scripts/with-postgres, which
 // scripts/test runs the tests under, starts a throwaway one and sets it).
 //
-// Without the variable a test is skipped with a message saying so, except
-// under CI=true, where it fails: CI always has a server.
+// Without the variable, a test binary whose TestMain is Main starts a
+// throwaway cluster of its own when PostgreSQL's server programs are
+// installed. When no server can be had a test is skipped with a message
+// saying why, except under CI=true, where it fails: CI always has one.
 package pgtest
 
 import (
@@ -29,8 +31,15 @@ const Env = "RITUAL_TEST_POSTGRES"
 func Server(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(Env)
+	if dsn == "" && mainRuns {
+		var err error
+		if dsn, err = own(); err != nil {
+			dsn = ""
+			t.Logf("pgtest: starting a throwaway PostgreSQL: %v", err)
+		}
+	}
 	if dsn == "" {
-		msg := Env + " is not set: no PostgreSQL server for this test (run it under scripts/with-postgres, which starts a throwaway one)"
+		msg := Env + " is not set and no PostgreSQL could be started: no server for this test (scripts/with-postgres starts one)"
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg + "; CI=true requires the PostgreSQL tests to run")
 		}
