@@ -29,7 +29,7 @@ func openPG(t *testing.T, dsn string) *postgres.Store {
 	return st
 }
 
-func addAccount(t *testing.T, st store.Store, first, last, pw string) {
+func addAccount(t testing.TB, st store.Store, first, last, pw string) {
 	t.Helper()
 	h, err := account.Hash(pw, cheapKDF)
 	if err != nil {
