@@ -55,10 +55,13 @@ type Config struct {
 	MaxCircuits int
 	// LoginMessage is the welcome text of a successful login.
 	LoginMessage string
-	// AccountThrottle and AddressThrottle bound failed logins per account
-	// and per source address (zero values: login's defaults; a negative
-	// Burst turns one off).
+	// AccountThrottle, AccountAddressThrottle and AddressThrottle bound
+	// failed logins per account, per account from one address and per
+	// source address (zero values: login's defaults; a negative Burst
+	// turns one off); AccountDelay is login.Config's.
 	AccountThrottle, AddressThrottle login.Throttle
+	AccountAddressThrottle           login.Throttle
+	AccountDelay                     time.Duration
 	// NoMetrics turns off the Prometheus endpoint at /metrics.
 	NoMetrics bool
 
@@ -194,9 +197,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Message:   cfg.LoginMessage,
 		// OpenSimulator sends the names bare, and node-metaverse strips quotes
 		// from first_name only.
-		PlainNames:      true,
-		AccountThrottle: cfg.AccountThrottle,
-		AddressThrottle: cfg.AddressThrottle,
+		PlainNames:             true,
+		AccountThrottle:        cfg.AccountThrottle,
+		AccountAddressThrottle: cfg.AccountAddressThrottle,
+		AddressThrottle:        cfg.AddressThrottle,
+		AccountDelay:           cfg.AccountDelay,
 	})
 	if err != nil {
 		return fail(err)
