@@ -272,6 +272,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		ln = s.conns
 	}
 
+	if cfg.SummaryInterval == 0 {
+		cfg.SummaryInterval = DefaultSummaryInterval
+	}
+	if cfg.SummaryInterval > 0 {
+		s.wg.Go(func() { s.summarise(cfg.SummaryInterval) })
+	}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
