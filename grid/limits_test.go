@@ -25,8 +25,8 @@ import (
 // address src: every address of 127.0.0.0/8 reaches a grid listening on
 // 127.0.0.1, so tests can play several hosts.
 func fromAddr(src string) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
-	return &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 30 * time.Second}
+	return &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: d.DialContext}}
 }
 
 // rawFrom opens a TCP connection to the grid's HTTP port from src.
@@ -224,7 +224,7 @@ func TestConnectionsPerAddress(t *testing.T) {
 }
 
 // TestOwnerLogsInDuringAttack: another address guessing at an account's
-// password, many guesses at once, is refused after its allowance and
+// password, 50 guesses at a time, is refused after its allowance and
 // does not keep the owner out.
 func TestOwnerLogsInDuringAttack(t *testing.T) {
 	srv := start(t, grid.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", AccountDelay: 20 * time.Millisecond})
@@ -235,8 +235,11 @@ func TestOwnerLogsInDuringAttack(t *testing.T) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	outcomes := map[string]int{}
+	slots := make(chan struct{}, 50) // 50 at a time
 	for i := range 100 {
 		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
 			_, err := loginFrom(ctx, srv, "127.0.0.2", "Own Er", fmt.Sprintf("guess%d", i))
 			f, ok := errors.AsType[*login.Failure](err)
 			key := "error"
@@ -247,6 +250,8 @@ func TestOwnerLogsInDuringAttack(t *testing.T) {
 				key = "wrong"
 			case err == nil:
 				key = "ok"
+			default:
+				t.Logf("guess %d: %v", i, err)
 			}
 			mu.Lock()
 			outcomes[key]++
@@ -255,10 +260,10 @@ func TestOwnerLogsInDuringAttack(t *testing.T) {
 	}
 	wg.Wait()
 	if outcomes["wrong"] != login.DefaultAccountAddressThrottle.Burst || outcomes["throttled"] != 100-login.DefaultAccountAddressThrottle.Burst {
-		t.Errorf("100 guesses at once: %v, want %d wrong and the rest throttled", outcomes, login.DefaultAccountAddressThrottle.Burst)
+		t.Errorf("100 guesses, 50 at a time: %v, want %d wrong and the rest throttled", outcomes, login.DefaultAccountAddressThrottle.Burst)
 	}
 	if n := srv.Login.PasswordChecks(); n != uint64(login.DefaultAccountAddressThrottle.Burst) {
-		t.Errorf("%d passwords checked for 100 guesses at once", n)
+		t.Errorf("%d passwords checked for 100 guesses, 50 at a time", n)
 	}
 	// The guesser is refused even with the right password; the owner,
 	// from another address, logs in.
