@@ -223,6 +223,10 @@ type Anomaly struct {
 	Seq     uint32 `json:"seq,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	Remote  string `json:"remote,omitempty"`
+	// Cause and Fault, when the anomaly is a catalogued fault (see
+	// trace/cause), are its kind and the side at fault.
+	Cause string `json:"cause,omitempty"`
+	Fault string `json:"fault,omitempty"`
 }
 
 // Name implements Event.
@@ -362,6 +366,12 @@ type Stall struct {
 	Expected string        `json:"expected"`
 	Causes   []string      `json:"causes"`
 	Waited   time.Duration `json:"waited_ns"`
+	// Cause is the kind of the cause the evidence names (see trace/cause)
+	// and Fault the side at fault ("client", "login service", "region",
+	// "capabilities", "network" or "unknown"); both are empty when no
+	// catalogued cause was named.
+	Cause string `json:"cause,omitempty"`
+	Fault string `json:"fault,omitempty"`
 }
 
 // Name implements Event.

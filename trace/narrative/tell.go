@@ -227,6 +227,9 @@ func (s *story) tellOne(i int) line {
 		if e.Expected != "" {
 			b.WriteString(" Expected next: " + code(e.Expected) + ".")
 		}
+		if e.Fault != "" && e.Fault != "unknown" {
+			b.WriteString(" At fault: the " + text(e.Fault) + ".")
+		}
 		if len(e.Causes) == 0 {
 			b.WriteString(" No likely cause was named.")
 		} else {
@@ -727,6 +730,9 @@ func anomalySentence(e *trace.Anomaly) string {
 		} else {
 			s += ": " + text(e.Reason)
 		}
+	}
+	if e.Fault != "" && e.Fault != "unknown" {
+		s += " (at fault: the " + text(e.Fault) + ")"
 	}
 	return s
 }
