@@ -111,7 +111,7 @@ func TestDiagnose(t *testing.T) {
 			events: cat(start("http://127.0.0.1:9000/"),
 				&trace.LoginResponse{Header: h(trace.Login), OK: true, Status: 200, SimIP: "127.0.0.1", SimPort: 9000},
 				send("UseCircuitCode", 0), ack("0"), recv("RegionHandshake"), recv("AgentMovementComplete")),
-			step:   diagnose.StepSeed, kind: cause.SeedBlank, fault: cause.LoginService,
+			step: diagnose.StepSeed, kind: cause.SeedBlank, fault: cause.LoginService,
 			causes: []string{"the login reply's seed capability is blank"},
 		},
 		{
