@@ -212,6 +212,7 @@ const (
 	AnomalyDropped    = "DROPPED"      // a datagram was malformed or a queue overflowed
 	AnomalyReject     = "REJECT"       // unknown circuit, session mismatch, ...
 	AnomalyTimeout    = "TIMEOUT"      // something expected did not come in time
+	AnomalyFault      = "FAULT"        // a step failed and the ritual goes on without it (see trace/cause)
 )
 
 // Anomaly is a signal that did not go as the ritual expects, told where it
