@@ -113,7 +113,7 @@ func (c Cause) String() string {
 	if c.Means == "" {
 		return c.Text
 	}
-	return c.Text + ": " + c.Means
+	return c.Text + "; " + c.Means
 }
 
 // Lines is the cause as trace.Stall.Causes lists it: String first, then
@@ -340,7 +340,7 @@ func NoMovementComplete(waited time.Duration) Cause {
 
 // The capabilities.
 
-const capsMeans = "without capabilities there is no event queue (so no EstablishAgentCommunication, parcel information, teleports or region crossings) and no inventory, textures or meshes over HTTP"
+const capsMeans = "the agent has no capabilities: no event queue, no inventory, textures or meshes over HTTP"
 
 // SeedCapabilityBlank: the login reply carried no seed capability.
 func SeedCapabilityBlank() Cause {
@@ -406,7 +406,7 @@ func SeedNeverAsked() Cause {
 		Check: []string{"OpenSimulator sends the scene only to an agent that has asked its seed capability"}}
 }
 
-const eqMeans = "no EstablishAgentCommunication, no parcel information (ParcelProperties), no teleports or region crossings"
+const eqMeans = "the agent gets no EstablishAgentCommunication, no parcel information, no teleports or region crossings"
 
 // EventQueueHeld: the event queue held n polls for held and delivered
 // nothing (OpenSimulator answers the first poll within milliseconds).

@@ -84,7 +84,7 @@ func TestMeans(t *testing.T) {
 	if !strings.Contains(c.String(), "no EstablishAgentCommunication, no parcel information") {
 		t.Errorf("event queue cause does not say what it means: %q", c)
 	}
-	if !strings.HasPrefix(c.String(), c.Text+": ") || c.Lines()[0] != c.String() || len(c.Lines()) != 1+len(c.Check) {
+	if !strings.HasPrefix(c.String(), c.Text+"; ") || c.Lines()[0] != c.String() || len(c.Lines()) != 1+len(c.Check) {
 		t.Errorf("String %q, Lines %q", c.String(), c.Lines())
 	}
 	if s := cause.SeedCapabilityBlank().String(); !strings.Contains(s, "no event queue") {

@@ -714,6 +714,8 @@ func anomalySentence(e *trace.Anomaly) string {
 		}
 		s = capital(what) + from + " is rejected"
 		from = ""
+	case trace.AnomalyFault:
+		s = "The ritual goes on despite a fault"
 	case trace.AnomalyTimeout:
 		if e.Message == "" {
 			s = "A wait timed out"
