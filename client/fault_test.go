@@ -90,7 +90,7 @@ func TestBlankSeedCapabilityRegionWaits(t *testing.T) {
 		t.Error("the UDP ritual did not go on: no handshake or movement")
 	}
 	tracetest.ExpectOrder(t, evs, "[CLIENT] [UDP] SEND UseCircuitCode", "[CLIENT] [UDP] RECV RegionHandshake",
-		"[CLIENT] [UDP] SEND RegionHandshakeReply", "[CLIENT] [CAPS] FAULT", "[CLIENT] [CAPS] STALL")
+		"[CLIENT] [CAPS] FAULT", "[CLIENT] [UDP] SEND AgentThrottle", "[CLIENT] [CAPS] STALL")
 	st := expectStall(t, evs, cause.StepSeed, cause.SeedBlank, cause.LoginService, "the login reply's seed capability is blank")
 	if st.Layer != trace.Caps || !strings.Contains(strings.Join(st.Causes, "\n"), "the region sent no object in") {
 		t.Errorf("stall %+v", st)
@@ -149,7 +149,7 @@ func TestSeedCapability500(t *testing.T) {
 		if st.Waited < 250*time.Millisecond || st.Waited > took {
 			t.Errorf("stall waited %v, but the whole run took %v (the seed's timeout is %v)", st.Waited, took, DefaultSeedTimeout)
 		}
-		tracetest.ExpectOrder(t, evs, "[CLIENT] [UDP] RECV AgentMovementComplete", "[CLIENT] [CAPS] FAULT", "[CLIENT] [CAPS] STALL")
+		tracetest.ExpectOrder(t, evs, "[CLIENT] [UDP] RECV RegionHandshake", "[CLIENT] [CAPS] FAULT", "[CLIENT] [UDP] SEND AgentThrottle", "[CLIENT] [CAPS] STALL")
 		if f.count("AgentThrottle") == 0 {
 			t.Error("the session stopped after the seed failed: no AgentThrottle sent")
 		}
