@@ -296,6 +296,9 @@ func SimAddressUnusable(simIP string, simPort int, loginHost string) (Cause, boo
 	case ip.IsPrivate() && herr == nil && !hostIP.IsPrivate() && !hostIP.IsLoopback():
 		c.Text = "the login service gave a private sim " + sim + " to a client that reached it at the public " + loginHost
 		c.Check = []string{"set the region's external host name to the address clients use"}
+	case ip.IsPrivate() && herr != nil && loginHost != "":
+		c.Text = "the login service gave a private sim " + sim + ", which only clients inside the grid's network can reach, to a client that reached it at " + loginHost
+		c.Check = []string{"set the region's external host name to the address clients use"}
 	default:
 		return Cause{}, false
 	}

@@ -106,6 +106,7 @@ func TestSimAddress(t *testing.T) {
 		{"127.0.0.1", 9000, "grid.example.org", false, "loopback sim 127.0.0.1:9000 to a client that reached it at grid.example.org"},
 		{"192.168.1.20", 9000, "203.0.113.5", false, "private sim 192.168.1.20:9000"},
 		{"192.168.1.20", 9000, "192.168.1.2", true, ""},
+		{"10.0.0.5", 9000, "grid.example.org", false, "private sim 10.0.0.5:9000, which only clients inside the grid's network can reach"},
 		{"sim.example.org", 9000, "127.0.0.1", false, `sim_ip "sim.example.org", which is not an IP address`},
 		{"", 0, "127.0.0.1", false, "gave no sim address"},
 	}

@@ -289,18 +289,18 @@ func between(s, from, to string) string {
 func TestStall(t *testing.T) {
 	story := render(t, narrativetest.Stalled(), narrative.Options{})
 	for _, want := range []string{
-		"## Stall: The Ritual Stopped at Step 4\n",
-		"**[CLIENT] [UDP] STALL** `+10.183 s`: The ritual stopped at step 4 after waiting 10.000 s.",
+		"## Stall: The Ritual Stopped at Step 3\n",
+		"**[CLIENT] [UDP] STALL** `+10.183 s`: The ritual stopped at step 3 after waiting 10.000 s.",
 		"Last seen: `[CLIENT] [UDP] SEND UseCircuitCode`.",
 		"Expected next: `[CLIENT] [UDP] RECV PacketAck of UseCircuitCode`.",
-		"Likely causes:\n    - the sim address 10.0.0.5:9000 from the login response is private",
-		"\n    - UDP to port 9000 is blocked on the way\n",
+		"At fault: the login service. Likely causes:\n    - the login service gave a private sim 10.0.0.5:9000",
+		"\n    - the region never answered UseCircuitCode (sent 4 times); the login service gave sim 10.0.0.5:9000\n",
 		"3 RESENT UseCircuitCode (seq 0 ×3) in 2.000 s",
 		"the region at `10.0.0.5:9000`",
 		"- To handshake: not reached\n",
 		"- To full terrain: not reached\n",
 		"*Not reached: the ritual stalled before this part.*",
-		"**Outcome**: the ritual stalled at step 4, waiting for `[CLIENT] [UDP] RECV PacketAck of UseCircuitCode`.",
+		"**Outcome**: the ritual stalled at step 3, waiting for `[CLIENT] [UDP] RECV PacketAck of UseCircuitCode`.",
 	} {
 		if !strings.Contains(story, want) {
 			t.Errorf("story lacks %q", want)
