@@ -535,3 +535,27 @@ func longRitual(n int) []trace.Event {
 	}
 	return evs
 }
+
+// TestLoginFailureInPlainWords: the HTTP client's error recorded by a
+// failed login is told as what it means, not as Go.
+func TestLoginFailureInPlainWords(t *testing.T) {
+	t0 := narrativetest.Start
+	h := func(d time.Duration) trace.Header {
+		return trace.Header{Time: t0.Add(d), Side: trace.Client, Layer: trace.Login, From: trace.EndClient, To: trace.EndLogin}
+	}
+	for detail, want := range map[string]string{
+		`login: Post "http://127.0.0.1:9000/": context deadline exceeded`:                            "The login fails: no answer within 12 s.",
+		`login: Post "http://127.0.0.1:9000/": dial tcp 127.0.0.1:9000: connect: connection refused`: "The login fails: nothing is listening at 127.0.0.1:9000.",
+	} {
+		story := render(t, []trace.Event{
+			&trace.LoginStart{Header: h(0), URI: "http://127.0.0.1:9000/", First: "Test", Last: "User", Format: "xmlrpc"},
+			&trace.LoginProgress{Header: h(12 * time.Second), Stage: "Failed", Detail: detail},
+		}, narrative.Options{})
+		if !strings.Contains(story, want) {
+			t.Errorf("story lacks %q:\n%s", want, story)
+		}
+		if strings.Contains(story, "context deadline") || strings.Contains(story, "dial tcp") {
+			t.Errorf("story speaks Go:\n%s", story)
+		}
+	}
+}
