@@ -128,7 +128,12 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 30*time.Second, "how long the whole ritual may take")
 	show := fs.Bool("show-secrets", false, "show session ids, password hashes and capability URLs instead of masking them")
 	form := fs.String("login-form", "xmlrpc", "login wire form: xmlrpc or llsd")
+	eqSilence := fs.Duration("eq-silence", client.DefaultEventQueueSilence, "how long the event queue may hold its polls and deliver nothing before that is told as a fault")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *eqSilence <= 0 {
+		fmt.Fprintln(stderr, "ritual connect: --eq-silence must be positive")
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -167,6 +172,7 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 		LoginURI: *uri, First: *first, Last: *last, Password: pw, Format: lf,
 		Recorder: rec,
 		Logger:   quietLogger(),
+		Timeouts: client.Timeouts{EventQueue: *eqSilence},
 	}, rec, start, false)
 
 	if err := render(stdout, *format, byTime(rec.Events()), trace.Secrets(*show), narrative.Options{ClientName: "Ritual client (ritual connect)"}); err != nil {

@@ -182,6 +182,9 @@ func TestConnectUsage(t *testing.T) {
 	if code, _, _ := connect("--login-uri", "x", "--first", "A", "--last", "B", "--password", "p", "--format", "pdf"); code != 2 {
 		t.Fatalf("bad format: exit %d", code)
 	}
+	if code, _, errs := connect("--login-uri", "x", "--first", "A", "--last", "B", "--password", "p", "--eq-silence", "0s"); code != 2 || !strings.Contains(errs, "--eq-silence") {
+		t.Fatalf("--eq-silence 0: exit %d: %s", code, errs)
+	}
 }
 
 // faultyFront is a login URI in front of a real grid that changes what the

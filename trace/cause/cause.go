@@ -76,6 +76,7 @@ const (
 	LoginRefused      Kind = "login_refused"       // login failed with a reason
 	LoginUnreadable   Kind = "login_unreadable"    // the reply is not a login reply
 	SimAddress        Kind = "sim_address"         // the login reply's sim address cannot work
+	ClientNoCircuit   Kind = "client_no_circuit"   // the client never sent UseCircuitCode
 	CircuitUnanswered Kind = "circuit_unanswered"  // UseCircuitCode never acknowledged
 	NoHandshake       Kind = "no_handshake"        // no RegionHandshake
 	NoMovement        Kind = "no_movement"         // no AgentMovementComplete
@@ -317,6 +318,18 @@ func NoCircuitAnswer(sim string, sends int) Cause {
 			"a firewall blocks UDP to the region's port (the login's TCP port may be open while UDP is not)",
 			"the region is not running, or listens on another port than the login service announced",
 			"the region does not know the circuit code (expired, or prepared on another region) and answers it with silence",
+		}}
+}
+
+// ClientNeverConnected: the client had the login reply's sim address
+// but never sent UseCircuitCode there (an observer between both sides sees
+// this; the client itself cannot).
+func ClientNeverConnected(sim string) Cause {
+	return Cause{Step: StepCircuitAcked, Kind: ClientNoCircuit, Fault: Client,
+		Text: "the client never sent UseCircuitCode; the login service gave sim " + orUnknown(sim),
+		Check: []string{
+			"the client refused the login reply (a viewer refuses a sim_ip that is not an IP address)",
+			"the client cannot send UDP from where it runs",
 		}}
 }
 

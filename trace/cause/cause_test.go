@@ -29,6 +29,8 @@ func TestCauses(t *testing.T) {
 			"the region never answered UseCircuitCode (sent 3 times); the login service gave sim 127.0.0.1:9001"},
 		{"circuit once", cause.NoCircuitAnswer("127.0.0.1:9001", 1), cause.StepCircuitAcked, cause.CircuitUnanswered, cause.Region,
 			"the region never answered UseCircuitCode (sent once); the login service gave sim 127.0.0.1:9001"},
+		{"client never connected", cause.ClientNeverConnected("127.0.0.1:9001"), cause.StepCircuitAcked, cause.ClientNoCircuit, cause.Client,
+			"the client never sent UseCircuitCode; the login service gave sim 127.0.0.1:9001"},
 		{"seed blank", cause.SeedCapabilityBlank(), cause.StepSeed, cause.SeedBlank, cause.LoginService,
 			"the login reply's seed capability is blank"},
 		{"seed 500", cause.SeedHTTPStatus(500), cause.StepSeed, cause.SeedStatus, cause.Capabilities,
