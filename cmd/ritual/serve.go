@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"ritual/grid"
+	"ritual/login"
 	"ritual/store"
 	"ritual/trace"
 )
@@ -69,6 +70,9 @@ type gridFlags struct {
 	logLevel         string
 	heartbeat        time.Duration
 	heartbeatTimeout time.Duration
+	maxConns         int
+	readTimeout      time.Duration
+	summary          time.Duration
 }
 
 func newGridFlags(name, listen string, stderr io.Writer) *gridFlags {
@@ -84,6 +88,9 @@ func newGridFlags(name, listen string, stderr io.Writer) *gridFlags {
 	f.fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.fs.DurationVar(&f.heartbeat, "heartbeat", time.Second, "how often each region refreshes its record on the grid's map")
 	f.fs.DurationVar(&f.heartbeatTimeout, "heartbeat-timeout", 3*time.Second, "how long a region may miss heartbeats before it is taken off the map")
+	f.fs.IntVar(&f.maxConns, "max-conns-per-address", grid.DefaultMaxConnsPerAddress, "cap on HTTP connections one address holds open at once (0: no cap)")
+	f.fs.DurationVar(&f.readTimeout, "read-timeout", grid.DefaultReadTimeout, "how long a request, body included, may take to arrive")
+	f.fs.DurationVar(&f.summary, "summary-interval", grid.DefaultSummaryInterval, "how often to log a warning summing up refused logins and dropped datagrams, when there were any (0: never)")
 	return f
 }
 
@@ -93,7 +100,12 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	regions := &regionFlag{specs: []grid.RegionSpec{{Name: "Ritual"}}}
 	f.fs.Var(regions, "region", "a region to run: NAME or NAME@X,Y (grid coordinates); repeat for several (default Ritual)")
 	noRegion := f.fs.Bool("no-region", false, "run the login service only, placing agents in the regions of other processes (needs --db)")
+	addrThrottle := f.fs.Int("address-throttle", login.DefaultAddressThrottle.Burst, "failed logins one address may make in a row before it is refused, then one every "+login.DefaultAddressThrottle.Every.String()+" (0: no address throttle, e.g. behind a reverse proxy)")
 	if err := f.fs.Parse(args); err != nil {
+		return 2
+	}
+	if *addrThrottle < 0 {
+		fmt.Fprintln(stderr, "ritual serve: --address-throttle must not be negative")
 		return 2
 	}
 	if f.fs.NArg() > 0 {
@@ -112,6 +124,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg := grid.Config{Regions: regions.specs, NoRegion: *noRegion}
+	cfg.AddressThrottle = login.Throttle{Burst: *addrThrottle}
+	if *addrThrottle == 0 {
+		cfg.AddressThrottle.Burst = -1 // login.Throttle: negative is off
+	}
 	if *noRegion {
 		cfg.Regions = nil
 	}
@@ -157,6 +173,16 @@ func runRegion(args []string, stdout, stderr io.Writer) int {
 // run starts the grid cfg describes with the shared flags, reports it and
 // serves until interrupted.
 func (f *gridFlags) run(name string, cfg grid.Config, where string, stdout, stderr io.Writer) int {
+	if f.maxConns < 0 || f.readTimeout <= 0 || f.summary < 0 {
+		fmt.Fprintf(stderr, "%s: --max-conns-per-address and --summary-interval must not be negative, --read-timeout must be positive\n", name)
+		return 2
+	}
+	if f.maxConns == 0 {
+		f.maxConns = -1 // grid.Config: negative is no cap
+	}
+	if f.summary == 0 {
+		f.summary = -1
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		fmt.Fprintf(stderr, "%s: --log-level: %v\n", name, err)
@@ -196,6 +222,7 @@ func (f *gridFlags) run(name string, cfg grid.Config, where string, stdout, stde
 	cfg.Listen, cfg.ExternalHost = f.listen, f.external
 	cfg.EQTimeout, cfg.MaxCircuits = f.eqTimeout, f.maxCircuits
 	cfg.Heartbeat, cfg.HeartbeatTimeout = f.heartbeat, f.heartbeatTimeout
+	cfg.MaxConnsPerAddress, cfg.ReadTimeout, cfg.SummaryInterval = f.maxConns, f.readTimeout, f.summary
 	cfg.Recorder, cfg.Logger = rec, logger
 	srv, err := grid.Start(ctx, cfg)
 	if err != nil {
