@@ -31,7 +31,7 @@ func ParseRegionSpec(s string) (RegionSpec, error) {
 	if err != nil {
 		return RegionSpec{}, fmt.Errorf("region %q: %w", s, err)
 	}
-	r := RegionSpec{Name: strings.TrimSpace(s[:at]), GridX: x, GridY: y}
+	r := RegionSpec{Name: s[:at], GridX: x, GridY: y}
 	probe := store.Region{Name: r.Name, GridX: x, GridY: y}
 	if err := probe.Validate(); err != nil {
 		return RegionSpec{}, fmt.Errorf("region %q: %w", s, err)
