@@ -2,7 +2,23 @@
 // the login service, the region simulator and its capabilities, on one
 // host and port for both HTTP (login, capabilities, event queue) and UDP
 // (the region's circuits), as OpenSimulator does. `ritual serve`,
-// `ritual demo` and the end-to-end tests all start a grid through Start.
+// `ritual region`, `ritual demo` and the end-to-end tests all start a grid
+// through Start.
+//
+// A grid may span processes sharing one store (PostgreSQL, or processes on
+// one SQLite file): each process runs the login service, regions
+// (Config.Regions), or both. When the store is a store.GridStore, each
+// region is put on the grid's map once it accepts agents, refreshes its
+// record every Config.Heartbeat and leaves the map when it closes; every
+// process sweeps off the map the regions whose heartbeats stopped for
+// Config.HeartbeatTimeout. The login service places an agent by its start
+// location: in a region of its own process directly, else by handing the
+// circuit to the region's process through the store (store.Circuits; the
+// region is woken by a notification, store.Notifier, and looks every
+// second regardless) and waiting for its answer. A region that is not on
+// the map, or not answering, fails the login with a message naming it.
+// Only processes holding the database's credentials can hand circuits to
+// regions: there is no region-to-region HTTP to authenticate.
 //
 // The HTTP side also serves Prometheus metrics at /metrics (see
 // WriteMetrics; Config.NoMetrics turns it off): circuits, logins by
