@@ -32,21 +32,23 @@ func (x *inventory) Skeleton(ctx context.Context, owner ritual.UUID) ([]store.Fo
 	if err := x.s.live(); err != nil {
 		return nil, err
 	}
-	// One read transaction, so the account check and the folders agree.
-	tx, err := x.s.pool.BeginTx(ctx, readOnly)
-	if err != nil {
-		return nil, x.s.fail("inventory skeleton", err)
+	// One statement, one round trip: an account always has its root
+	// folder (made in the transaction that made the account, gone with
+	// it), so folders found mean the account exists. Only an empty answer
+	// needs the account looked up.
+	fs, err := queryAll(ctx, x.s, x.s.pool, "inventory skeleton", scanFolder, `SELECT `+folderCols+` FROM inventory_folders WHERE owner = $1
+		ORDER BY parent IS NOT NULL, name, id`, id(owner))
+	if err != nil || len(fs) > 0 {
+		return fs, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
 	var one int
-	switch err := tx.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = $1`, id(owner)).Scan(&one); {
+	switch err := x.s.pool.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = $1`, id(owner)).Scan(&one); {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, fmt.Errorf("postgres: inventory of %s: account %w", owner, store.ErrNotFound)
 	case err != nil:
 		return nil, x.s.fail("inventory skeleton", err)
 	}
-	return queryAll(ctx, x.s, tx, "inventory skeleton", scanFolder, `SELECT `+folderCols+` FROM inventory_folders WHERE owner = $1
-		ORDER BY parent IS NOT NULL, name, id`, id(owner))
+	return nil, nil
 }
 
 // Root implements store.InventoryFolders.

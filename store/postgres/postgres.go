@@ -308,6 +308,3 @@ func regionExists(ctx context.Context, s *Store, q querier, rid ritual.UUID) err
 	}
 	return nil
 }
-
-// readOnly is the transaction of reads that must agree with each other.
-var readOnly = pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}
