@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +123,19 @@ func TestRegionsInSeparateProcesses(t *testing.T) {
 	hosts, err := loginSt.Hosts().List(t.Context())
 	if err != nil || len(hosts) != 2 {
 		t.Fatalf("map = %+v, %v; want two regions", hosts, err)
+	}
+	// A login service without a region and a region without a login
+	// service both serve their metrics.
+	for _, srv := range []*grid.Server{lg, south} {
+		resp, err := http.Get("http://" + srv.Addr() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "process_resident_memory_bytes") {
+			t.Errorf("/metrics of %s: %d\n%.300s", srv.Addr(), resp.StatusCode, body)
+		}
 	}
 
 	// North's process dies without leaving the map (no Unregister): its

@@ -33,7 +33,11 @@ type regionFlag struct {
 func (f *regionFlag) String() string {
 	var s []string
 	for _, r := range f.specs {
-		s = append(s, r.String())
+		if r.GridX == 0 && r.GridY == 0 {
+			s = append(s, r.Name)
+		} else {
+			s = append(s, r.String())
+		}
 	}
 	return strings.Join(s, " ")
 }
@@ -98,7 +102,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	f := newGridFlags("serve", "127.0.0.1:9000", stderr)
 	data := f.fs.String("data", "", "data directory of the SQLite database (default: "+defaultDataDirHint()+"); not with --db")
 	regions := &regionFlag{specs: []grid.RegionSpec{{Name: "Ritual"}}}
-	f.fs.Var(regions, "region", "a region to run: NAME or NAME@X,Y (grid coordinates); repeat for several (default Ritual)")
+	f.fs.Var(regions, "region", "a region to run: NAME or NAME@X,Y (grid coordinates); repeat for several")
 	noRegion := f.fs.Bool("no-region", false, "run the login service only, placing agents in the regions of other processes (needs --db)")
 	addrThrottle := f.fs.Int("address-throttle", login.DefaultAddressThrottle.Burst, "failed logins one address may make in a row before it is refused, then one every "+login.DefaultAddressThrottle.Every.String()+" (0: no address throttle, e.g. behind a reverse proxy)")
 	if err := f.fs.Parse(args); err != nil {

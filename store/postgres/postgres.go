@@ -76,14 +76,15 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s.accounts.s, s.inventory.s, s.regions.s, s.terrain.s, s.objects.s = s, s, s, s, s
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
+		s.stop()
 		return nil, fmt.Errorf("postgres: connect to %s: %w", s.what, err)
 	}
 	if err := s.pool.Ping(ctx); err != nil {
-		s.pool.Close()
+		s.Close()
 		return nil, fmt.Errorf("postgres: connect to %s: %w", s.what, err)
 	}
 	if _, _, err := migrate.Run(ctx, s.what, s.beginMigration, migrations); err != nil {
-		s.pool.Close()
+		s.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return s, nil
