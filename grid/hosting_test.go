@@ -191,3 +191,45 @@ func TestCleanStopLeavesTheMap(t *testing.T) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestSeveralRegionsInOneProcess runs two regions and the login service in
+// one process on SQLite: each region has its own UDP port and a login
+// reaches each by its uri: start; "last" goes to the first.
+func TestSeveralRegionsInOneProcess(t *testing.T) {
+	dir := t.TempDir()
+	srv := start(t, grid.Config{DataDir: dir, Listen: "127.0.0.1:0",
+		Regions: []grid.RegionSpec{{Name: "West", GridX: 2000, GridY: 2000}, {Name: "East", GridX: 2001, GridY: 2000}}})
+	defer stop(t, srv)
+	addAccount(t, srv.Store, "Grid", "Walker", "secret")
+	if len(srv.Regions) != 2 || srv.Region != srv.Regions[0] {
+		t.Fatalf("regions %v", srv.Regions)
+	}
+	if e := srv.Regions[1].Info(); e.GridX != 2001 || e.GridY != 2000 {
+		t.Errorf("East at %d,%d", e.GridX, e.GridY)
+	}
+	ports := map[uint16]bool{}
+	for _, start := range []string{"uri:West&10&10&30", "uri:EAST&200&100&30", "last"} {
+		s, err := loginTo(t, srv.LoginURI(), start)
+		if err != nil {
+			t.Fatalf("login to %s: %v", start, err)
+		}
+		want := "West"
+		if strings.Contains(start, "EAST") {
+			want = "East"
+		}
+		if got := s.Region().Name; got != want {
+			t.Errorf("%s landed in %q, want %q", start, got, want)
+		}
+		ports[s.Region().Addr.Port()] = true
+		s.Logout(t.Context())
+		s.Close()
+	}
+	if len(ports) != 2 {
+		t.Errorf("the two regions' UDP ports: %v", ports)
+	}
+	// Both are on the (SQLite) map.
+	gs := srv.Store.(store.GridStore)
+	if hosts, err := gs.Hosts().List(t.Context()); err != nil || len(hosts) != 2 {
+		t.Errorf("map = %+v, %v", hosts, err)
+	}
+}
