@@ -304,3 +304,46 @@ func TestTerrainCutShort(t *testing.T) {
 	expectStall(t, mem.Events(), cause.StepTerrain, cause.TerrainShort, cause.Region,
 		"the region sent "+strconv.Itoa(p)+" of "+strconv.Itoa(of)+" terrain patches and nothing since")
 }
+
+// TestSessionEndsMidRitual: when the region ends the session before the
+// ritual completes, the stall names how, at the step it stopped.
+func TestSessionEndsMidRitual(t *testing.T) {
+	t.Run("kicked", func(t *testing.T) {
+		f := newFakeGrid(t, fakeOptions{landPackets: 2, kick: "The region is shutting down."})
+		var mem trace.Memory
+		cfg := f.config(login.FormatXMLRPC)
+		cfg.Recorder = &mem
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s, err := Login(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var k *KickedError
+		if err := s.WaitRitual(ctx); !errors.As(err, &k) {
+			t.Fatalf("WaitRitual = %v", err)
+		}
+		expectStall(t, mem.Events(), cause.StepTerrain, cause.Kicked, cause.Region, `the region disconnected the agent (KickUser): "The region is shutting down."`)
+	})
+	t.Run("region silent", func(t *testing.T) {
+		f := newFakeGrid(t, fakeOptions{landPackets: 2})
+		var mem trace.Memory
+		cfg := f.config(login.FormatXMLRPC)
+		cfg.Recorder = &mem
+		cfg.Circuit.Timeout = 400 * time.Millisecond
+		cfg.Circuit.PingInterval = -1
+		cfg.AgentUpdateInterval = -1
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s, err := Login(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.WaitRitual(ctx); err == nil || ctx.Err() != nil {
+			t.Fatalf("WaitRitual = %v (context: %v)", err, ctx.Err())
+		}
+		expectStall(t, mem.Events(), cause.StepTerrain, cause.RegionSilent, cause.Unknown, "the region sent nothing for 400 ms and the circuit was closed")
+	})
+}
