@@ -160,7 +160,7 @@ func Login(ctx context.Context, cfg Config) (*Session, error) {
 		HTTPClient: cfg.HTTPClient, Recorder: cfg.Recorder,
 	})
 	if err != nil {
-		if cfg.Recorder != nil && !errors.Is(err, login.ErrBadParams) {
+		if cfg.Recorder != nil && !errors.Is(err, login.ErrBadParams) && !errors.Is(ctx.Err(), context.Canceled) {
 			trace.Emit(cfg.Recorder, loginStall(cfg.LoginURI, err, time.Since(start)))
 		}
 		return nil, fmt.Errorf("client: %w", err)

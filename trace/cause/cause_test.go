@@ -53,6 +53,8 @@ func TestCauses(t *testing.T) {
 			cause.StepLoginAnswered, cause.LoginUnreachable, cause.LoginService, "the login service at http://127.0.0.1:1/ could not be reached: nothing is listening at 127.0.0.1:1"},
 		{"login no such host", cause.LoginFailedText("http://grid.invalid/", `login: Post "http://grid.invalid/": dial tcp: lookup grid.invalid: no such host`, time.Millisecond),
 			cause.StepLoginAnswered, cause.LoginUnreachable, cause.Client, "the host name grid.invalid is not known (DNS has no such name)"},
+		{"login cancelled", cause.LoginFailedText("http://127.0.0.1:9000/", `login: Post "http://127.0.0.1:9000/": context canceled`, time.Second),
+			cause.StepLoginAnswered, cause.LoginUnreachable, cause.Client, "the client gave up before an answer came"},
 		{"login status", cause.LoginHTTPStatus(503), cause.StepLoginAnswered, cause.LoginStatus, cause.LoginService, "the login service answered HTTP 503"},
 		{"login key", cause.LoginRefusedBy("key", "Could not authenticate your avatar."), cause.StepLoginAccepted, cause.LoginRefused, cause.Client,
 			`the login service refused the login (reason "key"): "Could not authenticate your avatar."`},

@@ -49,6 +49,8 @@ type textRule struct {
 
 var textRules = []textRule{
 	{fragments: []string{"context deadline exceeded", "Client.Timeout exceeded", "i/o timeout", "timeout awaiting response headers", "TLS handshake timeout"}, timeout: true},
+	{fragments: []string{"context canceled", "operation was canceled"}, fault: Client,
+		words: func(string) string { return "the client gave up before an answer came" }},
 	{fragments: []string{"connection refused"},
 		words: func(h string) string { return "nothing is listening at " + h },
 		check: "the service is not running, or listens on another port"},
