@@ -212,6 +212,31 @@ func TestEventQueueHeld(t *testing.T) {
 	noJargon(t, []string{a.Reason})
 }
 
+// TestEventQueueGone: an event queue that answers 404 from the first poll
+// is told once, as gone, not later as held.
+func TestEventQueueGone(t *testing.T) {
+	f := newFakeGrid(t, fakeOptions{eqGone: true})
+	var mem trace.Memory
+	cfg := f.config(login.FormatXMLRPC)
+	cfg.Recorder = &mem
+	cfg.Timeouts.EventQueue = 200 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := Login(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.WaitEventQueue(ctx); !errors.Is(err, ErrEventQueue) || !strings.Contains(err.Error(), "HTTP 404") {
+		t.Fatalf("WaitEventQueue = %v", err)
+	}
+	time.Sleep(300 * time.Millisecond) // past the silence limit: no second fault
+	if fs := s.Faults(); len(fs) != 1 || fs[0].Kind != cause.EventQueueEnded {
+		t.Errorf("faults %+v", fs)
+	}
+	expectFault(t, s, mem.Events(), cause.EventQueueEnded, cause.Capabilities, "the event queue answered HTTP 404")
+}
+
 // TestEventQueueAnswersPromptly: an event queue that delivers (as
 // OpenSimulator's does, with ParcelProperties) is no fault.
 func TestEventQueueAnswersPromptly(t *testing.T) {

@@ -88,6 +88,7 @@ const (
 	SeedNotAsked      Kind = "seed_not_asked"      // the client never asked the seed
 	EventQueueSilent  Kind = "event_queue_silent"  // polls held, nothing delivered
 	EventQueueMissing Kind = "event_queue_missing" // no EventQueueGet granted
+	EventQueueEnded   Kind = "event_queue_gone"    // the event queue answered 404 or 410
 	NoObjects         Kind = "no_objects"          // no ObjectUpdate
 	TerrainShort      Kind = "terrain_short"       // terrain stopped short
 	ClientSilent      Kind = "client_silent"       // the client stopped acknowledging
@@ -434,6 +435,14 @@ func EventQueueHeld(n int, held time.Duration) Cause {
 		Text:  "the event queue held " + polls(n) + " for " + Dur(held) + " and delivered nothing",
 		Means: eqMeans,
 		Check: []string{"a proxy between client and region cuts long HTTP requests"}}
+}
+
+// EventQueueGone: the event queue answered status (404 or 410): the
+// region has no queue for the agent.
+func EventQueueGone(status int) Cause {
+	return Cause{Step: StepEventQueue, Kind: EventQueueEnded, Fault: Capabilities,
+		Text:  "the event queue answered HTTP " + statusText(status) + ": the region has no event queue for the agent",
+		Means: eqMeans}
 }
 
 // EventQueueNotGranted: the seed capability granted no EventQueueGet.

@@ -41,6 +41,8 @@ func TestCauses(t *testing.T) {
 			"the event queue held 2 polls for 60 s and delivered nothing"},
 		{"eq one poll", cause.EventQueueHeld(1, 1500*time.Millisecond), cause.StepEventQueue, cause.EventQueueSilent, cause.Capabilities,
 			"the event queue held 1 poll for 1.5 s and delivered nothing"},
+		{"eq gone", cause.EventQueueGone(404), cause.StepEventQueue, cause.EventQueueEnded, cause.Capabilities,
+			"the event queue answered HTTP 404: the region has no event queue for the agent"},
 		{"terrain", cause.TerrainStopped(17, 256), cause.StepTerrain, cause.TerrainShort, cause.Region,
 			"the region sent 17 of 256 terrain patches and nothing since"},
 		{"client acks", cause.ClientStoppedAcking(cause.StepTerrain, 41), cause.StepTerrain, cause.ClientSilent, cause.Client,
