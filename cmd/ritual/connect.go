@@ -48,7 +48,7 @@ func runRitual(ctx context.Context, cfg client.Config, rec *trace.Memory, start 
 	if err == nil {
 		out.session = sess
 		err = sess.WaitRitual(ctx)
-		if err == nil && awaitsEventQueue(sess) {
+		if mv, _ := sess.Movement(); err == nil && awaitsEventQueue(mv.ChannelVersion) {
 			// OpenSimulator delivers ParcelProperties within
 			// milliseconds of the first poll: wait for it, or for the
 			// session to tell that the event queue delivers nothing
@@ -86,11 +86,11 @@ func runRitual(ctx context.Context, cfg client.Config, rec *trace.Memory, start 
 }
 
 // awaitsEventQueue reports whether the ritual waits for the event queue's
-// first delivery once the UDP part completed: for every region but a
-// Ritual region, which delivers no event at arrival yet.
-func awaitsEventQueue(s *client.Session) bool {
-	mv, _ := s.Movement()
-	return !strings.HasPrefix(mv.ChannelVersion, "Ritual")
+// first delivery once the UDP part completed, given the region's channel
+// (AgentMovementComplete's ChannelVersion): for every region but a Ritual
+// region, which delivers no event at arrival yet.
+func awaitsEventQueue(channel string) bool {
+	return !strings.HasPrefix(channel, "Ritual")
 }
 
 // tellOutcome writes to w, after prefix, why a ritual is not whole: the

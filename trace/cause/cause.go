@@ -88,10 +88,14 @@ const (
 	SeedNotAsked      Kind = "seed_not_asked"      // the client never asked the seed
 	EventQueueSilent  Kind = "event_queue_silent"  // polls held, nothing delivered
 	EventQueueMissing Kind = "event_queue_missing" // no EventQueueGet granted
+	EventQueueEnded   Kind = "event_queue_gone"    // the event queue answered 404 or 410
 	NoObjects         Kind = "no_objects"          // no ObjectUpdate
 	TerrainShort      Kind = "terrain_short"       // terrain stopped short
 	ClientSilent      Kind = "client_silent"       // the client stopped acknowledging
 	Kicked            Kind = "kicked"              // KickUser
+	RegionSilent      Kind = "region_silent"       // nothing from the region until the circuit closed
+	RegionUnacked     Kind = "region_unacked"      // the region stopped acknowledging
+	Disabled          Kind = "disabled"            // DisableSimulator
 	NotComplete       Kind = "not_complete"        // every step seen, no completion
 )
 
@@ -433,6 +437,14 @@ func EventQueueHeld(n int, held time.Duration) Cause {
 		Check: []string{"a proxy between client and region cuts long HTTP requests"}}
 }
 
+// EventQueueGone: the event queue answered status (404 or 410): the
+// region has no queue for the agent.
+func EventQueueGone(status int) Cause {
+	return Cause{Step: StepEventQueue, Kind: EventQueueEnded, Fault: Capabilities,
+		Text:  "the event queue answered HTTP " + statusText(status) + ": the region has no event queue for the agent",
+		Means: eqMeans}
+}
+
 // EventQueueNotGranted: the seed capability granted no EventQueueGet.
 func EventQueueNotGranted() Cause {
 	return Cause{Step: StepEventQueue, Kind: EventQueueMissing, Fault: Capabilities,
@@ -474,6 +486,35 @@ func TerrainStopped(got, of int) Cause {
 func ClientStoppedAcking(step Step, seq uint32) Cause {
 	return Cause{Step: step, Kind: ClientSilent, Fault: Client,
 		Text: "the client stopped acknowledging after seq " + strconv.FormatUint(uint64(seq), 10)}
+}
+
+// RegionWentSilent: nothing came from the region for silent, and the
+// circuit was closed (at step). The region is at fault: use Blame when the
+// evidence cannot tell it from the network.
+func RegionWentSilent(step Step, silent time.Duration) Cause {
+	return Cause{Step: step, Kind: RegionSilent, Fault: Region,
+		Text: "the region sent nothing for " + Dur(silent) + " and the circuit was closed",
+		Check: []string{
+			"the region crashed, restarted or dropped the agent",
+			"UDP between client and region is blocked or lost on the way",
+		}}
+}
+
+// RegionStoppedAcking: a reliable packet to the region went unacknowledged
+// through every one of its sends, and the circuit was closed (at step).
+func RegionStoppedAcking(step Step, sends int) Cause {
+	return Cause{Step: step, Kind: RegionUnacked, Fault: Region,
+		Text: "the region stopped acknowledging: a reliable packet went unacknowledged though sent " + times(sends) + ", and the circuit was closed",
+		Check: []string{
+			"the region crashed, restarted or dropped the agent",
+			"UDP between client and region is blocked or lost on the way",
+		}}
+}
+
+// RegionDisabled: the region sent DisableSimulator (at step).
+func RegionDisabled(step Step) Cause {
+	return Cause{Step: step, Kind: Disabled, Fault: Region,
+		Text: "the region sent DisableSimulator and closed the circuit"}
 }
 
 // KickedOut: the region sent KickUser with reason.
