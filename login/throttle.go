@@ -44,8 +44,8 @@ var (
 	// DefaultAddressThrottle lets one address fail 30 times in a row, then
 	// once every 2 seconds: enough for many people behind one NAT
 	// mistyping, too little to try many passwords on many names. The
-	// address is the HTTP peer's: behind a reverse proxy every login comes
-	// from the proxy, so raise this or turn it off there.
+	// address is the HTTP peer's: behind a reverse proxy, name it in
+	// Config.TrustedProxies, or every login comes from the proxy.
 	DefaultAddressThrottle = Throttle{Burst: 30, Every: 2 * time.Second}
 )
 
