@@ -63,6 +63,11 @@ type Config struct {
 	AccountThrottle, AddressThrottle login.Throttle
 	AccountAddressThrottle           login.Throttle
 	AccountDelay                     time.Duration
+	// TrustedProxies are reverse proxies in front of the grid: the login
+	// service takes a request's address from their X-Forwarded-For (see
+	// login.Config.TrustedProxies), and their connections are not capped
+	// by MaxConnsPerAddress.
+	TrustedProxies []netip.Prefix
 	// NoMetrics turns off the Prometheus endpoint at /metrics.
 	NoMetrics bool
 
@@ -248,6 +253,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		AccountAddressThrottle: cfg.AccountAddressThrottle,
 		AddressThrottle:        cfg.AddressThrottle,
 		AccountDelay:           cfg.AccountDelay,
+		TrustedProxies:         cfg.TrustedProxies,
 	})
 	if err != nil {
 		return fail(err)
@@ -269,6 +275,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	var ln net.Listener = s.tcp
 	if cfg.MaxConnsPerAddress > 0 {
 		s.conns = connlimit.New(s.tcp, cfg.MaxConnsPerAddress, tooManyConns)
+		s.conns.Exempt = cfg.TrustedProxies
 		ln = s.conns
 	}
 

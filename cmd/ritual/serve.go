@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,6 +34,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	maxConns := fs.Int("max-conns-per-address", grid.DefaultMaxConnsPerAddress, "cap on HTTP connections one address holds open at once (0: no cap)")
 	readTimeout := fs.Duration("read-timeout", grid.DefaultReadTimeout, "how long a request, body included, may take to arrive")
 	addrThrottle := fs.Int("address-throttle", login.DefaultAddressThrottle.Burst, "failed logins one address may make in a row before it is refused, then one every "+login.DefaultAddressThrottle.Every.String()+" (0: no address throttle, e.g. behind a reverse proxy)")
+	proxies := fs.String("trusted-proxy", "", "comma-separated addresses or CIDR prefixes of reverse proxies in front of the grid: logins are throttled by the address their X-Forwarded-For names, and their connections are not capped")
 	summary := fs.Duration("summary-interval", grid.DefaultSummaryInterval, "how often to log a warning summing up refused logins and dropped datagrams, when there were any (0: never)")
 	traceFile := fs.String("trace", "", "write every probe event as JSON lines to this file")
 	showSecrets := fs.Bool("show-secrets", false, "do not mask session ids and capability URLs in the trace")
@@ -45,6 +48,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if *maxConns < 0 || *readTimeout <= 0 || *summary < 0 || *addrThrottle < 0 {
 		fmt.Fprintln(stderr, "ritual serve: --max-conns-per-address, --address-throttle and --summary-interval must not be negative, --read-timeout must be positive")
+		return 2
+	}
+	trusted, err := parsePrefixes(*proxies)
+	if err != nil {
+		fmt.Fprintf(stderr, "ritual serve: --trusted-proxy: %v\n", err)
 		return 2
 	}
 	addressThrottle := login.Throttle{Burst: *addrThrottle}
@@ -103,6 +111,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		ReadTimeout:        *readTimeout,
 		SummaryInterval:    *summary,
 		AddressThrottle:    addressThrottle,
+		TrustedProxies:     trusted,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "ritual serve: %v\n", err)
@@ -129,4 +138,31 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// parsePrefixes reads comma-separated IP addresses (each its own /32 or
+// /128) and CIDR prefixes.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if strings.Contains(f, "/") {
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, err
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
