@@ -81,6 +81,7 @@ type Server struct {
 	loginURI  string
 
 	events *metrics.Events // counts the capabilities' and event queue's events
+	phases *metrics.Phases // times each agent's ritual; nil with NoMetrics
 
 	wg       sync.WaitGroup
 	errMu    sync.Mutex
@@ -164,10 +165,17 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 	}
 
+	// The phase histograms follow every agent's events; with the metrics
+	// off nothing but cfg.Recorder is given the events.
+	rec := cfg.Recorder
+	if !cfg.NoMetrics {
+		s.phases = metrics.NewPhases()
+		rec = trace.Tee(cfg.Recorder, s.phases)
+	}
 	s.Caps = caps.NewRouter(caps.Config{
 		BaseURL:   base,
 		EQTimeout: cfg.EQTimeout,
-		Recorder:  trace.Tee(cfg.Recorder, s.events),
+		Recorder:  trace.Tee(rec, s.events),
 		Logger:    cfg.Logger,
 		Inventory: s.Store.Inventory(),
 	})
@@ -179,7 +187,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		SimPort:     regionPort,
 		Circuit:     cfg.Circuit,
 		MaxCircuits: cfg.MaxCircuits,
-		Recorder:    cfg.Recorder,
+		Recorder:    rec,
 		Logger:      cfg.Logger,
 	})
 	if err != nil {
@@ -189,7 +197,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Accounts:  s.Store.Accounts(),
 		Inventory: s.Store.Inventory(),
 		Region:    s.Region,
-		Recorder:  cfg.Recorder,
+		Recorder:  rec,
 		Logger:    cfg.Logger,
 		Message:   cfg.LoginMessage,
 		// OpenSimulator sends the names bare, and node-metaverse strips quotes
@@ -204,7 +212,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/CAPS/", s.Caps)
 	if !cfg.NoMetrics {
-		mux.Handle("/metrics", metrics.Handler(s.WriteMetrics))
+		reg, err := metrics.NewRegistry(collector{s}, s.phases)
+		if err != nil {
+			return fail(fmt.Errorf("grid: metrics: %w", err))
+		}
+		mux.Handle("/metrics", metrics.Handler(reg))
 	}
 	mux.Handle("/", s.Login)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}

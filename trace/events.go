@@ -275,9 +275,12 @@ func (e *SeedRequest) Masked() Event {
 // answer): which capabilities were granted and which were not.
 type SeedGrant struct {
 	Header
-	Status  int      `json:"status"`
-	Granted []string `json:"granted"`
-	Denied  []string `json:"denied,omitempty"`
+	// Agent is whom the server answered, when the server side recorded it
+	// (a grid-wide observer tells agents apart by it).
+	Agent   ritual.UUID `json:"agent,omitzero"`
+	Status  int         `json:"status"`
+	Granted []string    `json:"granted"`
+	Denied  []string    `json:"denied,omitempty"`
 }
 
 // Name implements Event.
@@ -287,6 +290,9 @@ func (*SeedGrant) Name() string { return "caps.seed_grant" }
 // queue (SimulatorFeatures, FetchInventoryDescendents2, ...).
 type CapCall struct {
 	Header
+	// Agent is whom the server answered, when the server side recorded it
+	// (a grid-wide observer tells agents apart by it).
+	Agent      ritual.UUID   `json:"agent,omitzero"`
 	Capability string        `json:"capability"`
 	Status     int           `json:"status"`
 	Elapsed    time.Duration `json:"elapsed_ns,omitempty"`
@@ -300,8 +306,11 @@ func (*CapCall) Name() string { return "caps.call" }
 // EventQueueGet long poll, acknowledging the id of the last answer.
 type EQPoll struct {
 	Header
-	Ack  int  `json:"ack"`
-	Done bool `json:"done,omitempty"`
+	// Agent is whom the server answered, when the server side recorded it
+	// (a grid-wide observer tells agents apart by it).
+	Agent ritual.UUID `json:"agent,omitzero"`
+	Ack   int         `json:"ack"`
+	Done  bool        `json:"done,omitempty"`
 }
 
 // Name implements Event.
@@ -311,8 +320,11 @@ func (*EQPoll) Name() string { return "eq.poll" }
 // carrying events.
 type EQDeliver struct {
 	Header
-	ID     int      `json:"id"`
-	Events []string `json:"events"`
+	// Agent is whom the server answered, when the server side recorded it
+	// (a grid-wide observer tells agents apart by it).
+	Agent  ritual.UUID `json:"agent,omitzero"`
+	ID     int         `json:"id"`
+	Events []string    `json:"events"`
 }
 
 // Name implements Event.
@@ -322,6 +334,9 @@ func (*EQDeliver) Name() string { return "eq.deliver" }
 // 502 as Second Life and OpenSimulator do.
 type EQTimeout struct {
 	Header
+	// Agent is whom the server answered, when the server side recorded it
+	// (a grid-wide observer tells agents apart by it).
+	Agent  ritual.UUID   `json:"agent,omitzero"`
 	Status int           `json:"status"`
 	Waited time.Duration `json:"waited_ns"`
 }
