@@ -26,6 +26,7 @@ func init() {
 	register(func() Event { return new(EQTimeout) })
 	register(func() Event { return new(Milestone) })
 	register(func() Event { return new(Stall) })
+	register(func() Event { return new(WorldView) })
 }
 
 // LoginStart is [CLIENT] [LOGIN] START: the client begins a login.
@@ -381,3 +382,38 @@ type Stall struct {
 
 // Name implements Event.
 func (*Stall) Name() string { return "ritual.stall" }
+
+// WorldView is [CLIENT] [UDP] WORLD VIEW: what the client's view of the
+// region held when its ritual ended — the terrain it decoded, coarsened to
+// a grid of heights, and where the objects it was sent stand — so that a
+// report can draw the ground and the scene from the event log alone. The
+// story does not tell it (it is background); the observatory draws it.
+type WorldView struct {
+	Header
+	Region string  `json:"region,omitempty"`
+	SizeX  int     `json:"size_x"` // metres east
+	SizeY  int     `json:"size_y"` // metres north
+	Water  float32 `json:"water"`  // water height, metres
+	// W×H heights in metres, row by row from the south edge, each the
+	// height at the centre of its cell; unreceived patches read as 0.
+	W       int           `json:"w"`
+	H       int           `json:"h"`
+	Heights []float32     `json:"heights"`
+	Patches int           `json:"patches"` // land patches received
+	Of      int           `json:"of"`      // land patches expected
+	Objects []WorldObject `json:"objects,omitempty"`
+}
+
+// Name implements Event.
+func (*WorldView) Name() string { return "world.view" }
+
+// WorldObject is one object of a WorldView: its kind ("prim", "avatar",
+// "tree", ...), its position in region metres and its footprint.
+type WorldObject struct {
+	Kind  string  `json:"kind"`
+	X     float32 `json:"x"`
+	Y     float32 `json:"y"`
+	Z     float32 `json:"z"`
+	SizeX float32 `json:"sx,omitempty"`
+	SizeY float32 `json:"sy,omitempty"`
+}

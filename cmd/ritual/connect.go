@@ -43,6 +43,10 @@ func runRitual(ctx context.Context, cfg client.Config, rec *trace.Memory, start 
 	}
 	out.err = err
 	out.complete = err == nil
+	if sess != nil {
+		// What the client saw of the region, for the report's map.
+		trace.Emit(rec, worldView(sess))
+	}
 	if !out.complete {
 		// One diagnosis per story: the session's own when it made one
 		// (it knows most), else one read from the events.
