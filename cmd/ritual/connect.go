@@ -12,6 +12,7 @@ import (
 
 	"ritual/client"
 	"ritual/login"
+	"ritual/sim"
 	"ritual/trace"
 	"ritual/trace/diagnose"
 	"ritual/trace/narrative"
@@ -84,6 +85,7 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 30*time.Second, "how long the whole ritual may take")
 	show := fs.Bool("show-secrets", false, "show session ids, password hashes and capability URLs instead of masking them")
 	form := fs.String("login-form", "xmlrpc", "login wire form: xmlrpc or llsd")
+	outDir := fs.String("out", "", "also write ritual.md, ritual.html, events.jsonl, ritual.mmd and terrain.png (when the terrain arrived) to this directory")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -125,9 +127,25 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 		Logger:   quietLogger(),
 	}, rec, start, false)
 
-	if err := render(stdout, *format, byTime(rec.Events()), trace.Secrets(*show), narrative.Options{ClientName: "Ritual client (ritual connect)"}); err != nil {
+	nopt := narrative.Options{ClientName: "Ritual client (ritual connect)"}
+	events := byTime(rec.Events())
+	if err := render(stdout, *format, events, trace.Secrets(*show), nopt); err != nil {
 		fmt.Fprintf(stderr, "ritual connect: %v\n", err)
 		return 1
+	}
+	if *outDir != "" {
+		res := &demoResult{events: events, complete: out.complete, err: out.err, stall: out.stall, waterHeight: sim.DefaultWaterHeight}
+		if out.session != nil {
+			res.terrain = out.session.Terrain()
+			if r := out.session.Region(); r.WaterHeight > 0 {
+				res.waterHeight = r.WaterHeight
+			}
+		}
+		if err := writeOutputs(*outDir, res, trace.Secrets(*show), nopt); err != nil {
+			fmt.Fprintf(stderr, "ritual connect: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "ritual connect: wrote the story, ritual.html and the event log to %s\n", *outDir)
 	}
 	if !out.complete {
 		if out.stall != nil {

@@ -224,7 +224,13 @@ func writeOutputs(dir string, res *demoResult, show trace.Secrets, opt narrative
 			return png.Encode(w, shade(res.terrain.Heightmap, res.waterHeight))
 		},
 	}
-	for _, name := range []string{"ritual.md", "ritual.html", "events.jsonl", "ritual.mmd", "terrain.png"} {
+	names := []string{"ritual.md", "ritual.html", "events.jsonl", "ritual.mmd", "terrain.png"}
+	if res.terrain.Heightmap == nil && !res.complete {
+		// A ritual that stalled before the ground arrived has no picture;
+		// the rest tells why.
+		names = names[:4]
+	}
+	for _, name := range names {
 		var buf bytes.Buffer
 		if err := files[name](&buf); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
