@@ -61,9 +61,18 @@ type Config struct {
 	AccountThrottle, AddressThrottle login.Throttle
 	// NoMetrics turns off the Prometheus endpoint at /metrics.
 	NoMetrics bool
+	// Observatory, when set, is served at /observatory/ and given every
+	// probe event (package observatory's Live is one).
+	Observatory Observatory
 
 	Recorder trace.Recorder
 	Logger   *slog.Logger
+}
+
+// Observatory is a page server fed by the grid's probe events.
+type Observatory interface {
+	http.Handler
+	trace.Recorder
 }
 
 // Server is a running grid.
@@ -168,9 +177,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// The phase histograms follow every agent's events; with the metrics
 	// off nothing but cfg.Recorder is given the events.
 	rec := cfg.Recorder
+	if cfg.Observatory != nil {
+		rec = trace.Tee(rec, cfg.Observatory)
+	}
 	if !cfg.NoMetrics {
 		s.phases = metrics.NewPhases()
-		rec = trace.Tee(cfg.Recorder, s.phases)
+		rec = trace.Tee(rec, s.phases)
 	}
 	s.Caps = caps.NewRouter(caps.Config{
 		BaseURL:   base,
@@ -217,6 +229,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return fail(fmt.Errorf("grid: metrics: %w", err))
 		}
 		mux.Handle("/metrics", metrics.Handler(reg))
+	}
+	if cfg.Observatory != nil {
+		mux.Handle("/observatory/", cfg.Observatory)
 	}
 	mux.Handle("/", s.Login)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}

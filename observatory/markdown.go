@@ -14,7 +14,7 @@ import (
 // can never become markup.
 func markdownHTML(md string) string {
 	var b bytes.Buffer
-	lines := strings.Split(strings.ReplaceAll(md, "\r\n", "\n"), "\n")
+	lines := strings.Split(clean(strings.ReplaceAll(md, "\r\n", "\n")), "\n")
 	list := "" // "ul" or "ol" while in a list
 	para := false
 	closeBlock := func() {

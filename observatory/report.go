@@ -46,48 +46,76 @@ func Report(w io.Writer, events []trace.Event, opt Options) error {
 	if len(evs) == 0 {
 		return ErrNoEvents
 	}
+	var body bytes.Buffer
+	title, err := writeBody(&body, evs, opt)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	writeHead(&b, title)
+	b.Write(body.Bytes())
+	writeTail(&b, "")
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("observatory: writing the report: %w", err)
+	}
+	return nil
+}
+
+// writeHead opens a page: its head with the inline style, and the skip
+// link.
+func writeHead(b *bytes.Buffer, title string) {
+	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />\n")
+	fmt.Fprintf(b, "<title>%s</title>\n<style>\n%s</style>\n</head>\n<body>\n", esc(title), styleCSS)
+	b.WriteString(`<a class="skip" href="#main">Skip to the report</a>` + "\n")
+}
+
+// writeTail closes a page with the inline script and extra, a script of
+// the page's own.
+func writeTail(b *bytes.Buffer, extra string) {
+	fmt.Fprintf(b, "<script>\n//<![CDATA[\n%s%s//]]>\n</script>\n</body>\n</html>\n", scriptJS, extra)
+}
+
+// writeBody writes the report of prepared events (sorted, masked): the
+// header and the main sections. It returns the title.
+func writeBody(b *bytes.Buffer, evs []trace.Event, opt Options) (string, error) {
 	var story bytes.Buffer
 	nopt := opt.Narrative
 	nopt.Show, nopt.Title = opt.Show, opt.Title
 	if err := narrative.Render(&story, evs, nopt); err != nil {
-		return fmt.Errorf("observatory: the narrative: %w", err)
+		return "", fmt.Errorf("observatory: the narrative: %w", err)
 	}
 	d, err := seqdiagram.Build(evs, seqdiagram.Options{Show: opt.Show, Title: opt.Title})
 	if err != nil {
-		return fmt.Errorf("observatory: the sequence diagram: %w", err)
+		return "", fmt.Errorf("observatory: the sequence diagram: %w", err)
 	}
 	title := d.Title
 	t0 := evs[0].Head().Time
 
-	var b bytes.Buffer
-	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />\n")
-	fmt.Fprintf(&b, "<title>%s</title>\n<style>\n%s</style>\n</head>\n<body>\n", esc(title), styleCSS)
-	b.WriteString(`<a class="skip" href="#main">Skip to the report</a>` + "\n")
-	fmt.Fprintf(&b, "<header>\n<h1>%s</h1>\n", esc(title))
-	writeSummary(&b, evs)
+	fmt.Fprintf(b, "<header>\n<h1>%s</h1>\n", esc(title))
+	writeSummary(b, evs)
 	b.WriteString(`<nav aria-label="Sections"><ul><li><a href="#waterfall">Phases</a></li><li><a href="#diagram">Sequence diagram</a></li><li><a href="#terrain">Terrain</a></li><li><a href="#narrative">Narrative</a></li></ul></nav>` + "\n</header>\n")
 	b.WriteString("<main id=\"main\">\n")
 	if st := lastStall(evs); st != nil {
-		writeStall(&b, st)
+		writeStall(b, st)
 	}
 	b.WriteString("<section id=\"waterfall\" aria-labelledby=\"waterfall-h\">\n<h2 id=\"waterfall-h\">Phases</h2>\n")
-	writeWaterfall(&b, Waterfall(evs))
+	writeWaterfall(b, Waterfall(evs))
 	b.WriteString("</section>\n")
 
 	b.WriteString("<section id=\"diagram\" aria-labelledby=\"diagram-h\">\n<h2 id=\"diagram-h\">Sequence diagram</h2>\n")
 	b.WriteString(`<p class="controls"><label><input type="checkbox" class="only-anomalies" /> Only resends, anomalies and stalls</label> <span class="hint">Arrow keys move between lines; streams are folded with their count (×n).</span></p>` + "\n")
 	b.WriteString(`<div class="scroll" tabindex="0" role="region" aria-label="Sequence diagram, scrollable">` + "\n")
-	writeSequenceSVG(&b, d, t0)
+	writeSequenceSVG(b, d, t0)
 	b.WriteString("</div>\n</section>\n")
 
 	b.WriteString("<section id=\"terrain\" aria-labelledby=\"terrain-h\">\n<h2 id=\"terrain-h\">Terrain</h2>\n")
 	if wv := lastWorldView(evs); wv != nil {
 		var tb bytes.Buffer
 		if err := writeTerrainSVG(&tb, wv); err != nil {
-			fmt.Fprintf(&b, "<p class=\"missing\">%s</p>\n", esc(err.Error()))
+			fmt.Fprintf(b, "<p class=\"missing\">%s</p>\n", esc(err.Error()))
 		} else {
 			b.Write(tb.Bytes())
-			fmt.Fprintf(&b, "<p class=\"legend\">%s: %d/%d land patches, %s. North is up; <span class=\"key prim\">■</span> prims, <span class=\"key tree\">●</span> trees and grass, <span class=\"key avatar\">○</span> avatars.</p>\n",
+			fmt.Fprintf(b, "<p class=\"legend\">%s: %d/%d land patches, %s. North is up; <span class=\"key prim\">■</span> prims, <span class=\"key tree\">●</span> trees and grass, <span class=\"key avatar\">○</span> avatars.</p>\n",
 				esc(orUnnamed(wv.Region)), wv.Patches, wv.Of, plural(len(wv.Objects), "object", "objects"))
 		}
 	} else {
@@ -98,11 +126,7 @@ func Report(w io.Writer, events []trace.Event, opt Options) error {
 	b.WriteString("<section id=\"narrative\" aria-labelledby=\"narrative-h\">\n<h2 id=\"narrative-h\">Narrative</h2>\n<div class=\"story\">\n")
 	b.WriteString(markdownHTML(story.String()))
 	b.WriteString("</div>\n</section>\n</main>\n")
-	fmt.Fprintf(&b, "<script>\n//<![CDATA[\n%s//]]>\n</script>\n</body>\n</html>\n", scriptJS)
-	if _, err := w.Write(b.Bytes()); err != nil {
-		return fmt.Errorf("observatory: writing the report: %w", err)
-	}
-	return nil
+	return title, nil
 }
 
 func plural(n int, one, many string) string {

@@ -25,8 +25,27 @@ const (
 	seqMaxText = 150 // runes drawn before cutting (the full text is in <title>)
 )
 
-// esc escapes text for HTML and SVG content and attributes.
-func esc(s string) string { return html.EscapeString(s) }
+// esc escapes text for HTML and SVG content and attributes, after
+// making it valid text: bad UTF-8 and control characters (other than tab
+// and newline) become U+FFFD and spaces.
+func esc(s string) string { return html.EscapeString(clean(s)) }
+
+// clean makes s valid UTF-8 without the control characters that neither
+// HTML nor XML allow.
+func clean(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n':
+			return r
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == 0xfffe || r == 0xffff:
+			return ' '
+		}
+		return r
+	}, s)
+}
 
 // cut shortens s to n runes with an ellipsis.
 func cut(s string, n int) string {

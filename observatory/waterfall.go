@@ -47,11 +47,15 @@ func milestone(step string) pred {
 	}
 }
 
-// sent matches the sending of one of msgs, by whichever side recorded it.
+// sent matches one of msgs leaving the client (sent there, or received
+// by the server when only the server was recorded).
 func sent(msgs ...string) pred {
 	return func(ev trace.Event) bool {
 		p, ok := ev.(*trace.Packet)
-		return ok && slices.Contains(msgs, p.Message) && p.Dir == trace.Send
+		if !ok || !slices.Contains(msgs, p.Message) {
+			return false
+		}
+		return p.Head().Side == trace.Client && p.Dir == trace.Send || p.Head().Side == trace.Server && p.Dir == trace.Recv
 	}
 }
 

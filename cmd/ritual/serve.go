@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"ritual/grid"
+	"ritual/observatory"
 	"ritual/trace"
+	"ritual/trace/narrative"
 )
 
 func init() {
@@ -31,6 +33,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	traceFile := fs.String("trace", "", "write every probe event as JSON lines to this file")
 	showSecrets := fs.Bool("show-secrets", false, "do not mask session ids and capability URLs in the trace")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	obsToken := fs.String("observatory-token", "", "serve the live observatory at /observatory/ to holders of this token (else $"+observatoryTokenEnv+"; without one it is served only on a loopback listener)")
+	noObs := fs.Bool("no-observatory", false, "do not serve the live observatory")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -67,6 +71,23 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		defer sink.Flush()
 	}
 
+	var live *observatory.Live
+	token := *obsToken
+	if token == "" {
+		token = os.Getenv(observatoryTokenEnv)
+	}
+	obsOn, obsWhy := observatory.Access(*listen, token)
+	if *noObs {
+		obsOn, obsWhy = false, "the observatory is off (--no-observatory)"
+	}
+	if obsOn {
+		live = observatory.NewLive(observatory.LiveConfig{
+			Token: token, Show: trace.Secrets(*showSecrets),
+			Narrative: narrative.Options{ServerName: "Ritual grid (ritual serve)"},
+		})
+		defer live.Close()
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
@@ -79,6 +100,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		MaxCircuits:  *maxCircuits,
 		Recorder:     rec,
 		Logger:       logger,
+		Observatory:  observatoryOf(live),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "ritual serve: %v\n", err)
@@ -88,6 +110,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "ritual serve: region %q at grid %d,%d (%d prims) ready in %v\n",
 		info.Name, info.GridX, info.GridY, srv.Region.Objects(), time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(stdout, "ritual serve: login URI %s (HTTP and UDP on %s), data in %s\n", srv.LoginURI(), srv.Addr(), dir)
+	if live != nil {
+		fmt.Fprintf(stdout, "ritual serve: observatory at http://%s/observatory/ (%s)\n", srv.Addr(), obsWhy)
+	} else {
+		fmt.Fprintf(stdout, "ritual serve: %s\n", obsWhy)
+	}
 
 	<-ctx.Done()
 	stop()
@@ -105,4 +132,17 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// observatoryTokenEnv holds the observatory token when --observatory-token
+// is not given (a flag's value shows in the process list).
+const observatoryTokenEnv = "RITUAL_OBSERVATORY_TOKEN"
+
+// observatoryOf is live as the grid's Observatory, or nil (not a nil
+// pointer in an interface) when it is off.
+func observatoryOf(live *observatory.Live) grid.Observatory {
+	if live == nil {
+		return nil
+	}
+	return live
 }
