@@ -134,6 +134,9 @@ func Waterfall(events []trace.Event) []Span {
 		if d.name == PhaseFirstObject {
 			// The scene begins to arrive once the agent is in the region.
 			si, sp.Start, sp.Started = -1, prevEnd, prevOK
+			if mv := out[len(out)-1]; mv.Name == PhaseMovement {
+				sp.Start, sp.Started = mv.End, mv.Done
+			}
 		}
 		switch {
 		case d.name == PhaseTerrain:
