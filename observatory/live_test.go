@@ -65,6 +65,7 @@ func TestLiveSession(t *testing.T) {
 	srv := httptest.NewServer(l)
 	defer srv.Close()
 	list := get(t, srv.URL+"/observatory/", http.StatusOK)
+	wellFormed(t, []byte(list))
 	for _, want := range []string{"Test User", `data-state="logged out"`, `name="name"`, `<option value="stalled">`} {
 		if !strings.Contains(list, want) {
 			t.Errorf("list lacks %q", want)
@@ -77,6 +78,7 @@ func TestLiveSession(t *testing.T) {
 		t.Error("the state filter kept a session it should not")
 	}
 	page := get(t, srv.URL+"/observatory/s/"+s.ID, http.StatusOK)
+	wellFormed(t, []byte(page))
 	for _, want := range []string{`<svg class="seq"`, "RegionHandshakeReply", `class="phase done" data-phase="handshake"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("session page lacks %q", want)

@@ -82,7 +82,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if obsOn {
 		live = observatory.NewLive(observatory.LiveConfig{
-			Token: token, Show: trace.Secrets(*showSecrets),
+			// The pages mask secrets whatever --show-secrets says of the
+			// trace file: they may be watched from elsewhere.
+			Token:     token,
 			Narrative: narrative.Options{ServerName: "Ritual grid (ritual serve)"},
 		})
 		defer live.Close()
