@@ -674,15 +674,15 @@ func (l *Live) sweep() {
 
 // Summary is one line of the session list.
 type Summary struct {
-	ID        string
-	Agent     string
-	State     string
-	Step      string
-	Started   time.Time
-	Elapsed   time.Duration
-	Anomalies int
-	Events    int
-	Folded    int // packets counted rather than kept
+	ID        string        `json:"id"`
+	Agent     string        `json:"agent"`
+	State     string        `json:"state"`
+	Step      string        `json:"furthest_step"`
+	Started   time.Time     `json:"started"`
+	Elapsed   time.Duration `json:"elapsed_ns"`
+	Anomalies int           `json:"anomalies"`
+	Events    int           `json:"events"` // kept
+	Folded    int           `json:"folded"` // counted rather than kept
 }
 
 // Sessions returns the sessions kept, newest first.
