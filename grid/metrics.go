@@ -30,27 +30,29 @@ func newFamily(name string, typ prometheus.ValueType, help string, labels ...str
 }
 
 var (
-	famCircuits     = newFamily("ritual_circuits", prometheus.GaugeValue, "Circuits open on the region's UDP socket.")
-	famPending      = newFamily("ritual_circuits_pending", prometheus.GaugeValue, "Circuits provisioned by a login and waiting for UseCircuitCode.")
-	famAgents       = newFamily("ritual_agents", prometheus.GaugeValue, "Agents in the region.")
-	famOpened       = newFamily("ritual_circuits_opened_total", prometheus.CounterValue, "Circuits opened by a valid UseCircuitCode.")
-	famClosed       = newFamily("ritual_circuits_closed_total", prometheus.CounterValue, "Agents' circuits closed, by reason (timeout: the client went silent).", "reason")
-	famRefusals     = newFamily("ritual_circuit_refusals_total", prometheus.CounterValue, "Circuits refused: logins refused because the region is full (region_full), and UseCircuitCode refused, by reason.", "reason")
-	famLogouts      = newFamily("ritual_logouts_total", prometheus.CounterValue, "LogoutRequests answered.")
-	famLogins       = newFamily("ritual_logins_total", prometheus.CounterValue, "Login requests answered, by outcome.", "outcome")
-	famPackets      = newFamily("ritual_packets_total", prometheus.CounterValue, "Datagrams carried by the region's circuits.", "direction")
-	famBytes        = newFamily("ritual_bytes_total", prometheus.CounterValue, "Bytes carried by the region's circuits.", "direction")
-	famAcks         = newFamily("ritual_acks_total", prometheus.CounterValue, "Acknowledgements carried, appended or in PacketAck.", "direction")
-	famMessages     = newFamily("ritual_messages_total", prometheus.CounterValue, "Messages the region's agents handled (in) and sent (out), by message; acknowledgements and pings stay in the circuits.", "direction", "message")
-	famResends      = newFamily("ritual_resends_total", prometheus.CounterValue, "Reliable packets sent again for want of an acknowledgement.")
-	famReliableLost = newFamily("ritual_reliable_lost_total", prometheus.CounterValue, "Reliable packets given up after the last resend.")
-	famDuplicates   = newFamily("ritual_duplicates_total", prometheus.CounterValue, "Reliable packets received again after the original.")
-	famDrops        = newFamily("ritual_drops_total", prometheus.CounterValue, "Datagrams and events dropped, by reason.", "reason")
-	famEQPolls      = newFamily("ritual_eq_polls_total", prometheus.CounterValue, "EventQueueGet polls received.")
-	famEQDeliveries = newFamily("ritual_eq_deliveries_total", prometheus.CounterValue, "EventQueueGet answers carrying events.")
-	famEQTimeouts   = newFamily("ritual_eq_timeouts_total", prometheus.CounterValue, "EventQueueGet polls answered 502 with nothing to say.")
-	famSeedRequests = newFamily("ritual_seed_requests_total", prometheus.CounterValue, "Seed capability requests answered.")
-	famCapsRequests = newFamily("ritual_caps_requests_total", prometheus.CounterValue, "Requests to capabilities other than the seed and the event queue.")
+	famCircuits       = newFamily("ritual_circuits", prometheus.GaugeValue, "Circuits open on the region's UDP socket.")
+	famPending        = newFamily("ritual_circuits_pending", prometheus.GaugeValue, "Circuits provisioned by a login and waiting for UseCircuitCode.")
+	famAgents         = newFamily("ritual_agents", prometheus.GaugeValue, "Agents in the region.")
+	famOpened         = newFamily("ritual_circuits_opened_total", prometheus.CounterValue, "Circuits opened by a valid UseCircuitCode.")
+	famClosed         = newFamily("ritual_circuits_closed_total", prometheus.CounterValue, "Agents' circuits closed, by reason (timeout: the client went silent).", "reason")
+	famRefusals       = newFamily("ritual_circuit_refusals_total", prometheus.CounterValue, "Circuits refused: logins refused because the region is full (region_full), and UseCircuitCode refused, by reason.", "reason")
+	famLogouts        = newFamily("ritual_logouts_total", prometheus.CounterValue, "LogoutRequests answered.")
+	famPasswordChecks = newFamily("ritual_password_checks_total", prometheus.CounterValue, "Passwords verified (argon2id runs), unknown names' included.")
+	famConnsRefused   = newFamily("ritual_http_connections_refused_total", prometheus.CounterValue, "HTTP connections refused (503) because their address held its share already.")
+	famLogins         = newFamily("ritual_logins_total", prometheus.CounterValue, "Login requests answered, by outcome.", "outcome")
+	famPackets        = newFamily("ritual_packets_total", prometheus.CounterValue, "Datagrams carried by the region's circuits.", "direction")
+	famBytes          = newFamily("ritual_bytes_total", prometheus.CounterValue, "Bytes carried by the region's circuits.", "direction")
+	famAcks           = newFamily("ritual_acks_total", prometheus.CounterValue, "Acknowledgements carried, appended or in PacketAck.", "direction")
+	famMessages       = newFamily("ritual_messages_total", prometheus.CounterValue, "Messages the region's agents handled (in) and sent (out), by message; acknowledgements and pings stay in the circuits.", "direction", "message")
+	famResends        = newFamily("ritual_resends_total", prometheus.CounterValue, "Reliable packets sent again for want of an acknowledgement.")
+	famReliableLost   = newFamily("ritual_reliable_lost_total", prometheus.CounterValue, "Reliable packets given up after the last resend.")
+	famDuplicates     = newFamily("ritual_duplicates_total", prometheus.CounterValue, "Reliable packets received again after the original.")
+	famDrops          = newFamily("ritual_drops_total", prometheus.CounterValue, "Datagrams and events dropped, by reason.", "reason")
+	famEQPolls        = newFamily("ritual_eq_polls_total", prometheus.CounterValue, "EventQueueGet polls received.")
+	famEQDeliveries   = newFamily("ritual_eq_deliveries_total", prometheus.CounterValue, "EventQueueGet answers carrying events.")
+	famEQTimeouts     = newFamily("ritual_eq_timeouts_total", prometheus.CounterValue, "EventQueueGet polls answered 502 with nothing to say.")
+	famSeedRequests   = newFamily("ritual_seed_requests_total", prometheus.CounterValue, "Seed capability requests answered.")
+	famCapsRequests   = newFamily("ritual_caps_requests_total", prometheus.CounterValue, "Requests to capabilities other than the seed and the event queue.")
 )
 
 func emit[N ~int | ~int64 | ~uint64 | ~uint32 | ~int32](ch chan<- prometheus.Metric, f *family, v N, labels ...string) {
@@ -76,6 +78,9 @@ func (g collector) Collect(ch chan<- prometheus.Metric) {
 	for _, o := range s.Login.Counts().Outcomes() {
 		emit(ch, famLogins, o.Count, o.Name)
 	}
+
+	emit(ch, famPasswordChecks, s.Login.PasswordChecks())
+	emit(ch, famConnsRefused, s.ConnsRefused())
 
 	tr := s.Region.Traffic()
 	cs := tr.Circuits

@@ -216,7 +216,7 @@ func TestBrowserLive(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll('#diagnosis').length`); n != 0 {
 		t.Fatal("the banner is there before the session stalled")
 	}
-	poll(t, ctx, "the stall banner appears", `!!document.querySelector('#diagnosis') && document.querySelector('#diagnosis').textContent.includes('UseCircuitCode arrives')`, 20*time.Second)
+	poll(t, ctx, "the stall banner appears", `!!document.querySelector('#diagnosis') && document.querySelector('#diagnosis').textContent.includes('the client never sent UseCircuitCode')`, 20*time.Second)
 	screenshot(t, ctx, "live-stalled.png")
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"?state=stalled")); err != nil {
 		t.Fatal(err)

@@ -131,7 +131,7 @@ func TestLiveStall(t *testing.T) {
 	srv := httptest.NewServer(l)
 	defer srv.Close()
 	page := get(t, srv.URL+"/observatory/s/"+only(t, l).ID, http.StatusOK)
-	if !strings.Contains(page, `id="diagnosis"`) || !strings.Contains(page, "UseCircuitCode arrives") {
+	if !strings.Contains(page, `id="diagnosis"`) || !strings.Contains(page, "the client never sent UseCircuitCode") {
 		t.Errorf("the stalled session's page lacks its diagnosis")
 	}
 }

@@ -202,6 +202,9 @@ func writeStall(b *bytes.Buffer, st *trace.Stall) {
 	if st.Expected != "" {
 		fmt.Fprintf(b, "<dt>Expected next</dt><dd>%s</dd>", esc(st.Expected))
 	}
+	if st.Fault != "" {
+		fmt.Fprintf(b, "<dt>At fault</dt><dd class=\"fault\">%s</dd>", esc(st.Fault))
+	}
 	b.WriteString("</dl>\n")
 	if len(st.Causes) > 0 {
 		b.WriteString("<p>Likely causes:</p>\n<ul>\n")

@@ -181,7 +181,7 @@ func TestReportStalled(t *testing.T) {
 	if banner < 0 || banner > strings.Index(s, `id="waterfall"`) {
 		t.Fatal("the stall diagnosis is not at the top of the report")
 	}
-	for _, want := range []string{"Stalled at step 4", "10.0.0.5:9000", `class="row resent`, `class="phase stuck" data-phase="handshake"`, "No terrain"} {
+	for _, want := range []string{"Stalled at step 3", "10.0.0.5:9000", `class="row resent`, `class="phase stuck" data-phase="handshake"`, "No terrain"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("stalled report lacks %q", want)
 		}

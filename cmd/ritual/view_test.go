@@ -36,7 +36,7 @@ func TestView(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	page := string(must(os.ReadFile(strings.TrimSuffix(log, ".jsonl") + ".html")))
-	for _, want := range []string{"<!DOCTYPE html>", `id="diagnosis"`, "Stalled at step 4", `<svg class="seq"`, `<svg class="waterfall"`} {
+	for _, want := range []string{"<!DOCTYPE html>", `id="diagnosis"`, "Stalled at step 3", `<svg class="seq"`, `<svg class="waterfall"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the report lacks %q", want)
 		}

@@ -1,46 +1,31 @@
 package diagnose
 
 import (
-	"fmt"
+	"net"
 	"strconv"
 	"time"
 
 	"ritual/trace"
+	"ritual/trace/cause"
 )
 
-// The ritual as the server sees it: what a grid can tell of an agent's
-// progress from its own side alone.
+// The ritual as the server sees it, numbered as trace/cause's steps: what
+// a grid can tell of an agent's progress from its own side alone.
 const (
-	ServerLoginReceived = iota + 1 // a login request read
-	ServerLoginAccepted            // answered with success and a provisioned circuit
-	ServerCircuitOpen              // UseCircuitCode validated: the client reaches the region's UDP port
-	ServerHandshake                // RegionHandshakeReply received: the client hears the region
-	ServerMovement                 // CompleteAgentMovement received and answered
-	ServerSeed                     // the seed capability answered
-	ServerFirstObject              // the first object update sent
-	ServerTerrain                  // every land patch sent
-	ServerComplete                 // all of the above
+	ServerLoginReceived = int(cause.StepLoginAnswered)    // a login request read
+	ServerLoginAccepted = int(cause.StepLoginAccepted)    // answered with success and a provisioned circuit
+	ServerCircuitOpen   = int(cause.StepCircuitAcked)     // UseCircuitCode validated: the client reaches the region's UDP port
+	ServerHandshake     = int(cause.StepHandshake)        // RegionHandshakeReply received: the client hears the region
+	ServerMovement      = int(cause.StepMovementComplete) // CompleteAgentMovement received and answered
+	ServerSeed          = int(cause.StepSeed)             // the seed capability answered
+	ServerEventQueue    = int(cause.StepEventQueue)       // the event queue polled (or the scene went out without it)
+	ServerFirstObject   = int(cause.StepFirstObject)      // the first object update sent
+	ServerTerrain       = int(cause.StepTerrain)          // every land patch sent
+	ServerComplete      = int(cause.StepComplete)         // all of the above
 )
 
-var serverStepNames = [...]string{
-	ServerLoginReceived: "the login request arrives",
-	ServerLoginAccepted: "the login is accepted",
-	ServerCircuitOpen:   "UseCircuitCode arrives",
-	ServerHandshake:     "RegionHandshakeReply arrives",
-	ServerMovement:      "CompleteAgentMovement arrives",
-	ServerSeed:          "the seed capability is asked",
-	ServerFirstObject:   "the first object is sent",
-	ServerTerrain:       "every terrain patch is sent",
-	ServerComplete:      "the ritual completes",
-}
-
-// ServerStepName describes server step n.
-func ServerStepName(n int) string {
-	if n <= 0 || n >= len(serverStepNames) {
-		return "step " + strconv.Itoa(n)
-	}
-	return serverStepNames[n]
-}
+// ServerStepName describes server step n, in trace/cause's words.
+func ServerStepName(n int) string { return cause.Step(n).String() }
 
 // serverFacts is what the server's events say about one agent.
 type serverFacts struct {
@@ -172,8 +157,10 @@ func (f *serverFacts) reached() int {
 		return ServerHandshake
 	case !f.seed:
 		return ServerMovement
-	case !f.objects:
+	case f.polls == 0 && !f.objects:
 		return ServerSeed
+	case !f.objects:
+		return ServerEventQueue
 	case f.patches < f.of:
 		return ServerFirstObject
 	}
@@ -203,18 +190,19 @@ func (f *serverFacts) stall(waited time.Duration) *trace.Stall {
 		return nil
 	}
 	next := reached + 1
-	st := &trace.Stall{
-		Header:   trace.Header{Side: trace.Server, Layer: serverLayer(next), From: trace.EndClient, To: serverEnd(next)},
-		Step:     next,
-		Expected: ServerStepName(next),
-		LastSeen: ServerStepName(reached),
-		Waited:   waited,
-	}
+	last := ServerStepName(reached)
 	if reached == 0 {
-		st.LastSeen = "nothing from this agent"
+		last = "nothing from this agent"
 	}
-	st.Causes = f.causes(next)
-	return st
+	if f.closed != nil {
+		reason := f.closed.Reason
+		if reason == "" {
+			reason = "no reason given"
+		}
+		last += "; then the circuit closed (" + reason + ")"
+	}
+	h := trace.Header{Side: trace.Server, Layer: serverLayer(next), From: trace.EndClient, To: serverEnd(next)}
+	return cause.Stall(h, last, ServerStepName(next), waited, f.cause(next, waited))
 }
 
 func serverLayer(step int) trace.Layer {
@@ -223,6 +211,8 @@ func serverLayer(step int) trace.Layer {
 		return trace.Login
 	case ServerSeed:
 		return trace.Caps
+	case ServerEventQueue:
+		return trace.EQ
 	}
 	return trace.UDP
 }
@@ -231,45 +221,35 @@ func serverEnd(step int) string {
 	switch step {
 	case ServerLoginReceived, ServerLoginAccepted:
 		return trace.EndLogin
-	case ServerSeed:
+	case ServerSeed, ServerEventQueue:
 		return trace.EndCaps
 	}
 	return trace.EndRegion
 }
 
-func (f *serverFacts) causes(step int) []string {
-	var c []string
-	if f.closed != nil {
-		c = append(c, fmt.Sprintf("The circuit closed (%s) before the ritual completed.", orUnknown(f.closed.Reason)))
-	}
-	sim := "the region's UDP address"
-	if f.response != nil && f.response.SimIP != "" {
-		sim = net(f.response.SimIP, f.response.SimPort)
-	}
+// cause names, from the catalogue, why the server saw no more of step.
+func (f *serverFacts) cause(step int, waited time.Duration) cause.Cause {
 	switch step {
-	case ServerLoginAccepted:
-		c = append(c, "The login service has not answered yet: password hashing or storage is slow, or the request is stuck.")
+	case ServerLoginReceived, ServerLoginAccepted:
+		return cause.LoginPending(waited)
 	case ServerCircuitOpen:
-		c = append(c,
-			fmt.Sprintf("The client cannot reach %s handed out at login: a wrong --external-host, NAT or a private address.", sim),
-			"A firewall drops UDP to the region's port on the way in.",
-			"The client gave up after the login, or speaks a protocol that never sends UseCircuitCode.")
-	case ServerHandshake:
-		c = append(c,
-			"The client does not hear the region: UDP from the region back to the client is blocked (an asymmetric firewall or NAT).",
-			"The client received RegionHandshake but never answered it (an incompatible viewer).")
-	case ServerMovement:
-		c = append(c, "The client has not sent CompleteAgentMovement: it may be waiting for something the region did not send.")
-	case ServerSeed:
-		c = append(c, "The client has not asked the seed capability: HTTP to the capability URL's host and port is blocked, or the seed URL was not reachable from the client.")
-		if f.seedBad != 0 {
-			c = append(c, fmt.Sprintf("The seed capability answered HTTP %d.", f.seedBad))
+		sim := ""
+		if f.response != nil && f.response.SimIP != "" {
+			sim = net.JoinHostPort(f.response.SimIP, strconv.Itoa(f.response.SimPort))
 		}
-	case ServerFirstObject, ServerTerrain:
-		c = append(c, "The region has not sent the scene: its queues are behind, or the circuit closed.")
+		return cause.ClientNeverConnected(sim)
+	case ServerHandshake:
+		return cause.NoHandshakeReply(waited)
+	case ServerMovement:
+		return cause.NoCompleteMovement(waited)
+	case ServerSeed:
+		return cause.SeedNeverAsked()
+	case ServerEventQueue:
+		return cause.EventQueueNeverPolled()
+	case ServerFirstObject:
+		return cause.NoObject(waited, 0)
+	case ServerTerrain:
+		return cause.TerrainStopped(f.patches, f.of)
 	}
-	if step > ServerSeed && f.polls == 0 {
-		c = append(c, "The event queue was never polled.")
-	}
-	return c
+	return cause.NeverComplete()
 }

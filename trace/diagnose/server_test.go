@@ -43,8 +43,8 @@ func TestServer(t *testing.T) {
 		step  int
 		cause string
 	}{
-		{"no UseCircuitCode", func(ev trace.Event) bool { _, ok := ev.(*trace.CircuitCheck); return ok }, diagnose.ServerCircuitOpen, "cannot reach 127.0.0.1:9000"},
-		{"no handshake reply", packet(trace.Recv, "RegionHandshakeReply"), diagnose.ServerHandshake, "does not hear the region"},
+		{"no UseCircuitCode", func(ev trace.Event) bool { _, ok := ev.(*trace.CircuitCheck); return ok }, diagnose.ServerCircuitOpen, "never sent UseCircuitCode; the login service gave sim 127.0.0.1:9000"},
+		{"no handshake reply", packet(trace.Recv, "RegionHandshakeReply"), diagnose.ServerHandshake, "UDP from the region back to the client"},
 		{"no seed", func(ev trace.Event) bool { _, ok := ev.(*trace.SeedGrant); return ok }, diagnose.ServerSeed, "seed capability"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
