@@ -88,7 +88,7 @@ func writeTerrainSVG(b *bytes.Buffer, wv *trace.WorldView) error {
 	if sx <= 0 || sy <= 0 {
 		sx, sy = 256, 256
 	}
-	if wv.W <= 0 || wv.H <= 0 || len(wv.Heights) != wv.W*wv.H || wv.W > 4096 || wv.H > 4096 {
+	if wv.W <= 0 || wv.H <= 0 || len(wv.Heights) != wv.W*wv.H || wv.W > 1024 || wv.H > 1024 {
 		return fmt.Errorf("observatory: the world view carries no usable terrain (%d×%d, %d heights)", wv.W, wv.H, len(wv.Heights))
 	}
 	img := Shade(wv.W, wv.H, wv.Heights, wv.Water, float32(sx)/float32(wv.W))
