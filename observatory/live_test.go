@@ -316,3 +316,36 @@ func BenchmarkLiveRecord(b *testing.B) {
 		}
 	})
 }
+
+// TestLiveStreamOutlivesWriteTimeout: a server's WriteTimeout (the grid
+// sets one) does not cut a page's event stream.
+func TestLiveStreamOutlivesWriteTimeout(t *testing.T) {
+	l := observatory.NewLive(observatory.LiveConfig{})
+	defer l.Close()
+	evs := serverRitual()
+	feed(l, evs[:3])
+	srv := httptest.NewUnstartedServer(l)
+	srv.Config.WriteTimeout = 200 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/observatory/s/"+only(t, l).ID+"/stream", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	time.Sleep(500 * time.Millisecond)
+	go feed(l, evs[3:])
+	rd := bufio.NewReader(resp.Body)
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("the stream ended before the session did: %v", err)
+		}
+		if line == "event: end\n" {
+			return
+		}
+	}
+}
