@@ -17,7 +17,7 @@ import (
 // region. ms-to-complete is the mean time from the login request to the
 // last terrain patch.
 func BenchmarkRitualLoopback(b *testing.B) {
-	g, _ := startGrid(b, nil, 0, circuit.Config{}, nil)
+	g := startGrid(b, nil, 0, circuit.Config{}, nil)
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	cfg := clientConfig(g, &http.Client{Transport: tr}, nil)

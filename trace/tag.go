@@ -72,6 +72,8 @@ func What(ev Event) string {
 		return strings.ToUpper(strings.ReplaceAll(e.Step, "_", " "))
 	case *Stall:
 		return "STALL"
+	case *WorldView:
+		return "WORLD VIEW"
 	}
 	return strings.ToUpper(ev.Name())
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,8 +16,10 @@ import (
 
 	"ritual/grid"
 	"ritual/login"
+	"ritual/observatory"
 	"ritual/store"
 	"ritual/trace"
+	"ritual/trace/narrative"
 )
 
 func init() {
@@ -77,6 +80,9 @@ type gridFlags struct {
 	maxConns         int
 	readTimeout      time.Duration
 	summary          time.Duration
+	proxies          string
+	obsToken         string
+	noObs            bool
 }
 
 func newGridFlags(name, listen string, stderr io.Writer) *gridFlags {
@@ -95,6 +101,9 @@ func newGridFlags(name, listen string, stderr io.Writer) *gridFlags {
 	f.fs.IntVar(&f.maxConns, "max-conns-per-address", grid.DefaultMaxConnsPerAddress, "cap on HTTP connections one address holds open at once (0: no cap)")
 	f.fs.DurationVar(&f.readTimeout, "read-timeout", grid.DefaultReadTimeout, "how long a request, body included, may take to arrive")
 	f.fs.DurationVar(&f.summary, "summary-interval", grid.DefaultSummaryInterval, "how often to log a warning summing up refused logins and dropped datagrams, when there were any (0: never)")
+	f.fs.StringVar(&f.proxies, "trusted-proxy", "", "comma-separated addresses or CIDR prefixes of reverse proxies in front of the grid: logins are throttled by the address their X-Forwarded-For names, and their connections are not capped")
+	f.fs.StringVar(&f.obsToken, "observatory-token", "", "serve the live observatory at /observatory/ to holders of this token (else $"+observatoryTokenEnv+"; without one it is served only on a loopback listener)")
+	f.fs.BoolVar(&f.noObs, "no-observatory", false, "do not serve the live observatory")
 	return f
 }
 
@@ -181,6 +190,11 @@ func (f *gridFlags) run(name string, cfg grid.Config, where string, stdout, stde
 		fmt.Fprintf(stderr, "%s: --max-conns-per-address and --summary-interval must not be negative, --read-timeout must be positive\n", name)
 		return 2
 	}
+	trusted, err := parsePrefixes(f.proxies)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: --trusted-proxy: %v\n", name, err)
+		return 2
+	}
 	if f.maxConns == 0 {
 		f.maxConns = -1 // grid.Config: negative is no cap
 	}
@@ -207,6 +221,25 @@ func (f *gridFlags) run(name string, cfg grid.Config, where string, stdout, stde
 		defer sink.Flush()
 	}
 
+	var live *observatory.Live
+	token := f.obsToken
+	if token == "" {
+		token = os.Getenv(observatoryTokenEnv)
+	}
+	obsOn, obsWhy := observatory.Access(f.listen, token)
+	if f.noObs {
+		obsOn, obsWhy = false, "the observatory is off (--no-observatory)"
+	}
+	if obsOn {
+		live = observatory.NewLive(observatory.LiveConfig{
+			// The pages mask secrets whatever --show-secrets says of the
+			// trace file: they may be watched from elsewhere.
+			Token:     token,
+			Narrative: narrative.Options{ServerName: "Ritual grid (" + name + ")"},
+		})
+		defer live.Close()
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
@@ -227,6 +260,7 @@ func (f *gridFlags) run(name string, cfg grid.Config, where string, stdout, stde
 	cfg.EQTimeout, cfg.MaxCircuits = f.eqTimeout, f.maxCircuits
 	cfg.Heartbeat, cfg.HeartbeatTimeout = f.heartbeat, f.heartbeatTimeout
 	cfg.MaxConnsPerAddress, cfg.ReadTimeout, cfg.SummaryInterval = f.maxConns, f.readTimeout, f.summary
+	cfg.TrustedProxies, cfg.Observatory = trusted, observatoryOf(live)
 	cfg.Recorder, cfg.Logger = rec, logger
 	srv, err := grid.Start(ctx, cfg)
 	if err != nil {
@@ -243,6 +277,11 @@ func (f *gridFlags) run(name string, cfg grid.Config, where string, stdout, stde
 		fmt.Fprintf(stdout, "%s: login URI %s (HTTP and UDP on %s), %s\n", name, srv.LoginURI(), srv.Addr(), where)
 	} else {
 		fmt.Fprintf(stdout, "%s: capabilities on %s, %s\n", name, srv.Addr(), where)
+	}
+	if live != nil {
+		fmt.Fprintf(stdout, "%s: observatory at http://%s/observatory/ (%s)\n", name, srv.Addr(), obsWhy)
+	} else {
+		fmt.Fprintf(stdout, "%s: %s\n", name, obsWhy)
 	}
 
 	<-ctx.Done()
@@ -261,4 +300,44 @@ func (f *gridFlags) run(name string, cfg grid.Config, where string, stdout, stde
 		}
 	}
 	return 0
+}
+
+// parsePrefixes reads comma-separated IP addresses (each its own /32 or
+// /128) and CIDR prefixes.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if strings.Contains(f, "/") {
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, err
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// observatoryTokenEnv holds the observatory token when --observatory-token
+// is not given (a flag's value shows in the process list).
+const observatoryTokenEnv = "RITUAL_OBSERVATORY_TOKEN"
+
+// observatoryOf is live as the grid's Observatory, or nil (not a nil
+// pointer in an interface) when it is off.
+func observatoryOf(live *observatory.Live) grid.Observatory {
+	if live == nil {
+		return nil
+	}
+	return live
 }
