@@ -43,6 +43,7 @@ func TestConformance(t *testing.T) {
 // TestUpgradeFromPreviousVersion makes a database of the version before the
 // latest, writes the tables it has, and opens it with the store.
 func TestUpgradeFromPreviousVersion(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dsn := pgtest.Database(t, "")
 	pool, err := pgxpool.New(ctx, dsn)
@@ -82,6 +83,7 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 }
 
 func TestMigrationFromEmptyConcurrent(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.Database(t, "")
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -110,6 +112,7 @@ func TestMigrationFromEmptyConcurrent(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dsn := pgtest.Database(t, "")
 	s := open(t, dsn)
@@ -123,6 +126,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 }
 
 func TestCorruptRecords(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := open(t, pgtest.Database(t, ""))
 	defer s.Close()
@@ -149,6 +153,7 @@ func TestCorruptRecords(t *testing.T) {
 }
 
 func TestOpenErrorsHideThePassword(t *testing.T) {
+	t.Parallel()
 	_, err := Open(context.Background(), "postgres://u:s3cret@127.0.0.1:1/db?connect_timeout=1")
 	if err == nil {
 		t.Fatal("Open of a closed port succeeded")
