@@ -12,7 +12,10 @@
 // record every Config.Heartbeat and leaves the map when it closes; every
 // process sweeps off the map the regions whose heartbeats stopped for
 // Config.HeartbeatTimeout. The login service places an agent by its start
-// location: in a region of its own process directly, else by handing the
+// location ("uri:Region&x&y&z"; "last": where its previous login placed it,
+// kept in store.Locations, when that region runs; else, and for "home",
+// the process's first region or the first running one by name): in a
+// region of its own process directly, else by handing the
 // circuit to the region's process through the store (store.Circuits; the
 // region is woken by a notification, store.Notifier, and looks every
 // second regardless) and waiting for its answer. A region that is not on

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -253,6 +254,7 @@ type router struct {
 	mu     sync.Mutex
 	signal chan struct{} // closed and replaced when an answer arrives
 	cancel context.CancelFunc
+	wg     sync.WaitGroup // locations being recorded
 }
 
 func newRouter(st store.Store, local []*sim.Region, cfg Config) *router {
@@ -274,7 +276,10 @@ func newRouter(st store.Store, local []*sim.Region, cfg Config) *router {
 	return r
 }
 
-func (r *router) close() { r.cancel() }
+func (r *router) close() {
+	r.cancel()
+	r.wg.Wait()
+}
 
 func (r *router) wake() {
 	r.mu.Lock()
@@ -293,12 +298,67 @@ func refuse(format string, args ...any) error {
 	return &login.Failure{Reason: login.ReasonConnect, Message: fmt.Sprintf(format, args...)}
 }
 
-// Provision implements login.Region.
+// Provision implements login.Region, and records where the agent went as
+// its last location.
 func (r *router) Provision(ctx context.Context, c login.Circuit) (login.Destination, error) {
+	dest, err := r.place(ctx, c)
+	if err == nil && r.gs != nil {
+		r.wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			l := store.AgentLocation{Agent: c.Agent, Region: dest.RegionID, Position: dest.Position}
+			if err := r.gs.Locations().Set(ctx, &l); err != nil {
+				r.cfg.Logger.Warn("grid: recording the agent's location failed", "region", dest.RegionName, "err", err)
+			}
+		})
+	}
+	return dest, err
+}
+
+// last places the agent where it was last placed, when that region is in
+// this process or running on the map; ok false otherwise.
+func (r *router) last(ctx context.Context, c login.Circuit) (dest login.Destination, ok bool, err error) {
+	l, err := r.gs.Locations().Get(ctx, c.Agent)
+	if err != nil {
+		return login.Destination{}, false, nil
+	}
+	for _, lr := range r.local {
+		if lr.Info().ID == l.Region {
+			c.Start = startURI(lr.Info().Name, l.Position)
+			dest, err := lr.Provision(ctx, c)
+			return dest, true, err
+		}
+	}
+	reg, err := r.gs.Regions().Get(ctx, l.Region)
+	if err != nil {
+		return login.Destination{}, false, nil
+	}
+	h, err := r.gs.Hosts().Get(ctx, reg.ID)
+	if err != nil || time.Since(h.Heartbeat) > r.cfg.HeartbeatTimeout {
+		return login.Destination{}, false, nil // not running: the default region
+	}
+	c.Start = startURI(reg.Name, l.Position)
+	dest, err = r.handOff(ctx, reg, c)
+	return dest, true, err
+}
+
+// startURI is the start location of a spot in a region.
+func startURI(region string, p ritual.Vector3) string {
+	return fmt.Sprintf("uri:%s&%g&%g&%g", url.PathEscape(region), p.X, p.Y, p.Z)
+}
+
+// place finds the agent's region and provisions the circuit there.
+func (r *router) place(ctx context.Context, c login.Circuit) (login.Destination, error) {
 	name, _, _, named := login.ParseStart(c.Start)
 	if !named {
-		// "last" and "home": this process's first region, else the first
-		// running region of the map by name.
+		// "last": where the agent was last placed, when that region runs.
+		if c.Start == "last" && r.gs != nil {
+			if dest, ok, err := r.last(ctx, c); ok {
+				return dest, err
+			}
+		}
+		// Else, and for "home": this process's first region, else the
+		// first running region of the map by name.
 		if len(r.local) > 0 {
 			return r.local[0].Provision(ctx, c)
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"ritual"
 	"ritual/account"
 	"ritual/client"
 	"ritual/grid"
@@ -41,13 +42,19 @@ func addAccount(t testing.TB, st store.Store, first, last, pw string) {
 	}
 }
 
-// loginTo logs in with start and waits for the ritual to complete.
+// loginTo logs Grid Walker in with start and waits for the ritual to
+// complete.
 func loginTo(t *testing.T, uri, start string) (*client.Session, error) {
+	t.Helper()
+	return loginAs(t, uri, "Grid", "Walker", start)
+}
+
+func loginAs(t *testing.T, uri, first, last, start string) (*client.Session, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	s, err := client.Login(ctx, client.Config{
-		LoginURI: uri, First: "Grid", Last: "Walker", Password: "secret",
+		LoginURI: uri, First: first, Last: last, Password: "secret",
 		Start: start, Logger: quietLogger(),
 	})
 	if err != nil {
@@ -113,9 +120,23 @@ func TestRegionsInSeparateProcesses(t *testing.T) {
 		}
 		s.Close()
 	}
-	// "last" with no region of its own: the first running region by name.
-	if s, err := loginTo(t, lg.LoginURI(), "last"); err != nil || s.Region().Name != "North" {
+	// "last": where the last login placed the agent (South, at 20, 200).
+	waitLocation(t, loginSt, "Grid", "Walker", south.Region.Info().ID)
+	if s, err := loginTo(t, lg.LoginURI(), "last"); err != nil {
 		t.Errorf("login to last: %v", err)
+	} else {
+		m, _ := s.Movement()
+		if s.Region().Name != "South" || m.Position.X != 20 || m.Position.Y != 200 {
+			t.Errorf("last: landed in %q at %v; want South at 20, 200", s.Region().Name, m.Position)
+		}
+		s.Logout(t.Context())
+		s.Close()
+	}
+	// An agent with no last location, with no region in the login
+	// process: the first running region by name.
+	addAccount(t, loginSt, "New", "Comer", "secret")
+	if s, err := loginAs(t, lg.LoginURI(), "New", "Comer", "last"); err != nil || s.Region().Name != "North" {
+		t.Errorf("first login to last: %v", err)
 	} else {
 		s.Close()
 	}
@@ -194,7 +215,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 
 // TestSeveralRegionsInOneProcess runs two regions and the login service in
 // one process on SQLite: each region has its own UDP port and a login
-// reaches each by its uri: start; "last" goes to the first.
+// reaches each by its uri: start; "last" goes where the last login went.
 func TestSeveralRegionsInOneProcess(t *testing.T) {
 	dir := t.TempDir()
 	srv := start(t, grid.Config{DataDir: dir, Listen: "127.0.0.1:0",
@@ -214,8 +235,12 @@ func TestSeveralRegionsInOneProcess(t *testing.T) {
 			t.Fatalf("login to %s: %v", start, err)
 		}
 		want := "West"
-		if strings.Contains(start, "EAST") {
-			want = "East"
+		if start != "uri:West&10&10&30" {
+			want = "East" // "last" follows the login to East
+		}
+		if start == "last" {
+			// The location is recorded once the login is answered.
+			waitLocation(t, srv.Store.(store.GridStore), "Grid", "Walker", srv.Regions[1].Info().ID)
 		}
 		if got := s.Region().Name; got != want {
 			t.Errorf("%s landed in %q, want %q", start, got, want)
@@ -231,5 +256,22 @@ func TestSeveralRegionsInOneProcess(t *testing.T) {
 	gs := srv.Store.(store.GridStore)
 	if hosts, err := gs.Hosts().List(t.Context()); err != nil || len(hosts) != 2 {
 		t.Errorf("map = %+v, %v", hosts, err)
+	}
+}
+
+// waitLocation waits until the agent's last location is the region.
+func waitLocation(t *testing.T, gs store.GridStore, first, last string, region ritual.UUID) {
+	t.Helper()
+	acct, err := gs.Accounts().ByName(t.Context(), first, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if l, err := gs.Locations().Get(t.Context(), acct.ID); err == nil && l.Region == region {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s %s's location is not region %s 10 s after the login", first, last, region)
+		}
 	}
 }

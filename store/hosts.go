@@ -20,6 +20,26 @@ type GridStore interface {
 	Store
 	Hosts() Hosts
 	Circuits() Circuits
+	Locations() Locations
+}
+
+// AgentLocation is where an agent was last placed by a login.
+type AgentLocation struct {
+	Agent, Region ritual.UUID
+	Position      ritual.Vector3
+	Updated       time.Time // filled in by Set
+}
+
+// Locations keeps each agent's last location, where a login with start
+// "last" places it.
+type Locations interface {
+	// Set records l, replacing the agent's earlier location (Updated is
+	// set to now and written back). ErrNotFound if the account or the
+	// region does not exist; ErrInvalid for a non-finite position.
+	Set(ctx context.Context, l *AgentLocation) error
+	// Get returns the agent's last location, or ErrNotFound (none
+	// recorded, or its region was deleted).
+	Get(ctx context.Context, agent ritual.UUID) (AgentLocation, error)
 }
 
 // RegionHost records where a running region serves: one per region.

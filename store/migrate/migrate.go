@@ -11,7 +11,7 @@ import (
 // backend implements every version.
 var Names = []string{
 	1: "accounts, inventory folders, regions, terrain, objects",
-	2: "region hosts and pending circuits",
+	2: "region hosts, pending circuits, agent locations",
 }[1:]
 
 // Latest is the schema version this program writes.

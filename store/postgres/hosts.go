@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"time"
 
@@ -245,4 +246,56 @@ func (x circuits) Expire(ctx context.Context, before time.Time) (int, error) {
 		return 0, x.s.fail("expire circuits", err)
 	}
 	return int(tag.RowsAffected()), nil
+}
+
+type locations struct{ s *Store }
+
+// Locations implements store.GridStore.
+func (s *Store) Locations() store.Locations { return locations{s} }
+
+// Set implements store.Locations.
+func (x locations) Set(ctx context.Context, l *store.AgentLocation) error {
+	if l == nil || !finite(l.Position) {
+		return fmt.Errorf("postgres: set location: %w: missing or non-finite", store.ErrInvalid)
+	}
+	if err := x.s.live(); err != nil {
+		return err
+	}
+	now := store.Timestamp(time.Now())
+	_, err := x.s.pool.Exec(ctx, `INSERT INTO agent_locations (agent, region, pos_x, pos_y, pos_z, updated) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (agent) DO UPDATE SET region = excluded.region, pos_x = excluded.pos_x, pos_y = excluded.pos_y,
+		pos_z = excluded.pos_z, updated = excluded.updated`,
+		id(l.Agent), id(l.Region), l.Position.X, l.Position.Y, l.Position.Z, now)
+	if err != nil {
+		return x.s.fail("set location of "+l.Agent.String(), err)
+	}
+	l.Updated = now
+	return nil
+}
+
+// Get implements store.Locations.
+func (x locations) Get(ctx context.Context, agent ritual.UUID) (store.AgentLocation, error) {
+	if err := x.s.live(); err != nil {
+		return store.AgentLocation{}, err
+	}
+	l := store.AgentLocation{Agent: agent}
+	err := x.s.pool.QueryRow(ctx, `SELECT region, pos_x, pos_y, pos_z, updated FROM agent_locations WHERE agent = $1`, id(agent)).
+		Scan(uuidCol{&l.Region}, &l.Position.X, &l.Position.Y, &l.Position.Z, &l.Updated)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.AgentLocation{}, fmt.Errorf("postgres: location of %s: %w", agent, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.AgentLocation{}, x.s.fail("get location", err)
+	}
+	l.Updated = utc(l.Updated)
+	return l, nil
+}
+
+func finite(v ritual.Vector3) bool {
+	for _, f := range []float32{v.X, v.Y, v.Z} {
+		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -95,7 +95,7 @@ CREATE TABLE objects (
 	UNIQUE (region, local_id)
 );
 `,
-	// 2: region hosts and pending circuits.
+	// 2: region hosts, pending circuits, agent locations.
 	`
 CREATE TABLE region_hosts (
 	region     uuid        NOT NULL PRIMARY KEY REFERENCES regions (id) ON DELETE CASCADE,
@@ -121,6 +121,15 @@ CREATE TABLE pending_circuits (
 	created        timestamptz NOT NULL,
 	answer         text,
 	PRIMARY KEY (region, code)
+);
+
+CREATE TABLE agent_locations (
+	agent   uuid        NOT NULL PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+	region  uuid        NOT NULL REFERENCES regions (id) ON DELETE CASCADE,
+	pos_x   real        NOT NULL,
+	pos_y   real        NOT NULL,
+	pos_z   real        NOT NULL,
+	updated timestamptz NOT NULL
 );
 `,
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"time"
 
@@ -250,4 +251,59 @@ func (x circuits) Expire(ctx context.Context, before time.Time) (int, error) {
 		return 0, x.s.fail("expire circuits", err)
 	}
 	return int(n), nil
+}
+
+type locations struct{ s *Store }
+
+// Locations implements store.GridStore.
+func (s *Store) Locations() store.Locations { return locations{s} }
+
+// Set implements store.Locations.
+func (x locations) Set(ctx context.Context, l *store.AgentLocation) error {
+	if l == nil || !finite(l.Position) {
+		return fmt.Errorf("sqlite: set location: %w: missing or non-finite", store.ErrInvalid)
+	}
+	now := store.Timestamp(time.Now())
+	err := x.s.inTx(ctx, "set location", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO agent_locations (agent, region, pos_x, pos_y, pos_z, updated) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (agent) DO UPDATE SET region = excluded.region, pos_x = excluded.pos_x, pos_y = excluded.pos_y,
+			pos_z = excluded.pos_z, updated = excluded.updated`,
+			id(l.Agent), id(l.Region), l.Position.X, l.Position.Y, l.Position.Z, micros(now))
+		if err != nil {
+			return x.s.fail("set location of "+l.Agent.String(), err)
+		}
+		return nil
+	})
+	if err == nil {
+		l.Updated = now
+	}
+	return err
+}
+
+// Get implements store.Locations.
+func (x locations) Get(ctx context.Context, agent ritual.UUID) (store.AgentLocation, error) {
+	if err := x.s.live(); err != nil {
+		return store.AgentLocation{}, err
+	}
+	l := store.AgentLocation{Agent: agent}
+	var updated int64
+	err := x.s.r.QueryRowContext(ctx, `SELECT region, pos_x, pos_y, pos_z, updated FROM agent_locations WHERE agent = ?`, id(agent)).
+		Scan(uuidCol{&l.Region}, f32{&l.Position.X}, f32{&l.Position.Y}, f32{&l.Position.Z}, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.AgentLocation{}, fmt.Errorf("sqlite: location of %s: %w", agent, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.AgentLocation{}, x.s.fail("get location", err)
+	}
+	l.Updated = fromMicros(updated)
+	return l, nil
+}
+
+func finite(v ritual.Vector3) bool {
+	for _, f := range []float32{v.X, v.Y, v.Z} {
+		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -102,7 +102,7 @@ CREATE TABLE objects (
 	UNIQUE (region, local_id)
 );
 `,
-	// 2: region hosts and pending circuits.
+	// 2: region hosts, pending circuits, agent locations.
 	`
 CREATE TABLE region_hosts (
 	region    BLOB    NOT NULL PRIMARY KEY REFERENCES regions (id) ON DELETE CASCADE,
@@ -128,6 +128,15 @@ CREATE TABLE pending_circuits (
 	created        INTEGER NOT NULL,
 	answer         TEXT,
 	PRIMARY KEY (region, code)
+);
+
+CREATE TABLE agent_locations (
+	agent   BLOB    NOT NULL PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+	region  BLOB    NOT NULL REFERENCES regions (id) ON DELETE CASCADE,
+	pos_x   REAL    NOT NULL,
+	pos_y   REAL    NOT NULL,
+	pos_z   REAL    NOT NULL,
+	updated INTEGER NOT NULL
 );
 `,
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"math"
 	"net/netip"
 	"testing"
 	"time"
@@ -205,4 +206,38 @@ func testNotify(t *testing.T, h *harness) {
 	cancel()
 	for range c { // closed once ctx ends
 	}
+}
+
+func testLocations(t *testing.T, h *harness) {
+	s := gridStore(t, h)
+	a := mustAccount(t, s, "Test", "User")
+	r := mustRegion(t, s, "Busy", 1000, 1000)
+	r2 := mustRegion(t, s, "Quiet", 1001, 1000)
+	wantErr(t, "Get with none recorded", func() error { _, err := s.Locations().Get(ctx, a.ID); return err }(), store.ErrNotFound)
+	l := store.AgentLocation{Agent: a.ID, Region: r.ID, Position: ritual.Vector3{X: 12.5, Y: 200, Z: 31.25}}
+	if err := s.Locations().Set(ctx, &l); err != nil {
+		t.Fatal(err)
+	}
+	if l.Updated.IsZero() {
+		t.Error("Set left Updated zero")
+	}
+	if got, err := s.Locations().Get(ctx, a.ID); err != nil || got != l {
+		t.Errorf("Get = %+v, %v; want %+v", got, err, l)
+	}
+	l2 := store.AgentLocation{Agent: a.ID, Region: r2.ID, Position: ritual.Vector3{X: 1, Y: 2, Z: 3}}
+	if err := s.Locations().Set(ctx, &l2); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Locations().Get(ctx, a.ID); err != nil || got != l2 {
+		t.Errorf("Get after a second Set = %+v, %v; want %+v", got, err, l2)
+	}
+	wantErr(t, "Set for an unknown account", s.Locations().Set(ctx, &store.AgentLocation{Agent: ritual.NewUUID(), Region: r.ID}), store.ErrNotFound)
+	wantErr(t, "Set in an unknown region", s.Locations().Set(ctx, &store.AgentLocation{Agent: a.ID, Region: ritual.NewUUID()}), store.ErrNotFound)
+	nan := float32(math.NaN())
+	wantErr(t, "Set at NaN", s.Locations().Set(ctx, &store.AgentLocation{Agent: a.ID, Region: r.ID, Position: ritual.Vector3{X: nan}}), store.ErrInvalid)
+	// The region goes, and the location with it.
+	if err := s.Regions().Delete(ctx, r2.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "Get after the region was deleted", func() error { _, err := s.Locations().Get(ctx, a.ID); return err }(), store.ErrNotFound)
 }

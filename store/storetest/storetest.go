@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"Hosts", testHosts},
 		{"Circuits", testCircuits},
 		{"Notify", testNotify},
+		{"Locations", testLocations},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
