@@ -97,7 +97,9 @@ func startCluster() (dsn string, stop func(), err error) {
 		gid, _ := strconv.Atoi(u.Gid)
 		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
-	dir, err := os.MkdirTemp("", "ritual-pg.")
+	// Under /tmp whatever TMPDIR says: the server's user must reach it, and
+	// a unix socket's path is limited to about 100 bytes.
+	dir, err := os.MkdirTemp("/tmp", "ritual-pg.")
 	if err != nil {
 		return "", nil, err
 	}
