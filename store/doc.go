@@ -40,6 +40,16 @@
 // local id unique within their region; their shape is kept exactly as the
 // integers ObjectUpdate carries (see the protocol notes, section 5.1).
 //
+// # A grid over several processes
+//
+// A GridStore also keeps what the processes of one grid share beyond the
+// records above: the map of running regions (Hosts: where each serves, with
+// a heartbeat, swept when it stops), the circuits a login service hands to
+// a region in another process (Circuits) and each agent's last location
+// (Locations). A Notifier lets those processes wake each other instead of
+// polling. Both backends are GridStores; store/postgres notifies across
+// processes (LISTEN/NOTIFY), store/sqlite within one Store only.
+//
 // # Time
 //
 // Stores keep timestamps to the microsecond, in UTC.
