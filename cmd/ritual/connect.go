@@ -134,6 +134,7 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 	show := fs.Bool("show-secrets", false, "show session ids, password hashes and capability URLs instead of masking them")
 	form := fs.String("login-form", "xmlrpc", "login wire form: xmlrpc or llsd")
 	outDir := fs.String("out", "", "also write ritual.md, ritual.html, events.jsonl, ritual.mmd and terrain.png (when the terrain arrived) to this directory")
+	startLoc := fs.String("start", "last", `start location: "last", "home" or "uri:Region&x&y&z"`)
 	eqSilence := fs.Duration("eq-silence", client.DefaultEventQueueSilence, "how long the event queue may hold its polls and deliver nothing before that is told as a fault")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -176,6 +177,7 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	out := runRitual(ctx, client.Config{
 		LoginURI: *uri, First: *first, Last: *last, Password: pw, Format: lf,
+		Start:    *startLoc,
 		Recorder: rec,
 		Logger:   quietLogger(),
 		Timeouts: client.Timeouts{EventQueue: *eqSilence},

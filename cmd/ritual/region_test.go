@@ -201,3 +201,16 @@ func TestRegionProcesses(t *testing.T) {
 		t.Errorf("map after South's clean stop and North's sweep: %+v, %v", hosts, err)
 	}
 }
+
+func TestConnectStart(t *testing.T) {
+	srv := startGrid(t)
+	base := []string{"--login-uri", srv.LoginURI(), "--first", "Test", "--last", "User", "--password", "secret", "--timeout", "20s"}
+	code, out, _ := connect(append(base, "--start", "uri:Nowhere&1&2&3")...)
+	if code != 1 || !strings.Contains(out, `no region named \"Nowhere\"`) && !strings.Contains(out, `no region named "Nowhere"`) {
+		t.Errorf("connect to a region that does not exist: exit %d\n%s", code, out)
+	}
+	code, out, _ = connect(append(base, "--start", "uri:Ritual&30&40&50")...)
+	if code != 0 {
+		t.Errorf("connect to uri:Ritual: exit %d\n%s", code, out)
+	}
+}
