@@ -336,6 +336,7 @@ func (s *Session) teleport(ctx context.Context, req msg.Message, told *trace.Reg
 				res.ToFinish, res.Took = time.Since(start), time.Since(start)
 				return res, nil
 			case trace.TeleportFinish:
+				s.drainTeleport(ch, start)
 				d := sig.dest
 				ev.Handle, ev.Remote, ev.Seed = uint64(d.Handle), d.Addr.String(), d.SeedCapability
 				ev.End = s.endFor(d.Addr, d.Handle)
@@ -354,6 +355,22 @@ func (s *Session) teleport(ctx context.Context, req msg.Message, told *trace.Reg
 			return fail(reason, fmt.Errorf("client: teleport: %s: %w", reason, ctx.Err()))
 		case <-s.done:
 			return fail("the session ended", fmt.Errorf("client: teleport: %w", s.Err()))
+		}
+	}
+}
+
+// drainTeleport tells the steps that were already waiting when
+// TeleportFinish came (the UDP TeleportStart and TeleportProgress can be
+// overtaken by the event queue).
+func (s *Session) drainTeleport(ch chan tpSignal, start time.Time) {
+	for {
+		select {
+		case sig := <-ch:
+			if sig.kind == trace.TeleportStart || sig.kind == trace.TeleportProgress {
+				s.regionEvent(&trace.RegionChange{Kind: sig.kind, Flags: sig.flags, Reason: sig.message, Elapsed: time.Since(start)})
+			}
+		default:
+			return
 		}
 	}
 }

@@ -1,0 +1,267 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"ritual"
+	"ritual/circuit"
+	"ritual/login"
+	"ritual/protocol/msg"
+	"ritual/trace"
+)
+
+// twoRegions is the login region "Default Region" at 1000,1000 and its
+// east neighbour "Ritual East" at 1001,1000, each with its own UDP port,
+// seed capability and event queue. East answers map searches and
+// teleports back to the login region; the login region refuses a
+// teleport to anywhere else but itself (TeleportLocal).
+type twoRegions struct {
+	west, east *fakeGrid
+	ids        atomic.Int32
+}
+
+const eastName = "Ritual East"
+
+func newTwoRegions(t *testing.T, westHook func(*fakeGrid, *circuit.Conn, msg.Message)) *twoRegions {
+	g := &twoRegions{}
+	g.ids.Store(401223)
+	if westHook == nil {
+		westHook = g.westMessage
+	}
+	g.west = newFakeGrid(t, fakeOptions{logoutReply: true, onMessage: westHook})
+	g.east = newFakeGrid(t, fakeOptions{name: eastName, gridX: 1001, gridY: 1000, child: true, logoutReply: true, onMessage: g.eastMessage})
+	return g
+}
+
+// answer is a recorded OpenSimulator event-queue answer with the
+// recorded addresses, ports and seeds pointed at this grid and a fresh id.
+func (g *twoRegions) answer(t testing.TB, file string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	s = strings.ReplaceAll(s, "127.0.0.1:9001", g.east.addr.String())
+	s = strings.ReplaceAll(s, "<integer>9001</integer>", "<integer>"+strconv.Itoa(int(g.east.addr.Port()))+"</integer>")
+	s = strings.ReplaceAll(s, "<integer>9000</integer>", "<integer>"+strconv.Itoa(int(g.west.addr.Port()))+"</integer>")
+	s = strings.ReplaceAll(s, "http://127.0.0.1:9000/CAPS/cfcc2d97-abbc-43ff-8db5-c8bd60b5876e0000/", g.east.http.URL+"/CAPS/seed/")
+	s = strings.ReplaceAll(s, "http://127.0.0.1:9000/CAPS/f7dd1a1c-9d9d-4983-8dce-f6b310ffacbd0000/", g.west.http.URL+"/CAPS/seed/")
+	id := regexp.MustCompile(`<key>id</key><integer>\d+</integer>`)
+	return []byte(id.ReplaceAllString(s, fmt.Sprintf("<key>id</key><integer>%d</integer>", g.ids.Add(1))))
+}
+
+func (g *twoRegions) westMessage(f *fakeGrid, conn *circuit.Conn, m msg.Message) {
+	switch m := m.(type) {
+	case *msg.TeleportLocationRequest:
+		f.send(conn, &msg.TeleportStart{Info: msg.TeleportStartInfo{TeleportFlags: TeleportViaLocation}})
+		if ritual.RegionHandle(m.Info.RegionHandle) == f.handle() {
+			f.send(conn, &msg.TeleportLocal{Info: msg.TeleportLocalInfo{AgentID: m.AgentData.AgentID, LocationID: 4,
+				Position: m.Info.Position, LookAt: m.Info.LookAt, TeleportFlags: TeleportViaLocation}})
+			return
+		}
+		f.send(conn, &msg.TeleportFailed{Info: msg.TeleportFailedInfo{AgentID: m.AgentData.AgentID, Reason: []byte("The region you tried to teleport to does not exist.\x00")}})
+	}
+}
+
+func (g *twoRegions) eastMessage(f *fakeGrid, conn *circuit.Conn, m msg.Message) {
+	switch m := m.(type) {
+	case *msg.MapNameRequest:
+		q := cString(m.NameData.Name)
+		rep := &msg.MapBlockReply{AgentData: msg.MapBlockReplyAgentData{AgentID: m.AgentData.AgentID, Flags: m.AgentData.Flags}}
+		if strings.EqualFold(q, fakeRegionName) {
+			rep.Data = append(rep.Data, msg.MapBlockReplyData{X: 1000, Y: 1000, Name: []byte(fakeRegionName + "\x00"), Access: 13})
+		}
+		rep.Data = append(rep.Data, msg.MapBlockReplyData{Access: mapAccessEnd, Name: append([]byte(q), 0)})
+		f.send(conn, rep)
+	case *msg.TeleportLocationRequest:
+		if ritual.RegionHandle(m.Info.RegionHandle) != g.west.handle() {
+			return
+		}
+		f.send(conn, &msg.TeleportStart{Info: msg.TeleportStartInfo{TeleportFlags: TeleportViaLocation}})
+		f.send(conn, &msg.TeleportProgress{AgentData: msg.TeleportProgressAgentData{AgentID: m.AgentData.AgentID},
+			Info: msg.TeleportProgressInfo{TeleportFlags: TeleportViaLocation, Message: []byte("sending_dest\x00")}})
+		// OpenSimulator's TeleportFinish follows TeleportStart by ~90 ms.
+		answer := g.answer(f.t, "opensim-eq-teleportfinish-back.xml")
+		time.AfterFunc(30*time.Millisecond, func() { f.push(answer) })
+	}
+}
+
+// TestGridNeighbourCrossTeleport: the client opens a child circuit to the
+// neighbour EnableSimulator names and sees its terrain and objects, walks
+// across the border (CrossedRegion) keeping the login region as a child,
+// teleports back by name (map search, TeleportFinish on the neighbour's
+// queue, the child circuit reused), teleports within the region, and has a
+// teleport to nowhere refused — all from OpenSimulator's recorded event
+// bodies.
+func TestGridNeighbourCrossTeleport(t *testing.T) {
+	g := newTwoRegions(t, nil)
+	var mem trace.Memory
+	cfg := g.west.config(login.FormatXMLRPC)
+	cfg.Recorder = &mem
+	cfg.AgentUpdateInterval = -1
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := Login(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.WaitRitual(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g.east.expect(s.AgentID(), s.SessionID(), s.CircuitCode())
+
+	// The neighbour: EnableSimulator and EstablishAgentCommunication in
+	// one answer, as OpenSimulator sends them.
+	g.west.push(g.answer(t, "opensim-eq-enablesimulator.xml"))
+	if err := s.WaitNeighbours(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	eastHandle := ritual.HandleFromGrid(1001, 1000)
+	nw, ok := s.NeighbourWorld(eastHandle)
+	if !ok {
+		t.Fatal("no world for the neighbour")
+	}
+	waitUntil(t, "the neighbour's terrain and objects", func() bool {
+		p, of := nw.TerrainProgress()
+		return p == of && nw.Len() >= 3
+	})
+	rs := s.Regions()
+	if len(rs) != 2 || rs[0].Role != RoleMain || rs[0].Name != fakeRegionName || rs[1].Role != RoleChild ||
+		rs[1].Name != eastName || rs[1].Handle != eastHandle || rs[1].Addr != g.east.addr || rs[1].State != StateReady {
+		t.Fatalf("regions = %+v", rs)
+	}
+	waitUntil(t, "the neighbour's seed request", func() bool {
+		g.east.mu.Lock()
+		defer g.east.mu.Unlock()
+		return len(g.east.seedNames) > 0
+	})
+	if n := g.east.count("CompleteAgentMovement"); n != 0 {
+		t.Errorf("a child circuit sent CompleteAgentMovement %d times", n)
+	}
+	if g.east.count("RegionHandshakeReply") != 1 || g.east.count("UseCircuitCode") != 1 {
+		t.Errorf("neighbour received %v", g.east.received)
+	}
+
+	// Crossing the border: CrossedRegion on the departed region's queue.
+	g.west.push(g.answer(t, "opensim-eq-crossedregion.xml"))
+	if err := s.WaitCrossings(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if rg := s.Region(); rg.Name != eastName || rg.Handle != eastHandle || rg.Addr != g.east.addr {
+		t.Errorf("after crossing, region = %+v", rg)
+	}
+	if mv, _ := s.Movement(); mv.RegionHandle != eastHandle {
+		t.Errorf("after crossing, movement = %+v", mv)
+	}
+	if g.east.count("CompleteAgentMovement") != 1 || g.east.count("UseCircuitCode") != 2 {
+		t.Errorf("neighbour received %v", g.east.received)
+	}
+	if tr := s.Terrain(); !tr.Complete() || s.World().Len() < 3 {
+		t.Errorf("after crossing, world has %d objects, terrain %d/%d", s.World().Len(), tr.Patches, tr.Of)
+	}
+	rs = s.Regions()
+	if len(rs) != 2 || rs[0].Name != eastName || rs[1].Role != RoleChild || rs[1].Name != fakeRegionName || rs[1].Addr != g.west.addr {
+		t.Errorf("after crossing, regions = %+v", rs)
+	}
+
+	// Teleport back by name: the map answers from the neighbour, the
+	// login region's circuit is reused.
+	westCAM := g.west.count("CompleteAgentMovement")
+	pos := ritual.Vector3{X: 250, Y: 128, Z: 30}
+	res, err := s.Teleport(ctx, fakeRegionName, pos, ritual.Vector3{X: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Local || res.Region.Name != fakeRegionName || res.Region.Addr != g.west.addr || res.Flags != TeleportViaLocation || res.Took < res.ToFinish {
+		t.Errorf("teleport = %+v", res)
+	}
+	if g.west.count("CompleteAgentMovement") != westCAM+1 || g.west.count("UseCircuitCode") != 2 || g.east.count("TeleportLocationRequest") != 1 {
+		t.Errorf("west received %v, east %v", g.west.received, g.east.received)
+	}
+	if rs := s.Regions(); len(rs) != 2 || rs[0].Name != fakeRegionName || rs[1].Name != eastName {
+		t.Errorf("after teleport, regions = %+v", rs)
+	}
+	if err := s.WaitArrival(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	// Within the region: TeleportLocal.
+	res, err = s.Teleport(ctx, strings.ToUpper(fakeRegionName), ritual.Vector3{X: 10, Y: 20, Z: 30}, ritual.Vector3{Y: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Local || res.Position != (ritual.Vector3{X: 10, Y: 20, Z: 30}) {
+		t.Errorf("local teleport = %+v", res)
+	}
+
+	// To a handle no region has: TeleportFailed with the region's reason.
+	_, err = s.TeleportToHandle(ctx, ritual.HandleFromGrid(5000, 5000), pos, pos)
+	var te *TeleportError
+	if !errors.As(err, &te) || !strings.Contains(te.Reason, "does not exist") {
+		t.Errorf("teleport to nowhere: %v", err)
+	}
+	if rg := s.Region(); rg.Name != fakeRegionName {
+		t.Errorf("after a failed teleport the agent is in %q", rg.Name)
+	}
+
+	// The story's region steps, in order.
+	var kinds []string
+	for _, ev := range mem.Events() {
+		if rc, ok := ev.(*trace.RegionChange); ok {
+			kinds = append(kinds, rc.Kind)
+		}
+	}
+	want := []string{trace.ChildOpen, trace.ChildSeed, trace.ChildReady, trace.CrossStart, trace.CrossComplete,
+		trace.TeleportRequest, trace.TeleportStart, trace.TeleportProgress, trace.TeleportFinish, trace.TeleportArrived, trace.RegionComplete,
+		trace.TeleportRequest, trace.TeleportStart, trace.TeleportLocal,
+		trace.TeleportRequest, trace.TeleportStart, trace.TeleportFailed}
+	if strings.Join(kinds, " ") != strings.Join(want, " ") {
+		t.Errorf("region steps:\n got %v\nwant %v", kinds, want)
+	}
+
+	if _, err := s.Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTeleportUnknownName: a map search that finds no such region fails
+// the teleport before any request is sent.
+func TestTeleportUnknownName(t *testing.T) {
+	g := newTwoRegions(t, func(f *fakeGrid, conn *circuit.Conn, m msg.Message) {
+		if m, ok := m.(*msg.MapNameRequest); ok {
+			f.send(conn, &msg.MapBlockReply{AgentData: msg.MapBlockReplyAgentData{AgentID: m.AgentData.AgentID},
+				Data: []msg.MapBlockReplyData{{X: 1001, Y: 1000, Name: []byte("Nowhere Near\x00"), Access: 13}, {Access: mapAccessEnd, Name: m.NameData.Name}}})
+		}
+	})
+	cfg := g.west.config(login.FormatXMLRPC)
+	cfg.AgentUpdateInterval = -1
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := Login(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.WaitMovementComplete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Teleport(ctx, "Nowhere", ritual.Vector3{}, ritual.Vector3{})
+	if !errors.Is(err, ErrNoSuchRegion) || !strings.Contains(err.Error(), "Nowhere Near") {
+		t.Errorf("err = %v", err)
+	}
+	if n := g.west.count("TeleportLocationRequest"); n != 0 {
+		t.Errorf("sent %d TeleportLocationRequest", n)
+	}
+}
