@@ -224,16 +224,30 @@ func (s *Session) LookupRegion(ctx context.Context, name string) (MapRegion, err
 func (s *Session) Teleport(ctx context.Context, region string, pos, lookAt ritual.Vector3) (TeleportResult, error) {
 	rg := s.Region()
 	h := rg.Handle
+	p := pos
+	told := &trace.RegionChange{Kind: trace.TeleportRequest, Region: strings.TrimSpace(region), Position: &p}
 	if !strings.EqualFold(strings.TrimSpace(region), rg.Name) || rg.Name == "" {
+		// The teleport's story begins with the map search.
 		start := time.Now()
+		s.regionEvent(told)
+		told = nil
 		mr, err := s.LookupRegion(ctx, region)
 		if err != nil {
 			s.regionEvent(&trace.RegionChange{Kind: trace.TeleportFailed, Region: region, Reason: err.Error(), Elapsed: time.Since(start)})
 			return TeleportResult{}, err
 		}
 		h = mr.Handle
+	} else {
+		told.Handle = uint64(h)
 	}
-	return s.TeleportToHandle(ctx, h, pos, lookAt)
+	return s.teleport(ctx, s.locationRequest(h, pos, lookAt), told, h)
+}
+
+func (s *Session) locationRequest(h ritual.RegionHandle, pos, lookAt ritual.Vector3) *msg.TeleportLocationRequest {
+	return &msg.TeleportLocationRequest{
+		AgentData: msg.TeleportLocationRequestAgentData{AgentID: s.resp.Agent, SessionID: s.resp.Session},
+		Info:      msg.TeleportLocationRequestInfo{RegionHandle: uint64(h), Position: pos, LookAt: lookAt},
+	}
 }
 
 // TeleportToHandle takes the agent to pos in the region with handle h:
@@ -246,12 +260,8 @@ func (s *Session) Teleport(ctx context.Context, region string, pos, lookAt ritua
 // TeleportLocal (or AgentMovementComplete). Timeouts.Teleport bounds the
 // whole.
 func (s *Session) TeleportToHandle(ctx context.Context, h ritual.RegionHandle, pos, lookAt ritual.Vector3) (TeleportResult, error) {
-	req := &msg.TeleportLocationRequest{
-		AgentData: msg.TeleportLocationRequestAgentData{AgentID: s.resp.Agent, SessionID: s.resp.Session},
-		Info:      msg.TeleportLocationRequestInfo{RegionHandle: uint64(h), Position: pos, LookAt: lookAt},
-	}
 	p := pos
-	return s.teleport(ctx, req, &trace.RegionChange{Kind: trace.TeleportRequest, Handle: uint64(h), Position: &p}, h)
+	return s.teleport(ctx, s.locationRequest(h, pos, lookAt), &trace.RegionChange{Kind: trace.TeleportRequest, Handle: uint64(h), Position: &p}, h)
 }
 
 // TeleportLandmark takes the agent to the landmark with inventory asset
@@ -264,7 +274,8 @@ func (s *Session) TeleportLandmark(ctx context.Context, landmark ritual.UUID) (T
 }
 
 // teleport sends req and follows the teleport to its end. target is the
-// destination's handle (0 when unknown, for a landmark).
+// destination's handle (0 when unknown, for a landmark); told is the
+// request's region change (nil when the caller has told it).
 func (s *Session) teleport(ctx context.Context, req msg.Message, told *trace.RegionChange, target ritual.RegionHandle) (TeleportResult, error) {
 	var res TeleportResult
 	if s.ended() {
@@ -287,11 +298,13 @@ func (s *Session) teleport(ctx context.Context, req msg.Message, told *trace.Reg
 	from := s.Region()
 	start := time.Now()
 	fail := func(reason string, err error) (TeleportResult, error) {
-		s.regionEvent(&trace.RegionChange{Kind: trace.TeleportFailed, Region: from.Name, Handle: uint64(target),
-			Reason: reason, Elapsed: time.Since(start)})
+		s.regionEvent(&trace.RegionChange{Kind: trace.TeleportFailed, Handle: uint64(target),
+			Reason: reason + "; the agent stays in " + from.Name, Elapsed: time.Since(start)})
 		return res, err
 	}
-	s.regionEvent(told)
+	if told != nil {
+		s.regionEvent(told)
+	}
 	if err := s.Send(req, true); err != nil {
 		return fail(err.Error(), err)
 	}

@@ -43,6 +43,9 @@ func (p Part) Title() string {
 	case PartStall:
 		return "Stall"
 	}
+	if p >= PartRegions {
+		return "Part " + roman(int(PartWorld)+1+int(p-PartRegions))
+	}
 	return "Background"
 }
 
