@@ -299,7 +299,7 @@ func (s *Session) teleport(ctx context.Context, req msg.Message, told *trace.Reg
 	start := time.Now()
 	fail := func(reason string, err error) (TeleportResult, error) {
 		s.regionEvent(&trace.RegionChange{Kind: trace.TeleportFailed, Handle: uint64(target),
-			Reason: reason + "; the agent stays in " + from.Name, Elapsed: time.Since(start)})
+			Reason: reason + " (the agent stays in " + from.Name + ")", Elapsed: time.Since(start)})
 		return res, err
 	}
 	if told != nil {

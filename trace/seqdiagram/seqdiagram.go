@@ -396,12 +396,20 @@ func (d *diagram) write(b *bytes.Buffer, opt Options) {
 	items := d.items()
 	var body []line
 	used := map[string]bool{}
-	order := []narrative.Part{narrative.PartLogin, narrative.PartHandshake, narrative.PartCaps, narrative.PartWorld, narrative.PartEpilogue, narrative.PartStall}
+	order := []narrative.Part{narrative.PartLogin, narrative.PartHandshake, narrative.PartCaps, narrative.PartWorld}
+	episodes := narrative.Episodes(d.evs)
+	for k := range episodes {
+		order = append(order, narrative.PartRegions+narrative.Part(k))
+	}
+	order = append(order, narrative.PartEpilogue, narrative.PartStall)
 	for _, part := range order {
 		if len(items[part]) == 0 {
 			continue
 		}
-		if part != narrative.PartStall {
+		switch {
+		case part >= narrative.PartRegions:
+			body = append(body, line{over: "*", text: esc(part.Title()+": "+episodes[part-narrative.PartRegions], 0)})
+		case part != narrative.PartStall:
 			body = append(body, line{over: "*", text: esc(part.Title(), 0)})
 		}
 		for _, it := range items[part] {
@@ -769,6 +777,25 @@ func (d *diagram) describe(i int, l *line) string {
 				cs = append(cs, esc(c, 96))
 			}
 			s += ". Likely: " + strings.Join(cs, " / ")
+		}
+		return s
+	case *trace.RegionChange:
+		s := v(trace.What(e))
+		var d []string
+		switch {
+		case e.Region != "":
+			d = append(d, v(e.Region))
+		case e.End != "" && e.End != trace.EndRegion:
+			d = append(d, v(e.End))
+		}
+		if e.Elapsed > 0 {
+			d = append(d, dur(e.Elapsed))
+		}
+		if e.Reason != "" {
+			d = append(d, esc(e.Reason, 96))
+		}
+		if len(d) > 0 {
+			s += " (" + strings.Join(d, ", ") + ")"
 		}
 		return s
 	}

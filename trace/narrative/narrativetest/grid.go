@@ -98,6 +98,6 @@ func Grid() []trace.Event {
 	s.lanePacket(901.3, trace.EndRegion, trace.Recv, 62, pk{msg: "TeleportFailed", reliable: true, size: 70,
 		fields: trace.Fields{f("Reason", "The region you tried to teleport to does not exist.")}})
 	s.region(901.4, trace.RegionChange{Kind: trace.TeleportFailed, Handle: far,
-		Reason: "The region you tried to teleport to does not exist.; the agent stays in " + Region, Elapsed: ms(1.4)})
+		Reason: "The region you tried to teleport to does not exist. (the agent stays in " + Region + ")", Elapsed: ms(1.4)})
 	return s.done()
 }
