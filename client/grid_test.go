@@ -1,12 +1,15 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -18,7 +21,10 @@ import (
 	"ritual/login"
 	"ritual/protocol/msg"
 	"ritual/trace"
+	"ritual/trace/narrative"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // twoRegions is the login region "Default Region" at 1000,1000 and its
 // east neighbour "Ritual East" at 1001,1000, each with its own UDP port,
@@ -135,7 +141,7 @@ func TestGridNeighbourCrossTeleport(t *testing.T) {
 	}
 	waitUntil(t, "the neighbour's terrain and objects", func() bool {
 		p, of := nw.TerrainProgress()
-		return p == of && nw.Len() >= 3
+		return p == of && nw.Len() >= 4 // the cached object asked for and answered
 	})
 	rs := s.Regions()
 	if len(rs) != 2 || rs[0].Role != RoleMain || rs[0].Name != fakeRegionName || rs[1].Role != RoleChild ||
@@ -233,6 +239,78 @@ func TestGridNeighbourCrossTeleport(t *testing.T) {
 
 	if _, err := s.Logout(ctx); err != nil {
 		t.Fatal(err)
+	}
+	checkRegionStory(t, mem.Events(), filepath.Join("testdata", "grid-story.golden"))
+}
+
+// checkRegionStory compares the parts of the story that tell the other
+// regions' rituals with a golden file (go test -update rewrites it). The
+// lines of each part are sorted, as the order of signals from different
+// goroutines (a child circuit's packets, the event queue's events) is not
+// fixed; times, ports, sequence numbers, sizes and counts are masked, and
+// the event-queue lines and acknowledgements, whose number depends on
+// timing, left out.
+func checkRegionStory(t *testing.T, evs []trace.Event, golden string) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := narrative.Render(&b, evs, narrative.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	story := b.String()
+	start := strings.Index(story, "\n## Part V:")
+	end := strings.Index(story, "\n## Epilogue")
+	if start < 0 || end < start {
+		t.Fatalf("the story has no parts for other regions:\n%s", story)
+	}
+	mask := []struct {
+		re   *regexp.Regexp
+		with string
+	}{
+		{regexp.MustCompile("^\\d+\\.\\s+"), "- "},
+		{regexp.MustCompile("`\\+[^`]*`"), "`+T`"},
+		{regexp.MustCompile(`\d+(\.\d+)? (ms|s)\b`), "D"},
+		{regexp.MustCompile(`127\.0\.0\.1:\d+`), "127.0.0.1:P"},
+		{regexp.MustCompile(`, carrying \d+ acks?`), ""},
+		{regexp.MustCompile(`seq \d+`), "seq N"},
+		{regexp.MustCompile(`\d+ bytes`), "N bytes"},
+		{regexp.MustCompile(`×\d+`), "×N"},
+		{regexp.MustCompile(`\d+ (ObjectUpdate|LayerData|ImprovedTerseObjectUpdate|ObjectUpdateCompressed|ObjectUpdateCached)\w* packets?`), "N $1 packets"},
+		{regexp.MustCompile(`brought \d+ objects?`), "brought N objects"},
+		{regexp.MustCompile(`\(\d+ [^)]*\)`), "(…)"},
+	}
+	var out []string
+	var part []string
+	flush := func() {
+		slices.Sort(part)
+		out = append(out, part...)
+		part = nil
+	}
+	for _, l := range strings.Split(story[start+1:end], "\n") {
+		switch {
+		case strings.HasPrefix(l, "## "):
+			flush()
+			out = append(out, l)
+		case l == "", strings.Contains(l, "[EQ]"), strings.Contains(l, "PacketAck"), strings.Contains(l, "RESENT"), strings.Contains(l, "DUPLICATE"):
+		default:
+			for _, m := range mask {
+				l = m.re.ReplaceAllString(l, m.with)
+			}
+			part = append(part, l)
+		}
+	}
+	flush()
+	got := strings.Join(out, "\n") + "\n"
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./client -run TestGrid -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("the story of the other regions differs from %s; got:\n%s", golden, got)
 	}
 }
 

@@ -238,7 +238,7 @@ func (s *Session) Teleport(ctx context.Context, region string, pos, lookAt ritua
 		}
 		h = mr.Handle
 	} else {
-		told.Handle = uint64(h)
+		told.Region, told.Handle = rg.Name, uint64(h)
 	}
 	return s.teleport(ctx, s.locationRequest(h, pos, lookAt), told, h)
 }
