@@ -74,6 +74,8 @@ func What(ev Event) string {
 		return "STALL"
 	case *RegionChange:
 		return strings.ToUpper(strings.ReplaceAll(e.Kind, ".", " "))
+	case *WorldView:
+		return "WORLD VIEW"
 	}
 	return strings.ToUpper(ev.Name())
 }

@@ -15,6 +15,7 @@ import (
 	"ritual"
 	"ritual/client"
 	"ritual/login"
+	"ritual/sim"
 	"ritual/trace"
 	"ritual/trace/cause"
 	"ritual/trace/diagnose"
@@ -62,6 +63,10 @@ func runRitual(ctx context.Context, cfg client.Config, rec *trace.Memory, start 
 	}
 	out.err = err
 	out.complete = err == nil
+	if sess != nil {
+		// What the client saw of the region, for the report's map.
+		trace.Emit(rec, worldView(sess))
+	}
 	if !out.complete {
 		// One diagnosis per story: the session's own when it made one
 		// (it knows most), else one read from the events.
@@ -131,6 +136,7 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 30*time.Second, "how long the whole ritual may take (with --teleport, both rituals)")
 	show := fs.Bool("show-secrets", false, "show session ids, password hashes and capability URLs instead of masking them")
 	form := fs.String("login-form", "xmlrpc", "login wire form: xmlrpc or llsd")
+	outDir := fs.String("out", "", "also write ritual.md, ritual.html, events.jsonl, ritual.mmd and terrain.png (when the terrain arrived) to this directory")
 	eqSilence := fs.Duration("eq-silence", client.DefaultEventQueueSilence, "how long the event queue may hold its polls and deliver nothing before that is told as a fault")
 	teleportTo := fs.String("teleport", "", "once the ritual completes, teleport to Region/x/y/z and tell that ritual too")
 	if err := fs.Parse(args); err != nil {
@@ -197,9 +203,25 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 		out.session.Close()
 	}
 
-	if err := render(stdout, *format, byTime(rec.Events()), trace.Secrets(*show), narrative.Options{ClientName: "Ritual client (ritual connect)"}); err != nil {
+	nopt := narrative.Options{ClientName: "Ritual client (ritual connect)"}
+	events := byTime(rec.Events())
+	if err := render(stdout, *format, events, trace.Secrets(*show), nopt); err != nil {
 		fmt.Fprintf(stderr, "ritual connect: %v\n", err)
 		return 1
+	}
+	if *outDir != "" {
+		res := &demoResult{events: events, complete: out.complete, err: out.err, stall: out.stall, waterHeight: sim.DefaultWaterHeight}
+		if out.session != nil {
+			res.terrain = out.session.Terrain()
+			if r := out.session.Region(); r.WaterHeight > 0 {
+				res.waterHeight = r.WaterHeight
+			}
+		}
+		if err := writeOutputs(*outDir, res, trace.Secrets(*show), nopt); err != nil {
+			fmt.Fprintf(stderr, "ritual connect: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "ritual connect: wrote the story, ritual.html and the event log to %s\n", *outDir)
 	}
 	if !out.whole() {
 		tellOutcome(stderr, "ritual connect", out)

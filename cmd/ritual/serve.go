@@ -15,7 +15,9 @@ import (
 
 	"ritual/grid"
 	"ritual/login"
+	"ritual/observatory"
 	"ritual/trace"
+	"ritual/trace/narrative"
 )
 
 func init() {
@@ -39,6 +41,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	traceFile := fs.String("trace", "", "write every probe event as JSON lines to this file")
 	showSecrets := fs.Bool("show-secrets", false, "do not mask session ids and capability URLs in the trace")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	obsToken := fs.String("observatory-token", "", "serve the live observatory at /observatory/ to holders of this token (else $"+observatoryTokenEnv+"; without one it is served only on a loopback listener)")
+	noObs := fs.Bool("no-observatory", false, "do not serve the live observatory")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -94,6 +98,25 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		defer sink.Flush()
 	}
 
+	var live *observatory.Live
+	token := *obsToken
+	if token == "" {
+		token = os.Getenv(observatoryTokenEnv)
+	}
+	obsOn, obsWhy := observatory.Access(*listen, token)
+	if *noObs {
+		obsOn, obsWhy = false, "the observatory is off (--no-observatory)"
+	}
+	if obsOn {
+		live = observatory.NewLive(observatory.LiveConfig{
+			// The pages mask secrets whatever --show-secrets says of the
+			// trace file: they may be watched from elsewhere.
+			Token:     token,
+			Narrative: narrative.Options{ServerName: "Ritual grid (ritual serve)"},
+		})
+		defer live.Close()
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
@@ -106,6 +129,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		MaxCircuits:  *maxCircuits,
 		Recorder:     rec,
 		Logger:       logger,
+		Observatory:  observatoryOf(live),
 
 		MaxConnsPerAddress: *maxConns,
 		ReadTimeout:        *readTimeout,
@@ -121,6 +145,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "ritual serve: region %q at grid %d,%d (%d prims) ready in %v\n",
 		info.Name, info.GridX, info.GridY, srv.Region.Objects(), time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(stdout, "ritual serve: login URI %s (HTTP and UDP on %s), data in %s\n", srv.LoginURI(), srv.Addr(), dir)
+	if live != nil {
+		fmt.Fprintf(stdout, "ritual serve: observatory at http://%s/observatory/ (%s)\n", srv.Addr(), obsWhy)
+	} else {
+		fmt.Fprintf(stdout, "ritual serve: %s\n", obsWhy)
+	}
 
 	<-ctx.Done()
 	stop()
@@ -165,4 +194,17 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil
+}
+
+// observatoryTokenEnv holds the observatory token when --observatory-token
+// is not given (a flag's value shows in the process list).
+const observatoryTokenEnv = "RITUAL_OBSERVATORY_TOKEN"
+
+// observatoryOf is live as the grid's Observatory, or nil (not a nil
+// pointer in an interface) when it is off.
+func observatoryOf(live *observatory.Live) grid.Observatory {
+	if live == nil {
+		return nil
+	}
+	return live
 }
