@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -341,5 +342,130 @@ func TestTeleportUnknownName(t *testing.T) {
 	}
 	if n := g.west.count("TeleportLocationRequest"); n != 0 {
 		t.Errorf("sent %d TeleportLocationRequest", n)
+	}
+}
+
+// loginTwo logs in to the west region of g, with the east one expecting
+// the agent's circuits.
+func loginTwo(t *testing.T, g *twoRegions, rec trace.Recorder) (*Session, context.Context) {
+	t.Helper()
+	cfg := g.west.config(login.FormatXMLRPC)
+	cfg.AgentUpdateInterval = -1
+	cfg.Recorder = rec
+	cfg.Timeouts.Teleport = 5 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	t.Cleanup(cancel)
+	s, err := Login(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.WaitRitual(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g.east.expect(s.AgentID(), s.SessionID(), s.CircuitCode())
+	return s, ctx
+}
+
+// TestChildCircuitUDPEnableAndDisable: EnableSimulator as a UDP message
+// opens a child circuit too; the neighbour's DisableSimulator closes it
+// and the session goes on in its region.
+func TestChildCircuitUDPEnableAndDisable(t *testing.T) {
+	g := newTwoRegions(t, nil)
+	var mem trace.Memory
+	s, ctx := loginTwo(t, g, &mem)
+	g.west.mu.Lock()
+	wconn := g.west.conn
+	g.west.mu.Unlock()
+	ip := g.east.addr.Addr().As4()
+	g.west.send(wconn, &msg.EnableSimulator{SimulatorInfo: msg.EnableSimulatorSimulatorInfo{
+		Handle: uint64(ritual.HandleFromGrid(1001, 1000)), IP: ip, Port: g.east.addr.Port()}})
+	if err := s.WaitNeighbours(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// The same neighbour named again opens nothing more.
+	g.west.send(wconn, &msg.EnableSimulator{SimulatorInfo: msg.EnableSimulatorSimulatorInfo{
+		Handle: uint64(ritual.HandleFromGrid(1001, 1000)), IP: ip, Port: g.east.addr.Port()}})
+	g.east.mu.Lock()
+	econn := g.east.conn
+	g.east.mu.Unlock()
+	g.east.send(econn, &msg.DisableSimulator{})
+	waitUntil(t, "the child circuit to close", func() bool { return len(s.Regions()) == 1 })
+	if s.ended() {
+		t.Fatalf("a neighbour's DisableSimulator ended the session: %v", s.Err())
+	}
+	if g.east.count("UseCircuitCode") != 1 {
+		t.Errorf("neighbour received %v", g.east.received)
+	}
+	var closed *trace.RegionChange
+	for _, ev := range mem.Events() {
+		if rc, ok := ev.(*trace.RegionChange); ok && rc.Kind == trace.ChildClosed {
+			closed = rc
+		}
+	}
+	if closed == nil || closed.Region != eastName || !strings.Contains(closed.Reason, "DisableSimulator") {
+		t.Errorf("child.closed = %+v", closed)
+	}
+}
+
+// TestTeleportDestinationSilent: TeleportFinish names a region that never
+// answers; the teleport fails within its bound and the agent stays where
+// it was, its circuit still main.
+func TestTeleportDestinationSilent(t *testing.T) {
+	dead, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	deadPort := dead.LocalAddr().(*net.UDPAddr).Port
+	var g *twoRegions
+	g = newTwoRegions(t, func(f *fakeGrid, conn *circuit.Conn, m msg.Message) {
+		if _, ok := m.(*msg.TeleportLocationRequest); ok {
+			f.send(conn, &msg.TeleportStart{Info: msg.TeleportStartInfo{TeleportFlags: TeleportViaLocation}})
+			a := g.answer(f.t, "opensim-eq-teleportfinish.xml")
+			a = bytes.ReplaceAll(a, []byte("<integer>"+strconv.Itoa(int(g.east.addr.Port()))+"</integer>"), []byte("<integer>"+strconv.Itoa(deadPort)+"</integer>"))
+			f.push(a)
+		}
+	})
+	s, ctx := loginTwo(t, g, nil)
+	before := s.Region()
+	_, err = s.TeleportToHandle(ctx, ritual.HandleFromGrid(1001, 1000), ritual.Vector3{X: 1, Y: 2, Z: 3}, ritual.Vector3{X: 1})
+	if !errors.Is(err, ErrNotAcknowledged) {
+		t.Fatalf("err = %v, want ErrNotAcknowledged", err)
+	}
+	if rg := s.Region(); rg.Addr != before.Addr || rg.Name != before.Name {
+		t.Errorf("after a failed teleport, region = %+v", rg)
+	}
+	if s.ended() {
+		t.Fatal("the session ended")
+	}
+	waitUntil(t, "the unanswered circuit to close", func() bool { return len(s.Regions()) == 1 })
+	// The agent still talks to its region.
+	if err := s.Send(&msg.AgentDataUpdateRequest{AgentData: msg.AgentDataUpdateRequestAgentData{AgentID: s.AgentID(), SessionID: s.SessionID()}}, true); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the region to hear the agent", func() bool { return g.west.count("AgentDataUpdateRequest") >= 2 })
+}
+
+// TestTeleportFailedOnEventQueue: a landmark teleport the region refuses
+// with TeleportFailed on the event queue.
+func TestTeleportFailedOnEventQueue(t *testing.T) {
+	var g *twoRegions
+	g = newTwoRegions(t, func(f *fakeGrid, conn *circuit.Conn, m msg.Message) {
+		if m, ok := m.(*msg.TeleportLandmarkRequest); ok {
+			body := fmt.Sprintf(`<llsd><map><key>events</key><array><map><key>message</key><string>TeleportFailed</string><key>body</key><map>`+
+				`<key>Info</key><array><map><key>AgentID</key><uuid>%s</uuid><key>Reason</key><string>Landmark not found</string></map></array>`+
+				`</map></map></array><key>id</key><integer>%d</integer></map></llsd>`, m.Info.AgentID, g.ids.Add(1))
+			f.push([]byte(body))
+		}
+	})
+	s, ctx := loginTwo(t, g, nil)
+	_, err := s.TeleportLandmark(ctx, ritual.NewUUID())
+	var te *TeleportError
+	if !errors.As(err, &te) || te.Reason != "Landmark not found" {
+		t.Fatalf("err = %v", err)
+	}
+	if g.west.count("TeleportLandmarkRequest") != 1 {
+		t.Errorf("west received %v", g.west.received)
 	}
 }

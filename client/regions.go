@@ -98,6 +98,7 @@ type link struct {
 	seed     string
 	eqActive bool // a seed request or event queue runs for this region
 	opened   time.Time
+	why      string        // why the session closed the circuit
 	ready    chan struct{} // closed at the first RegionHandshake
 	once     sync.Once
 }
@@ -382,6 +383,9 @@ func (s *Session) openChild(addr netip.AddrPort, h ritual.RegionHandle, sizeX, s
 		s.goTracked(func() {
 			if err := s.useCircuit(l); err != nil {
 				s.log.Warn("client: child circuit", "region", addr, "err", err)
+				s.mu.Lock()
+				l.why = err.Error()
+				s.mu.Unlock()
 				conn.Close(err.Error())
 			}
 		})
@@ -528,6 +532,9 @@ func (s *Session) handleChild(l *link, m msg.Message) error {
 		s.notify()
 		return err
 	case *msg.DisableSimulator:
+		s.mu.Lock()
+		l.why = "the region sent DisableSimulator"
+		s.mu.Unlock()
 		l.conn.Close("DisableSimulator")
 	}
 	return nil
@@ -554,14 +561,17 @@ func (s *Session) childGone(l *link, err error) {
 		delete(s.grid.children, l.conn.RemoteAddr())
 	}
 	l.state = StateClosed
-	name, h := l.region.Name, l.region.Handle
+	name, h, reason := l.region.Name, l.region.Handle, l.why
 	s.mu.Unlock()
 	if s.ended() {
 		return
 	}
-	reason := "closed"
-	if err != nil {
+	switch {
+	case reason != "":
+	case err != nil:
 		reason = err.Error()
+	default:
+		reason = "closed"
 	}
 	s.regionEvent(&trace.RegionChange{Kind: trace.ChildClosed, Region: name, Handle: uint64(h),
 		Remote: l.conn.RemoteAddr().String(), End: l.end, Reason: reason})
@@ -684,7 +694,15 @@ func (s *Session) moveTo(ctx context.Context, addr netip.AddrPort, h ritual.Regi
 			l.region.Handle = h
 		}
 		s.mu.Unlock()
+		fresh := err == nil
 		if err := s.useCircuit(l); err != nil {
+			if fresh {
+				// A circuit opened for this move and never answered goes.
+				s.mu.Lock()
+				l.why = err.Error()
+				s.mu.Unlock()
+				l.conn.Close(err.Error())
+			}
 			if ctx.Err() != nil {
 				err = ctx.Err()
 			}
