@@ -214,3 +214,43 @@ func FuzzGridEvents(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParseGridEvents parses OpenSimulator's recorded bodies (the
+// LLSD decoding is the caps client's and not measured).
+func BenchmarkParseGridEvents(b *testing.B) {
+	enable := captureEvents(b, "opensim-eq-enablesimulator.xml")
+	finish := captureEvents(b, "opensim-eq-teleportfinish.xml")[0]
+	cross := captureEvents(b, "opensim-eq-crossedregion.xml")[0]
+	b.Run("EnableSimulator", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ParseEnableSimulator(enable[0]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("EstablishAgentCommunication", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ParseEstablishAgentCommunication(enable[1]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("TeleportFinish", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ParseTeleportFinish(finish); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("CrossedRegion", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ParseCrossedRegion(cross); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -469,3 +469,76 @@ func TestTeleportFailedOnEventQueue(t *testing.T) {
 		t.Errorf("west received %v", g.west.received)
 	}
 }
+
+// TestCrossingIntoSilentRegion: CrossedRegion names a neighbour that never
+// answers; the agent stays in its region and the story says so.
+func TestCrossingIntoSilentRegion(t *testing.T) {
+	dead, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	g := newTwoRegions(t, nil)
+	var mem trace.Memory
+	s, _ := loginTwo(t, g, &mem)
+	before := s.Region()
+	a := g.answer(t, "opensim-eq-crossedregion.xml")
+	a = bytes.ReplaceAll(a, []byte("<integer>"+strconv.Itoa(int(g.east.addr.Port()))+"</integer>"),
+		[]byte("<integer>"+strconv.Itoa(dead.LocalAddr().(*net.UDPAddr).Port)+"</integer>"))
+	g.west.push(a)
+	var failed *trace.RegionChange
+	waitUntil(t, "the crossing to fail", func() bool {
+		for _, ev := range mem.Events() {
+			if rc, ok := ev.(*trace.RegionChange); ok && rc.Kind == trace.CrossFailed {
+				failed = rc
+				return true
+			}
+		}
+		return false
+	})
+	if !strings.Contains(failed.Reason, "stays where it was") {
+		t.Errorf("cross.failed = %+v", failed)
+	}
+	if rg := s.Region(); rg.Addr != before.Addr || s.Crossings() != 0 || s.ended() {
+		t.Errorf("after a failed crossing: region %+v, %d crossings, ended %v", rg, s.Crossings(), s.ended())
+	}
+}
+
+// TestTeleportLocalByMovement: a region that answers a teleport within
+// itself with AgentMovementComplete (not TeleportLocal) ends it too; a
+// second teleport while one is under way is refused.
+func TestTeleportLocalByMovement(t *testing.T) {
+	release := make(chan struct{})
+	g := newTwoRegions(t, func(f *fakeGrid, conn *circuit.Conn, m msg.Message) {
+		if m, ok := m.(*msg.TeleportLocationRequest); ok {
+			<-release
+			f.send(conn, &msg.AgentMovementComplete{
+				AgentData: msg.AgentMovementCompleteAgentData{AgentID: m.AgentData.AgentID, SessionID: m.AgentData.SessionID},
+				Data:      msg.AgentMovementCompleteData{Position: m.Info.Position, LookAt: m.Info.LookAt, RegionHandle: uint64(f.handle())},
+			})
+		}
+	})
+	s, ctx := loginTwo(t, g, nil)
+	type result struct {
+		res TeleportResult
+		err error
+	}
+	done := make(chan result, 1)
+	to := ritual.Vector3{X: 64, Y: 64, Z: 40}
+	go func() {
+		r, err := s.Teleport(ctx, fakeRegionName, to, ritual.Vector3{X: 1})
+		done <- result{r, err}
+	}()
+	waitUntil(t, "the teleport request", func() bool { return g.west.count("TeleportLocationRequest") == 1 })
+	if _, err := s.TeleportToHandle(ctx, ritual.HandleFromGrid(1000, 1000), to, to); !errors.Is(err, ErrTeleportBusy) {
+		t.Errorf("a second teleport: %v", err)
+	}
+	close(release)
+	r := <-done
+	if r.err != nil || !r.res.Local || r.res.Position != to {
+		t.Fatalf("teleport = %+v, %v", r.res, r.err)
+	}
+	if mv, _ := s.Movement(); mv.Position != to {
+		t.Errorf("movement = %+v", mv)
+	}
+}

@@ -777,8 +777,8 @@ func (s *Session) cross(c Crossing) {
 	mv, err := s.moveTo(s.ctx, c.Addr, c.Handle, c.SeedCapability, c.SizeX, c.SizeY)
 	if err != nil {
 		s.log.Warn("client: crossing into a neighbour failed", "region", c.Addr, "err", err)
-		s.regionEvent(&trace.RegionChange{Kind: trace.CrossComplete, Handle: uint64(c.Handle), Remote: c.Addr.String(),
-			Reason: err.Error(), Elapsed: time.Since(start)})
+		s.regionEvent(&trace.RegionChange{Kind: trace.CrossFailed, Handle: uint64(c.Handle), Remote: c.Addr.String(),
+			Reason: err.Error() + " (the agent stays where it was)", Elapsed: time.Since(start)})
 		return
 	}
 	rg := s.Region()

@@ -28,6 +28,9 @@ const (
 	CrossStart = "cross.start"
 	// CrossComplete: AgentMovementComplete arrived from the new region.
 	CrossComplete = "cross.complete"
+	// CrossFailed: the new region did not take the agent (Reason); the
+	// agent stays where it was.
+	CrossFailed = "cross.failed"
 	// TeleportRequest: TeleportLocationRequest or TeleportLandmarkRequest
 	// sent (after a map search by name, when one was needed).
 	TeleportRequest = "teleport.request"

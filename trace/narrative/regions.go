@@ -172,6 +172,7 @@ var regionKindWords = map[string]string{
 	trace.ChildClosed:      "closes its child circuit to the neighbour",
 	trace.CrossStart:       "is handed across the border (CrossedRegion)",
 	trace.CrossComplete:    "completes the crossing",
+	trace.CrossFailed:      "is not taken by the neighbour: the crossing failed",
 	trace.TeleportRequest:  "asks to teleport",
 	trace.TeleportStart:    "hears the teleport begin (TeleportStart)",
 	trace.TeleportProgress: "hears the teleport progress (TeleportProgress)",
