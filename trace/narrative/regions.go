@@ -230,3 +230,47 @@ func tellRegionChange(e *trace.RegionChange) string {
 	}
 	return b.String()
 }
+
+// episodeTimings are the summary's lines for the rituals in other regions:
+// how long each took to its outcome, as the client measured it.
+func (s *story) episodeTimings() []string {
+	var out []string
+	for k, ep := range s.episodes {
+		part := PartRegions + Part(k)
+		var outcomes []string
+		for i, ev := range s.evs {
+			rc, ok := ev.(*trace.RegionChange)
+			if !ok || s.parts[i] != part || rc.Elapsed <= 0 {
+				continue
+			}
+			var what string
+			switch rc.Kind {
+			case trace.ChildReady:
+				what = "neighbour ready"
+			case trace.CrossComplete:
+				what = "crossed"
+			case trace.CrossFailed:
+				what = "crossing failed"
+			case trace.TeleportFinish:
+				what = "to TeleportFinish"
+			case trace.TeleportArrived:
+				what = "arrived"
+			case trace.TeleportLocal:
+				what = "moved within the region"
+			case trace.TeleportFailed:
+				what = "failed"
+			case trace.RegionComplete:
+				what = "whole"
+			default:
+				continue
+			}
+			outcomes = append(outcomes, what+" in "+dur(rc.Elapsed))
+		}
+		if len(outcomes) == 0 {
+			outcomes = []string{"no outcome recorded"}
+		}
+		title, _, _ := strings.Cut(ep.title, " (") // without the protocols
+		out = append(out, fmt.Sprintf("%s, %s: %s", part.Title(), text(title), strings.Join(outcomes, ", ")))
+	}
+	return out
+}

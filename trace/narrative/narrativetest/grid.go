@@ -89,7 +89,7 @@ func Grid() []trace.Event {
 	s.region(695, trace.RegionChange{Kind: trace.TeleportArrived, Region: Region, Handle: home, Remote: SimIP + ":9000",
 		End: trace.EndRegion, Position: &back, Elapsed: ms(94)})
 	s.region(720, trace.RegionChange{Kind: trace.RegionComplete, Region: Region, Handle: home, Remote: SimIP + ":9000",
-		End: trace.EndRegion, Objects: 15, Patches: 256, Of: 256, Elapsed: ms(25)})
+		End: trace.EndRegion, Objects: 15, Patches: 256, Of: 256, Elapsed: ms(120.1)})
 
 	// A teleport refused.
 	far := uint64(ritual.HandleFromGrid(5000, 5000))
