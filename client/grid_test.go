@@ -234,6 +234,11 @@ func TestGridNeighbourCrossTeleport(t *testing.T) {
 		trace.TeleportRequest, trace.TeleportStart, trace.TeleportProgress, trace.TeleportFinish, trace.TeleportArrived, trace.RegionComplete,
 		trace.TeleportRequest, trace.TeleportStart, trace.TeleportLocal,
 		trace.TeleportRequest, trace.TeleportStart, trace.TeleportFailed}
+	// The neighbour's seed (event queue) and handshake (UDP) race.
+	if len(kinds) >= 3 {
+		slices.Sort(kinds[1:3])
+	}
+	slices.Sort(want[1:3])
 	if strings.Join(kinds, " ") != strings.Join(want, " ") {
 		t.Errorf("region steps:\n got %v\nwant %v", kinds, want)
 	}
@@ -386,6 +391,13 @@ func TestChildCircuitUDPEnableAndDisable(t *testing.T) {
 	// The same neighbour named again opens nothing more.
 	g.west.send(wconn, &msg.EnableSimulator{SimulatorInfo: msg.EnableSimulatorSimulatorInfo{
 		Handle: uint64(ritual.HandleFromGrid(1001, 1000)), IP: ip, Port: g.east.addr.Port()}})
+	// A message after it, once handled, says the duplicate was (the main
+	// circuit's messages are handled in order).
+	g.west.send(wconn, &msg.TeleportProgress{Info: msg.TeleportProgressInfo{Message: []byte("marker\x00")}})
+	waitUntil(t, "the duplicate EnableSimulator to be handled", func() bool { return s.Stats().Messages["TeleportProgress"] == 1 })
+	if n := len(s.Regions()); n != 2 {
+		t.Fatalf("%d regions after a duplicate EnableSimulator", n)
+	}
 	g.east.mu.Lock()
 	econn := g.east.conn
 	g.east.mu.Unlock()
