@@ -85,7 +85,7 @@ const maxChildren = 16
 
 // link is a region's circuit beyond the login's: a child, or the main
 // region after a crossing or teleport. Its fields are guarded by
-// Session.mu, except conn, end, world and ctx, which are set once.
+// Session.mu, except conn, end, ctx and stop, which are set once.
 type link struct {
 	conn  *circuit.Conn
 	end   string // the trace endpoint name of the region's circuit
@@ -516,7 +516,10 @@ func (s *Session) handleChild(l *link, m msg.Message) error {
 		s.notify()
 	case *msg.ObjectUpdate, *msg.ObjectUpdateCompressed, *msg.ImprovedTerseObjectUpdate,
 		*msg.ObjectUpdateCached, *msg.KillObject, *msg.LayerData:
-		res, err := l.world.Apply(m)
+		s.mu.Lock()
+		w := l.world // promote may trade it
+		s.mu.Unlock()
+		res, err := w.Apply(m)
 		for ids := res.CacheMisses; len(ids) > 0; {
 			n := min(len(ids), requestBatch)
 			rm := &msg.RequestMultipleObjects{
