@@ -1,14 +1,19 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"ritual"
 	"ritual/protocol/llsd"
+	"ritual/protocol/msg"
+	"ritual/trace"
 )
 
 // captureEvents reads a recorded event-queue answer: its events, in order.
@@ -253,4 +258,109 @@ func BenchmarkParseGridEvents(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestGridCaptureReplay feeds OpenSimulator's recorded answers on the
+// login region's circuit (opensim-grid-circuit-ritual-test.jsonl) to a
+// session: its MapBlockReply to a search for "Ritual East" resolves the
+// neighbour's handle, and its TeleportStart is followed as the teleport's
+// first step; the requests the session sends match libomv's recorded
+// ones.
+func TestGridCaptureReplay(t *testing.T) {
+	caps := readCapture(t, "opensim-grid-circuit-ritual-test.jsonl")
+	var mem trace.Memory
+	s, out := replaySession(t, caps, &mem)
+	var (
+		reply   *msg.MapBlockReply
+		start   *msg.TeleportStart
+		request *msg.TeleportLocationRequest
+	)
+	for _, c := range caps {
+		switch m := c.Message.(type) {
+		case *msg.MapBlockReply:
+			if reply == nil && c.ToClient {
+				reply = m
+			}
+		case *msg.TeleportStart:
+			if start == nil && c.ToClient {
+				start = m
+			}
+		case *msg.TeleportLocationRequest:
+			if request == nil && !c.ToClient {
+				request = m
+			}
+		}
+	}
+	if reply == nil || start == nil || request == nil {
+		t.Fatal("the capture lacks the teleport's messages")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	found := make(chan MapRegion, 1)
+	go func() {
+		mr, err := s.LookupRegion(ctx, "ritual east")
+		if err != nil {
+			t.Error(err)
+		}
+		found <- mr
+	}()
+	waitUntil(t, "the map search", func() bool {
+		s.tele.mu.Lock()
+		defer s.tele.mu.Unlock()
+		return s.tele.maps != nil
+	})
+	if err := s.handle(reply); err != nil {
+		t.Fatal(err)
+	}
+	mr := <-found
+	if mr.Name != "Ritual East" || mr.Handle != ritual.RegionHandle(request.Info.RegionHandle) || mr.Access != 13 {
+		t.Errorf("map region = %+v", mr)
+	}
+
+	s.cfg.Timeouts.Teleport = 300 * time.Millisecond
+	failed := make(chan error, 1)
+	go func() {
+		_, err := s.TeleportToHandle(ctx, mr.Handle, request.Info.Position, request.Info.LookAt)
+		failed <- err
+	}()
+	waitUntil(t, "the teleport request", func() bool {
+		s.tele.mu.Lock()
+		defer s.tele.mu.Unlock()
+		return s.tele.active != nil
+	})
+	if err := s.handle(start); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-failed; err == nil || !strings.Contains(err.Error(), "no TeleportFinish") {
+		t.Errorf("a teleport without TeleportFinish: %v", err)
+	}
+	var sentReq *msg.TeleportLocationRequest
+	var sentSearch *msg.MapNameRequest
+	for _, o := range *out {
+		switch m := o.Message.(type) {
+		case *msg.TeleportLocationRequest:
+			sentReq = m
+		case *msg.MapNameRequest:
+			sentSearch = m
+		}
+	}
+	if sentSearch == nil || string(sentSearch.NameData.Name) != "ritual east\x00" {
+		t.Errorf("map search sent %+v", sentSearch)
+	}
+	if sentReq == nil || sentReq.Info != request.Info || sentReq.AgentData != request.AgentData {
+		t.Errorf("teleport request %+v, libomv sent %+v", sentReq, request)
+	}
+	var kinds []string
+	for _, ev := range mem.Events() {
+		if rc, ok := ev.(*trace.RegionChange); ok {
+			kinds = append(kinds, rc.Kind)
+			if rc.Kind == trace.TeleportStart && rc.Flags != TeleportViaLocation {
+				t.Errorf("TeleportStart flags %#x", rc.Flags)
+			}
+		}
+	}
+	if got := strings.Join(kinds, " "); got != "teleport.request teleport.start teleport.failed" {
+		t.Errorf("region steps %q", got)
+	}
 }
