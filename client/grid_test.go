@@ -554,3 +554,36 @@ func TestTeleportLocalByMovement(t *testing.T) {
 		t.Errorf("movement = %+v", mv)
 	}
 }
+
+// TestTeleportFinishUDP: a region that sends TeleportFinish as a UDP
+// message (older regions do) is followed the same way, to a region the
+// client had no circuit to.
+func TestTeleportFinishUDP(t *testing.T) {
+	var g *twoRegions
+	g = newTwoRegions(t, func(f *fakeGrid, conn *circuit.Conn, m msg.Message) {
+		if m, ok := m.(*msg.TeleportLocationRequest); ok {
+			f.send(conn, &msg.TeleportStart{Info: msg.TeleportStartInfo{TeleportFlags: TeleportViaLocation}})
+			f.send(conn, &msg.TeleportFinish{Info: msg.TeleportFinishInfo{
+				AgentID: m.AgentData.AgentID, LocationID: 4, SimIP: g.east.addr.Addr().As4(), SimPort: g.east.addr.Port(),
+				RegionHandle: uint64(g.east.handle()), SeedCapability: []byte(g.east.http.URL + "/CAPS/seed/"),
+				SimAccess: 13, TeleportFlags: TeleportViaLocation,
+			}})
+		}
+	})
+	s, ctx := loginTwo(t, g, nil)
+	res, err := s.TeleportToHandle(ctx, g.east.handle(), ritual.Vector3{X: 5, Y: 6, Z: 7}, ritual.Vector3{X: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Region.Name != eastName || res.Region.Addr != g.east.addr || s.Region().Name != eastName {
+		t.Errorf("teleport = %+v", res)
+	}
+	if rs := s.Regions(); len(rs) != 2 || rs[1].Addr != g.west.addr || rs[1].Role != RoleChild {
+		t.Errorf("regions = %+v", rs)
+	}
+	waitUntil(t, "the destination's seed request", func() bool {
+		g.east.mu.Lock()
+		defer g.east.mu.Unlock()
+		return len(g.east.seedNames) > 0
+	})
+}

@@ -226,8 +226,8 @@ func (s *Session) WaitNeighbours(ctx context.Context, n int) error {
 }
 
 // onGridMessage follows the UDP messages of a grid that reach the main
-// circuit: EnableSimulator (the UDP form), the teleport messages and the
-// map's answers.
+// circuit: EnableSimulator, TeleportFinish and CrossedRegion (the UDP
+// forms of the events), the teleport messages and the map's answers.
 func (s *Session) onGridMessage(m msg.Message) {
 	switch m := m.(type) {
 	case *msg.EnableSimulator:
@@ -236,6 +236,24 @@ func (s *Session) onGridMessage(m msg.Message) {
 			Handle: ritual.RegionHandle(si.Handle),
 			Addr:   netip.AddrPortFrom(netip.AddrFrom4(si.IP), si.Port),
 		})
+	case *msg.TeleportFinish:
+		// The UDP form, which older regions send in place of the event.
+		i := m.Info
+		s.teleportFinished(TeleportDestination{
+			Agent: i.AgentID, LocationID: i.LocationID,
+			Addr:   netip.AddrPortFrom(netip.AddrFrom4(i.SimIP), i.SimPort),
+			Handle: ritual.RegionHandle(i.RegionHandle), SeedCapability: cString(i.SeedCapability),
+			SimAccess: i.SimAccess, Flags: i.TeleportFlags,
+		})
+	case *msg.CrossedRegion:
+		rd := m.RegionData
+		c := Crossing{
+			Agent: m.AgentData.AgentID, Session: m.AgentData.SessionID,
+			Position: m.Info.Position, LookAt: m.Info.LookAt,
+			Handle: ritual.RegionHandle(rd.RegionHandle), Addr: netip.AddrPortFrom(netip.AddrFrom4(rd.SimIP), rd.SimPort),
+			SeedCapability: cString(rd.SeedCapability),
+		}
+		s.goTracked(func() { s.cross(c) })
 	default:
 		s.onTeleportMessage(m)
 	}

@@ -756,7 +756,7 @@ func (s *Session) handle(m msg.Message) error {
 	case *msg.DisableSimulator:
 		s.end(ErrDisabled)
 	case *msg.EnableSimulator, *msg.TeleportStart, *msg.TeleportProgress, *msg.TeleportFailed,
-		*msg.TeleportLocal, *msg.MapBlockReply:
+		*msg.TeleportLocal, *msg.TeleportFinish, *msg.CrossedRegion, *msg.MapBlockReply:
 		s.onGridMessage(m)
 	}
 	return nil
