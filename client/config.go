@@ -109,6 +109,9 @@ type Timeouts struct {
 	Seed time.Duration
 	// Logout bounds the wait for LogoutReply (default 5 s).
 	Logout time.Duration
+	// Teleport bounds a teleport from its request to the arrival at the
+	// destination (default 30 s).
+	Teleport time.Duration
 	// EventQueue is how long the event queue may hold the client's polls
 	// and deliver nothing, from the first poll, before the session tells
 	// it as a fault (an anomaly and Session.Faults): no
@@ -233,6 +236,9 @@ func (c Config) fill() (Config, error) {
 	}
 	if t.Seed <= 0 {
 		t.Seed = DefaultSeedTimeout
+	}
+	if t.Teleport <= 0 {
+		t.Teleport = DefaultTeleportTimeout
 	}
 	if t.Logout <= 0 {
 		t.Logout = DefaultLogoutTimeout

@@ -61,6 +61,18 @@ type fakeOptions struct {
 	// handshake reply and the seed request and its sending the scene
 	// (OpenSimulator waits a few heartbeats). Default 20 ms.
 	sceneDelay time.Duration
+
+	// name and gridX, gridY are the region's (default "Default Region"
+	// at 1000,1000).
+	name         string
+	gridX, gridY uint32
+	// child: the region sends RegionHandshake as soon as a circuit
+	// opens, and the scene after the reply, as OpenSimulator does to a
+	// child agent (no CompleteAgentMovement, no seed request needed).
+	child bool
+	// onMessage, when set, sees every message the region receives, after
+	// the fixture's own handling.
+	onMessage func(f *fakeGrid, conn *circuit.Conn, m msg.Message)
 }
 
 // fakeGrid is a login service, a seed capability, an event queue and a
@@ -92,6 +104,7 @@ type fakeGrid struct {
 	doneSeen  bool
 	round     *fakeRound
 	closed    chan struct{}
+	eqPush    chan []byte // event-queue answers to deliver, in order
 }
 
 // fakeRound is the state of one login: the region sends the scene once it
@@ -129,6 +142,13 @@ func newFakeGrid(t testing.TB, opts fakeOptions) *fakeGrid {
 		closed:   make(chan struct{}),
 		code:     fakeCode,
 		height:   testHeightmap(t),
+		eqPush:   make(chan []byte, 16),
+	}
+	if opts.name == "" {
+		f.opts.name = fakeRegionName
+	}
+	if opts.gridX == 0 {
+		f.opts.gridX, f.opts.gridY = 1000, 1000
 	}
 	blobs, err := terrain.EncodeRegion(f.height, 0)
 	if err != nil {
@@ -306,11 +326,44 @@ func (f *fakeGrid) serveEQ(w http.ResponseWriter, r *http.Request) {
 		w.Write(b)
 	default:
 		select {
+		case b := <-f.eqPush:
+			w.Header().Set("Content-Type", "application/llsd+xml")
+			w.Write(b)
+			return
 		case <-time.After(200 * time.Millisecond):
 		case <-r.Context().Done():
 		case <-f.closed:
 		}
 		w.WriteHeader(http.StatusBadGateway)
+	}
+}
+
+// handle is the region's handle.
+func (f *fakeGrid) handle() ritual.RegionHandle {
+	return ritual.HandleFromGrid(f.opts.gridX, f.opts.gridY)
+}
+
+// expect makes the region accept the circuits of a login made elsewhere
+// (a neighbour of the login region).
+func (f *fakeGrid) expect(agent, session ritual.UUID, code uint32) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.agent, f.session, f.code = agent, session, code
+}
+
+// push queues an event-queue answer for the next poll.
+func (f *fakeGrid) push(answer []byte) { f.eqPush <- answer }
+
+// regionHandshake is the region's RegionHandshake.
+func (f *fakeGrid) regionHandshake() *msg.RegionHandshake {
+	return &msg.RegionHandshake{
+		RegionInfo: msg.RegionHandshakeRegionInfo{
+			RegionFlags: 0x10, SimAccess: 21, SimName: []byte(f.opts.name + "\x00"), WaterHeight: 20,
+			CacheID: fakeRegionID,
+		},
+		RegionInfo2: msg.RegionHandshakeRegionInfo2{RegionID: fakeRegionID},
+		RegionInfo3: msg.RegionHandshakeRegionInfo3{CPUClassID: 9, CPURatio: 1, ProductName: []byte("Fake\x00")},
+		RegionInfo4: []msg.RegionHandshakeRegionInfo4{{RegionFlagsExtended: 0x10, RegionProtocols: 1 << 63}},
 	}
 }
 
@@ -344,6 +397,9 @@ func (f *fakeGrid) accept(from netip.AddrPort, d []byte) {
 	r := f.round
 	f.mu.Unlock()
 	conn.Inject(d)
+	if f.opts.child {
+		f.send(conn, f.regionHandshake())
+	}
 	f.wg.Add(2)
 	go f.serveCircuit(conn, r)
 	go f.sendScene(conn, r)
@@ -367,19 +423,11 @@ func (f *fakeGrid) serveCircuit(conn *circuit.Conn, r *fakeRound) {
 			if f.opts.noHandshake {
 				continue
 			}
-			rh := &msg.RegionHandshake{
-				RegionInfo: msg.RegionHandshakeRegionInfo{
-					RegionFlags: 0x10, SimAccess: 21, SimName: []byte(fakeRegionName + "\x00"), WaterHeight: 20,
-					CacheID: fakeRegionID,
-				},
-				RegionInfo2: msg.RegionHandshakeRegionInfo2{RegionID: fakeRegionID},
-				RegionInfo3: msg.RegionHandshakeRegionInfo3{CPUClassID: 9, CPURatio: 1, ProductName: []byte("Fake\x00")},
-				RegionInfo4: []msg.RegionHandshakeRegionInfo4{{RegionFlagsExtended: 0x10, RegionProtocols: 1 << 63}},
-			}
+			rh := f.regionHandshake()
 			amc := &msg.AgentMovementComplete{
 				AgentData: msg.AgentMovementCompleteAgentData{AgentID: agent, SessionID: session},
 				Data: msg.AgentMovementCompleteData{Position: ritual.Vector3{X: 128, Y: 128, Z: 26.03416},
-					LookAt: ritual.Vector3{X: 0.99, Y: 0.042}, RegionHandle: uint64(ritual.HandleFromGrid(1000, 1000)), Timestamp: 1795616722},
+					LookAt: ritual.Vector3{X: 0.99, Y: 0.042}, RegionHandle: uint64(f.handle()), Timestamp: 1795616722},
 				SimData: msg.AgentMovementCompleteSimData{ChannelVersion: []byte("Fake Region\x00")},
 			}
 			if f.opts.movementFirst {
@@ -415,6 +463,9 @@ func (f *fakeGrid) serveCircuit(conn *circuit.Conn, r *fakeRound) {
 				conn.CloseGracefully(ctx, "logout")
 			}()
 		}
+		if f.opts.onMessage != nil {
+			f.opts.onMessage(f, conn, in.Message)
+		}
 	}
 }
 
@@ -423,7 +474,7 @@ func (f *fakeGrid) serveCircuit(conn *circuit.Conn, r *fakeRound) {
 func (f *fakeGrid) sendScene(conn *circuit.Conn, r *fakeRound) {
 	defer f.wg.Done()
 	waits := []chan struct{}{r.replied, r.seeded}
-	if f.opts.sceneWithoutSeed {
+	if f.opts.sceneWithoutSeed || f.opts.child {
 		waits = waits[:1]
 	}
 	for _, ch := range waits {
@@ -441,7 +492,7 @@ func (f *fakeGrid) sendScene(conn *circuit.Conn, r *fakeRound) {
 	f.mu.Lock()
 	agent := f.agent
 	f.mu.Unlock()
-	handle := uint64(ritual.HandleFromGrid(1000, 1000))
+	handle := uint64(f.handle())
 	f.send(conn, &msg.ObjectUpdate{RegionData: msg.ObjectUpdateRegionData{RegionHandle: handle, TimeDilation: 65535},
 		ObjectData: []msg.ObjectUpdateObjectData{fullAvatar(fakeAvatarLocal, agent), fullPrim(fakeBoxLocal, boxID, ritual.Vector3{X: 120, Y: 130, Z: 25})}})
 	c := &prim.Compressed{FullID: ballID, LocalID: fakeCompressedLocal, PCode: prim.PCodePrim, Scale: ritual.Vector3{X: 1, Y: 1, Z: 1},

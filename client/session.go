@@ -136,6 +136,11 @@ type Session struct {
 	endOnce   sync.Once
 	closeOnce sync.Once
 	closeErr  error
+
+	// The regions beyond the first: child circuits, crossings and
+	// teleports (regions.go, teleport.go).
+	grid gridState
+	tele teleportState
 }
 
 // Login logs in with cfg and connects to the region the login service
@@ -264,9 +269,9 @@ func Connect(ctx context.Context, cfg Config, resp *login.Response) (*Session, e
 		return nil, fmt.Errorf("client: opening the circuit to %s: %w", addr, err)
 	}
 	s.conn = conn
-	s.send = conn.Send
+	s.send = s.sendMain
 	s.wg.Add(1)
-	go s.dispatch()
+	go s.dispatch(conn)
 
 	if err := s.ritual(ctx); err != nil {
 		s.Close()
@@ -426,7 +431,7 @@ func (s *Session) unreachableCauses() []cause.Cause {
 	sends := 1
 	if s.conn != nil {
 		// Nothing but UseCircuitCode and its resends has been sent.
-		sends = max(s.conn.Stats().PacketsSent, 1)
+		sends = max(s.mainConn().Stats().PacketsSent, 1)
 	}
 	return append(cs, cause.NoCircuitAnswer(addr.String(), sends).Blame(cause.Unknown))
 }
@@ -491,18 +496,7 @@ func (s *Session) eventQueue(url string) {
 		go s.watchEventQueue(w, limit)
 	}
 	eq := &caps.EventQueueClient{URL: url, HTTPClient: s.cfg.HTTPClient, Recorder: w, Logger: s.log}
-	err := eq.Run(s.ctx, func(ev caps.Event) {
-		s.eqDeliveredOnce.Do(func() { close(s.eqDelivered) })
-		s.eventsCount.Add(1)
-		select {
-		case s.events <- ev:
-		default:
-			s.eventsDropped.Add(1)
-		}
-		if s.cfg.OnEvent != nil {
-			s.cfg.OnEvent(ev)
-		}
-	})
+	err := eq.Run(s.ctx, s.deliverEvent)
 	var status *caps.StatusError
 	switch {
 	case errors.Is(err, caps.ErrQueueGone) && errors.As(err, &status) && !s.delivered() && !s.leaving.Load() && !s.ended():
@@ -626,7 +620,33 @@ func (s *Session) WaitEventQueue(ctx context.Context) error {
 }
 
 func (s *Session) closeEvents() {
-	s.eventsOnce.Do(func() { close(s.events) })
+	s.eventsOnce.Do(func() {
+		s.grid.evMu.Lock()
+		s.grid.evClosed = true
+		close(s.events)
+		s.grid.evMu.Unlock()
+	})
+}
+
+// deliverEvent hands an event of any region's queue to Events and
+// Config.OnEvent, and follows the ones that move the agent between
+// regions.
+func (s *Session) deliverEvent(ev caps.Event) {
+	s.eqDeliveredOnce.Do(func() { close(s.eqDelivered) })
+	s.eventsCount.Add(1)
+	s.grid.evMu.Lock()
+	if !s.grid.evClosed {
+		select {
+		case s.events <- ev:
+		default:
+			s.eventsDropped.Add(1)
+		}
+	}
+	s.grid.evMu.Unlock()
+	if s.cfg.OnEvent != nil {
+		s.cfg.OnEvent(ev)
+	}
+	s.onGridEvent(ev)
 }
 
 // updater sends AgentUpdate every interval, as viewers do; regions take a
@@ -678,23 +698,35 @@ func (s *Session) sendLogged(m msg.Message, reliable bool) {
 	}
 }
 
-// dispatch hands each message from the region to handle until the circuit
-// closes.
-func (s *Session) dispatch() {
+// dispatch hands each message from a region's circuit to handle (the
+// main region's) or handleChild (a neighbour's) until the circuit closes.
+// The main circuit's closing ends the session; a child's closing is told
+// and forgotten.
+func (s *Session) dispatch(conn *circuit.Conn) {
 	defer s.wg.Done()
-	for in := range s.conn.Inbox() {
-		if err := s.handle(in.Message); err != nil {
+	for in := range conn.Inbox() {
+		var err error
+		if l := s.childOf(conn); l != nil {
+			err = s.handleChild(l, in.Message)
+		} else {
+			err = s.handle(in.Message)
+		}
+		if err != nil {
 			s.log.Warn("client: a message from the region could not be used", "message", in.Message.Name(), "err", err)
 			if s.rec != nil {
 				trace.Emit(s.rec, &trace.Anomaly{
 					Header: s.header(trace.EndRegion, trace.EndClient),
 					Kind:   trace.AnomalyDropped, Message: in.Message.Name(), Seq: in.Seq,
-					Reason: err.Error(), Remote: s.region.Addr.String(),
+					Reason: err.Error(), Remote: conn.RemoteAddr().String(),
 				})
 			}
 		}
 	}
-	err := s.conn.Err()
+	if l := s.childOf(conn); l != nil {
+		s.childGone(l, conn.Err())
+		return
+	}
+	err := conn.Err()
 	if err == nil || errors.Is(err, circuit.ErrClosed) {
 		s.end(ErrClosed)
 		return
@@ -723,6 +755,9 @@ func (s *Session) handle(m msg.Message) error {
 		s.end(&KickedError{Reason: cString(m.UserInfo.Reason)})
 	case *msg.DisableSimulator:
 		s.end(ErrDisabled)
+	case *msg.EnableSimulator, *msg.TeleportStart, *msg.TeleportProgress, *msg.TeleportFailed,
+		*msg.TeleportLocal, *msg.TeleportFinish, *msg.CrossedRegion, *msg.MapBlockReply:
+		s.onGridMessage(m)
 	}
 	return nil
 }
@@ -776,9 +811,9 @@ func (s *Session) onMovementComplete(m *msg.AgentMovementComplete) {
 		return
 	}
 	if s.rec != nil {
-		ev := &trace.Connected{Header: s.header(trace.EndClient, trace.EndRegion), Remote: s.region.Addr.String()}
-		if s.conn != nil {
-			ev.Local = s.conn.LocalAddr()
+		ev := &trace.Connected{Header: s.header(trace.EndClient, trace.EndRegion), Remote: s.Region().Addr.String()}
+		if c := s.mainConn(); c != nil {
+			ev.Local = c.LocalAddr()
 		}
 		trace.Emit(s.rec, ev)
 	}
@@ -888,7 +923,7 @@ func (s *Session) anomaly(kind, message, reason string) {
 	}
 	trace.Emit(s.rec, &trace.Anomaly{
 		Header: s.header(trace.EndRegion, trace.EndClient),
-		Kind:   kind, Message: message, Reason: reason, Remote: s.region.Addr.String(),
+		Kind:   kind, Message: message, Reason: reason, Remote: s.Region().Addr.String(),
 	})
 }
 
@@ -933,8 +968,8 @@ func (s *Session) end(err error) {
 		s.err = err
 		s.mu.Unlock()
 		s.cancel()
-		if s.conn != nil {
-			s.conn.Close(err.Error())
+		if c := s.mainConn(); c != nil {
+			c.Close(err.Error())
 		}
 		close(s.done)
 		s.notify()
@@ -1110,8 +1145,8 @@ func (s *Session) Stats() Stats {
 		EventsDropped: int(s.eventsDropped.Load()),
 		World:         s.world.Stats(),
 	}
-	if s.conn != nil {
-		st.Circuit = s.conn.Stats()
+	if c := s.mainConn(); c != nil {
+		st.Circuit = c.Stats()
 	}
 	s.mu.Lock()
 	st.Messages = maps.Clone(s.received)

@@ -72,6 +72,8 @@ func What(ev Event) string {
 		return strings.ToUpper(strings.ReplaceAll(e.Step, "_", " "))
 	case *Stall:
 		return "STALL"
+	case *RegionChange:
+		return strings.ToUpper(strings.ReplaceAll(e.Kind, ".", " "))
 	case *WorldView:
 		return "WORLD VIEW"
 	}

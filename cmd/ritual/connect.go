@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
+	"ritual"
 	"ritual/client"
 	"ritual/login"
 	"ritual/sim"
@@ -130,14 +133,23 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 	last := fs.String("last", "", "last name")
 	password := fs.String("password", "", "password (else $"+passwordEnv+", else one line of standard input)")
 	format := fs.String("format", "md", "output: md (the story), jsonl (every event) or mermaid (sequence diagram)")
-	timeout := fs.Duration("timeout", 30*time.Second, "how long the whole ritual may take")
+	timeout := fs.Duration("timeout", 30*time.Second, "how long the whole ritual may take (with --teleport, both rituals)")
 	show := fs.Bool("show-secrets", false, "show session ids, password hashes and capability URLs instead of masking them")
 	form := fs.String("login-form", "xmlrpc", "login wire form: xmlrpc or llsd")
 	outDir := fs.String("out", "", "also write ritual.md, ritual.html, events.jsonl, ritual.mmd and terrain.png (when the terrain arrived) to this directory")
 	startLoc := fs.String("start", "last", `start location: "last", "home" or "uri:Region&x&y&z"`)
 	eqSilence := fs.Duration("eq-silence", client.DefaultEventQueueSilence, "how long the event queue may hold its polls and deliver nothing before that is told as a fault")
+	teleportTo := fs.String("teleport", "", "once the ritual completes, teleport to Region/x/y/z and tell that ritual too")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	var dest teleportTarget
+	if *teleportTo != "" {
+		var err error
+		if dest, err = parseTeleportTarget(*teleportTo); err != nil {
+			fmt.Fprintf(stderr, "ritual connect: --teleport: %v\n", err)
+			return 2
+		}
 	}
 	if *eqSilence <= 0 {
 		fmt.Fprintln(stderr, "ritual connect: --eq-silence must be positive")
@@ -181,7 +193,17 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 		Recorder: rec,
 		Logger:   quietLogger(),
 		Timeouts: client.Timeouts{EventQueue: *eqSilence},
-	}, rec, start, false)
+	}, rec, start, *teleportTo != "")
+	var tpErr error
+	if *teleportTo != "" && out.session != nil {
+		if out.whole() {
+			tpErr = teleportRitual(ctx, out.session, dest)
+		}
+		lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		out.session.Logout(lctx)
+		lcancel()
+		out.session.Close()
+	}
 
 	nopt := narrative.Options{ClientName: "Ritual client (ritual connect)"}
 	events := byTime(rec.Events())
@@ -205,9 +227,57 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 	}
 	if !out.whole() {
 		tellOutcome(stderr, "ritual connect", out)
+		if *teleportTo != "" {
+			fmt.Fprintf(stderr, "ritual connect: no teleport to %s: the first ritual did not complete\n", *teleportTo)
+		}
+		return 1
+	}
+	if tpErr != nil {
+		fmt.Fprintf(stderr, "ritual connect: the ritual at %s did not complete: %v\n", *teleportTo, tpErr)
 		return 1
 	}
 	return 0
+}
+
+// teleportTarget is where --teleport goes: a region by name and a
+// position in it.
+type teleportTarget struct {
+	region string
+	pos    ritual.Vector3
+}
+
+// parseTeleportTarget reads Region/x/y/z (the region's name may hold
+// spaces and slashes; the last three parts are the position in metres).
+func parseTeleportTarget(s string) (teleportTarget, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) < 4 {
+		return teleportTarget{}, fmt.Errorf("%q: want Region/x/y/z", s)
+	}
+	n := len(parts)
+	t := teleportTarget{region: strings.TrimSpace(strings.Join(parts[:n-3], "/"))}
+	if t.region == "" {
+		return teleportTarget{}, fmt.Errorf("%q: no region name", s)
+	}
+	var xyz [3]float32
+	for i, p := range parts[n-3:] {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 4096 {
+			return teleportTarget{}, fmt.Errorf("%q: coordinate %q is not a position in a region (0 to 4096 m)", s, p)
+		}
+		xyz[i] = float32(f)
+	}
+	t.pos = ritual.Vector3{X: xyz[0], Y: xyz[1], Z: xyz[2]}
+	return t, nil
+}
+
+// teleportRitual teleports sess to dest and waits for the ritual there to
+// complete (arrival, objects, terrain); the session records both.
+func teleportRitual(ctx context.Context, sess *client.Session, dest teleportTarget) error {
+	start := time.Now()
+	if _, err := sess.Teleport(ctx, dest.region, dest.pos, ritual.Vector3{X: 1}); err != nil {
+		return err
+	}
+	return sess.WaitArrival(ctx, start)
 }
 
 // render writes events in the chosen format.

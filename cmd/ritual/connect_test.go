@@ -300,3 +300,50 @@ func TestAwaitsEventQueue(t *testing.T) {
 		}
 	}
 }
+
+func TestParseTeleportTarget(t *testing.T) {
+	good := []struct {
+		in     string
+		region string
+		pos    ritual.Vector3
+	}{
+		{"Ritual East/128/128/30", "Ritual East", ritual.Vector3{X: 128, Y: 128, Z: 30}},
+		{"Default Region/250.5/0/25", "Default Region", ritual.Vector3{X: 250.5, Z: 25}},
+		{"A/B/1/2/3", "A/B", ritual.Vector3{X: 1, Y: 2, Z: 3}},
+	}
+	for _, g := range good {
+		got, err := parseTeleportTarget(g.in)
+		if err != nil || got.region != g.region || got.pos != g.pos {
+			t.Errorf("%q = %+v, %v", g.in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "Region", "Region/1/2", "/1/2/3", " /1/2/3", "R/x/2/3", "R/1/2/NaN", "R/-1/2/3", "R/1/2/5000", "R/1/2/Inf"} {
+		if _, err := parseTeleportTarget(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	code, _, errs := connect("--login-uri", "http://127.0.0.1:1/", "--first", "A", "--last", "B", "--password", "x", "--teleport", "Region/1/2")
+	if code != 2 || !strings.Contains(errs, "--teleport") {
+		t.Errorf("bad --teleport: exit %d, %s", code, errs)
+	}
+}
+
+// TestConnectTeleportNowhere: the first ritual completes, the map knows no
+// region of the name asked for; both rituals are told and the exit status
+// says the second did not complete.
+func TestConnectTeleportNowhere(t *testing.T) {
+	srv := startGrid(t)
+	code, out, errs := connect("--login-uri", srv.LoginURI(), "--first", "Test", "--last", "User", "--password", "secret",
+		"--teleport", "Nowhere At All/128/128/25", "--timeout", "20s")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1: %s\n%s", code, errs, out)
+	}
+	if !strings.Contains(errs, "Nowhere At All") || !strings.Contains(errs, "no region of that name") {
+		t.Errorf("stderr: %s", errs)
+	}
+	for _, want := range []string{"Outcome**: the ritual completed", "## Part V: A Teleport to Nowhere At All", "TELEPORT REQUEST", "SEND MapNameRequest", "RECV MapBlockReply", "TELEPORT FAILED"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("story lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -325,6 +325,9 @@ func (s *story) writeSummary(b *bytes.Buffer) {
 			fmt.Fprintf(b, "- %s: not reached\n", ph.name)
 		}
 	}
+	for _, l := range s.episodeTimings() {
+		b.WriteString("- " + l + "\n")
+	}
 	b.WriteString("\n**Traffic**, as each side counted its circuit, and anomalies:\n")
 	var quiet, troubles []string
 	circuits := 0

@@ -264,6 +264,8 @@ func (s *story) tellOne(i int) line {
 			}
 		}
 		s.noteAnomaly(side, "STALL", 1)
+	case *trace.RegionChange:
+		b.WriteString(tellRegionChange(e))
 	default:
 		b.WriteString(subject(side) + " records " + code(ev.Name()))
 	}

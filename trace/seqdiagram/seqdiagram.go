@@ -449,13 +449,22 @@ func (d *diagram) layout(opt Options) layout {
 	items := d.items()
 	var body []line
 	used := map[string]bool{}
-	order := []narrative.Part{narrative.PartLogin, narrative.PartHandshake, narrative.PartCaps, narrative.PartWorld, narrative.PartEpilogue, narrative.PartStall}
+	order := []narrative.Part{narrative.PartLogin, narrative.PartHandshake, narrative.PartCaps, narrative.PartWorld}
+	episodes := narrative.Episodes(d.evs)
+	for k := range episodes {
+		order = append(order, narrative.PartRegions+narrative.Part(k))
+	}
+	order = append(order, narrative.PartEpilogue, narrative.PartStall)
 	for _, part := range order {
 		if len(items[part]) == 0 {
 			continue
 		}
 		if part != narrative.PartStall {
-			body = append(body, line{over: "*", text: esc(part.Title(), 0), kind: "part", part: part, at: d.evs[items[part][0].evs[0]].Head().Time})
+			title := part.Title()
+			if part >= narrative.PartRegions {
+				title += ": " + episodes[part-narrative.PartRegions]
+			}
+			body = append(body, line{over: "*", text: esc(title, 0), kind: "part", part: part, at: d.evs[items[part][0].evs[0]].Head().Time})
 		}
 		for _, it := range items[part] {
 			l, ok := d.draw(it)
@@ -800,6 +809,25 @@ func (d *diagram) describe(i int, l *line) string {
 				cs = append(cs, esc(c, 96))
 			}
 			s += ". Likely: " + strings.Join(cs, " / ")
+		}
+		return s
+	case *trace.RegionChange:
+		s := v(trace.What(e))
+		var d []string
+		switch {
+		case e.Region != "":
+			d = append(d, v(e.Region))
+		case e.End != "" && e.End != trace.EndRegion:
+			d = append(d, v(e.End))
+		}
+		if e.Elapsed > 0 {
+			d = append(d, dur(e.Elapsed))
+		}
+		if e.Reason != "" {
+			d = append(d, esc(e.Reason, 96))
+		}
+		if len(d) > 0 {
+			s += " (" + strings.Join(d, ", ") + ")"
 		}
 		return s
 	}

@@ -28,6 +28,7 @@ var streams = []struct {
 	{"stalled", narrativetest.Stalled, seqdiagram.Options{Fence: true}},
 	{"troubled", narrativetest.Troubled, seqdiagram.Options{}},
 	{"login_refused", narrativetest.LoginRefused, seqdiagram.Options{Title: "A refused login"}},
+	{"grid", narrativetest.Grid, seqdiagram.Options{}},
 }
 
 func render(t testing.TB, evs []trace.Event, opt seqdiagram.Options) string {
