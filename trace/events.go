@@ -362,6 +362,9 @@ type Stall struct {
 	Expected string        `json:"expected"`
 	Causes   []string      `json:"causes"`
 	Waited   time.Duration `json:"waited_ns"`
+	// Fault is the side at fault when an observer of both sides (ritual
+	// proxy) could tell; zero when it could not.
+	Fault Side `json:"fault,omitzero"`
 }
 
 // Name implements Event.

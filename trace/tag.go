@@ -72,6 +72,12 @@ func What(ev Event) string {
 		return strings.ToUpper(strings.ReplaceAll(e.Step, "_", " "))
 	case *Stall:
 		return "STALL"
+	case *Rewrite:
+		return "PROXY REWRITE " + e.In
+	case *Undecoded:
+		return "SEND undecodable datagram"
+	case *SessionEnd:
+		return "PROXY SESSION END"
 	}
 	return strings.ToUpper(ev.Name())
 }

@@ -235,7 +235,24 @@ func (s *story) tellOne(i int) line {
 				l.sub = append(l.sub, text(c))
 			}
 		}
+		if e.Fault != 0 {
+			l.sub = append(l.sub, text("At fault: the "+strings.ToLower(e.Fault.String())+" side."))
+		}
 		s.noteAnomaly(side, "STALL", 1)
+	case *trace.Rewrite:
+		b.WriteString("The proxy rewrites " + code(e.Field) + " in the " + e.In + ": " + code(e.Original) + " becomes " + code(e.Relayed) + ", so the client's next step comes through the proxy too")
+	case *trace.Undecoded:
+		b.WriteString(subject(side) + " sends a " + strconv.Itoa(e.Size) + "-byte datagram the codec cannot decode (" + e.Error + "); the proxy relayed it as it was")
+		if e.Hex != "" {
+			b.WriteString(": " + code(e.Hex))
+		}
+	case *trace.SessionEnd:
+		b.WriteString("The proxy closes the story of this session: " + e.Reason)
+		if e.Complete {
+			b.WriteString(", the ritual complete")
+		} else {
+			b.WriteString(", the ritual not complete")
+		}
 	default:
 		b.WriteString(subject(side) + " records " + code(ev.Name()))
 	}
