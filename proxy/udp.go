@@ -19,10 +19,10 @@ import (
 // passes datagrams only between the session's client (the address that sent
 // the session's UseCircuitCode) and the region the grid handed out.
 type relay struct {
-	s      *Session
-	pc     net.PacketConn
-	region netip.AddrPort // the upstream region
-	public netip.AddrPort // what the client is told
+	s         *Session
+	pc        net.PacketConn
+	region    netip.AddrPort // the upstream region
+	public    netip.AddrPort // what the client is told
 	regionNet net.Addr
 
 	// Owned by the run goroutine.
