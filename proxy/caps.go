@@ -145,7 +145,7 @@ func (p *Proxy) serveEQ(w http.ResponseWriter, r *http.Request, c *capEntry, tar
 	start := time.Now()
 	s.eqPollStart(start)
 	resp, data, err := p.forward(r, target, body)
-	s.eqPollEnd()
+	s.eqPollEnd(start, err == nil)
 	now := time.Now()
 	if err != nil {
 		if r.Context().Err() != nil {

@@ -18,6 +18,7 @@ const (
 	DefaultListen         = "127.0.0.1:9010"
 	DefaultStallAfter     = 30 * time.Second
 	DefaultCircuitTimeout = 60 * time.Second
+	DefaultEQHold         = 90 * time.Second
 	// DefaultLogoutWait is how long a session waits for the LogoutReply
 	// after the client's LogoutRequest (OpenSimulator often sends none).
 	DefaultLogoutWait = 5 * time.Second
@@ -57,9 +58,14 @@ type Config struct {
 	// StallAfter ends a session whose ritual has made no progress for
 	// this long (default DefaultStallAfter).
 	StallAfter time.Duration
-	// CircuitTimeout ends a session whose circuits carried nothing either
-	// way for this long (default DefaultCircuitTimeout).
+	// CircuitTimeout ends a session when either side has sent nothing
+	// for this long (default DefaultCircuitTimeout): the other side's
+	// circuit times out then too.
 	CircuitTimeout time.Duration
+	// EQHold is how long an event-queue poll may be held without any
+	// answer before the story calls it a fault (default DefaultEQHold;
+	// OpenSimulator answers an idle poll with 502 after about 58 s).
+	EQHold time.Duration
 	// LogoutWait and Linger: see DefaultLogoutWait and DefaultLinger.
 	LogoutWait time.Duration
 	Linger     time.Duration
@@ -113,6 +119,9 @@ func (c *Config) populate() (*url.URL, error) {
 	}
 	if c.CircuitTimeout <= 0 {
 		c.CircuitTimeout = DefaultCircuitTimeout
+	}
+	if c.EQHold <= 0 {
+		c.EQHold = DefaultEQHold
 	}
 	if c.LogoutWait <= 0 {
 		c.LogoutWait = DefaultLogoutWait

@@ -31,6 +31,7 @@ type evidence struct {
 	eqHeldSince time.Time
 	eqAnswers   int
 	eqDelivered int
+	eqMaxHeld   time.Duration // longest poll that ended without an answer
 
 	lastDatagram    time.Time
 	lastClient      time.Time
@@ -180,7 +181,7 @@ type finding struct {
 
 // find explains why the ritual has not completed, or returns ok false when
 // nothing is wrong.
-func (e *evidence) find(now time.Time, stallAfter time.Duration) (finding, bool) {
+func (e *evidence) find(now time.Time, stallAfter, eqHold time.Duration) (finding, bool) {
 	switch {
 	case !e.loginDone:
 		return finding{diagnose.StepLoginAnswered, fmt.Sprintf("the login service has not answered in %s", round(now.Sub(e.loginAt))), trace.Server}, true
@@ -202,9 +203,9 @@ func (e *evidence) find(now time.Time, stallAfter time.Duration) (finding, bool)
 	done := e.complete()
 	silent := !done && !e.lastClient.IsZero() && e.lastRegion.After(e.lastClient) && now.Sub(e.lastClient) >= stallAfter && e.regionReliable > 0
 	switch {
-	case !done && e.seedBlank:
+	case e.seedBlank:
 		return finding{diagnose.StepSeed, "the login reply's seed capability is blank", trace.Server}, true
-	case !done && e.seedStatus >= 400:
+	case e.seedStatus >= 400:
 		return finding{diagnose.StepSeed, fmt.Sprintf("the seed capability answered HTTP %d", e.seedStatus), trace.Server}, true
 	case e.uccSends == 0:
 		return finding{diagnose.StepCircuitAcked, fmt.Sprintf("the client never sent UseCircuitCode to the relay; the login service gave sim %s", e.sim), trace.Client}, true
@@ -220,14 +221,14 @@ func (e *evidence) find(now time.Time, stallAfter time.Duration) (finding, bool)
 		return finding{diagnose.StepMovementComplete, "the client never sent CompleteAgentMovement", trace.Client}, true
 	case !e.movement:
 		return finding{diagnose.StepMovementComplete, fmt.Sprintf("the region never sent AgentMovementComplete (CompleteAgentMovement sent %d times)", e.camSends), trace.Server}, true
-	case e.eqGranted && e.eqAnswers == 0 && e.eqHeld > 0 && now.Sub(e.eqHeldSince) >= stallAfter:
-		return finding{diagnose.StepEventQueue, fmt.Sprintf("the event queue held %d polls for %s and delivered nothing", e.eqPolls, round(now.Sub(e.eqHeldSince))), trace.Server}, true
 	case e.objects == 0 && !e.rhrSent:
 		return finding{diagnose.StepFirstObject, "the client never sent RegionHandshakeReply (the region waits for it before the scene)", trace.Client}, true
 	case e.objects == 0:
 		return finding{diagnose.StepFirstObject, "the region sent no ObjectUpdate since AgentMovementComplete", trace.Server}, true
 	case e.patches < e.patchesOf:
 		return finding{diagnose.StepTerrain, fmt.Sprintf("the region sent %d of %d terrain patches and nothing since", e.patches, e.patchesOf), trace.Server}, true
+	case e.eqGranted && e.eqAnswers == 0 && e.eqPolls > 0 && e.eqHeldFor(now) >= eqHold:
+		return finding{diagnose.StepEventQueue, fmt.Sprintf("the event queue held %d polls for %s and delivered nothing", e.eqPolls, round(e.eqHeldFor(now))), trace.Server}, true
 	}
 	return finding{}, false
 }
@@ -241,8 +242,8 @@ func round(d time.Duration) time.Duration {
 
 // diagnose returns the Stall event for a session that ends without its
 // ritual complete, or with a fault found on the way; nil otherwise.
-func (e *evidence) diagnose(now time.Time, stallAfter time.Duration) *trace.Stall {
-	f, ok := e.find(now, stallAfter)
+func (e *evidence) diagnose(now time.Time, stallAfter, eqHold time.Duration) *trace.Stall {
+	f, ok := e.find(now, stallAfter, eqHold)
 	if !ok {
 		return nil
 	}
@@ -302,4 +303,14 @@ func (e *evidence) nextUDPStep() int {
 		return diagnose.StepFirstObject
 	}
 	return diagnose.StepTerrain
+}
+
+// eqHeldFor is the longest the event queue has held a poll without
+// answering, counting the polls still held.
+func (e *evidence) eqHeldFor(now time.Time) time.Duration {
+	d := e.eqMaxHeld
+	if e.eqHeld > 0 {
+		d = max(d, now.Sub(e.eqHeldSince))
+	}
+	return d
 }

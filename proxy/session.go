@@ -171,9 +171,14 @@ func (s *Session) eqPollStart(t time.Time) {
 	s.mu.Unlock()
 }
 
-func (s *Session) eqPollEnd() {
+// eqPollEnd notes the end of a poll begun at start; answered is false when
+// it ended without an answer from the event queue.
+func (s *Session) eqPollEnd(start time.Time, answered bool) {
 	s.mu.Lock()
 	s.ev.eqHeld--
+	if !answered {
+		s.ev.eqMaxHeld = max(s.ev.eqMaxHeld, time.Since(start))
+	}
 	s.mu.Unlock()
 }
 
@@ -216,7 +221,7 @@ func (s *Session) end(reason string, now time.Time) {
 	s.mu.Unlock()
 
 	complete := e.complete()
-	if d := e.diagnose(now, s.p.cfg.StallAfter); d != nil {
+	if d := e.diagnose(now, s.p.cfg.StallAfter, s.p.cfg.EQHold); d != nil {
 		s.record(d)
 	}
 	s.record(&trace.SessionEnd{Header: hdr(now, trace.Client, trace.UDP, trace.EndProxy, trace.EndProxy), Reason: reason, Complete: complete})
@@ -297,7 +302,10 @@ func (s *Session) due(now time.Time) string {
 		return endKicked
 	case !e.logoutAt.IsZero() && now.Sub(e.logoutAt) > s.p.cfg.LogoutWait:
 		return endLogoutNoReply
-	case !e.lastDatagram.IsZero() && now.Sub(e.lastDatagram) > s.p.cfg.CircuitTimeout:
+	case !e.lastClient.IsZero() && now.Sub(e.lastClient) > s.p.cfg.CircuitTimeout,
+		!e.lastRegion.IsZero() && now.Sub(e.lastRegion) > s.p.cfg.CircuitTimeout:
+		// Either side has not been heard for a circuit's timeout: the
+		// other side closes the circuit (or should).
 		return endCircuitTimeout
 	case !e.complete() && now.Sub(s.lastProg) > s.p.cfg.StallAfter:
 		return endStalled
