@@ -131,6 +131,9 @@ type testGrid struct {
 	srv *grid.Server
 	rec *trace.Memory
 	log *syncBuffer
+	// loginURI, when set, is the URI the bots log in with instead of the
+	// grid's own (a relay in front of it).
+	loginURI string
 }
 
 func startGrid(t *testing.T) *testGrid {
@@ -194,7 +197,11 @@ func (g *testGrid) run(t *testing.T, creds ...string) (result, int) {
 	nodeBin, script := node(t)
 	ctx, cancel := context.WithTimeout(t.Context(), nmTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, nodeBin, append([]string{script, g.srv.LoginURI()}, creds...)...)
+	uri := g.srv.LoginURI()
+	if g.loginURI != "" {
+		uri = g.loginURI
+	}
+	cmd := exec.CommandContext(ctx, nodeBin, append([]string{script, uri}, creds...)...)
 	cmd.Dir = filepath.Dir(script)
 	cmd.Env = append(os.Environ(), "RITUAL_NM_TIMEOUT_MS="+strconv.Itoa(int(scriptTimeout/time.Millisecond)))
 	cmd.WaitDelay = 5 * time.Second
