@@ -48,6 +48,10 @@ type Config struct {
 	// PublicHost is the IP literal written into rewritten replies
 	// (sim_ip, capability URLs); default the listen host.
 	PublicHost string
+	// HTTPHost is the host written into capability URLs when it differs
+	// from PublicHost (tests whose UDP runs on an in-memory network);
+	// default PublicHost.
+	HTTPHost string
 	// ListenPacket opens one relay socket; nil means UDP on the listen
 	// host, any port. Tests pass an in-memory network's.
 	ListenPacket func() (net.PacketConn, error)
@@ -107,6 +111,9 @@ func (c *Config) populate() (*url.URL, error) {
 	}
 	if a, err := netip.ParseAddr(c.PublicHost); err != nil || !a.Is4() {
 		return nil, fmt.Errorf("proxy: public host %q is not an IPv4 literal (viewers read sim_ip as one)", c.PublicHost)
+	}
+	if c.HTTPHost == "" {
+		c.HTTPHost = c.PublicHost
 	}
 	if c.ListenPacket == nil {
 		c.ListenPacket = func() (net.PacketConn, error) { return net.ListenPacket("udp4", net.JoinHostPort(host, "0")) }

@@ -67,7 +67,7 @@ func Start(cfg Config) (*Proxy, error) {
 	p := New(cfg, u)
 	p.ln = ln
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	p.base = "http://" + net.JoinHostPort(cfg.PublicHost, port)
+	p.base = "http://" + net.JoinHostPort(cfg.HTTPHost, port)
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
 	p.wg.Add(1)
 	go func() {
