@@ -29,6 +29,14 @@
 // helpers (WaitMovementComplete, WaitObjects, WaitTerrain, WaitRitual) block
 // until a step of the ritual is reached or their context ends.
 //
+// Like a viewer, a session goes on without what the grid fails to give: a
+// blank, failing or unreadable seed capability, no event queue granted, or
+// an event queue that holds its polls and delivers nothing for
+// Timeouts.EventQueue are faults, not the end of the login. Faults lists
+// them (a ritual that completed with faults is not whole), WaitEventQueue
+// waits for the event queue's first delivery or the fault that says it
+// will not come.
+//
 // Logout sends LogoutRequest and waits, bounded, for LogoutReply: OpenSimulator
 // 0.9.2.2 often never sends one, so a missing reply is reported in the
 // LogoutResult rather than as an error. A KickUser or DisableSimulator from
@@ -42,6 +50,9 @@
 // [UDP] CONNECTED when AgentMovementComplete arrives, milestones (handshake,
 // movement_complete, first_object, terrain_complete, complete, logout),
 // OUT OF ORDER when a step comes before the one it should follow, TIMEOUT
-// when a wait runs out and STALL with the likely causes when the ritual
-// stops short.
+// when a wait runs out, FAULT for each fault the session went on without,
+// and STALL when the ritual stops short. Faults and stalls take their
+// causes — the step, the kind of cause, the side at fault and the plain
+// words — from the one catalogue in package trace/cause, which
+// trace/diagnose and the proxy use too.
 package client

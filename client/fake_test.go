@@ -39,6 +39,22 @@ type fakeOptions struct {
 	logoutReply bool
 	// kick: after the scene, KickUser with this reason.
 	kick string
+	// blankSeed: the login reply's seed_capability is empty.
+	blankSeed bool
+	// seedStatus, when set, is the HTTP status the seed capability
+	// answers (with no capabilities).
+	seedStatus int
+	// sceneWithoutSeed: the region sends the scene after the handshake
+	// reply alone (OpenSimulator also waits for a good seed request).
+	sceneWithoutSeed bool
+	// eqHold: the event queue holds every poll until the client gives up,
+	// and delivers nothing.
+	eqHold bool
+	// loginHang: the login service never answers.
+	loginHang bool
+	// landPackets, when set, is how many of the land LayerData packets the
+	// region sends before it stops sending terrain.
+	landPackets int
 	// sceneDelay is the pause between the region having both the
 	// handshake reply and the seed request and its sending the scene
 	// (OpenSimulator waits a few heartbeats). Default 20 ms.
@@ -164,6 +180,17 @@ func (f *fakeGrid) count(name string) int {
 // request's form, pointed at this fixture.
 func (f *fakeGrid) serveLogin(w http.ResponseWriter, r *http.Request) {
 	io.Copy(io.Discard, r.Body)
+	if f.opts.loginHang {
+		select {
+		case <-r.Context().Done():
+		case <-f.closed:
+		}
+		return
+	}
+	seed := f.http.URL + "/CAPS/seed/"
+	if f.opts.blankSeed {
+		seed = ""
+	}
 	format, file := login.FormatXMLRPC, "opensim-login-response.xml"
 	if strings.Contains(r.Header.Get("Content-Type"), "llsd") {
 		format, file = login.FormatLLSD, "opensim-login-llsd-response.xml"
@@ -177,7 +204,7 @@ func (f *fakeGrid) serveLogin(w http.ResponseWriter, r *http.Request) {
 		"sim_ip":          f.addr.Addr().String(),
 		"sim_port":        strconv.Itoa(int(f.addr.Port())),
 		"circuit_code":    strconv.Itoa(int(f.code)),
-		"seed_capability": f.http.URL + "/CAPS/seed/",
+		"seed_capability": seed,
 	})
 	resp, err := login.ParseResponse(r.Header.Get("Content-Type"), []byte(body))
 	if err != nil {
@@ -214,6 +241,10 @@ func (f *fakeGrid) serveSeed(w http.ResponseWriter, r *http.Request) {
 	arr, ok := llsd.AsArray(v)
 	if err != nil || !ok || r.Method != http.MethodPost {
 		http.Error(w, "want a POSTed LLSD array", http.StatusBadRequest)
+		return
+	}
+	if f.opts.seedStatus != 0 {
+		http.Error(w, "Internal Server Error", f.opts.seedStatus)
 		return
 	}
 	var names []string
@@ -255,6 +286,12 @@ func (f *fakeGrid) serveEQ(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case done:
 		w.WriteHeader(http.StatusOK)
+	case f.opts.eqHold:
+		select {
+		case <-r.Context().Done():
+		case <-f.closed:
+		}
+		w.WriteHeader(http.StatusBadGateway)
 	case first:
 		b, err := os.ReadFile(filepath.Join("testdata", "opensim-eventqueue-first-poll.xml"))
 		if err != nil {
@@ -381,7 +418,11 @@ func (f *fakeGrid) serveCircuit(conn *circuit.Conn, r *fakeRound) {
 // handshake reply and the seed request.
 func (f *fakeGrid) sendScene(conn *circuit.Conn, r *fakeRound) {
 	defer f.wg.Done()
-	for _, ch := range []chan struct{}{r.replied, r.seeded} {
+	waits := []chan struct{}{r.replied, r.seeded}
+	if f.opts.sceneWithoutSeed {
+		waits = waits[:1]
+	}
+	for _, ch := range waits {
 		select {
 		case <-ch:
 		case <-conn.Done():
@@ -405,7 +446,11 @@ func (f *fakeGrid) sendScene(conn *circuit.Conn, r *fakeRound) {
 		ObjectData: []msg.ObjectUpdateCompressedObjectData{compressedBlob(f.t, c)}})
 	f.send(conn, &msg.ObjectUpdateCached{RegionData: msg.ObjectUpdateCachedRegionData{RegionHandle: handle, TimeDilation: 65535},
 		ObjectData: []msg.ObjectUpdateCachedObjectData{{ID: fakeCachedLocal, CRC: 9}}})
-	for _, b := range f.blobs {
+	blobs := f.blobs
+	if f.opts.landPackets > 0 {
+		blobs = blobs[:f.opts.landPackets]
+	}
+	for _, b := range blobs {
 		f.send(conn, &msg.LayerData{LayerID: msg.LayerDataLayerID{Type: uint8(terrain.LayerLand)}, LayerData: msg.LayerDataLayerData{Data: b}})
 	}
 	wind, _ := terrain.EncodePatches(nil, terrain.LayerWind, []terrain.Patch{{}, {}})

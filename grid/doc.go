@@ -8,4 +8,15 @@
 // WriteMetrics; Config.NoMetrics turns it off): circuits, logins by
 // outcome, messages by name each way, resends, drops by reason, refusals
 // and event-queue polls, all read from counts kept off the packet path.
+//
+// Against abuse the HTTP side bounds how long a request may take to
+// arrive (ReadHeaderTimeout, ReadTimeout) and its answer to be written
+// (WriteTimeout, longer than an event-queue poll is held), how long a
+// kept-alive connection may idle, and how many connections one remote
+// address holds at once (MaxConnsPerAddress; the next is answered 503).
+// The login service throttles failed logins (see package login). Every
+// SummaryInterval a grid that refused or dropped anything logs one warning
+// summing it up from the same counts /metrics serves ("refused 4,812
+// logins for bad credentials from 3 addresses; dropped 61,844 datagrams
+// with no circuit"): never a line per packet, nothing while all is well.
 package grid

@@ -32,6 +32,10 @@ func (s *Server) WriteMetrics(w *metrics.Writer) {
 		w.Sample(float64(o.Count), metrics.L("outcome", o.Name))
 	}
 
+	w.One("ritual_password_checks_total", metrics.Counter, "Passwords verified (argon2id runs), unknown names' included.", float64(s.Login.PasswordChecks()))
+	w.One("ritual_http_connections_refused_total", metrics.Counter,
+		"HTTP connections refused (503) because their address held its share already.", float64(s.ConnsRefused()))
+
 	tr := s.Region.Traffic()
 	cs := tr.Circuits
 	w.Family("ritual_packets_total", metrics.Counter, "Datagrams carried by the region's circuits.")

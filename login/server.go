@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ritual"
@@ -77,15 +78,29 @@ type Config struct {
 	// (each allocates the account's argon2 memory cost). Zero means
 	// GOMAXPROCS.
 	MaxConcurrentAuth int
-	// AccountThrottle and AddressThrottle bound failed logins per account
-	// name and per source address (see Throttle); zero values take
-	// DefaultAccountThrottle and DefaultAddressThrottle. Only failures
-	// count: correct logins are never slowed. A refused attempt gets reason
-	// "key" and a message saying how long to wait.
-	AccountThrottle Throttle
-	AddressThrottle Throttle
-	// ThrottleEntries bounds how many accounts, and how many addresses,
-	// the throttles remember (zero: DefaultThrottleEntries).
+	// AddressThrottle bounds the failed logins from one source address,
+	// whatever the names; AccountAddressThrottle those for one account
+	// name from one address; AccountThrottle those for one account name
+	// from every address together (see Throttle). Zero values take
+	// DefaultAddressThrottle, DefaultAccountAddressThrottle and
+	// DefaultAccountThrottle. Only failures count: correct logins are
+	// never slowed. A refused attempt gets reason "key" and a message
+	// saying how long to wait.
+	//
+	// The account's own allowance refuses only addresses that have failed
+	// for it lately (whose AccountAddressThrottle bucket is not full): an
+	// attempt from any other address waits AccountDelay and is heard, so
+	// that guessing from elsewhere cannot lock the account's owner out.
+	AccountThrottle        Throttle
+	AccountAddressThrottle Throttle
+	AddressThrottle        Throttle
+	// AccountDelay is how long an attempt on an account whose allowance is
+	// spent waits before its password is checked, when its address has
+	// not failed for the account. Zero means DefaultAccountDelay; negative
+	// means no wait.
+	AccountDelay time.Duration
+	// ThrottleEntries bounds how many keys each throttle remembers (zero:
+	// DefaultThrottleEntries).
 	ThrottleEntries int
 	// Now is the clock for seconds_since_epoch, Circuit.Expiry and the
 	// throttles; nil means time.Now.
@@ -140,6 +155,13 @@ func (c *Config) populate() error {
 		c.Now = time.Now
 	}
 	c.AccountThrottle = c.AccountThrottle.fill(DefaultAccountThrottle)
+	c.AccountAddressThrottle = c.AccountAddressThrottle.fill(DefaultAccountAddressThrottle)
+	switch {
+	case c.AccountDelay == 0:
+		c.AccountDelay = DefaultAccountDelay
+	case c.AccountDelay < 0:
+		c.AccountDelay = 0
+	}
 	c.AddressThrottle = c.AddressThrottle.fill(DefaultAddressThrottle)
 	if c.ThrottleEntries == 0 {
 		c.ThrottleEntries = DefaultThrottleEntries
@@ -182,8 +204,10 @@ func checkAbsoluteURL(s string) error {
 type Server struct {
 	cfg      Config
 	auth     chan struct{} // semaphore bounding password verifications
-	throttle throttles
+	throttle *throttles
 	counts   counters
+	checks   atomic.Uint64 // password verifications run
+	refused  sources       // addresses refused since Server.RefusedAddresses
 
 	// dummyHash is a stored-form hash of a random secret, verified
 	// against when the name is unknown so that an unknown name costs as
@@ -266,6 +290,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ok, authed, err := s.login(ctx, req)
 	s.counts.count(err)
+	if err != nil && refusal(err) {
+		s.refused.add(addressKey(req.clientAddr))
+	}
 	var rec record
 	var fail *Failure
 	if err != nil {
@@ -318,14 +345,30 @@ func (s *Server) login(ctx context.Context, req *loginRequest) (ok *success, aut
 	if req.first == "" || req.last == "" || req.passwd == "" {
 		return nil, false, errMissing
 	}
-	at := s.cfg.Now()
-	if err := s.throttle.check(req, at); err != nil {
+	// No account can have an impossible name: only the address pays for
+	// it, such names are not worth remembering.
+	valid := account.ValidateName(req.first, req.last) == nil
+	var key string
+	if valid {
+		key = accountKey(req.first, req.last)
+	}
+	tk, err := s.throttle.admit(ctx, req.clientAddr, key, s.cfg.Now)
+	if err != nil {
 		return nil, false, err
 	}
-	if account.ValidateName(req.first, req.last) != nil {
-		// No account can have this name. Only the address pays: such
-		// names are not worth remembering.
-		s.throttle.address.fail(addressKey(req.clientAddr), at)
+	v := verdictNone
+	defer func() { tk.done(s.cfg.Now(), v) }()
+	if tk.delay > 0 {
+		t := time.NewTimer(tk.delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, false, ctx.Err()
+		}
+	}
+	if !valid {
+		v = verdictFailed
 		return nil, false, errCredentials
 	}
 	acct, err := s.cfg.Accounts.ByName(ctx, req.first, req.last)
@@ -335,7 +378,7 @@ func (s *Server) login(ctx context.Context, req *loginRequest) (ok *success, aut
 		if dummy, herr := s.dummyHash(); herr == nil {
 			s.verify(ctx, dummy, req.passwd) //nolint:errcheck // the verdict is "unknown name" whatever it says
 		}
-		s.throttle.failed(req, at)
+		v = verdictFailed
 		return nil, false, errCredentials
 	}
 	if err != nil {
@@ -346,10 +389,10 @@ func (s *Server) login(ctx context.Context, req *loginRequest) (ok *success, aut
 		return nil, false, fmt.Errorf("verifying the password of account %s: %w", acct.ID, err)
 	}
 	if !match {
-		s.throttle.failed(req, at)
+		v = verdictFailed
 		return nil, false, errCredentials
 	}
-	s.throttle.succeeded(req)
+	v = verdictOK
 	if s.cfg.Recorder != nil {
 		s.emit(&trace.LoginAuth{Header: s.header(trace.EndLogin, trace.EndLogin),
 			OK: true, Agent: acct.ID, First: acct.First, Last: acct.Last})
@@ -395,6 +438,7 @@ func (s *Server) verify(ctx context.Context, encoded, passwd string) (bool, erro
 		return false, ctx.Err()
 	}
 	defer func() { <-s.auth }()
+	s.checks.Add(1)
 	return account.Verify(encoded, passwd)
 }
 
@@ -504,6 +548,7 @@ func (s *Server) failure(ctx context.Context, req *loginRequest, err error) *Fai
 // fault, or 400 for the LLSD form.
 func (s *Server) answerUndecodable(w http.ResponseWriter, r *http.Request, format Format, bad *badRequest) {
 	s.counts.malformed.Add(1)
+	s.refused.addRemote(r.RemoteAddr)
 	s.emit(&trace.Anomaly{Header: s.header(trace.EndClient, trace.EndLogin),
 		Kind: trace.AnomalyDropped, Message: MethodName, Reason: bad.msg, Remote: r.RemoteAddr})
 	if format == FormatLLSD {
@@ -516,6 +561,7 @@ func (s *Server) answerUndecodable(w http.ResponseWriter, r *http.Request, forma
 // refuseHTTP answers a request that could not be read as a login.
 func (s *Server) refuseHTTP(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	s.counts.httpRefused.Add(1)
+	s.refused.addRemote(r.RemoteAddr)
 	s.emit(&trace.Anomaly{Header: s.header(trace.EndClient, trace.EndLogin),
 		Kind: trace.AnomalyDropped, Message: MethodName, Reason: msg + " (HTTP " + strconv.Itoa(status) + ")",
 		Remote: r.RemoteAddr})

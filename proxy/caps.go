@@ -12,6 +12,7 @@ import (
 
 	"ritual/protocol/llsd"
 	"ritual/trace"
+	"ritual/trace/cause"
 )
 
 // maxCapRequest bounds the seed and event-queue requests the relay reads.
@@ -60,7 +61,7 @@ func (p *Proxy) serveSeed(w http.ResponseWriter, r *http.Request, c *capEntry, t
 	if err != nil {
 		s.record(&trace.CapCall{Header: hdr(time.Now(), trace.Server, trace.Caps, trace.EndCaps, trace.EndClient),
 			Capability: "seed", Status: http.StatusBadGateway, Elapsed: time.Since(start), Detail: err.Error()})
-		s.seedStatus(http.StatusBadGateway)
+		s.seedFailed(c.url, err.Error(), time.Since(start))
 		if r.Context().Err() == nil {
 			http.Error(w, "ritual proxy: the seed capability could not be reached: "+err.Error(), http.StatusBadGateway)
 		}
@@ -150,7 +151,7 @@ func (p *Proxy) serveEQ(w http.ResponseWriter, r *http.Request, c *capEntry, tar
 	if err != nil {
 		if r.Context().Err() != nil {
 			s.record(&trace.Anomaly{Header: hdr(now, trace.Client, trace.EQ, trace.EndClient, trace.EndCaps), Kind: trace.AnomalyTimeout,
-				Message: "EventQueueGet", Reason: "the client closed the poll after " + round(now.Sub(start)).String() + " without an answer"})
+				Message: "EventQueueGet", Reason: "the client closed the poll after " + cause.Dur(now.Sub(start)) + " without an answer"})
 			return
 		}
 		s.record(&trace.EQTimeout{Header: hdr(now, trace.Server, trace.EQ, trace.EndCaps, trace.EndClient), Status: http.StatusBadGateway, Waited: now.Sub(start)})

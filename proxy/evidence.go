@@ -1,14 +1,13 @@
 package proxy
 
 import (
-	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"ritual/trace"
-	"ritual/trace/diagnose"
+	"ritual/trace/cause"
 )
 
 // evidence is what the relay saw of one session, from both sides, kept as
@@ -20,11 +19,20 @@ type evidence struct {
 	loginStatus  int
 	loginReason  string
 	loginMessage string
+	loginErr     string        // the transport's error when no answer came
+	loginTook    time.Duration // request to answer (or failure)
+	upstream     string        // the upstream login URI
+	upstreamHost string
 	sim          netip.AddrPort
+	simIP        string
+	simPort      uint16
 	seedGiven    bool // the login reply had a seed capability
 	seedBlank    bool
 
 	seedStatus  int
+	seedErr     string
+	seedURL     string
+	seedTook    time.Duration
 	eqGranted   bool
 	eqPolls     int
 	eqHeld      int
@@ -39,6 +47,9 @@ type evidence struct {
 	uccSends        int
 	uccSeq          uint32
 	uccAcked        bool
+	firstCAM        time.Time
+	handshakeAt     time.Time
+	movementAt      time.Time
 	regionDatagrams int
 	camSends        int
 	rhrSent         bool
@@ -58,9 +69,12 @@ type evidence struct {
 }
 
 // login notes a successful login reply.
-func (e *evidence) login(sim netip.AddrPort, seed string) {
+func (e *evidence) login(simIP string, simPort uint16, seed string) {
 	e.loginDone, e.loginOK, e.loginStatus = true, true, 200
-	e.sim = sim
+	e.simIP, e.simPort = simIP, simPort
+	if ip, err := netip.ParseAddr(simIP); err == nil && simPort != 0 && !ip.IsUnspecified() {
+		e.sim = netip.AddrPortFrom(ip.Unmap(), simPort)
+	}
 	e.seedGiven = true
 	e.seedBlank = strings.TrimSpace(seed) == ""
 }
@@ -82,6 +96,9 @@ func (e *evidence) udp(now time.Time, side trace.Side, name string, seq uint32, 
 			}
 			e.uccSends++
 		case "CompleteAgentMovement":
+			if e.camSends == 0 {
+				e.firstCAM = now
+			}
 			e.camSends++
 		case "RegionHandshakeReply":
 			e.rhrSent = true
@@ -115,8 +132,14 @@ func (e *evidence) udp(now time.Time, side trace.Side, name string, seq uint32, 
 	}
 	switch name {
 	case "RegionHandshake":
+		if !e.handshake {
+			e.handshakeAt = now
+		}
 		e.handshake = true
 	case "AgentMovementComplete":
+		if !e.movement {
+			e.movementAt = now
+		}
 		e.movement = true
 	case "ObjectUpdate", "ObjectUpdateCompressed", "ObjectUpdateCached", "ImprovedTerseObjectUpdate":
 		n := 1
@@ -171,138 +194,112 @@ func (e *evidence) progress() int {
 	return n<<20 + min(e.patches, 4095)<<8 + min(e.objects, 255)
 }
 
-// finding is a diagnosis: the step that stalled, the cause in plain words
-// and the side at fault.
-type finding struct {
-	step  int
-	cause string
-	fault trace.Side
-}
-
-// find explains why the ritual has not completed, or returns ok false when
-// nothing is wrong.
-func (e *evidence) find(now time.Time, stallAfter, eqHold time.Duration) (finding, bool) {
+// find names the cause (from the one catalogue, trace/cause) of a ritual
+// that has not completed, or of a fault on the way; ok is false when
+// nothing is wrong. The evidence is both sides': the proxy can tell a
+// client that never sent UseCircuitCode from a region that never answered
+// it, and a client that stopped acknowledging from a region that stopped
+// sending.
+func (e *evidence) find(now time.Time, stallAfter, eqHold time.Duration) (cause.Cause, bool) {
+	since := func(t time.Time) time.Duration {
+		if t.IsZero() {
+			return now.Sub(e.loginAt)
+		}
+		return now.Sub(t)
+	}
 	switch {
 	case !e.loginDone:
-		return finding{diagnose.StepLoginAnswered, fmt.Sprintf("the login service has not answered in %s", round(now.Sub(e.loginAt))), trace.Server}, true
+		return cause.LoginPending(now.Sub(e.loginAt)), true
 	case !e.loginOK && e.loginReason != "":
-		fault := trace.Server
-		if e.loginReason == "key" || e.loginReason == "update" {
-			fault = trace.Client
-		}
-		c := fmt.Sprintf("the login service refused the login: reason %q", e.loginReason)
-		if e.loginMessage != "" {
-			c += fmt.Sprintf(", %q", e.loginMessage)
-		}
-		return finding{diagnose.StepLoginAccepted, c, fault}, true
+		return cause.LoginRefusedBy(e.loginReason, e.loginMessage), true
+	case !e.loginOK && e.loginErr != "":
+		return cause.LoginFailedText(e.upstream, e.loginErr, e.loginTook), true
 	case !e.loginOK && e.loginStatus != 200 && e.loginStatus != 0:
-		return finding{diagnose.StepLoginAnswered, fmt.Sprintf("the login service answered HTTP %d: %s", e.loginStatus, e.loginMessage), trace.Server}, true
+		return cause.LoginHTTPStatus(e.loginStatus), true
 	case !e.loginOK:
-		return finding{diagnose.StepLoginAnswered, "the login failed: " + e.loginMessage, trace.Server}, true
+		return cause.LoginReplyUnreadable(e.loginMessage), true
+	case !e.sim.IsValid():
+		if c, ok := cause.SimAddressUnusable(e.simIP, int(e.simPort), e.upstreamHost); ok {
+			return c, true
+		}
 	}
 	done := e.complete()
 	silent := !done && !e.lastClient.IsZero() && e.lastRegion.After(e.lastClient) && now.Sub(e.lastClient) >= stallAfter && e.regionReliable > 0
+	sim := e.sim.String()
 	switch {
 	case e.seedBlank:
-		return finding{diagnose.StepSeed, "the login reply's seed capability is blank", trace.Server}, true
+		return cause.SeedCapabilityBlank(), true
+	case e.seedErr != "":
+		return cause.SeedFailedText(e.seedURL, e.seedErr, e.seedTook), true
 	case e.seedStatus >= 400:
-		return finding{diagnose.StepSeed, fmt.Sprintf("the seed capability answered HTTP %d", e.seedStatus), trace.Server}, true
+		return cause.SeedHTTPStatus(e.seedStatus), true
 	case e.uccSends == 0:
-		return finding{diagnose.StepCircuitAcked, fmt.Sprintf("the client never sent UseCircuitCode to the relay; the login service gave sim %s", e.sim), trace.Client}, true
+		return cause.ClientNeverConnected(sim), true
 	case !e.uccAcked:
-		return finding{diagnose.StepCircuitAcked, fmt.Sprintf("the region never answered UseCircuitCode (sent %d times); the login service gave sim %s", e.uccSends, e.sim), trace.Server}, true
+		return cause.NoCircuitAnswer(sim, e.uccSends), true
+	case e.kicked != "":
+		return cause.KickedOut(e.nextUDPStep(), e.kicked), true
 	case silent:
-		return finding{e.nextUDPStep(), fmt.Sprintf("the client stopped acknowledging after seq %d", e.lastClientAck), trace.Client}, true
-	case !e.handshake && e.camSends == 0 && !e.movement:
-		return finding{diagnose.StepHandshake, "the region never sent RegionHandshake, and the client never sent CompleteAgentMovement (OpenSimulator waits for it)", trace.Server}, true
+		return cause.ClientStoppedAcking(e.nextUDPStep(), e.lastClientAck), true
 	case !e.handshake:
-		return finding{diagnose.StepHandshake, fmt.Sprintf("the region never sent RegionHandshake (CompleteAgentMovement sent %d times)", e.camSends), trace.Server}, true
+		c := cause.NoRegionHandshake(since(e.firstCAM))
+		if e.camSends == 0 {
+			c.Check = append([]string{"the client never sent CompleteAgentMovement, which OpenSimulator waits for before RegionHandshake"}, c.Check...)
+		}
+		return c, true
 	case !e.movement && e.camSends == 0:
-		return finding{diagnose.StepMovementComplete, "the client never sent CompleteAgentMovement", trace.Client}, true
+		return cause.NoMovementComplete(since(e.handshakeAt)).Blame(cause.Client), true
 	case !e.movement:
-		return finding{diagnose.StepMovementComplete, fmt.Sprintf("the region never sent AgentMovementComplete (CompleteAgentMovement sent %d times)", e.camSends), trace.Server}, true
-	case e.objects == 0 && !e.rhrSent:
-		return finding{diagnose.StepFirstObject, "the client never sent RegionHandshakeReply (the region waits for it before the scene)", trace.Client}, true
+		return cause.NoMovementComplete(since(e.handshakeAt)), true
 	case e.objects == 0:
-		return finding{diagnose.StepFirstObject, "the region sent no ObjectUpdate since AgentMovementComplete", trace.Server}, true
+		c := cause.NoObject(since(e.movementAt), 0)
+		if !e.rhrSent {
+			c = c.Blame(cause.Client)
+			c.Check = append([]string{"the client never sent RegionHandshakeReply, which the region waits for before the scene"}, c.Check...)
+		}
+		return c, true
 	case e.patches < e.patchesOf:
-		return finding{diagnose.StepTerrain, fmt.Sprintf("the region sent %d of %d terrain patches and nothing since", e.patches, e.patchesOf), trace.Server}, true
+		return cause.TerrainStopped(e.patches, e.patchesOf), true
 	case e.eqGranted && e.eqAnswers == 0 && e.eqPolls > 0 && e.eqHeldFor(now) >= eqHold:
-		return finding{diagnose.StepEventQueue, fmt.Sprintf("the event queue held %d polls for %s and delivered nothing", e.eqPolls, round(e.eqHeldFor(now))), trace.Server}, true
+		return cause.EventQueueHeld(e.eqPolls, e.eqHeldFor(now)), true
 	}
-	return finding{}, false
-}
-
-func round(d time.Duration) time.Duration {
-	if d >= 10*time.Second {
-		return d.Round(time.Second)
-	}
-	return d.Round(100 * time.Millisecond)
+	return cause.Cause{}, false
 }
 
 // diagnose returns the Stall event for a session that ends without its
 // ritual complete, or with a fault found on the way; nil otherwise.
 func (e *evidence) diagnose(now time.Time, stallAfter, eqHold time.Duration) *trace.Stall {
-	f, ok := e.find(now, stallAfter, eqHold)
+	c, ok := e.find(now, stallAfter, eqHold)
 	if !ok {
 		return nil
 	}
-	reached := f.step - 1
 	last := "the login request was relayed"
-	if reached > 0 {
-		last = diagnose.StepName(reached)
+	if c.Step > 1 {
+		last = (c.Step - 1).String()
 	}
-	to := trace.EndRegion
-	layer := trace.UDP
-	switch f.step {
-	case diagnose.StepLoginAnswered, diagnose.StepLoginAccepted:
+	to, layer := trace.EndRegion, trace.UDP
+	switch c.Step {
+	case cause.StepLoginAnswered, cause.StepLoginAccepted:
 		to, layer = trace.EndLogin, trace.Login
-	case diagnose.StepSeed:
+	case cause.StepSeed:
 		to, layer = trace.EndCaps, trace.Caps
-	case diagnose.StepEventQueue:
+	case cause.StepEventQueue:
 		to, layer = trace.EndCaps, trace.EQ
 	}
-	return &trace.Stall{
-		Header:   hdr(now, trace.Client, layer, trace.EndProxy, to),
-		Step:     f.step,
-		LastSeen: last,
-		Expected: diagnose.StepName(f.step),
-		Causes:   []string{sentence(f.cause) + " At fault: the " + faultName(f.fault) + " side."},
-		Waited:   now.Sub(e.loginAt),
-		Fault:    f.fault,
-	}
-}
-
-func faultName(s trace.Side) string {
-	if s == trace.Client {
-		return "client"
-	}
-	return "server"
-}
-
-// sentence capitalises the first letter and ends with a full stop.
-func sentence(s string) string {
-	if s == "" {
-		return s
-	}
-	s = strings.ToUpper(s[:1]) + s[1:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
+	return cause.Stall(hdr(now, trace.Client, layer, trace.EndProxy, to), last, "", now.Sub(e.loginAt), c)
 }
 
 // nextUDPStep is the first step of the UDP stream not yet reached.
-func (e *evidence) nextUDPStep() int {
+func (e *evidence) nextUDPStep() cause.Step {
 	switch {
 	case !e.handshake:
-		return diagnose.StepHandshake
+		return cause.StepHandshake
 	case !e.movement:
-		return diagnose.StepMovementComplete
+		return cause.StepMovementComplete
 	case e.objects == 0:
-		return diagnose.StepFirstObject
+		return cause.StepFirstObject
 	}
-	return diagnose.StepTerrain
+	return cause.StepTerrain
 }
 
 // eqHeldFor is the longest the event queue has held a poll without

@@ -287,8 +287,12 @@ func (p *Proxy) serveLogin(w http.ResponseWriter, r *http.Request) {
 			msg = "the client gave up waiting for the login service"
 			status = 0
 		}
+		detail := err.Error()
+		if errors.Is(err, errTooLarge) {
+			detail = ""
+		}
 		s.loginFailed(&trace.LoginResponse{Header: hdr(time.Now(), trace.Server, trace.Login, trace.EndLogin, trace.EndClient),
-			Status: status, Message: msg, Elapsed: elapsed}, "login failed")
+			Status: status, Message: msg, Elapsed: elapsed}, "login failed", detail)
 		if status != 0 {
 			http.Error(w, "ritual proxy: "+msg, status)
 		}
@@ -299,7 +303,7 @@ func (p *Proxy) serveLogin(w http.ResponseWriter, r *http.Request) {
 		Status: resp.StatusCode, Elapsed: elapsed}
 	if resp.StatusCode != http.StatusOK {
 		lr.Message = "HTTP " + resp.Status
-		s.loginFailed(lr, "login failed")
+		s.loginFailed(lr, "login failed", "")
 		answer(w, resp, data)
 		return
 	}
@@ -308,12 +312,12 @@ func (p *Proxy) serveLogin(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(perr, &fail):
 		lr.Reason, lr.Message = fail.Reason, fail.Message
-		s.loginFailed(lr, "login refused")
+		s.loginFailed(lr, "login refused", "")
 		answer(w, resp, data)
 		return
 	case parsed == nil:
 		lr.Message = perr.Error()
-		s.loginFailed(lr, "login reply unreadable")
+		s.loginFailed(lr, "login reply unreadable", "")
 		answer(w, resp, data)
 		return
 	}
@@ -325,8 +329,7 @@ func (p *Proxy) serveLogin(w http.ResponseWriter, r *http.Request) {
 		lr.Message = perr.Error()
 	}
 	s.record(lr)
-	sim, _ := netip.ParseAddrPort(net.JoinHostPort(parsed.SimIP, strconv.Itoa(int(parsed.SimPort))))
-	s.loginSucceeded(sim, parsed.SeedCapability)
+	s.loginSucceeded(parsed.SimIP, parsed.SimPort, parsed.SeedCapability)
 	out, err := p.rewriteLogin(s, ct, data, parsed)
 	if err != nil {
 		s.record(&trace.Anomaly{Header: hdr(time.Now(), trace.Server, trace.Login, trace.EndLogin, trace.EndClient),

@@ -68,6 +68,7 @@ func (p *Proxy) newSession(sum login.RequestSummary) *Session {
 		relays: map[netip.AddrPort]*relay{}, lastProg: now}
 	s.mem.Limit = MaxEvents
 	s.ev.loginAt = now
+	s.ev.upstream, s.ev.upstreamHost = p.upstream.String(), p.upstream.Hostname()
 	s.ev.patchesOf = 256
 	p.mu.Lock()
 	if p.closed {
@@ -137,9 +138,11 @@ func (s *Session) relayFor(region netip.AddrPort) (*relay, error) {
 }
 
 // loginFailed records a login that did not succeed and ends the session.
-func (s *Session) loginFailed(lr *trace.LoginResponse, reason string) {
+// err is the transport's error when no answer came ("" otherwise).
+func (s *Session) loginFailed(lr *trace.LoginResponse, reason, err string) {
 	s.record(lr)
 	s.mu.Lock()
+	s.ev.loginErr, s.ev.loginTook = err, lr.Elapsed
 	s.ev.loginDone = true
 	s.ev.loginStatus = lr.Status
 	s.ev.loginReason, s.ev.loginMessage = lr.Reason, lr.Message
@@ -153,6 +156,14 @@ func (s *Session) seedStatus(status int) {
 	defer s.mu.Unlock()
 	s.ev.seedStatus = status
 	s.progressLocked(time.Now())
+}
+
+// seedFailed notes a seed request that got no answer.
+func (s *Session) seedFailed(url, err string, took time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ev.seedErr, s.ev.seedURL, s.ev.seedTook = err, url, took
+	s.ev.seedStatus = 502
 }
 
 func (s *Session) eqGranted() {
@@ -314,9 +325,9 @@ func (s *Session) due(now time.Time) string {
 }
 
 // loginSucceeded notes a successful login reply.
-func (s *Session) loginSucceeded(sim netip.AddrPort, seed string) {
+func (s *Session) loginSucceeded(simIP string, simPort uint16, seed string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ev.login(sim, seed)
+	s.ev.login(simIP, simPort, seed)
 	s.progressLocked(time.Now())
 }

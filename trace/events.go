@@ -212,6 +212,7 @@ const (
 	AnomalyDropped    = "DROPPED"      // a datagram was malformed or a queue overflowed
 	AnomalyReject     = "REJECT"       // unknown circuit, session mismatch, ...
 	AnomalyTimeout    = "TIMEOUT"      // something expected did not come in time
+	AnomalyFault      = "FAULT"        // a step failed and the ritual goes on without it (see trace/cause)
 )
 
 // Anomaly is a signal that did not go as the ritual expects, told where it
@@ -223,6 +224,10 @@ type Anomaly struct {
 	Seq     uint32 `json:"seq,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	Remote  string `json:"remote,omitempty"`
+	// Cause and Fault, when the anomaly is a catalogued fault (see
+	// trace/cause), are its kind and the side at fault.
+	Cause string `json:"cause,omitempty"`
+	Fault string `json:"fault,omitempty"`
 }
 
 // Name implements Event.
@@ -362,9 +367,12 @@ type Stall struct {
 	Expected string        `json:"expected"`
 	Causes   []string      `json:"causes"`
 	Waited   time.Duration `json:"waited_ns"`
-	// Fault is the side at fault when an observer of both sides (ritual
-	// proxy) could tell; zero when it could not.
-	Fault Side `json:"fault,omitzero"`
+	// Cause is the kind of the cause the evidence names (see trace/cause)
+	// and Fault the side at fault ("client", "login service", "region",
+	// "capabilities", "network" or "unknown"); both are empty when no
+	// catalogued cause was named.
+	Cause string `json:"cause,omitempty"`
+	Fault string `json:"fault,omitempty"`
 }
 
 // Name implements Event.

@@ -13,6 +13,7 @@ import (
 	"ritual/client"
 	"ritual/login"
 	"ritual/trace"
+	"ritual/trace/cause"
 	"ritual/trace/diagnose"
 	"ritual/trace/narrative"
 	"ritual/trace/seqdiagram"
@@ -28,7 +29,14 @@ type ritualOutcome struct {
 	err      error
 	stall    *trace.Stall
 	session  *client.Session
+	// faults are what the ritual went on without (see
+	// client.Session.Faults): a ritual that completed with faults is not
+	// whole.
+	faults []cause.Cause
 }
+
+// whole reports whether the ritual completed without faults.
+func (o ritualOutcome) whole() bool { return o.complete && len(o.faults) == 0 }
 
 // runRitual logs in with cfg and waits, within ctx, for the whole ritual:
 // movement complete, objects seen, every terrain patch. On a stall it
@@ -40,6 +48,14 @@ func runRitual(ctx context.Context, cfg client.Config, rec *trace.Memory, start 
 	if err == nil {
 		out.session = sess
 		err = sess.WaitRitual(ctx)
+		if err == nil && awaitsEventQueue(sess) {
+			// OpenSimulator delivers ParcelProperties within
+			// milliseconds of the first poll: wait for it, or for the
+			// session to tell that the event queue delivers nothing
+			// (its fault is then in Faults).
+			sess.WaitEventQueue(ctx)
+		}
+		out.faults = sess.Faults()
 	}
 	out.err = err
 	out.complete = err == nil
@@ -69,6 +85,38 @@ func runRitual(ctx context.Context, cfg client.Config, rec *trace.Memory, start 
 	return out
 }
 
+// awaitsEventQueue reports whether the ritual waits for the event queue's
+// first delivery once the UDP part completed: for every region but a
+// Ritual region, which delivers no event at arrival yet.
+func awaitsEventQueue(s *client.Session) bool {
+	mv, _ := s.Movement()
+	return !strings.HasPrefix(mv.ChannelVersion, "Ritual")
+}
+
+// tellOutcome writes to w, after prefix, why a ritual is not whole: the
+// stall, or the faults it went on without. It says nothing of a whole
+// ritual.
+func tellOutcome(w io.Writer, prefix string, out ritualOutcome) {
+	switch {
+	case out.stall != nil:
+		fmt.Fprintf(w, "%s: stalled at step %d: expected %s; last seen: %s", prefix, out.stall.Step, out.stall.Expected, out.stall.LastSeen)
+		if f := out.stall.Fault; f != "" && f != string(cause.Unknown) {
+			fmt.Fprintf(w, "; at fault: the %s", f)
+		}
+		fmt.Fprintln(w)
+		for _, c := range out.stall.Causes {
+			fmt.Fprintf(w, "  - %s\n", c)
+		}
+	case !out.complete:
+		fmt.Fprintf(w, "%s: the ritual did not complete: %v\n", prefix, out.err)
+	case len(out.faults) > 0:
+		fmt.Fprintf(w, "%s: the ritual completed but is not whole:\n", prefix)
+		for _, c := range out.faults {
+			fmt.Fprintf(w, "  - %s (at fault: the %s)\n", c, c.Fault)
+		}
+	}
+}
+
 func runConnect(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("connect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -80,7 +128,12 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 30*time.Second, "how long the whole ritual may take")
 	show := fs.Bool("show-secrets", false, "show session ids, password hashes and capability URLs instead of masking them")
 	form := fs.String("login-form", "xmlrpc", "login wire form: xmlrpc or llsd")
+	eqSilence := fs.Duration("eq-silence", client.DefaultEventQueueSilence, "how long the event queue may hold its polls and deliver nothing before that is told as a fault")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *eqSilence <= 0 {
+		fmt.Fprintln(stderr, "ritual connect: --eq-silence must be positive")
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -119,21 +172,15 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 		LoginURI: *uri, First: *first, Last: *last, Password: pw, Format: lf,
 		Recorder: rec,
 		Logger:   quietLogger(),
+		Timeouts: client.Timeouts{EventQueue: *eqSilence},
 	}, rec, start, false)
 
 	if err := render(stdout, *format, byTime(rec.Events()), trace.Secrets(*show), narrative.Options{ClientName: "Ritual client (ritual connect)"}); err != nil {
 		fmt.Fprintf(stderr, "ritual connect: %v\n", err)
 		return 1
 	}
-	if !out.complete {
-		if out.stall != nil {
-			fmt.Fprintf(stderr, "ritual connect: stalled at step %d: expected %s; last seen: %s\n", out.stall.Step, out.stall.Expected, out.stall.LastSeen)
-			for _, c := range out.stall.Causes {
-				fmt.Fprintf(stderr, "  - %s\n", c)
-			}
-		} else {
-			fmt.Fprintf(stderr, "ritual connect: the ritual did not complete: %v\n", out.err)
-		}
+	if !out.whole() {
+		tellOutcome(stderr, "ritual connect", out)
 		return 1
 	}
 	return 0

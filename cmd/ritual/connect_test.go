@@ -3,9 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,13 +130,13 @@ func TestConnectStalls(t *testing.T) {
 		story               []string
 	}{
 		{"login URI unreachable", closed, "secret",
-			[]string{"stalled at step 1", "connection refused"},
+			[]string{"stalled at step 1", "nothing is listening at " + strings.TrimSuffix(strings.TrimPrefix(closed, "http://"), "/"), "at fault: the login service"},
 			[]string{"## Stall", "is wrong, or no grid is running there"}},
 		{"login refused", srv.LoginURI(), "wrong",
-			[]string{"stalled at step 2", `reason "key"`},
+			[]string{"stalled at step 2", `reason "key"`, "at fault: the client"},
 			[]string{`reason "key"`, "## Stall"}},
 		{"region unreachable", hs.URL + "/", "secret",
-			[]string{"stalled at step 3", "never acknowledged"},
+			[]string{"stalled at step 3", "the region never answered UseCircuitCode (sent "},
 			[]string{"[CLIENT] [UDP] SEND UseCircuitCode", "## Stall", "firewall blocks UDP"}},
 	}
 	for _, tt := range tests {
@@ -138,6 +144,9 @@ func TestConnectStalls(t *testing.T) {
 			code, out, errs := connect("--login-uri", tt.uri, "--first", "Test", "--last", "User", "--password", tt.password, "--timeout", "3s")
 			if code != 1 {
 				t.Fatalf("exit %d, want 1\n%s\n%s", code, errs, out)
+			}
+			if strings.Contains(errs, "connection refused") || strings.Contains(errs, "context deadline") {
+				t.Errorf("stderr speaks Go:\n%s", errs)
 			}
 			for _, want := range tt.stderr {
 				if !strings.Contains(errs, want) {
@@ -172,5 +181,109 @@ func TestConnectUsage(t *testing.T) {
 	}
 	if code, _, _ := connect("--login-uri", "x", "--first", "A", "--last", "B", "--password", "p", "--format", "pdf"); code != 2 {
 		t.Fatalf("bad format: exit %d", code)
+	}
+	if code, _, errs := connect("--login-uri", "x", "--first", "A", "--last", "B", "--password", "p", "--eq-silence", "0s"); code != 2 || !strings.Contains(errs, "--eq-silence") {
+		t.Fatalf("--eq-silence 0: exit %d: %s", code, errs)
+	}
+}
+
+// faultyFront is a login URI in front of a real grid that changes what the
+// grid's login reply says of the seed capability: blank, or pointing at a
+// seed capability that answers status.
+func faultyFront(t *testing.T, srv *grid.Server, blankSeed bool, status int) string {
+	t.Helper()
+	up, err := url.Parse(srv.LoginURI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedRE := regexp.MustCompile(`(<name>seed_capability</name><value><string>)[^<]*`)
+	var front *httptest.Server
+	proxy := httputil.NewSingleHostReverseProxy(up)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return err
+		}
+		seed := ""
+		if !blankSeed {
+			seed = front.URL + "/failing-seed"
+		}
+		body = seedRE.ReplaceAll(body, []byte("${1}"+seed))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/failing-seed", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		http.Error(w, "Internal Server Error", status)
+	})
+	mux.Handle("/", proxy)
+	front = httptest.NewServer(mux)
+	t.Cleanup(front.Close)
+	return front.URL + up.Path
+}
+
+// TestConnectSeedFaults: a blank seed capability, or one that answers 500,
+// no longer ends the login: the UDP ritual completes, the fault is named
+// with the side at fault, and connect exits 1 (the ritual is not whole).
+func TestConnectSeedFaults(t *testing.T) {
+	srv := startGrid(t)
+	for _, tt := range []struct {
+		name   string
+		blank  bool
+		status int
+		want   string
+		fault  string
+	}{
+		{"blank", true, 0, "the login reply's seed capability is blank", "at fault: the login service"},
+		{"500", false, 500, "the seed capability answered HTTP 500", "at fault: the capabilities"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			uri := faultyFront(t, srv, tt.blank, tt.status)
+			code, out, errs := connect("--login-uri", uri, "--first", "Test", "--last", "User", "--password", "secret", "--timeout", "20s")
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\n%s\n%s", code, errs, out)
+			}
+			for _, want := range []string{"the ritual completed but is not whole", tt.want, tt.fault} {
+				if !strings.Contains(errs, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errs)
+				}
+			}
+			for _, want := range []string{"[CLIENT] [UDP] RECV RegionHandshake", "256/256", "FAULT", tt.want, "but it is not whole"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("story lacks %q", want)
+				}
+			}
+			if strings.Contains(out, "## Stall") {
+				t.Error("a ritual that completed is told as stalled")
+			}
+		})
+	}
+}
+
+// TestConnectLoginNeverAnswers: a login service that holds the request is
+// told in plain words with the wait.
+func TestConnectLoginNeverAnswers(t *testing.T) {
+	hold := make(chan struct{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hs.Close()
+	defer close(hold)
+	code, out, errs := connect("--login-uri", hs.URL+"/", "--first", "Test", "--last", "User", "--password", "secret", "--timeout", "1s")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, errs, out)
+	}
+	if !strings.Contains(errs, "the login service did not answer within 1 s") || !strings.Contains(errs, "at fault: the login service") {
+		t.Errorf("stderr:\n%s", errs)
+	}
+	if strings.Contains(errs, "context deadline") || strings.Contains(errs, "Post \"") {
+		t.Errorf("stderr speaks Go:\n%s", errs)
 	}
 }

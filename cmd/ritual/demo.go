@@ -26,6 +26,7 @@ import (
 	"ritual/sim"
 	"ritual/store"
 	"ritual/trace"
+	"ritual/trace/cause"
 	"ritual/trace/narrative"
 	"ritual/trace/seqdiagram"
 )
@@ -77,12 +78,8 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "ritual demo: wrote ritual.md, events.jsonl, ritual.mmd and terrain.png to %s\n", *outDir)
 	}
-	if !res.complete {
-		if res.stall != nil {
-			fmt.Fprintf(stderr, "ritual demo: stalled at step %d: expected %s\n", res.stall.Step, res.stall.Expected)
-		} else {
-			fmt.Fprintf(stderr, "ritual demo: the ritual did not complete: %v\n", res.err)
-		}
+	if out := (ritualOutcome{complete: res.complete, err: res.err, stall: res.stall, faults: res.faults}); !out.whole() {
+		tellOutcome(stderr, "ritual demo", out)
 		return 1
 	}
 	return 0
@@ -98,6 +95,7 @@ type demoResult struct {
 	complete    bool
 	err         error
 	stall       *trace.Stall
+	faults      []cause.Cause
 	terrain     client.Terrain
 	waterHeight float32
 }
@@ -144,7 +142,7 @@ func demo(timeout time.Duration, form login.Format) (*demoResult, error) {
 		LoginURI: srv.LoginURI(), First: acct.First, Last: acct.Last, Password: password,
 		Format: form, Channel: "Ritual demo", Recorder: rec, Logger: quiet,
 	}, rec, start, true)
-	res := &demoResult{complete: out.complete, err: out.err, stall: out.stall, waterHeight: sim.DefaultWaterHeight}
+	res := &demoResult{complete: out.complete, err: out.err, stall: out.stall, faults: out.faults, waterHeight: sim.DefaultWaterHeight}
 	if out.session != nil {
 		res.terrain = out.session.Terrain()
 		if r := out.session.Region(); r.WaterHeight > 0 {

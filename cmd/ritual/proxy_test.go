@@ -122,7 +122,7 @@ func TestProxyCommandPrintsStory(t *testing.T) {
 	}
 	stop()
 	out := stdout.String()
-	for _, want := range []string{"# The Ritual", "[SERVER] [LOGIN] SEND Response", "key", "At fault: the client side."} {
+	for _, want := range []string{"# The Ritual", "[SERVER] [LOGIN] SEND Response", "key", "At fault: the client."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("story lacks %q:\n%s\nstderr: %s", want, out, stderr.String())
 		}

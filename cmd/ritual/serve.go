@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ritual/grid"
+	"ritual/login"
 	"ritual/trace"
 )
 
@@ -28,6 +29,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	region := fs.String("region", "Ritual", "region name")
 	eqTimeout := fs.Duration("eq-timeout", 50*time.Second, "how long an idle EventQueueGet poll is held before its 502 answer")
 	maxCircuits := fs.Int("max-circuits", 5000, "cap on concurrent circuits")
+	maxConns := fs.Int("max-conns-per-address", grid.DefaultMaxConnsPerAddress, "cap on HTTP connections one address holds open at once (0: no cap)")
+	readTimeout := fs.Duration("read-timeout", grid.DefaultReadTimeout, "how long a request, body included, may take to arrive")
+	addrThrottle := fs.Int("address-throttle", login.DefaultAddressThrottle.Burst, "failed logins one address may make in a row before it is refused, then one every "+login.DefaultAddressThrottle.Every.String()+" (0: no address throttle, e.g. behind a reverse proxy)")
+	summary := fs.Duration("summary-interval", grid.DefaultSummaryInterval, "how often to log a warning summing up refused logins and dropped datagrams, when there were any (0: never)")
 	traceFile := fs.String("trace", "", "write every probe event as JSON lines to this file")
 	showSecrets := fs.Bool("show-secrets", false, "do not mask session ids and capability URLs in the trace")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -37,6 +42,20 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "ritual serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if *maxConns < 0 || *readTimeout <= 0 || *summary < 0 || *addrThrottle < 0 {
+		fmt.Fprintln(stderr, "ritual serve: --max-conns-per-address, --address-throttle and --summary-interval must not be negative, --read-timeout must be positive")
+		return 2
+	}
+	addressThrottle := login.Throttle{Burst: *addrThrottle}
+	if *addrThrottle == 0 {
+		addressThrottle.Burst = -1 // login.Throttle: negative is off
+	}
+	if *maxConns == 0 {
+		*maxConns = -1 // grid.Config: negative is no cap
+	}
+	if *summary == 0 {
+		*summary = -1
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -79,6 +98,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		MaxCircuits:  *maxCircuits,
 		Recorder:     rec,
 		Logger:       logger,
+
+		MaxConnsPerAddress: *maxConns,
+		ReadTimeout:        *readTimeout,
+		SummaryInterval:    *summary,
+		AddressThrottle:    addressThrottle,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "ritual serve: %v\n", err)

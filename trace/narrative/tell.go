@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ritual/trace"
+	"ritual/trace/cause"
 )
 
 // tagOf builds a line's tag, "[SIDE] [LAYER] WHAT", with WHAT escaped.
@@ -55,6 +56,27 @@ func (s *story) noteAnomaly(side trace.Side, kind string, n int) {
 		s.anomalies[side] = m
 	}
 	m[kind] += n
+}
+
+// loginFailure tells a failed login in plain words: the refusal's reason,
+// or what the HTTP client's error means (a timeout with the time the login
+// really took since its start), never the error's Go text.
+func (s *story) loginFailure(i int, e *trace.LoginProgress) string {
+	var start *trace.LoginStart
+	for _, ev := range s.evs[:i] {
+		if ls, ok := ev.(*trace.LoginStart); ok && ls.Side == e.Side {
+			start = ls
+		}
+		if r, ok := ev.(*trace.LoginResponse); ok && r.Side == e.Side && !r.OK && r.Reason == e.Detail {
+			return "The login fails: the login service refused it (reason " + code(e.Detail) + ")"
+		}
+	}
+	uri, took := "", time.Duration(0)
+	if start != nil {
+		uri, took = start.URI, e.Time.Sub(start.Time)
+	}
+	x := cause.ExplainText(e.Detail, uri, took)
+	return "The login fails: " + text(x.Words)
 }
 
 // tellOne tells a single event.
@@ -119,12 +141,15 @@ func (s *story) tellOne(i int) line {
 	case *trace.LoginResponse:
 		s.tellLoginResponse(&b, e)
 	case *trace.LoginProgress:
-		if e.Stage == "ConnectingToSim" {
+		switch {
+		case e.Stage == "ConnectingToSim":
 			b.WriteString("The client accepts the login and prepares to connect to the simulator")
-		} else {
+		case e.Stage == "Failed" && e.Detail != "":
+			b.WriteString(s.loginFailure(i, e))
+		default:
 			b.WriteString("The client reaches login stage " + code(e.Stage))
 		}
-		if e.Detail != "" {
+		if e.Detail != "" && e.Stage != "Failed" {
 			b.WriteString(" (" + text(e.Detail) + ")")
 		}
 	case *trace.Packet:
@@ -227,6 +252,9 @@ func (s *story) tellOne(i int) line {
 		if e.Expected != "" {
 			b.WriteString(" Expected next: " + code(e.Expected) + ".")
 		}
+		if e.Fault != "" && e.Fault != "unknown" {
+			b.WriteString(" At fault: the " + text(e.Fault) + ".")
+		}
 		if len(e.Causes) == 0 {
 			b.WriteString(" No likely cause was named.")
 		} else {
@@ -234,9 +262,6 @@ func (s *story) tellOne(i int) line {
 			for _, c := range e.Causes {
 				l.sub = append(l.sub, text(c))
 			}
-		}
-		if e.Fault != 0 {
-			l.sub = append(l.sub, text("At fault: the "+strings.ToLower(e.Fault.String())+" side."))
 		}
 		s.noteAnomaly(side, "STALL", 1)
 	case *trace.Rewrite:
@@ -728,6 +753,8 @@ func anomalySentence(e *trace.Anomaly) string {
 		}
 		s = capital(what) + from + " is rejected"
 		from = ""
+	case trace.AnomalyFault:
+		s = "The ritual goes on despite a fault"
 	case trace.AnomalyTimeout:
 		if e.Message == "" {
 			s = "A wait timed out"
@@ -744,6 +771,9 @@ func anomalySentence(e *trace.Anomaly) string {
 		} else {
 			s += ": " + text(e.Reason)
 		}
+	}
+	if e.Fault != "" && e.Fault != "unknown" {
+		s += " (at fault: the " + text(e.Fault) + ")"
 	}
 	return s
 }

@@ -757,6 +757,9 @@ func (d *diagram) describe(i int, l *line) string {
 		if e.Expected != "" {
 			s += ". Expected: " + v(e.Expected)
 		}
+		if e.Fault != "" && e.Fault != "unknown" {
+			s += ". At fault: the " + v(e.Fault)
+		}
 		if len(e.Causes) > 0 {
 			cs := make([]string, 0, len(e.Causes))
 			for _, c := range e.Causes {

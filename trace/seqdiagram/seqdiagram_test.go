@@ -185,7 +185,7 @@ func TestAnomaliesAndStall(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSuffix(s, "\n```\n"), "\n")
 	last := lines[len(lines)-1]
-	if !strings.HasPrefix(last, "    Note over Client,Region: STALL at step 4 after 10.000 s. Last seen: [CLIENT] [UDP] SEND UseCircuitCode. Expected: [CLIENT] [UDP] RECV PacketAck of UseCircuitCode. Likely: the sim address") {
+	if !strings.HasPrefix(last, "    Note over Client,Region: STALL at step 3 after 10.000 s. Last seen: [CLIENT] [UDP] SEND UseCircuitCode. Expected: [CLIENT] [UDP] RECV PacketAck of UseCircuitCode. At fault: the login service. Likely: the login service gave a private sim") {
 		t.Errorf("last line = %q", last)
 	}
 	expectInOrder(t, s, "Client->>Region: UseCircuitCode", "Note over Client: RESENT UseCircuitCode ×3 (seq 0 ×3)")
