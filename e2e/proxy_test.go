@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -329,20 +328,27 @@ func TestProxyTransparent(t *testing.T) {
 	undo := strings.NewReplacer(pairs...)
 	creq, cresp := clientSide.exchanges()
 	ureq, uresp := upstream.exchanges()
-	if len(creq) < 3 || len(creq) != len(ureq) {
-		t.Fatalf("the client made %d requests, the grid got %d", len(creq), len(ureq))
+	if len(creq) < 3 {
+		t.Fatalf("the client made %d requests", len(creq))
 	}
-	// Polls overlap other requests, so exchanges are compared as sets.
-	var got, want []string
+	// Polls overlap other requests, so exchanges are compared as sets;
+	// the grid may have answered a poll the client no longer waited for
+	// (it left), which the client never saw.
+	left := map[string]int{}
+	for i := range ureq {
+		left[ureq[i]+"\n=> "+uresp[i]]++
+	}
 	for i := range creq {
-		got = append(got, creq[i]+"\n=> "+undo.Replace(cresp[i]))
-		want = append(want, ureq[i]+"\n=> "+uresp[i])
+		k := creq[i] + "\n=> " + undo.Replace(cresp[i])
+		if left[k] == 0 {
+			t.Errorf("exchange changed on its way beyond the rewrites:\n%.600s", k)
+			continue
+		}
+		left[k]--
 	}
-	slices.Sort(got)
-	slices.Sort(want)
-	for i := range got {
-		if got[i] != want[i] {
-			t.Errorf("exchange changed on its way beyond the rewrites:\n%.400s\n%.400s", got[i], want[i])
+	for k, n := range left {
+		if n > 0 && !strings.Contains(k, "<key>ack</key>") {
+			t.Errorf("the grid answered an exchange the client never saw:\n%.400s", k)
 		}
 	}
 }
