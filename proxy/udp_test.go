@@ -25,7 +25,7 @@ type relayFixture struct {
 	client net.PacketConn
 }
 
-func newRelayFixture(t *testing.T) *relayFixture {
+func newRelayFixture(t testing.TB) *relayFixture {
 	t.Helper()
 	cfg := Config{Upstream: "http://127.0.0.1:1/", Listen: "127.0.0.1:0", Logger: quietLog}
 	u, err := cfg.populate()
@@ -60,7 +60,7 @@ func newRelayFixture(t *testing.T) *relayFixture {
 	return f
 }
 
-func encode(t *testing.T, seq uint32, m msg.Message, flags msg.Flags, acks ...uint32) []byte {
+func encode(t testing.TB, seq uint32, m msg.Message, flags msg.Flags, acks ...uint32) []byte {
 	t.Helper()
 	b, err := msg.EncodePacket(nil, flags, seq, m, acks)
 	if err != nil {
@@ -69,14 +69,14 @@ func encode(t *testing.T, seq uint32, m msg.Message, flags msg.Flags, acks ...ui
 	return b
 }
 
-func ucc(t *testing.T, code uint32) []byte {
+func ucc(t testing.TB, code uint32) []byte {
 	m := &msg.UseCircuitCode{}
 	m.CircuitCode.Code = code
 	return encode(t, 1, m, msg.FlagReliable)
 }
 
 // send writes b from pc to the address to.
-func send(t *testing.T, pc net.PacketConn, to netip.AddrPort, b []byte) {
+func send(t testing.TB, pc net.PacketConn, to netip.AddrPort, b []byte) {
 	t.Helper()
 	if _, err := pc.WriteTo(b, net.UDPAddrFromAddrPort(to)); err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func send(t *testing.T, pc net.PacketConn, to netip.AddrPort, b []byte) {
 }
 
 // recv reads one datagram, or nil after wait.
-func recv(t *testing.T, pc net.PacketConn, wait time.Duration) []byte {
+func recv(t testing.TB, pc net.PacketConn, wait time.Duration) []byte {
 	t.Helper()
 	buf := make([]byte, 65536)
 	_ = pc.SetReadDeadline(time.Now().Add(wait))
