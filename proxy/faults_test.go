@@ -27,6 +27,7 @@ import (
 	"ritual/store"
 	"ritual/trace"
 	"ritual/trace/cause"
+	"ritual/trace/narrative"
 )
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -291,6 +292,13 @@ func TestFaultsDiagnosed(t *testing.T) {
 			e.mu.Lock()
 			evs := e.evs[0]
 			e.mu.Unlock()
+			t.Cleanup(func() {
+				if t.Failed() {
+					var b strings.Builder
+					_ = narrative.Render(&b, evs, narrative.Options{})
+					t.Logf("the proxy's story:\n%s", b.String())
+				}
+			})
 			st := stallOf(evs)
 			if st == nil {
 				t.Fatalf("no diagnosis; events: %v", names(evs))
