@@ -238,3 +238,45 @@ func TestRelayRewritesNextRegions(t *testing.T) {
 		t.Errorf("the next region got %x through the new relay", b)
 	}
 }
+
+// FuzzRelayDatagram: whatever a region or client sends, the relay passes
+// it on (rewritten only when it is a well-formed EnableSimulator,
+// TeleportFinish or CrossedRegion) and records it without panicking.
+func FuzzRelayDatagram(f *testing.F) {
+	es := &msg.EnableSimulator{}
+	es.SimulatorInfo.IP, es.SimulatorInfo.Port = [4]byte{127, 0, 0, 1}, 9001
+	tf := &msg.TeleportFinish{}
+	tf.Info.SimIP, tf.Info.SimPort, tf.Info.SeedCapability = [4]byte{127, 0, 0, 1}, 9001, []byte("http://127.0.0.1:9000/CAPS/x/\x00")
+	cr := &msg.CrossedRegion{}
+	cr.RegionData.SimIP, cr.RegionData.SimPort = [4]byte{127, 0, 0, 1}, 9002
+	lay := &msg.LayerData{}
+	lay.LayerData.Data = []byte{1, 2, 3}
+	for _, m := range []msg.Message{es, tf, cr, lay, &msg.UseCircuitCode{}, &msg.PacketAck{Packets: []msg.PacketAckPackets{{ID: 3}}}} {
+		b, err := msg.EncodePacket(nil, msg.FlagReliable|msg.FlagZerocoded, 9, m, []uint32{1, 2})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, true)
+	}
+	f.Add([]byte{0x80, 0, 0, 0, 1, 0, 0xff}, false)
+	fx := newRelayFixture(f)
+	fx.rl.client = addrPort(fx.client.LocalAddr())
+	fx.rl.clientNet = fx.client.LocalAddr()
+	out := make([]byte, 0, maxDatagram)
+	f.Fuzz(func(t *testing.T, d []byte, fromRegion bool) {
+		if len(d) > maxDatagram {
+			return
+		}
+		in := bytes.Clone(d)
+		now := time.Now()
+		if fromRegion {
+			sent := fx.rl.forwardRegion(d, out[:0])
+			fx.rl.observe(now, trace.Server, d, sent)
+		} else {
+			fx.rl.observe(now, trace.Client, d, nil)
+		}
+		if !bytes.Equal(in, d) {
+			t.Fatal("the relay modified the datagram it received")
+		}
+	})
+}
