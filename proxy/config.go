@@ -34,7 +34,13 @@ const (
 	// MaxRegions bounds the regions one session may be relayed to.
 	MaxRegions = 64
 	// MaxEvents bounds the events one session keeps for its story.
-	MaxEvents = 1 << 18
+	MaxEvents = 1 << 16
+	// StoryEvents is how many events a session keeps before it stops
+	// keeping routine packets (AgentUpdate, PacketAck, pings, terse
+	// updates, ...) for its story: they are counted instead, and a live
+	// recorder (events.jsonl) still gets them. It bounds a long session's
+	// memory to a few megabytes.
+	StoryEvents = 8192
 )
 
 // Config configures a Proxy. The zero value of every field but Upstream

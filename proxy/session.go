@@ -48,6 +48,8 @@ type Session struct {
 	ev        evidence
 	lastProg  time.Time
 	progress  int
+	kept      int // events kept in mem
+	untold    int // routine packets not kept (see routine)
 }
 
 // Reason returns why the session ended ("" while open).
@@ -83,12 +85,32 @@ func (p *Proxy) newSession(sum login.RequestSummary) *Session {
 	return s
 }
 
+// routine are the messages a long session sends over and over; past
+// StoryEvents events, a session's story keeps counting them but no longer
+// keeps them (the live recorder still gets every one).
+var routine = map[string]bool{
+	"AgentUpdate": true, "PacketAck": true, "StartPingCheck": true, "CompletePingCheck": true,
+	"SimStats": true, "SimulatorViewerTimeMessage": true, "CoarseLocationUpdate": true,
+	"ImprovedTerseObjectUpdate": true, "AgentAnimation": true, "AvatarAnimation": true,
+	"ViewerEffect": true, "AgentFOV": true, "AgentHeightWidth": true,
+}
+
 // record keeps ev in the session's story (until the session ends) and
 // passes it to the live recorder.
 func (s *Session) record(ev trace.Event) {
 	s.mu.Lock()
 	if s.ended {
 		s.mu.Unlock()
+		return
+	}
+	s.kept++
+	if p, ok := ev.(*trace.Packet); ok && s.kept > StoryEvents && routine[p.Message] {
+		s.untold++
+		s.kept--
+		s.mu.Unlock()
+		if s.sink != nil {
+			s.sink.Record(ev)
+		}
 		return
 	}
 	s.mu.Unlock()
@@ -235,7 +257,10 @@ func (s *Session) end(reason string, now time.Time) {
 	if d := e.diagnose(now, s.p.cfg.StallAfter, s.p.cfg.EQHold); d != nil {
 		s.record(d)
 	}
-	s.record(&trace.SessionEnd{Header: hdr(now, trace.Client, trace.UDP, trace.EndProxy, trace.EndProxy), Reason: reason, Complete: complete})
+	s.mu.Lock()
+	untold := s.untold
+	s.mu.Unlock()
+	s.record(&trace.SessionEnd{Header: hdr(now, trace.Client, trace.UDP, trace.EndProxy, trace.EndProxy), Reason: reason, Complete: complete, Untold: untold})
 	s.mu.Lock()
 	s.ended = true
 	s.reason = reason

@@ -280,3 +280,23 @@ func FuzzRelayDatagram(f *testing.F) {
 		}
 	})
 }
+
+// TestLongSessionBounded: past StoryEvents, routine packets are counted,
+// not kept; everything else still is, and the end tells how many.
+func TestLongSessionBounded(t *testing.T) {
+	f := newRelayFixture(t)
+	var ends []trace.Event
+	f.p.cfg.Ended = func(_ *Session, evs []trace.Event) { ends = evs }
+	for i := range StoryEvents + 100 {
+		f.s.record(&trace.Packet{Header: hdr(time.Now(), trace.Client, trace.UDP, trace.EndClient, trace.EndRegion), Dir: trace.Send, Message: "AgentUpdate", Seq: uint32(i)})
+	}
+	f.s.record(&trace.Packet{Header: hdr(time.Now(), trace.Client, trace.UDP, trace.EndClient, trace.EndRegion), Dir: trace.Send, Message: "LogoutRequest"})
+	if n := len(f.s.Events()); n != StoryEvents+1 {
+		t.Errorf("%d events kept, want %d", n, StoryEvents+1)
+	}
+	f.s.end(endLogout, time.Now())
+	last, ok := ends[len(ends)-1].(*trace.SessionEnd)
+	if !ok || last.Untold != 100 {
+		t.Errorf("the story ends with %+v, want 100 untold packets", ends[len(ends)-1])
+	}
+}

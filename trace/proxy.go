@@ -65,6 +65,10 @@ type SessionEnd struct {
 	Reason string `json:"reason"`
 	// Complete reports whether the ritual completed before the end.
 	Complete bool `json:"complete"`
+	// Untold counts the routine packets (AgentUpdate, PacketAck, pings,
+	// ...) of a long session that were counted but not kept for the
+	// story; the JSON-lines log has them.
+	Untold int `json:"untold,omitempty"`
 }
 
 // Name implements Event.

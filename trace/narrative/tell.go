@@ -278,6 +278,9 @@ func (s *story) tellOne(i int) line {
 		} else {
 			b.WriteString(", the ritual not complete")
 		}
+		if e.Untold > 0 {
+			b.WriteString("; " + strconv.Itoa(e.Untold) + " routine packets of this long session are in the JSON-lines log only")
+		}
 	default:
 		b.WriteString(subject(side) + " records " + code(ev.Name()))
 	}
