@@ -39,5 +39,12 @@
 // logout, when its circuits go silent (Config.CircuitTimeout), or when its
 // ritual makes no progress for Config.StallAfter; an unfinished ritual
 // ends with a trace.Stall naming the step, the cause in plain words and
-// the side at fault (trace.Stall.Fault), read from what both sides did.
+// the side at fault (Stall.Cause and Stall.Fault), taken from the one
+// catalogue of causes (trace/cause) on the evidence of both sides: the
+// proxy can tell a client that never sent UseCircuitCode from a region
+// that never answered it, and a client that stopped acknowledging from a
+// region that stopped sending. A long session's story keeps its routine
+// packets (AgentUpdate, PacketAck, pings, ...) only up to StoryEvents
+// events and counts the rest, so memory per session stays bounded; a live
+// recorder (Config.Recorder) gets every event.
 package proxy

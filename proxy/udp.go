@@ -79,7 +79,7 @@ const maxDatagram = 64 << 10
 func (r *relay) run() {
 	defer r.s.p.wg.Done()
 	buf := make([]byte, maxDatagram)
-	out := make([]byte, 0, maxDatagram)
+	var out []byte // a rewritten datagram; grown on the first rewrite
 	for {
 		n, from, err := r.pc.ReadFrom(buf)
 		if err != nil {
