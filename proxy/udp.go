@@ -146,7 +146,11 @@ func (r *relay) refuse(now time.Time, src netip.AddrPort, d []byte, why string) 
 	if r.refused.Add(1) > 16 {
 		return // told enough; still counted
 	}
-	r.s.record(&trace.Anomaly{Header: hdr(now, trace.Client, trace.UDP, src.String(), trace.EndProxy),
+	side := trace.Client
+	if src == r.region {
+		side = trace.Server
+	}
+	r.s.record(&trace.Anomaly{Header: hdr(now, side, trace.UDP, src.String(), trace.EndProxy),
 		Kind: trace.AnomalyReject, Remote: src.String(), Reason: fmt.Sprintf("%d-byte datagram not relayed: %s", len(d), why)})
 }
 
