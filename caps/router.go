@@ -324,6 +324,7 @@ func (r *Router) serveCap(w http.ResponseWriter, req *http.Request, c *capabilit
 	}
 	r.record(&trace.CapCall{
 		Header:     r.header(trace.Caps, trace.EndClient, trace.EndCaps),
+		Agent:      c.g.agent.ID,
 		Capability: c.name,
 		Status:     sw.code(),
 		Elapsed:    time.Since(start),

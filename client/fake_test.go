@@ -50,6 +50,8 @@ type fakeOptions struct {
 	// eqHold: the event queue holds every poll until the client gives up,
 	// and delivers nothing.
 	eqHold bool
+	// eqGone: the event queue answers 404 (no queue for the agent).
+	eqGone bool
 	// loginHang: the login service never answers.
 	loginHang bool
 	// landPackets, when set, is how many of the land LayerData packets the
@@ -286,6 +288,8 @@ func (f *fakeGrid) serveEQ(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case done:
 		w.WriteHeader(http.StatusOK)
+	case f.opts.eqGone:
+		http.Error(w, "Not Found", http.StatusNotFound)
 	case f.opts.eqHold:
 		select {
 		case <-r.Context().Done():

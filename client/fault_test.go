@@ -212,6 +212,31 @@ func TestEventQueueHeld(t *testing.T) {
 	noJargon(t, []string{a.Reason})
 }
 
+// TestEventQueueGone: an event queue that answers 404 from the first poll
+// is told once, as gone, not later as held.
+func TestEventQueueGone(t *testing.T) {
+	f := newFakeGrid(t, fakeOptions{eqGone: true})
+	var mem trace.Memory
+	cfg := f.config(login.FormatXMLRPC)
+	cfg.Recorder = &mem
+	cfg.Timeouts.EventQueue = 200 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := Login(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.WaitEventQueue(ctx); !errors.Is(err, ErrEventQueue) || !strings.Contains(err.Error(), "HTTP 404") {
+		t.Fatalf("WaitEventQueue = %v", err)
+	}
+	time.Sleep(300 * time.Millisecond) // past the silence limit: no second fault
+	if fs := s.Faults(); len(fs) != 1 || fs[0].Kind != cause.EventQueueEnded {
+		t.Errorf("faults %+v", fs)
+	}
+	expectFault(t, s, mem.Events(), cause.EventQueueEnded, cause.Capabilities, "the event queue answered HTTP 404")
+}
+
 // TestEventQueueAnswersPromptly: an event queue that delivers (as
 // OpenSimulator's does, with ParcelProperties) is no fault.
 func TestEventQueueAnswersPromptly(t *testing.T) {
@@ -303,4 +328,47 @@ func TestTerrainCutShort(t *testing.T) {
 	}
 	expectStall(t, mem.Events(), cause.StepTerrain, cause.TerrainShort, cause.Region,
 		"the region sent "+strconv.Itoa(p)+" of "+strconv.Itoa(of)+" terrain patches and nothing since")
+}
+
+// TestSessionEndsMidRitual: when the region ends the session before the
+// ritual completes, the stall names how, at the step it stopped.
+func TestSessionEndsMidRitual(t *testing.T) {
+	t.Run("kicked", func(t *testing.T) {
+		f := newFakeGrid(t, fakeOptions{landPackets: 2, kick: "The region is shutting down."})
+		var mem trace.Memory
+		cfg := f.config(login.FormatXMLRPC)
+		cfg.Recorder = &mem
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s, err := Login(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var k *KickedError
+		if err := s.WaitRitual(ctx); !errors.As(err, &k) {
+			t.Fatalf("WaitRitual = %v", err)
+		}
+		expectStall(t, mem.Events(), cause.StepTerrain, cause.Kicked, cause.Region, `the region disconnected the agent (KickUser): "The region is shutting down."`)
+	})
+	t.Run("region silent", func(t *testing.T) {
+		f := newFakeGrid(t, fakeOptions{landPackets: 2})
+		var mem trace.Memory
+		cfg := f.config(login.FormatXMLRPC)
+		cfg.Recorder = &mem
+		cfg.Circuit.Timeout = 400 * time.Millisecond
+		cfg.Circuit.PingInterval = -1
+		cfg.AgentUpdateInterval = -1
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s, err := Login(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.WaitRitual(ctx); err == nil || ctx.Err() != nil {
+			t.Fatalf("WaitRitual = %v (context: %v)", err, ctx.Err())
+		}
+		expectStall(t, mem.Events(), cause.StepTerrain, cause.RegionSilent, cause.Unknown, "the region sent nothing for 400 ms and the circuit was closed")
+	})
 }

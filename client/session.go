@@ -111,6 +111,7 @@ type Session struct {
 	// failing seed, no EventQueueGet granted, held polls).
 	eqDelivered, eqFailed         chan struct{}
 	eqDeliveredOnce, eqFailedOnce sync.Once
+	leaving                       atomic.Bool // Logout has begun
 	eventsCount                   atomic.Int64
 	eventsDropped                 atomic.Int64
 
@@ -160,7 +161,7 @@ func Login(ctx context.Context, cfg Config) (*Session, error) {
 		HTTPClient: cfg.HTTPClient, Recorder: cfg.Recorder,
 	})
 	if err != nil {
-		if cfg.Recorder != nil && !errors.Is(err, login.ErrBadParams) {
+		if cfg.Recorder != nil && !errors.Is(err, login.ErrBadParams) && !errors.Is(ctx.Err(), context.Canceled) {
 			trace.Emit(cfg.Recorder, loginStall(cfg.LoginURI, err, time.Since(start)))
 		}
 		return nil, fmt.Errorf("client: %w", err)
@@ -502,8 +503,24 @@ func (s *Session) eventQueue(url string) {
 			s.cfg.OnEvent(ev)
 		}
 	})
-	if err != nil {
+	var status *caps.StatusError
+	switch {
+	case errors.Is(err, caps.ErrQueueGone) && errors.As(err, &status) && !s.delivered() && !s.leaving.Load() && !s.ended():
+		// A region drops the queue when the agent leaves; before that,
+		// a queue that is gone before it delivered anything is a fault.
+		s.fault(trace.EQ, caps.EventQueueGet, cause.EventQueueGone(status.Status))
+	case err != nil:
 		s.log.Warn("client: event queue stopped", "err", err)
+	}
+}
+
+// delivered reports whether the event queue has delivered.
+func (s *Session) delivered() bool {
+	select {
+	case <-s.eqDelivered:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -536,6 +553,8 @@ func (s *Session) watchEventQueue(w *eqWatch, limit time.Duration) {
 	defer t.Stop()
 	select {
 	case <-s.eqDelivered:
+		return
+	case <-s.eqFailed: // told otherwise (the queue is gone)
 		return
 	case <-s.ctx.Done():
 		return
@@ -976,6 +995,7 @@ func (s *Session) Logout(ctx context.Context) (LogoutResult, error) {
 		return res, fmt.Errorf("client: logout: the session had ended: %w", s.Err())
 	}
 	start := time.Now()
+	s.leaving.Store(true)
 	err := s.send(&msg.LogoutRequest{AgentData: msg.LogoutRequestAgentData{AgentID: s.resp.Agent, SessionID: s.resp.Session}}, true)
 	if err != nil {
 		s.Close()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"ritual/circuit"
 	"ritual/trace"
 	"ritual/trace/cause"
 )
@@ -58,6 +59,7 @@ func (s *Session) wait(ctx context.Context, what string, ready func() bool) erro
 			if ready() {
 				return nil
 			}
+			s.diagnoseEnd(what, time.Since(start))
 			return fmt.Errorf("client: waiting for %s: %w", what, s.Err())
 		case <-ctx.Done():
 			if ready() {
@@ -76,6 +78,66 @@ func (s *Session) progress() string {
 	_, moved := s.Movement()
 	p, of := s.world.TerrainProgress()
 	return fmt.Sprintf("movement complete: %t, %d objects, %d/%d terrain patches", moved, s.world.Len(), p, of)
+}
+
+// diagnoseEnd records why the session ended before the wait was over,
+// when the region ended it (KickUser, DisableSimulator) or the circuit died
+// under it; a session closed or logged out by its user is no stall.
+func (s *Session) diagnoseEnd(what string, waited time.Duration) {
+	if s.rec == nil {
+		return
+	}
+	err := s.Err()
+	step := s.missingStep()
+	cc := s.cfg.Circuit
+	var c cause.Cause
+	var kicked *KickedError
+	switch {
+	case errors.As(err, &kicked):
+		c = cause.KickedOut(step, kicked.Reason)
+	case errors.Is(err, ErrDisabled):
+		c = cause.RegionDisabled(step)
+	case errors.Is(err, circuit.ErrTimeout):
+		silent := cc.Timeout
+		if silent <= 0 {
+			silent = circuitTimeout
+		}
+		// The client cannot tell a silent region from a network that
+		// drops its datagrams.
+		c = cause.RegionWentSilent(step, silent).Blame(cause.Unknown)
+	case errors.Is(err, circuit.ErrGaveUp):
+		sends := cc.MaxResends
+		if sends <= 0 {
+			sends = circuitMaxResends
+		}
+		c = cause.RegionStoppedAcking(step, sends+1).Blame(cause.Unknown)
+	default:
+		return
+	}
+	s.stall(trace.UDP, "[CLIENT] [UDP] CIRCUIT CLOSED", "the region to go on with "+what, waited, c)
+}
+
+// The defaults of circuit.Config that the causes name.
+const (
+	circuitTimeout    = 60 * time.Second
+	circuitMaxResends = 10
+)
+
+// missingStep is the first step of the UDP ritual not reached.
+func (s *Session) missingStep() cause.Step {
+	_, moved := s.Movement()
+	p, of := s.world.TerrainProgress()
+	switch {
+	case !s.Handshaken():
+		return cause.StepHandshake
+	case !moved:
+		return cause.StepMovementComplete
+	case s.world.Len() == 0:
+		return cause.StepFirstObject
+	case p < of:
+		return cause.StepTerrain
+	}
+	return cause.StepComplete
 }
 
 // diagnose records why a wait ran out: the first step of the ritual not

@@ -18,7 +18,7 @@ import (
 // region. ms-to-complete is the mean time from the login request to the
 // last terrain patch.
 func BenchmarkRitualLoopback(b *testing.B) {
-	g, _ := startGrid(b, nil, 0, circuit.Config{}, nil)
+	g := startGrid(b, nil, 0, circuit.Config{}, nil)
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	cfg := clientConfig(g, &http.Client{Transport: tr}, nil)
@@ -51,8 +51,8 @@ func BenchmarkRitualLoopback(b *testing.B) {
 // reply and seed answer rewritten), to compare the phases with and without
 // it.
 func BenchmarkRitualThroughProxy(b *testing.B) {
-	g, _ := startGrid(b, nil, 0, circuit.Config{}, nil)
-	p, err := proxy.Start(proxy.Config{Upstream: g.LoginURI(), Listen: "127.0.0.1:0", Logger: quiet, Linger: 10 * time.Millisecond})
+	g := startGrid(b, nil, 0, circuit.Config{}, nil)
+	p, err := proxy.Start(proxy.Config{Upstream: g.LoginURI, Listen: "127.0.0.1:0", Logger: quiet, Linger: 10 * time.Millisecond})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -94,8 +94,8 @@ func TestProxyUnderLoss(t *testing.T) {
 				}
 			})
 			var serverEvents, clientEvents trace.Memory
-			g, _ := startGrid(t, pc, 10, fastResend, &serverEvents)
-			p, stories := startProxyOn(t, n, g.LoginURI(), nil)
+			g := startGrid(t, pc, 10, fastResend, &serverEvents)
+			p, stories := startProxyOn(t, n, g.LoginURI, nil)
 			tr := &http.Transport{}
 			defer tr.CloseIdleConnections()
 			cfg := clientConfig(g, &http.Client{Transport: tr}, func() (net.PacketConn, error) { return n.Listen(clientIP + ":0") })
@@ -114,7 +114,7 @@ func TestProxyUnderLoss(t *testing.T) {
 			if err := s.WaitRitual(ctx); err != nil {
 				t.Fatalf("no ritual within %v: %v (client %+v, network %+v)", bound, err, s.Stats(), n.Stats())
 			}
-			prims := g.Region.Objects()
+			prims := g.Server.Region.Objects()
 			if err := s.WaitObjects(ctx, prims+1); err != nil {
 				t.Fatalf("the scene did not arrive: %v", err)
 			}
@@ -267,9 +267,9 @@ func TestProxyTransparent(t *testing.T) {
 		flows[k] = append(flows[k], bytes.Clone(b))
 		tapMu.Unlock()
 	})
-	g, _ := startGrid(t, pc, 0, fastResend, nil)
+	g := startGrid(t, pc, 0, fastResend, nil)
 	upstream := &recordingTransport{rt: &http.Transport{}}
-	p, stories := startProxyOn(t, n, g.LoginURI(), upstream)
+	p, stories := startProxyOn(t, n, g.LoginURI, upstream)
 	clientSide := &recordingTransport{rt: &http.Transport{}}
 	cfg := clientConfig(g, &http.Client{Transport: clientSide}, func() (net.PacketConn, error) { return n.Listen(clientIP + ":0") })
 	cfg.LoginURI = p.LoginURI()

@@ -63,8 +63,16 @@ type Config struct {
 	AccountThrottle, AddressThrottle login.Throttle
 	AccountAddressThrottle           login.Throttle
 	AccountDelay                     time.Duration
+	// TrustedProxies are reverse proxies in front of the grid: the login
+	// service takes a request's address from their X-Forwarded-For (see
+	// login.Config.TrustedProxies), and their connections are not capped
+	// by MaxConnsPerAddress.
+	TrustedProxies []netip.Prefix
 	// NoMetrics turns off the Prometheus endpoint at /metrics.
 	NoMetrics bool
+	// Observatory, when set, is served at /observatory/ and given every
+	// probe event (package observatory's Live is one).
+	Observatory Observatory
 
 	// ReadHeaderTimeout bounds how long a request's headers may take to
 	// arrive, ReadTimeout the whole request, body included (defaults
@@ -93,6 +101,12 @@ type Config struct {
 
 	Recorder trace.Recorder
 	Logger   *slog.Logger
+}
+
+// Observatory is a page server fed by the grid's probe events.
+type Observatory interface {
+	http.Handler
+	trace.Recorder
 }
 
 // Defaults of the HTTP server's limits.
@@ -126,6 +140,7 @@ type Server struct {
 	loginURI  string
 
 	events *metrics.Events // counts the capabilities' and event queue's events
+	phases *metrics.Phases // times each agent's ritual; nil with NoMetrics
 
 	wg       sync.WaitGroup
 	errMu    sync.Mutex
@@ -213,10 +228,20 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 	}
 
+	// The phase histograms follow every agent's events; with the metrics
+	// off nothing but cfg.Recorder is given the events.
+	rec := cfg.Recorder
+	if cfg.Observatory != nil {
+		rec = trace.Tee(rec, cfg.Observatory)
+	}
+	if !cfg.NoMetrics {
+		s.phases = metrics.NewPhases()
+		rec = trace.Tee(rec, s.phases)
+	}
 	s.Caps = caps.NewRouter(caps.Config{
 		BaseURL:   base,
 		EQTimeout: cfg.EQTimeout,
-		Recorder:  trace.Tee(cfg.Recorder, s.events),
+		Recorder:  trace.Tee(rec, s.events),
 		Logger:    cfg.Logger,
 		Inventory: s.Store.Inventory(),
 	})
@@ -228,7 +253,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		SimPort:     regionPort,
 		Circuit:     cfg.Circuit,
 		MaxCircuits: cfg.MaxCircuits,
-		Recorder:    cfg.Recorder,
+		Recorder:    rec,
 		Logger:      cfg.Logger,
 	})
 	if err != nil {
@@ -238,7 +263,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Accounts:  s.Store.Accounts(),
 		Inventory: s.Store.Inventory(),
 		Region:    s.Region,
-		Recorder:  cfg.Recorder,
+		Recorder:  rec,
 		Logger:    cfg.Logger,
 		Message:   cfg.LoginMessage,
 		// OpenSimulator sends the names bare, and node-metaverse strips quotes
@@ -248,6 +273,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		AccountAddressThrottle: cfg.AccountAddressThrottle,
 		AddressThrottle:        cfg.AddressThrottle,
 		AccountDelay:           cfg.AccountDelay,
+		TrustedProxies:         cfg.TrustedProxies,
 	})
 	if err != nil {
 		return fail(err)
@@ -255,7 +281,14 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/CAPS/", s.Caps)
 	if !cfg.NoMetrics {
-		mux.Handle("/metrics", metrics.Handler(s.WriteMetrics))
+		reg, err := metrics.NewRegistry(collector{s}, s.phases)
+		if err != nil {
+			return fail(fmt.Errorf("grid: metrics: %w", err))
+		}
+		mux.Handle("/metrics", metrics.Handler(reg))
+	}
+	if cfg.Observatory != nil {
+		mux.Handle("/observatory/", cfg.Observatory)
 	}
 	mux.Handle("/", s.Login)
 	s.http = &http.Server{
@@ -269,6 +302,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	var ln net.Listener = s.tcp
 	if cfg.MaxConnsPerAddress > 0 {
 		s.conns = connlimit.New(s.tcp, cfg.MaxConnsPerAddress, tooManyConns)
+		s.conns.Exempt = cfg.TrustedProxies
 		ln = s.conns
 	}
 

@@ -18,7 +18,7 @@ const DefaultSummaryInterval = time.Minute
 type refusals struct {
 	badCredentials uint64 // logins refused: unknown name, wrong password, none given
 	throttled      uint64 // logins refused: too many failures
-	malformed      uint64 // requests at the login URL that were no login
+	malformed      uint64 // requests at the login URL that could not be read as logins
 	addresses      int    // distinct addresses the login refusals came from
 	addressesMore  bool   // more addresses than login.MaxRefusedAddresses
 
@@ -87,7 +87,7 @@ func (r refusals) String() string {
 		p := "refused " + kinds(" login", " logins",
 			kind{r.badCredentials, "for bad credentials", "for bad credentials"},
 			kind{r.throttled, "for too many failures", "for too many failures"},
-			kind{r.malformed, "that was not a login request", "that were not login requests"})
+			kind{r.malformed, "that could not be read", "that could not be read"})
 		switch {
 		case r.addressesMore:
 			p += " from more than " + thousands(uint64(r.addresses)) + " addresses"

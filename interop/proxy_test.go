@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"ritual/internal/gridtest"
 	"ritual/proxy"
 	"ritual/trace"
 	"ritual/trace/narrative"
@@ -20,11 +21,11 @@ import (
 // first LayerData, LogoutRequest before LogoutReply, and 256/256 patches.
 func TestNodeMetaverseThroughProxy(t *testing.T) {
 	node(t)
-	g := startGrid(t)
-	a := g.account(t, "Test", "User", "secret123")
+	g := startGrid(t, gridtest.WithAccount("Test", "User", "secret123"))
+	a := g.Accounts[0].Account
 	stories := make(chan []trace.Event, 4)
 	p, err := proxy.Start(proxy.Config{
-		Upstream: g.srv.LoginURI(), Listen: "127.0.0.1:0",
+		Upstream: g.LoginURI, Listen: "127.0.0.1:0",
 		Ended: func(_ *proxy.Session, evs []trace.Event) { stories <- evs },
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -239,5 +240,73 @@ func TestSprayWithoutOwner(t *testing.T) {
 	}
 	if checks < addrs {
 		t.Errorf("%d checked: every address's first guess should be heard", checks)
+	}
+}
+
+// TestTrustedProxies: behind a trusted reverse proxy the throttles count
+// the address X-Forwarded-For names; anyone else's X-Forwarded-For is
+// ignored.
+func TestTrustedProxies(t *testing.T) {
+	g := newGrid(t, fastKDF, func(c *login.Config) {
+		c.AccountThrottle = login.Throttle{Burst: -1}
+		c.AccountAddressThrottle = login.Throttle{Burst: -1}
+		c.AddressThrottle = login.Throttle{Burst: 2, Every: time.Hour}
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	})
+	send := func(peer, xff, passwd string) outcome {
+		t.Helper()
+		body := xmlrpcLogin(t, xmlrpc.Struct{
+			{Name: "first", Value: testFirst}, {Name: "last", Value: testLast}, {Name: "passwd", Value: passwd},
+		})
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "text/xml")
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		req.RemoteAddr = peer
+		rec := httptest.NewRecorder()
+		g.srv.ServeHTTP(rec, req)
+		_, err := login.ParseResponse(rec.Header().Get("Content-Type"), rec.Body.Bytes())
+		if err == nil {
+			return outcome{ok: true}
+		}
+		f, _ := err.(*login.Failure)
+		if f == nil {
+			t.Fatalf("reply: %v", err)
+		}
+		return outcome{throttled: strings.Contains(f.Message, "from your address"), msg: f.Message}
+	}
+	// Through the proxy, one client fails twice and is refused...
+	for range 2 {
+		if o := send("10.0.0.1:5000", "198.51.100.1", "wrong"); o.ok || o.throttled {
+			t.Fatalf("a guess through the proxy: %+v", o)
+		}
+	}
+	if o := send("10.0.0.1:5000", "198.51.100.1", testPassword); !o.throttled {
+		t.Fatalf("the guessing client through the proxy: %+v, want refused", o)
+	}
+	// ...also through a second trusted proxy, and only the rightmost
+	// untrusted hop counts (the client may have sent its own header).
+	if o := send("10.0.0.2:5000", "1.2.3.4, 198.51.100.1, 10.9.9.9", testPassword); !o.throttled {
+		t.Fatalf("the guessing client through two proxies: %+v, want refused", o)
+	}
+	// Another client behind the same proxy gets in.
+	if o := send("10.0.0.1:5000", "198.51.100.2", testPassword); !o.ok {
+		t.Fatalf("another client through the proxy: %+v", o)
+	}
+	// An untrusted peer's X-Forwarded-For is ignored: it is counted as
+	// itself, whatever it claims.
+	for i := range 2 {
+		send("192.0.2.1:5000", fmt.Sprintf("198.51.100.%d", 10+i), "wrong")
+	}
+	if o := send("192.0.2.1:5000", "198.51.100.99", testPassword); !o.throttled {
+		t.Fatalf("an untrusted peer naming a fresh address: %+v, want refused", o)
+	}
+	// A malformed entry stops the walk at the proxy that added it.
+	for range 2 {
+		send("10.0.0.3:5000", "not-an-address", "wrong")
+	}
+	if o := send("10.0.0.3:5000", "", testPassword); !o.throttled {
+		t.Fatalf("the proxy itself after two malformed forwards: %+v, want refused", o)
 	}
 }

@@ -69,8 +69,9 @@
 // slate for the account.
 //
 // The throttles remember a bounded number of keys. The address is the HTTP
-// peer's: behind a reverse proxy every login comes from the proxy, so raise
-// the address throttle there or turn it off. Counts tells how many requests
+// peer's, or for a peer in Config.TrustedProxies the rightmost address of
+// X-Forwarded-For that is not a trusted proxy itself; without that, behind
+// a reverse proxy every login comes from the proxy. Counts tells how many requests
 // ended in each outcome, PasswordChecks how many passwords were verified,
 // RefusedAddresses from how many addresses refused requests came.
 //

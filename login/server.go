@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,6 +103,12 @@ type Config struct {
 	// ThrottleEntries bounds how many keys each throttle remembers (zero:
 	// DefaultThrottleEntries).
 	ThrottleEntries int
+	// TrustedProxies are the reverse proxies in front of the service: a
+	// request whose peer is in one of these prefixes is taken to come from
+	// the address its X-Forwarded-For names, the rightmost that is not
+	// itself a trusted proxy, for the throttles and Circuit.ClientAddr.
+	// Anyone else's X-Forwarded-For is ignored (it could name any address).
+	TrustedProxies []netip.Prefix
 	// Now is the clock for seconds_since_epoch, Circuit.Expiry and the
 	// throttles; nil means time.Now.
 	Now func() time.Time
@@ -127,6 +134,11 @@ func (c *Config) populate() error {
 		return fmt.Errorf("login: Config.MaxConcurrentAuth %d is negative", c.MaxConcurrentAuth)
 	case c.ThrottleEntries < 0:
 		return fmt.Errorf("login: Config.ThrottleEntries %d is negative", c.ThrottleEntries)
+	}
+	for _, p := range c.TrustedProxies {
+		if !p.IsValid() {
+			return errors.New("login: Config.TrustedProxies holds an invalid prefix")
+		}
 	}
 	if c.MapServerURL != "" {
 		if err := checkAbsoluteURL(c.MapServerURL); err != nil {
@@ -276,7 +288,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req.remote = r.RemoteAddr
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		req.clientAddr = ap.Addr().Unmap()
+		req.clientAddr = s.clientAddr(ap.Addr().Unmap(), r.Header)
 	}
 	if s.cfg.Recorder != nil {
 		s.emit(&trace.LoginRequest{
@@ -428,6 +440,41 @@ func (s *Server) login(ctx context.Context, req *loginRequest) (ok *success, aut
 			Code: c.Code, Agent: c.Agent, Session: c.Session.String(), Region: dest.RegionName, Expiry: c.Expiry})
 	}
 	return &success{acct: acct, folders: folders, root: root, circuit: c, dest: dest, now: now}, true, nil
+}
+
+// clientAddr is the address a request comes from: its peer's, or when the
+// peer is a trusted proxy, the rightmost X-Forwarded-For address that is
+// not one (an entry that is no address stops the walk at the proxy that
+// added it).
+func (s *Server) clientAddr(peer netip.Addr, h http.Header) netip.Addr {
+	if !s.trusted(peer) {
+		return peer
+	}
+	var hops []string
+	for _, v := range h.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	addr := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return addr
+		}
+		addr = a.Unmap()
+		if !s.trusted(addr) {
+			return addr
+		}
+	}
+	return addr
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // verify runs account.Verify, at most MaxConcurrentAuth at a time.

@@ -44,8 +44,8 @@ var (
 	// DefaultAddressThrottle lets one address fail 30 times in a row, then
 	// once every 2 seconds: enough for many people behind one NAT
 	// mistyping, too little to try many passwords on many names. The
-	// address is the HTTP peer's: behind a reverse proxy every login comes
-	// from the proxy, so raise this or turn it off there.
+	// address is the HTTP peer's: behind a reverse proxy, name it in
+	// Config.TrustedProxies, or every login comes from the proxy.
 	DefaultAddressThrottle = Throttle{Burst: 30, Every: 2 * time.Second}
 )
 
@@ -314,7 +314,7 @@ func (t *throttles) admit(ctx context.Context, addr netip.Addr, account string, 
 	for {
 		t.mu.Lock()
 		at := now()
-		tk, err, pending := t.tryLocked(ak, pk, account, at)
+		tk, pending, err := t.tryLocked(ak, pk, account, at)
 		wake := t.wake
 		t.mu.Unlock()
 		if !pending {
@@ -330,16 +330,16 @@ func (t *throttles) admit(ctx context.Context, addr netip.Addr, account string, 
 
 // tryLocked admits or refuses an attempt now, or reports that it must wait
 // for a verdict.
-func (t *throttles) tryLocked(ak, pk, account string, now time.Time) (_ *ticket, _ error, pending bool) {
+func (t *throttles) tryLocked(ak, pk, account string, now time.Time) (_ *ticket, pending bool, _ error) {
 	tk := &ticket{t: t}
 	var holdAddress, holdPair, holdAccount bool
 	if t.address != nil && ak != "" {
 		tokens, free := t.address.state(ak, now)
 		if tokens < 1 {
-			return nil, &throttledError{byAddress: true, wait: t.address.wait(ak, now)}, false
+			return nil, false, &throttledError{byAddress: true, wait: t.address.wait(ak, now)}
 		}
 		if free < 1 {
-			return nil, nil, true
+			return nil, true, nil
 		}
 		holdAddress = true
 	}
@@ -348,10 +348,10 @@ func (t *throttles) tryLocked(ak, pk, account string, now time.Time) (_ *ticket,
 			tk.pairKey = pk
 			tokens, free := t.pair.state(pk, now)
 			if t.pairRefuses && tokens < 1 {
-				return nil, &throttledError{wait: t.pair.wait(pk, now)}, false
+				return nil, false, &throttledError{wait: t.pair.wait(pk, now)}
 			}
 			if t.pairRefuses && free < 1 {
-				return nil, nil, true
+				return nil, true, nil
 			}
 			holdPair = true
 		}
@@ -370,12 +370,12 @@ func (t *throttles) tryLocked(ak, pk, account string, now time.Time) (_ *ticket,
 				// address, later.
 				tk.delay = t.delay
 			case tokens < 1 && (pk == "" || t.pair.failing(pk, now)):
-				return nil, &throttledError{wait: t.account.wait(account, now)}, false
+				return nil, false, &throttledError{wait: t.account.wait(account, now)}
 			default:
 				// The allowance is held by attempts in flight, or this
 				// clean address has an attempt in flight: wait for a
 				// verdict.
-				return nil, nil, true
+				return nil, true, nil
 			}
 		}
 	}
@@ -392,7 +392,7 @@ func (t *throttles) tryLocked(ak, pk, account string, now time.Time) (_ *ticket,
 		tk.acct = account
 		t.account.bucket(account, now).inflight++
 	}
-	return tk, nil, false
+	return tk, false, nil
 }
 
 // The verdicts a ticket is given.

@@ -26,6 +26,7 @@ func init() {
 	register(func() Event { return new(EQTimeout) })
 	register(func() Event { return new(Milestone) })
 	register(func() Event { return new(Stall) })
+	register(func() Event { return new(WorldView) })
 }
 
 // LoginStart is [CLIENT] [LOGIN] START: the client begins a login.
@@ -280,9 +281,12 @@ func (e *SeedRequest) Masked() Event {
 // answer): which capabilities were granted and which were not.
 type SeedGrant struct {
 	Header
-	Status  int      `json:"status"`
-	Granted []string `json:"granted"`
-	Denied  []string `json:"denied,omitempty"`
+	// Agent is whom the server answered, when the server side recorded it
+	// (a grid-wide observer tells agents apart by it).
+	Agent   ritual.UUID `json:"agent,omitzero"`
+	Status  int         `json:"status"`
+	Granted []string    `json:"granted"`
+	Denied  []string    `json:"denied,omitempty"`
 }
 
 // Name implements Event.
@@ -292,6 +296,9 @@ func (*SeedGrant) Name() string { return "caps.seed_grant" }
 // queue (SimulatorFeatures, FetchInventoryDescendents2, ...).
 type CapCall struct {
 	Header
+	// Agent is whom the server answered, when the server side recorded it
+	// (a grid-wide observer tells agents apart by it).
+	Agent      ritual.UUID   `json:"agent,omitzero"`
 	Capability string        `json:"capability"`
 	Status     int           `json:"status"`
 	Elapsed    time.Duration `json:"elapsed_ns,omitempty"`
@@ -305,8 +312,11 @@ func (*CapCall) Name() string { return "caps.call" }
 // EventQueueGet long poll, acknowledging the id of the last answer.
 type EQPoll struct {
 	Header
-	Ack  int  `json:"ack"`
-	Done bool `json:"done,omitempty"`
+	// Agent is whom the server answered, when the server side recorded it
+	// (a grid-wide observer tells agents apart by it).
+	Agent ritual.UUID `json:"agent,omitzero"`
+	Ack   int         `json:"ack"`
+	Done  bool        `json:"done,omitempty"`
 }
 
 // Name implements Event.
@@ -316,8 +326,11 @@ func (*EQPoll) Name() string { return "eq.poll" }
 // carrying events.
 type EQDeliver struct {
 	Header
-	ID     int      `json:"id"`
-	Events []string `json:"events"`
+	// Agent is whom the server answered, when the server side recorded it
+	// (a grid-wide observer tells agents apart by it).
+	Agent  ritual.UUID `json:"agent,omitzero"`
+	ID     int         `json:"id"`
+	Events []string    `json:"events"`
 }
 
 // Name implements Event.
@@ -327,6 +340,9 @@ func (*EQDeliver) Name() string { return "eq.deliver" }
 // 502 as Second Life and OpenSimulator do.
 type EQTimeout struct {
 	Header
+	// Agent is whom the server answered, when the server side recorded it
+	// (a grid-wide observer tells agents apart by it).
+	Agent  ritual.UUID   `json:"agent,omitzero"`
 	Status int           `json:"status"`
 	Waited time.Duration `json:"waited_ns"`
 }
@@ -377,3 +393,38 @@ type Stall struct {
 
 // Name implements Event.
 func (*Stall) Name() string { return "ritual.stall" }
+
+// WorldView is [CLIENT] [UDP] WORLD VIEW: what the client's view of the
+// region held when its ritual ended — the terrain it decoded, coarsened to
+// a grid of heights, and where the objects it was sent stand — so that a
+// report can draw the ground and the scene from the event log alone. The
+// story does not tell it (it is background); the observatory draws it.
+type WorldView struct {
+	Header
+	Region string  `json:"region,omitempty"`
+	SizeX  int     `json:"size_x"` // metres east
+	SizeY  int     `json:"size_y"` // metres north
+	Water  float32 `json:"water"`  // water height, metres
+	// W×H heights in metres, row by row from the south edge, each the
+	// height at the centre of its cell; unreceived patches read as 0.
+	W       int           `json:"w"`
+	H       int           `json:"h"`
+	Heights []float32     `json:"heights"`
+	Patches int           `json:"patches"` // land patches received
+	Of      int           `json:"of"`      // land patches expected
+	Objects []WorldObject `json:"objects,omitempty"`
+}
+
+// Name implements Event.
+func (*WorldView) Name() string { return "world.view" }
+
+// WorldObject is one object of a WorldView: its kind ("prim", "avatar",
+// "tree", ...), its position in region metres and its footprint.
+type WorldObject struct {
+	Kind  string  `json:"kind"`
+	X     float32 `json:"x"`
+	Y     float32 `json:"y"`
+	Z     float32 `json:"z"`
+	SizeX float32 `json:"sx,omitempty"`
+	SizeY float32 `json:"sy,omitempty"`
+}

@@ -78,6 +78,8 @@ func What(ev Event) string {
 		return "SEND undecodable datagram"
 	case *SessionEnd:
 		return "PROXY SESSION END"
+	case *WorldView:
+		return "WORLD VIEW"
 	}
 	return strings.ToUpper(ev.Name())
 }

@@ -12,6 +12,7 @@ import (
 
 	"ritual/client"
 	"ritual/login"
+	"ritual/sim"
 	"ritual/trace"
 	"ritual/trace/cause"
 	"ritual/trace/diagnose"
@@ -48,7 +49,7 @@ func runRitual(ctx context.Context, cfg client.Config, rec *trace.Memory, start 
 	if err == nil {
 		out.session = sess
 		err = sess.WaitRitual(ctx)
-		if err == nil && awaitsEventQueue(sess) {
+		if mv, _ := sess.Movement(); err == nil && awaitsEventQueue(mv.ChannelVersion) {
 			// OpenSimulator delivers ParcelProperties within
 			// milliseconds of the first poll: wait for it, or for the
 			// session to tell that the event queue delivers nothing
@@ -59,6 +60,10 @@ func runRitual(ctx context.Context, cfg client.Config, rec *trace.Memory, start 
 	}
 	out.err = err
 	out.complete = err == nil
+	if sess != nil {
+		// What the client saw of the region, for the report's map.
+		trace.Emit(rec, worldView(sess))
+	}
 	if !out.complete {
 		// One diagnosis per story: the session's own when it made one
 		// (it knows most), else one read from the events.
@@ -86,11 +91,11 @@ func runRitual(ctx context.Context, cfg client.Config, rec *trace.Memory, start 
 }
 
 // awaitsEventQueue reports whether the ritual waits for the event queue's
-// first delivery once the UDP part completed: for every region but a
-// Ritual region, which delivers no event at arrival yet.
-func awaitsEventQueue(s *client.Session) bool {
-	mv, _ := s.Movement()
-	return !strings.HasPrefix(mv.ChannelVersion, "Ritual")
+// first delivery once the UDP part completed, given the region's channel
+// (AgentMovementComplete's ChannelVersion): for every region but a Ritual
+// region, which delivers no event at arrival yet.
+func awaitsEventQueue(channel string) bool {
+	return !strings.HasPrefix(channel, "Ritual")
 }
 
 // tellOutcome writes to w, after prefix, why a ritual is not whole: the
@@ -128,6 +133,7 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 30*time.Second, "how long the whole ritual may take")
 	show := fs.Bool("show-secrets", false, "show session ids, password hashes and capability URLs instead of masking them")
 	form := fs.String("login-form", "xmlrpc", "login wire form: xmlrpc or llsd")
+	outDir := fs.String("out", "", "also write ritual.md, ritual.html, events.jsonl, ritual.mmd and terrain.png (when the terrain arrived) to this directory")
 	eqSilence := fs.Duration("eq-silence", client.DefaultEventQueueSilence, "how long the event queue may hold its polls and deliver nothing before that is told as a fault")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -175,9 +181,25 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 		Timeouts: client.Timeouts{EventQueue: *eqSilence},
 	}, rec, start, false)
 
-	if err := render(stdout, *format, byTime(rec.Events()), trace.Secrets(*show), narrative.Options{ClientName: "Ritual client (ritual connect)"}); err != nil {
+	nopt := narrative.Options{ClientName: "Ritual client (ritual connect)"}
+	events := byTime(rec.Events())
+	if err := render(stdout, *format, events, trace.Secrets(*show), nopt); err != nil {
 		fmt.Fprintf(stderr, "ritual connect: %v\n", err)
 		return 1
+	}
+	if *outDir != "" {
+		res := &demoResult{events: events, complete: out.complete, err: out.err, stall: out.stall, waterHeight: sim.DefaultWaterHeight}
+		if out.session != nil {
+			res.terrain = out.session.Terrain()
+			if r := out.session.Region(); r.WaterHeight > 0 {
+				res.waterHeight = r.WaterHeight
+			}
+		}
+		if err := writeOutputs(*outDir, res, trace.Secrets(*show), nopt); err != nil {
+			fmt.Fprintf(stderr, "ritual connect: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "ritual connect: wrote the story, ritual.html and the event log to %s\n", *outDir)
 	}
 	if !out.whole() {
 		tellOutcome(stderr, "ritual connect", out)

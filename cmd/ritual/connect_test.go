@@ -287,3 +287,16 @@ func TestConnectLoginNeverAnswers(t *testing.T) {
 		t.Errorf("stderr speaks Go:\n%s", errs)
 	}
 }
+
+func TestAwaitsEventQueue(t *testing.T) {
+	for channel, want := range map[string]bool{
+		"OpenSimulator Server 0.9.2.2": true,
+		"Second Life Server 2024.1":    true,
+		"":                             true,
+		"Ritual Server":                false,
+	} {
+		if got := awaitsEventQueue(channel); got != want {
+			t.Errorf("awaitsEventQueue(%q) = %t", channel, got)
+		}
+	}
+}

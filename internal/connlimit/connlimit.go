@@ -14,6 +14,9 @@ type Listener struct {
 	net.Listener
 	max   int
 	reply []byte
+	// Exempt are the addresses never capped (reverse proxies that carry
+	// many clients' connections); set it before the first Accept.
+	Exempt []netip.Prefix
 
 	mu   sync.Mutex
 	open map[netip.Addr]int
@@ -46,8 +49,8 @@ func (l *Listener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		key, ok := keyOf(c.RemoteAddr())
-		if !ok {
-			return c, nil // not an IP peer: nothing to count it against
+		if !ok || l.exempt(c.RemoteAddr()) {
+			return c, nil // not an IP peer, or one never capped
 		}
 		l.mu.Lock()
 		n := l.open[key]
@@ -65,6 +68,23 @@ func (l *Listener) Accept() (net.Conn, error) {
 		}
 		c.Close()
 	}
+}
+
+func (l *Listener) exempt(a net.Addr) bool {
+	if len(l.Exempt) == 0 {
+		return false
+	}
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return false
+	}
+	ip := ta.AddrPort().Addr().Unmap()
+	for _, p := range l.Exempt {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // Refused returns how many connections were refused for being over the

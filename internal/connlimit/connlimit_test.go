@@ -122,3 +122,22 @@ func TestIPv6CountsItsSlash64(t *testing.T) {
 		t.Fatalf("connection over the cap read %d bytes", n)
 	}
 }
+
+func TestExempt(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := connlimit.New(inner, 1, nil)
+	l.Exempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.4/32")}
+	defer l.Close()
+	go serveEcho(l)
+	for i := range 3 {
+		if c := dialFrom(t, "127.0.0.4", inner.Addr().String()); !echoes(t, c) {
+			t.Fatalf("exempt connection %d does not work", i+1)
+		}
+	}
+	if l.Refused() != 0 {
+		t.Errorf("Refused() = %d for an exempt address", l.Refused())
+	}
+}

@@ -70,29 +70,36 @@ type Kind string
 
 // The kinds of cause.
 const (
-	LoginSilent       Kind = "login_silent"        // the login service did not answer in time
-	LoginUnreachable  Kind = "login_unreachable"   // the login request could not be delivered
-	LoginStatus       Kind = "login_status"        // an HTTP status other than 200
-	LoginRefused      Kind = "login_refused"       // login failed with a reason
-	LoginUnreadable   Kind = "login_unreadable"    // the reply is not a login reply
-	SimAddress        Kind = "sim_address"         // the login reply's sim address cannot work
-	ClientNoCircuit   Kind = "client_no_circuit"   // the client never sent UseCircuitCode
-	CircuitUnanswered Kind = "circuit_unanswered"  // UseCircuitCode never acknowledged
-	NoHandshake       Kind = "no_handshake"        // no RegionHandshake
-	NoMovement        Kind = "no_movement"         // no AgentMovementComplete
-	SeedBlank         Kind = "seed_blank"          // no seed capability in the login reply
-	SeedStatus        Kind = "seed_status"         // the seed answered an HTTP error
-	SeedSilent        Kind = "seed_silent"         // the seed did not answer in time
-	SeedUnreachable   Kind = "seed_unreachable"    // the seed request could not be delivered
-	SeedUnreadable    Kind = "seed_unreadable"     // the seed's answer is not a capability map
-	SeedNotAsked      Kind = "seed_not_asked"      // the client never asked the seed
-	EventQueueSilent  Kind = "event_queue_silent"  // polls held, nothing delivered
-	EventQueueMissing Kind = "event_queue_missing" // no EventQueueGet granted
-	NoObjects         Kind = "no_objects"          // no ObjectUpdate
-	TerrainShort      Kind = "terrain_short"       // terrain stopped short
-	ClientSilent      Kind = "client_silent"       // the client stopped acknowledging
-	Kicked            Kind = "kicked"              // KickUser
-	NotComplete       Kind = "not_complete"        // every step seen, no completion
+	LoginSilent        Kind = "login_silent"         // the login service did not answer in time
+	LoginUnreachable   Kind = "login_unreachable"    // the login request could not be delivered
+	LoginStatus        Kind = "login_status"         // an HTTP status other than 200
+	LoginRefused       Kind = "login_refused"        // login failed with a reason
+	LoginUnreadable    Kind = "login_unreadable"     // the reply is not a login reply
+	SimAddress         Kind = "sim_address"          // the login reply's sim address cannot work
+	ClientNoCircuit    Kind = "client_no_circuit"    // the client never sent UseCircuitCode
+	CircuitUnanswered  Kind = "circuit_unanswered"   // UseCircuitCode never acknowledged
+	NoHandshake        Kind = "no_handshake"         // no RegionHandshake
+	NoMovement         Kind = "no_movement"          // no AgentMovementComplete
+	NoHandshakeAnswer  Kind = "no_handshake_reply"   // the client never answered RegionHandshake
+	NoMovementAsked    Kind = "no_complete_movement" // the client never sent CompleteAgentMovement
+	EventQueueUnpolled Kind = "event_queue_unpolled" // the client never polled the event queue
+	SeedBlank          Kind = "seed_blank"           // no seed capability in the login reply
+	SeedStatus         Kind = "seed_status"          // the seed answered an HTTP error
+	SeedSilent         Kind = "seed_silent"          // the seed did not answer in time
+	SeedUnreachable    Kind = "seed_unreachable"     // the seed request could not be delivered
+	SeedUnreadable     Kind = "seed_unreadable"      // the seed's answer is not a capability map
+	SeedNotAsked       Kind = "seed_not_asked"       // the client never asked the seed
+	EventQueueSilent   Kind = "event_queue_silent"   // polls held, nothing delivered
+	EventQueueMissing  Kind = "event_queue_missing"  // no EventQueueGet granted
+	EventQueueEnded    Kind = "event_queue_gone"     // the event queue answered 404 or 410
+	NoObjects          Kind = "no_objects"           // no ObjectUpdate
+	TerrainShort       Kind = "terrain_short"        // terrain stopped short
+	ClientSilent       Kind = "client_silent"        // the client stopped acknowledging
+	Kicked             Kind = "kicked"               // KickUser
+	RegionSilent       Kind = "region_silent"        // nothing from the region until the circuit closed
+	RegionUnacked      Kind = "region_unacked"       // the region stopped acknowledging
+	Disabled           Kind = "disabled"             // DisableSimulator
+	NotComplete        Kind = "not_complete"         // every step seen, no completion
 )
 
 // Cause is one named fault with the evidence for it.
@@ -354,6 +361,34 @@ func NoMovementComplete(waited time.Duration) Cause {
 		}}
 }
 
+// NoHandshakeReply: the region sent RegionHandshake but the client had not
+// answered it within waited (seen from the region's side, which cannot
+// tell a client that never heard it from one that would not answer).
+func NoHandshakeReply(waited time.Duration) Cause {
+	return Cause{Step: StepHandshake, Kind: NoHandshakeAnswer, Fault: Unknown,
+		Text: "the client had not answered RegionHandshake after " + Dur(waited),
+		Check: []string{
+			"UDP from the region back to the client is blocked or lost (an asymmetric firewall or NAT)",
+			"the client received RegionHandshake but does not answer it (an incompatible viewer)",
+		}}
+}
+
+// NoCompleteMovement: the client answered the handshake but had not sent
+// CompleteAgentMovement within waited.
+func NoCompleteMovement(waited time.Duration) Cause {
+	return Cause{Step: StepMovementComplete, Kind: NoMovementAsked, Fault: Client,
+		Text:  "the client answered the handshake but sent no CompleteAgentMovement in " + Dur(waited),
+		Check: []string{"the client waits for something the region did not send, or gave up"}}
+}
+
+// EventQueueNeverPolled: the seed capability granted the event queue but
+// the client never polled it.
+func EventQueueNeverPolled() Cause {
+	return Cause{Step: StepEventQueue, Kind: EventQueueUnpolled, Fault: Client,
+		Text:  "the client never polled the event queue",
+		Means: eqMeans}
+}
+
 // The capabilities.
 
 const capsMeans = "the agent has no capabilities: no event queue, no inventory, textures or meshes over HTTP"
@@ -433,6 +468,14 @@ func EventQueueHeld(n int, held time.Duration) Cause {
 		Check: []string{"a proxy between client and region cuts long HTTP requests"}}
 }
 
+// EventQueueGone: the event queue answered status (404 or 410): the
+// region has no queue for the agent.
+func EventQueueGone(status int) Cause {
+	return Cause{Step: StepEventQueue, Kind: EventQueueEnded, Fault: Capabilities,
+		Text:  "the event queue answered HTTP " + statusText(status) + ": the region has no event queue for the agent",
+		Means: eqMeans}
+}
+
 // EventQueueNotGranted: the seed capability granted no EventQueueGet.
 func EventQueueNotGranted() Cause {
 	return Cause{Step: StepEventQueue, Kind: EventQueueMissing, Fault: Capabilities,
@@ -474,6 +517,35 @@ func TerrainStopped(got, of int) Cause {
 func ClientStoppedAcking(step Step, seq uint32) Cause {
 	return Cause{Step: step, Kind: ClientSilent, Fault: Client,
 		Text: "the client stopped acknowledging after seq " + strconv.FormatUint(uint64(seq), 10)}
+}
+
+// RegionWentSilent: nothing came from the region for silent, and the
+// circuit was closed (at step). The region is at fault: use Blame when the
+// evidence cannot tell it from the network.
+func RegionWentSilent(step Step, silent time.Duration) Cause {
+	return Cause{Step: step, Kind: RegionSilent, Fault: Region,
+		Text: "the region sent nothing for " + Dur(silent) + " and the circuit was closed",
+		Check: []string{
+			"the region crashed, restarted or dropped the agent",
+			"UDP between client and region is blocked or lost on the way",
+		}}
+}
+
+// RegionStoppedAcking: a reliable packet to the region went unacknowledged
+// through every one of its sends, and the circuit was closed (at step).
+func RegionStoppedAcking(step Step, sends int) Cause {
+	return Cause{Step: step, Kind: RegionUnacked, Fault: Region,
+		Text: "the region stopped acknowledging: a reliable packet went unacknowledged though sent " + times(sends) + ", and the circuit was closed",
+		Check: []string{
+			"the region crashed, restarted or dropped the agent",
+			"UDP between client and region is blocked or lost on the way",
+		}}
+}
+
+// RegionDisabled: the region sent DisableSimulator (at step).
+func RegionDisabled(step Step) Cause {
+	return Cause{Step: step, Kind: Disabled, Fault: Region,
+		Text: "the region sent DisableSimulator and closed the circuit"}
 }
 
 // KickedOut: the region sent KickUser with reason.

@@ -49,9 +49,10 @@ type textRule struct {
 
 var textRules = []textRule{
 	{fragments: []string{"context deadline exceeded", "Client.Timeout exceeded", "i/o timeout", "timeout awaiting response headers", "TLS handshake timeout"}, timeout: true},
+	{fragments: []string{"context canceled", "operation was canceled"}, fault: Client,
+		words: func(string) string { return "the client gave up before an answer came" }},
 	{fragments: []string{"connection refused"},
-		words: func(h string) string { return "nothing is listening at " + h },
-		check: "the service is not running, or listens on another port"},
+		words: func(h string) string { return "nothing is listening at " + h }},
 	{fragments: []string{"no such host"}, fault: Client,
 		words: func(h string) string { return "the host name " + hostOnly(h) + " is not known (DNS has no such name)" },
 		check: "the host name in the URI is misspelt"},

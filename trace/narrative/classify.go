@@ -246,6 +246,8 @@ func classify(ev trace.Event, idx seqIndex) Part {
 		return PartEpilogue
 	case *trace.Stall:
 		return PartStall
+	case *trace.WorldView:
+		return Background // drawn by the observatory, not told
 	case *trace.Milestone:
 		switch e.Step {
 		case trace.MilestoneHandshake:
