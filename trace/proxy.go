@@ -58,6 +58,18 @@ type Undecoded struct {
 // Name implements Event.
 func (*Undecoded) Name() string { return "udp.undecoded" }
 
+// Masked implements Masker: only the header and message number (the first
+// 10 bytes) are shown, since the body of an undecodable datagram may hold
+// a session id.
+func (e *Undecoded) Masked() Event {
+	if len(e.Hex) <= 20 {
+		return e
+	}
+	c := *e
+	c.Hex = c.Hex[:20] + "…"
+	return &c
+}
+
 // SessionEnd closes the story of one session through the relay, with why:
 // "logout", "circuit timeout", "stalled", "login refused", "shutdown", ...
 type SessionEnd struct {
