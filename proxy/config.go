@@ -87,6 +87,12 @@ type Config struct {
 	// story (the diagnosis included when the ritual stalled).
 	Ended func(*Session, []trace.Event)
 
+	// Observatory, when not nil, is served at ObservatoryPath (package
+	// observatory's Live is one). Those paths are the proxy's own: they
+	// are never forwarded to the upstream grid, and without an
+	// Observatory they answer 404.
+	Observatory http.Handler
+
 	Logger *slog.Logger
 }
 

@@ -122,3 +122,52 @@ func TestUnknownCapability(t *testing.T) {
 		t.Errorf("the upstream received %q", up.got)
 	}
 }
+
+// TestObservatoryPathsReserved: /observatory/ and what lies under it go to
+// Config.Observatory, never to the upstream grid; without an observatory
+// they answer 404, still without reaching the upstream grid.
+func TestObservatoryPathsReserved(t *testing.T) {
+	up := &upstreamRecorder{resp: map[string][]byte{"/get_grid_info": []byte("<gridinfo/>")}}
+	srv := httptest.NewServer(up)
+	defer srv.Close()
+	pages := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "pages "+r.URL.Path)
+	})
+	for _, tc := range []struct {
+		name  string
+		pages http.Handler
+	}{{"on", pages}, {"off", nil}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Start(Config{Upstream: srv.URL + "/", Listen: "127.0.0.1:0", Observatory: tc.pages, Logger: quietLog})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close(t.Context())
+			base := "http://" + p.Addr().String()
+			for _, path := range []string{"/observatory/", "/observatory/sessions.json", "/observatory"} {
+				resp, err := http.Get(base + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				switch {
+				case resp.Header.Get("X-Upstream") != "":
+					t.Errorf("GET %s reached the upstream grid", path)
+				case tc.pages != nil && (resp.StatusCode != 200 || string(body) != "pages "+path):
+					t.Errorf("GET %s: %s %q, want the observatory's answer", path, resp.Status, body)
+				case tc.pages == nil && resp.StatusCode != http.StatusNotFound:
+					t.Errorf("GET %s with the observatory off: %s, want 404", path, resp.Status)
+				}
+			}
+			resp, err := http.Get(base + "/get_grid_info")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.Header.Get("X-Upstream") == "" {
+				t.Errorf("GET /get_grid_info was not forwarded")
+			}
+		})
+	}
+}

@@ -27,6 +27,11 @@ import (
 // upstream URL.
 const CapPrefix = "/ritual-proxy/"
 
+// ObservatoryPath is where the proxy serves its own pages
+// (Config.Observatory): this path and everything under it, and the path
+// without its final slash, are never forwarded to the upstream grid.
+const ObservatoryPath = "/observatory/"
+
 // Proxy is a running relay between clients and one upstream grid.
 type Proxy struct {
 	cfg      Config
@@ -177,9 +182,20 @@ func (p *Proxy) registerCap(s *Session, name, upstream string) string {
 	return u
 }
 
-// ServeHTTP routes capability URLs to their relay, logins to the login
-// relay and everything else to the upstream grid unchanged.
+// ServeHTTP routes capability URLs to their relay, ObservatoryPath to the
+// observatory, logins to the login relay and everything else to the
+// upstream grid unchanged.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, ObservatoryPath) || r.URL.Path+"/" == ObservatoryPath {
+		if p.cfg.Observatory == nil {
+			// Not forwarded even then: the upstream grid's own pages may
+			// be open only to its own machine.
+			http.Error(w, "ritual proxy: the observatory is off", http.StatusNotFound)
+			return
+		}
+		p.cfg.Observatory.ServeHTTP(w, r)
+		return
+	}
 	if rest, ok := strings.CutPrefix(r.URL.Path, CapPrefix); ok {
 		p.serveCap(w, r, rest)
 		return
