@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"ritual/observatory"
 	"ritual/proxy"
 	"ritual/trace"
 	"ritual/trace/narrative"
@@ -38,10 +39,12 @@ func proxyUntil(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	upstream := fs.String("upstream", "", "the real grid's login URI, e.g. http://127.0.0.1:9000/")
 	listen := fs.String("listen", proxy.DefaultListen, "HOST:PORT clients use as their login URI (http://HOST:PORT/)")
 	public := fs.String("public-host", "", "IP written into rewritten replies (default: the listen host)")
-	outDir := fs.String("out", "", "write each session's events.jsonl (as it happens), ritual.md and ritual.mmd under DIR/<first>-<last>-<UTC time>/")
+	outDir := fs.String("out", "", "write each session's events.jsonl (as it happens), ritual.md, ritual.mmd and ritual.html under DIR/<first>-<last>-<UTC time>/")
 	format := fs.String("format", "md", "story printed at each session's end without --out: md, jsonl or mermaid")
 	show := fs.Bool("show-secrets", false, "show session ids and capability URLs instead of masking them")
 	stallAfter := fs.Duration("stall-after", proxy.DefaultStallAfter, "end a session whose ritual made no progress for this long, with a diagnosis")
+	obsToken := fs.String("observatory-token", "", "serve the live observatory at /observatory/ to holders of this token (else $"+observatoryTokenEnv+"; without one it is served only on a loopback listener)")
+	noObs := fs.Bool("no-observatory", false, "do not serve the live observatory")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -63,14 +66,36 @@ func proxyUntil(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return 1
 		}
 	}
+	token, obsOn, obsWhy := observatoryAccess(*listen, *obsToken, *noObs)
 	w := &storyWriter{dir: *outDir, format: *format, show: trace.Secrets(*show), stdout: stdout, stderr: stderr, dirs: map[*proxy.Session]string{}}
 	cfg := proxy.Config{
 		Upstream: *upstream, Listen: *listen, PublicHost: *public, StallAfter: *stallAfter,
 		Ended:  w.ended,
 		Logger: quietLogger(),
 	}
-	if *outDir != "" {
-		cfg.Recorder = w.open
+	var live *observatory.Live
+	if obsOn {
+		live = observatory.NewLive(observatory.LiveConfig{
+			// The pages mask secrets whatever --show-secrets says of the
+			// files: they may be watched from elsewhere.
+			Token:      token,
+			StallAfter: *stallAfter,
+			Narrative:  proxyNarrative(trace.HideSecrets),
+		})
+		defer live.Close()
+		cfg.Observatory = live
+	}
+	if *outDir != "" || live != nil {
+		cfg.Recorder = func(s *proxy.Session) trace.Recorder {
+			var file, page trace.Recorder
+			if *outDir != "" {
+				file = w.open(s)
+			}
+			if live != nil {
+				page = live.Relay(s.First + " " + s.Last)
+			}
+			return trace.Tee(file, page)
+		}
 	}
 	p, err := proxy.Start(cfg)
 	if err != nil {
@@ -78,6 +103,11 @@ func proxyUntil(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	fmt.Fprintf(stderr, "ritual proxy: relaying to %s; log in with %s\n", *upstream, p.LoginURI())
+	if live != nil {
+		fmt.Fprintf(stderr, "ritual proxy: observatory at http://%s%s (%s)\n", p.Addr(), proxy.ObservatoryPath, obsWhy)
+	} else {
+		fmt.Fprintf(stderr, "ritual proxy: %s\n", obsWhy)
+	}
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "ritual proxy: ending every open session")
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -165,8 +195,13 @@ func (l *liveSink) close() error {
 	return err
 }
 
-// ended writes the finished story: ritual.md and ritual.mmd beside the
-// events, or the story on standard output.
+// proxyNarrative names the two sides of a relayed story.
+func proxyNarrative(show trace.Secrets) narrative.Options {
+	return narrative.Options{ServerName: "the upstream grid, as relayed by ritual proxy", ClientName: "the client, as relayed by ritual proxy", Show: show}
+}
+
+// ended writes the finished story: ritual.md, ritual.mmd and ritual.html
+// beside the events, or the story on standard output.
 func (w *storyWriter) ended(s *proxy.Session, events []trace.Event) {
 	events = byTime(events)
 	w.mu.Lock()
@@ -178,7 +213,7 @@ func (w *storyWriter) ended(s *proxy.Session, events []trace.Event) {
 		}
 	}
 	who := s.First + " " + s.Last
-	opt := narrative.Options{ServerName: "the upstream grid, as relayed by ritual proxy", ClientName: "the client, as relayed by ritual proxy", Show: w.show}
+	opt := proxyNarrative(w.show)
 	if dir, ok := w.dirs[s]; ok {
 		delete(w.dirs, s)
 		if ls := w.sinks[s]; ls != nil {
@@ -187,14 +222,17 @@ func (w *storyWriter) ended(s *proxy.Session, events []trace.Event) {
 				fmt.Fprintf(w.stderr, "ritual proxy: %v\n", err)
 			}
 		}
-		var md, mmd bytes.Buffer
+		var md, mmd, page bytes.Buffer
 		if err := narrative.Render(&md, events, opt); err != nil {
 			fmt.Fprintf(w.stderr, "ritual proxy: %s: %v\n", who, err)
 		}
 		if err := seqdiagram.Render(&mmd, events, seqdiagram.Options{Show: w.show}); err != nil {
 			fmt.Fprintf(w.stderr, "ritual proxy: %s: %v\n", who, err)
 		}
-		for name, b := range map[string][]byte{"ritual.md": md.Bytes(), "ritual.mmd": mmd.Bytes()} {
+		if err := observatory.Report(&page, events, observatory.Options{Show: w.show, Narrative: opt}); err != nil {
+			fmt.Fprintf(w.stderr, "ritual proxy: %s: ritual.html: %v\n", who, err)
+		}
+		for name, b := range map[string][]byte{"ritual.md": md.Bytes(), "ritual.mmd": mmd.Bytes(), "ritual.html": page.Bytes()} {
 			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 				fmt.Fprintf(w.stderr, "ritual proxy: %v\n", err)
 			}
