@@ -17,7 +17,9 @@
 // the addresses and seed capabilities of EnableSimulator,
 // EstablishAgentCommunication, TeleportFinish and CrossedRegion replaced, and
 // every other capability is relayed with its method, headers, status and
-// body streamed. Any other request goes to the upstream host unchanged.
+// body streamed. ObservatoryPath (/observatory/, and everything under it) is
+// the proxy's own, served by Config.Observatory (404 without one) and never
+// forwarded. Any other request goes to the upstream host unchanged.
 //
 // UDP: each session gets one relay socket per region the grid hands it (the
 // login reply's, and those announced later over UDP or the event queue). A
