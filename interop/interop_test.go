@@ -127,6 +127,9 @@ type testGrid struct {
 	*gridtest.Grid
 	rec *trace.Memory
 	log *syncBuffer
+	// loginURI, when set, is the URI the bots log in with instead of the
+	// grid's own (a relay in front of it).
+	loginURI string
 }
 
 // startGrid starts a grid with the accounts opts name, logging at debug
@@ -163,7 +166,11 @@ func (g *testGrid) run(t *testing.T, creds ...string) (result, int) {
 	nodeBin, script := node(t)
 	ctx, cancel := context.WithTimeout(t.Context(), nmTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, nodeBin, append([]string{script, g.LoginURI}, creds...)...)
+	uri := g.LoginURI
+	if g.loginURI != "" {
+		uri = g.loginURI
+	}
+	cmd := exec.CommandContext(ctx, nodeBin, append([]string{script, uri}, creds...)...)
 	cmd.Dir = filepath.Dir(script)
 	cmd.Env = append(os.Environ(), "RITUAL_NM_TIMEOUT_MS="+strconv.Itoa(int(scriptTimeout/time.Millisecond)))
 	cmd.WaitDelay = 5 * time.Second

@@ -23,4 +23,11 @@
 // and ends with its diagnosis. Record never blocks: it files the event
 // under its session and wakes the watchers of that session without
 // waiting for them.
+//
+// Live files a server's events by their keys (the login's name and
+// address, the agent, the circuit code). A relay that records both sides
+// of each session and knows which session each event belongs to (ritual
+// proxy) gives each session its own recorder instead (Live.Relay): the
+// session's furthest step is read from what each side sent, and its end
+// and diagnosis are the relay's own (trace.SessionEnd, trace.Stall).
 package observatory

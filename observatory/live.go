@@ -126,6 +126,13 @@ type session struct {
 	ended     bool
 	version   uint64
 	notify    chan struct{}
+
+	// A relay's session (Live.Relay): filed by its recorder, not by keys.
+	relay     bool
+	relayUCC  bool // the client sent UseCircuitCode
+	relayOpen bool // the region answered it
+	relayOK   bool // the relay's end of the story says the ritual completed
+	gone      bool // no longer kept (summarised)
 }
 
 // NewLive returns a Live observatory and starts its stall watch; Close
@@ -360,6 +367,7 @@ func (l *Live) evictLocked(i int) {
 	s.mu.Lock()
 	state, code, agent := s.state, s.code, s.agent
 	s.ended = true
+	s.gone = true
 	s.wakeLocked()
 	s.mu.Unlock()
 	l.older[state]++
@@ -497,7 +505,13 @@ func (s *session) add(ev trace.Event, cfg LiveConfig, now time.Time) bool {
 	}
 	s.version++
 	state, stepName := s.state, s.stepName
-	s.progress.Add(ev)
+	if s.relay {
+		for _, v := range s.relayView(ev) {
+			s.progress.Add(v)
+		}
+	} else {
+		s.progress.Add(ev)
+	}
 	switch e := ev.(type) {
 	case *trace.Anomaly:
 		s.anomalies++
@@ -519,6 +533,14 @@ func (s *session) add(ev trace.Event, cfg LiveConfig, now time.Time) bool {
 		} else {
 			s.closedWhy = e.Reason
 		}
+	case *trace.SessionEnd:
+		if s.relay {
+			s.relayOK = s.relayOK || e.Complete
+			s.closedWhy = e.Reason
+			if s.closedWhy == "" {
+				s.closedWhy = "ended"
+			}
+		}
 	}
 	if step := s.progress.Reached(); step > s.step {
 		s.step, s.progAt = step, now
@@ -526,7 +548,7 @@ func (s *session) add(ev trace.Event, cfg LiveConfig, now time.Time) bool {
 	s.updateStateLocked()
 	if s.closedWhy != "" && !s.ended {
 		s.ended = true
-		if s.state != StateComplete && s.state != StateLoggedOut && s.state != StateRefused && !s.diagnosed && !s.clientStl {
+		if !s.relay && s.state != StateComplete && s.state != StateLoggedOut && s.state != StateRefused && !s.diagnosed && !s.clientStl {
 			// Closed before the ritual completed: say where it stopped.
 			if st := s.progress.Stall(now.Sub(s.progAt)); st != nil {
 				st.Time = h.Time
@@ -555,7 +577,7 @@ func (s *session) updateStateLocked() {
 		s.state, s.ended = StateRefused, true
 	case s.diagnosed || s.clientStl:
 		s.state = StateStalled
-	case s.clientOK || s.step == diagnose.ServerComplete:
+	case s.clientOK || s.relayOK || s.step == diagnose.ServerComplete:
 		s.state = StateComplete
 	case s.step >= diagnose.ServerCircuitOpen:
 		s.state = StateInRegion
@@ -647,7 +669,7 @@ func (l *Live) sweep() {
 		}
 		old := now.Sub(lastSeen) > l.cfg.Window
 		stalled := false
-		if !s.ended && !s.diagnosed && !s.clientStl && s.state != StateComplete && now.Sub(s.progAt) >= l.cfg.StallAfter {
+		if !s.relay && !s.ended && !s.diagnosed && !s.clientStl && s.state != StateComplete && now.Sub(s.progAt) >= l.cfg.StallAfter {
 			if st := s.progress.Stall(now.Sub(s.progAt)); st != nil {
 				st.Time = now
 				s.diagnosed, stalled = true, true

@@ -74,6 +74,12 @@ func What(ev Event) string {
 		return "STALL"
 	case *RegionChange:
 		return strings.ToUpper(strings.ReplaceAll(e.Kind, ".", " "))
+	case *Rewrite:
+		return "PROXY REWRITE " + e.In
+	case *Undecoded:
+		return "SEND undecodable datagram"
+	case *SessionEnd:
+		return "PROXY SESSION END"
 	case *WorldView:
 		return "WORLD VIEW"
 	}

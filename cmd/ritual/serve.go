@@ -222,14 +222,7 @@ func (f *gridFlags) run(name string, cfg grid.Config, where string, stdout, stde
 	}
 
 	var live *observatory.Live
-	token := f.obsToken
-	if token == "" {
-		token = os.Getenv(observatoryTokenEnv)
-	}
-	obsOn, obsWhy := observatory.Access(f.listen, token)
-	if f.noObs {
-		obsOn, obsWhy = false, "the observatory is off (--no-observatory)"
-	}
+	token, obsOn, obsWhy := observatoryAccess(f.listen, f.obsToken, f.noObs)
 	if obsOn {
 		live = observatory.NewLive(observatory.LiveConfig{
 			// The pages mask secrets whatever --show-secrets says of the
@@ -332,6 +325,23 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 // observatoryTokenEnv holds the observatory token when --observatory-token
 // is not given (a flag's value shows in the process list).
 const observatoryTokenEnv = "RITUAL_OBSERVATORY_TOKEN"
+
+// observatoryAccess decides whether a command serves its live
+// observatory on an HTTP listener at listen, with the token of
+// --observatory-token (flagToken) or else of $RITUAL_OBSERVATORY_TOKEN, and
+// off set by --no-observatory: the token to ask of visitors, whether it is
+// on, and why, for the operator.
+func observatoryAccess(listen, flagToken string, off bool) (token string, on bool, why string) {
+	token = flagToken
+	if token == "" {
+		token = os.Getenv(observatoryTokenEnv)
+	}
+	if off {
+		return "", false, "the observatory is off (--no-observatory)"
+	}
+	on, why = observatory.Access(listen, token)
+	return token, on, why
+}
 
 // observatoryOf is live as the grid's Observatory, or nil (not a nil
 // pointer in an interface) when it is off.

@@ -264,7 +264,7 @@ func classify(ev trace.Event, idx seqIndex) Part {
 		return PartHandshake
 	case *trace.Connected:
 		return PartWorld
-	case *trace.CircuitClosed:
+	case *trace.CircuitClosed, *trace.SessionEnd:
 		return PartEpilogue
 	case *trace.Stall:
 		return PartStall

@@ -266,6 +266,23 @@ func (s *story) tellOne(i int) line {
 		s.noteAnomaly(side, "STALL", 1)
 	case *trace.RegionChange:
 		b.WriteString(tellRegionChange(e))
+	case *trace.Rewrite:
+		b.WriteString("The proxy rewrites " + code(e.Field) + " in the " + e.In + ": " + code(e.Original) + " becomes " + code(e.Relayed) + ", so the client's next step comes through the proxy too")
+	case *trace.Undecoded:
+		b.WriteString(subject(side) + " sends a " + strconv.Itoa(e.Size) + "-byte datagram the codec cannot decode (" + e.Error + "); the proxy relayed it as it was")
+		if e.Hex != "" {
+			b.WriteString(": " + code(e.Hex))
+		}
+	case *trace.SessionEnd:
+		b.WriteString("The proxy closes the story of this session: " + e.Reason)
+		if e.Complete {
+			b.WriteString(", the ritual complete")
+		} else {
+			b.WriteString(", the ritual not complete")
+		}
+		if e.Untold > 0 {
+			b.WriteString("; " + strconv.Itoa(e.Untold) + " routine packets of this long session are in the JSON-lines log only")
+		}
 	default:
 		b.WriteString(subject(side) + " records " + code(ev.Name()))
 	}
