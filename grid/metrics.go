@@ -74,5 +74,6 @@ func (s *Server) WriteMetrics(w *metrics.Writer) {
 	w.One("ritual_eq_timeouts_total", metrics.Counter, "EventQueueGet polls answered 502 with nothing to say.", float64(s.events.Count("eq.timeout")))
 	w.One("ritual_seed_requests_total", metrics.Counter, "Seed capability requests answered.", float64(s.events.Count("caps.seed_grant")))
 	w.One("ritual_caps_requests_total", metrics.Counter, "Requests to capabilities other than the seed and the event queue.", float64(s.events.Count("caps.call")))
+	writeWorldMetrics(w, s.Region.World())
 	metrics.WriteProcess(w)
 }
