@@ -27,7 +27,7 @@ const storeWait = 5 * time.Second
 
 // chat hands a ChatFromViewer to the world and traces it.
 func (a *agent) chat(m *msg.ChatFromViewer) {
-	heard, ok := a.r.world.chat(a.av, m)
+	heard, ok := a.r.world.chat(a.av, a.position, m)
 	a.r.traceChat(a, m, heard, ok)
 }
 

@@ -654,7 +654,10 @@ func (w *world) position(av *avatar) (ritual.Vector3, bool) {
 // say 20 m, shout 100 m; typing start and stop go as far as speech.
 // Channel 0 goes to avatars; other channels are for scripts, which this
 // region does not run.
-func (w *world) chat(av *avatar, m *msg.ChatFromViewer) (heard int, ok bool) {
+//
+// An agent that arrived since the last frame speaks from its arrival
+// position and hears itself.
+func (w *world) chat(av *avatar, arrival ritual.Vector3, m *msg.ChatFromViewer) (heard int, ok bool) {
 	if m.ChatData.Channel != 0 {
 		w.chatChannel.Add(1)
 		return 0, false
@@ -672,11 +675,11 @@ func (w *world) chat(av *avatar, m *msg.ChatFromViewer) (heard int, ok bool) {
 		return 0, false
 	}
 	s := w.snap.Load()
+	pos := arrival
 	si, in := s.byLocal[av.localID]
-	if !in {
-		return 0, false
+	if in {
+		pos = s.avs[si].pos
 	}
-	pos := s.avs[si].pos
 	text := trimNul(m.ChatData.Message)
 	if len(text) > maxChatText {
 		text = text[:maxChatText]
@@ -699,6 +702,12 @@ func (w *world) chat(av *avatar, m *msg.ChatFromViewer) (heard int, ok bool) {
 			w.chatDropped.Add(1)
 		}
 	})
+	if !in && !typing {
+		if w.send(av, out, true) {
+			heard++
+			w.chatHeard.Add(1)
+		}
+	}
 	return heard, true
 }
 

@@ -80,6 +80,7 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 30*time.Second, "how long the whole ritual may take")
 	show := fs.Bool("show-secrets", false, "show session ids, password hashes and capability URLs instead of masking them")
 	form := fs.String("login-form", "xmlrpc", "login wire form: xmlrpc or llsd")
+	say := fs.String("say", "", "say `TEXT` on channel 0 once the ritual completes, then log out")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -119,7 +120,19 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 		LoginURI: *uri, First: *first, Last: *last, Password: pw, Format: lf,
 		Recorder: rec,
 		Logger:   quietLogger(),
-	}, rec, start, false)
+	}, rec, start, *say != "")
+	if *say != "" && out.session != nil {
+		if out.complete {
+			if err := sayAndHear(ctx, out.session, *say); err != nil {
+				fmt.Fprintf(stderr, "ritual connect: --say: %v\n", err)
+				out.complete = false
+			}
+		}
+		lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		out.session.Logout(lctx)
+		lcancel()
+		out.session.Close()
+	}
 
 	if err := render(stdout, *format, byTime(rec.Events()), trace.Secrets(*show), narrative.Options{ClientName: "Ritual client (ritual connect)"}); err != nil {
 		fmt.Fprintf(stderr, "ritual connect: %v\n", err)
@@ -177,3 +190,30 @@ func passwordFrom(fs *flag.FlagSet, flagValue, who string, stderr io.Writer) (st
 // quietLogger discards operational logs: the commands tell their story
 // through the observer instead.
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// sayWait bounds how long --say waits to hear its own line back.
+const sayWait = 5 * time.Second
+
+// sayAndHear says text and waits until the region hands it back (a region
+// sends speech to the speaker too), so the story shows it arrive.
+func sayAndHear(ctx context.Context, s *client.Session, text string) error {
+	if err := s.Say(text); err != nil {
+		return err
+	}
+	t := time.NewTimer(sayWait)
+	defer t.Stop()
+	for {
+		select {
+		case ev := <-s.WorldEvents():
+			if ev.Kind == client.ChatHeard && ev.Chat.SourceID == s.AgentID() && ev.Chat.Text == text {
+				return nil
+			}
+		case <-t.C:
+			return fmt.Errorf("the region did not hand the line back within %v", sayWait)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.Done():
+			return s.Err()
+		}
+	}
+}
