@@ -32,6 +32,9 @@ const (
 	// gave none; MaxDrawDistance caps what any agent asks for.
 	DefaultDrawDistance = 64
 	MaxDrawDistance     = 512
+	// MinDrawDistance is the least view an agent gets whatever it asks
+	// (viewers offer no less; some bots send 1 m).
+	MinDrawDistance = 32
 	// cellSize is the side of a cell of the spatial index, in metres.
 	cellSize = 16
 	// maxQueued: an agent whose circuit has this many messages waiting is
@@ -259,7 +262,7 @@ func (av *avatar) input(m *msg.AgentUpdateAgentData) {
 	av.inMu.Lock()
 	av.in.Controls = motion.Controls(m.ControlFlags)
 	av.in.BodyRotation = m.BodyRotation
-	av.far = min(far, MaxDrawDistance)
+	av.far = min(max(far, MinDrawDistance), MaxDrawDistance)
 	av.inMu.Unlock()
 }
 
