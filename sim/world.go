@@ -54,6 +54,9 @@ const (
 	posThreshold = 0.05
 	velThreshold = 0.1
 	rotThreshold = 0.9999 // |dot| of the rotations below this
+	// nearAlways is how many of the nearest changed avatars every pass
+	// sends before weighing the others by distance and waiting time.
+	nearAlways = 16
 	// maxTerseBlocks keeps one ImprovedTerseObjectUpdate within the MTU
 	// (each avatar block is 63 bytes).
 	maxTerseBlocks = 18
@@ -112,6 +115,7 @@ type seen struct {
 type candidate struct {
 	i     int32 // index into snapshot.avs
 	v     *seen // nil: the agent has not seen it yet
+	d     float32
 	prio  float32
 	terse bool
 	anim  bool
@@ -451,14 +455,14 @@ func (w *world) pass(av *avatar, s *snapshot) {
 		st := &s.avs[i]
 		v := av.view[st.localID]
 		if v == nil {
-			cands = append(cands, candidate{i: i, prio: d})
+			cands = append(cands, candidate{i: i, d: d, prio: d})
 			return
 		}
 		v.mark = mark
 		t, an := changed(v, st), v.anim != st.anim
 		if t || an {
 			age := float32(w.frame-v.at) * frameSec
-			cands = append(cands, candidate{i: i, v: v, prio: d / (1 + age), terse: t, anim: an})
+			cands = append(cands, candidate{i: i, v: v, d: d, prio: d / (1 + age), terse: t, anim: an})
 		}
 	})
 	av.cands = cands[:0]
@@ -487,15 +491,15 @@ func (w *world) pass(av *avatar, s *snapshot) {
 		budget -= 10 + 4*len(kill.ObjectData)
 	}
 
-	slices.SortFunc(cands, func(a, b candidate) int {
-		switch {
-		case a.prio < b.prio:
-			return -1
-		case a.prio > b.prio:
-			return 1
+	// The nearest few are sent every pass; the rest by distance and how
+	// long they have waited.
+	if len(cands) > nearAlways {
+		slices.SortFunc(cands, func(a, b candidate) int { return cmpFloat(a.d, b.d) })
+		for k := range cands[:nearAlways] {
+			cands[k].prio = -1 / (1 + cands[k].d)
 		}
-		return 0
-	})
+	}
+	slices.SortFunc(cands, func(a, b candidate) int { return cmpFloat(a.prio, b.prio) })
 
 	var full *msg.ObjectUpdate
 	var fullNew []uint32
@@ -730,4 +734,14 @@ func (w *world) stats() WorldStats {
 		IMs: w.ims.Load(), IMsOffline: w.imsOffline.Load(), IMsDelivered: w.imsDelivered.Load(),
 		ViewEntries: int(w.viewEntries.Load()), MaxQueued: int(w.maxQueued.Load()),
 	}
+}
+
+func cmpFloat(a, b float32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
