@@ -177,22 +177,37 @@ func (w *worldLoad) hold(ctx context.Context, o loadOptions, i int, name string,
 			chatTick.Stop()
 		}
 	}()
+	// Update counts by avatar from the measuring window's start; an
+	// avatar that left the view meanwhile is not counted.
 	var before map[ritual.UUID]int
 	var beforeAt time.Time
+	counts := map[ritual.UUID]int{}
+	left := map[ritual.UUID]bool{}
 	lineNo := 0
 	for {
 		select {
 		case <-hold.C:
-			w.rates(sess, before, beforeAt)
+			w.rates(sess, before, counts, left, beforeAt)
 			return nil
 		case <-ctx.Done():
-			w.rates(sess, before, beforeAt)
+			w.rates(sess, before, counts, left, beforeAt)
 			return nil
 		case <-sess.Done():
 			return sess.Err()
 		case ev := <-sess.WorldEvents():
-			if ev.Kind == client.ChatHeard && ev.Chat.Type == client.Say {
-				w.heard(i, ev.Chat.Text, ev.At)
+			switch ev.Kind {
+			case client.ChatHeard:
+				if ev.Chat.Type == client.Say {
+					w.heard(i, ev.Chat.Text, ev.At)
+				}
+			case client.AvatarArrived, client.AvatarMoved:
+				if before != nil {
+					counts[ev.Avatar.ID]++
+				}
+			case client.AvatarLeft:
+				if before != nil {
+					left[ev.Avatar.ID] = true
+				}
 			}
 		case <-chat:
 			if chatTick == nil {
@@ -238,9 +253,10 @@ func updateCounts(s *client.Session) map[ritual.UUID]int {
 	return m
 }
 
-// rates records the bot's update rates since before: the median over its
-// nearest 10 avatars and over all, counting only avatars seen at both ends.
-func (w *worldLoad) rates(s *client.Session, before map[ritual.UUID]int, at time.Time) {
+// rates records the bot's update rates over the window since at: the
+// median over its nearest 10 avatars and over all, counting only avatars
+// in view for the whole window (in view at both ends, never gone between).
+func (w *worldLoad) rates(s *client.Session, before, counts map[ritual.UUID]int, left map[ritual.UUID]bool, at time.Time) {
 	if before == nil {
 		return
 	}
@@ -250,11 +266,10 @@ func (w *worldLoad) rates(s *client.Session, before map[ritual.UUID]int, at time
 	}
 	var near, all []float64
 	for _, a := range s.Avatars() { // nearest first
-		b, ok := before[a.ID]
-		if !ok {
+		if _, ok := before[a.ID]; !ok || left[a.ID] {
 			continue
 		}
-		r := float64(a.Updates-b) / secs
+		r := float64(counts[a.ID]) / secs
 		all = append(all, r)
 		if len(near) < 10 {
 			near = append(near, r)
