@@ -493,11 +493,17 @@ func (w *world) pass(av *avatar, s *snapshot) {
 
 	// The nearest few are sent every pass; the rest by distance and how
 	// long they have waited.
+	// Only as many as the budget could carry are ordered: the others
+	// wait for a later pass.
 	if len(cands) > nearAlways {
-		slices.SortFunc(cands, func(a, b candidate) int { return cmpFloat(a.d, b.d) })
+		selectSmallest(cands, nearAlways, func(c *candidate) float32 { return c.d })
 		for k := range cands[:nearAlways] {
 			cands[k].prio = -1 / (1 + cands[k].d)
 		}
+	}
+	if most := budget/(3+prim.TerseLenAvatar) + 1; len(cands) > most {
+		selectSmallest(cands, most, func(c *candidate) float32 { return c.prio })
+		cands = cands[:most]
 	}
 	slices.SortFunc(cands, func(a, b candidate) int { return cmpFloat(a.prio, b.prio) })
 
@@ -744,4 +750,38 @@ func cmpFloat(a, b float32) int {
 		return 1
 	}
 	return 0
+}
+
+// selectSmallest reorders c so that its k smallest by key come first (in
+// no particular order): quickselect, linear on average.
+func selectSmallest(c []candidate, k int, key func(*candidate) float32) {
+	lo, hi := 0, len(c)-1
+	for lo < hi {
+		// Median of three as the pivot.
+		mid := lo + (hi-lo)/2
+		a, b, m := key(&c[lo]), key(&c[hi]), key(&c[mid])
+		pivot := max(min(a, b), min(max(a, b), m))
+		i, j := lo, hi
+		for i <= j {
+			for key(&c[i]) < pivot {
+				i++
+			}
+			for key(&c[j]) > pivot {
+				j--
+			}
+			if i <= j {
+				c[i], c[j] = c[j], c[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k-1 <= j:
+			hi = j
+		case k-1 >= i:
+			lo = i
+		default:
+			return
+		}
+	}
 }
