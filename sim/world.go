@@ -21,8 +21,11 @@ const (
 	// avatars (Config.FrameRate).
 	DefaultFrameRate = 10
 	// viewEvery is how many frames pass between two interest passes of
-	// one agent (agents are spread over the frames).
-	viewEvery = 2
+	// one agent (agents are spread over the frames): 3⅓ a second at
+	// 10 Hz.
+	viewEvery = 3
+	// maxStep bounds the time one late frame moves the avatars for.
+	maxStep = 500 * time.Millisecond
 	// coarseEvery is how many frames pass between two
 	// CoarseLocationUpdates (the minimap, about once a second).
 	coarseEvery = 10
@@ -54,6 +57,10 @@ const (
 	posThreshold = 0.05
 	velThreshold = 0.1
 	rotThreshold = 0.9999 // |dot| of the rotations below this
+	// An interest pass looks only innerRadius metres around the agent,
+	// except every outerEvery-th, which looks as far as it sees.
+	innerRadius = 32
+	outerEvery  = 3
 	// nearAlways is how many of the nearest changed avatars every pass
 	// sends before weighing the others by distance and waiting time.
 	nearAlways = 16
@@ -302,13 +309,21 @@ func (w *world) run() {
 	defer close(w.done)
 	t := time.NewTicker(w.frameDur)
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-w.stop:
 			return
-		case <-t.C:
+		case now := <-t.C:
+			// A frame late (the machine is busy) moves the avatars for
+			// the time that really passed, up to maxStep.
+			dt := w.frameDur
+			if !last.IsZero() {
+				dt = min(now.Sub(last), maxStep)
+			}
+			last = now
 			start := time.Now()
-			w.step()
+			w.stepFor(dt)
 			w.frameNanos.Store(int64(time.Since(start)))
 		}
 	}
@@ -320,7 +335,10 @@ func (w *world) close() {
 
 // step is one frame: arrivals and departures, movement, the snapshot,
 // then the interest passes due this frame and the minimap.
-func (w *world) step() {
+func (w *world) step() { w.stepFor(w.frameDur) }
+
+// stepFor is a frame that moves the avatars for dt.
+func (w *world) stepFor(frameDt time.Duration) {
 	w.frame++
 	w.frames.Add(1)
 	w.mu.Lock()
@@ -348,7 +366,7 @@ func (w *world) step() {
 	}
 	w.nAvatars.Store(int64(len(w.avatars)))
 
-	dt := float32(w.frameDur.Seconds())
+	dt := float32(frameDt.Seconds())
 	for _, av := range w.avatars {
 		av.inMu.Lock()
 		in := av.in
@@ -448,6 +466,12 @@ func (w *world) pass(av *avatar, s *snapshot) {
 	av.pass++
 	mark := av.pass
 	budget, far := av.budget(w.frameDur)
+	// Every outerEvery-th pass looks at the whole view (and finds who left
+	// it); the others only within innerRadius, where updates matter most.
+	whole := av.pass%outerEvery == 1
+	if !whole {
+		far = min(far, innerRadius)
+	}
 	pos := av.body.Position
 	frameSec := float32(w.frameDur.Seconds())
 	cands := av.cands[:0]
@@ -470,6 +494,9 @@ func (w *world) pass(av *avatar, s *snapshot) {
 	// Departures first: they free the viewer of what is gone.
 	var kill *msg.KillObject
 	for id, v := range av.view {
+		if !whole {
+			break
+		}
 		if v.mark != mark && id != av.localID {
 			if kill == nil {
 				kill = &msg.KillObject{}

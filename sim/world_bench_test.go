@@ -65,9 +65,8 @@ func BenchmarkWorldStep(b *testing.B) {
 					b.Fatal(err)
 				}
 				a := newAgent(r, conn, login.Circuit{Agent: ritual.NewUUID(), First: "Bench", Last: fmt.Sprint(i)})
-				// Spread over the middle of the region, walking in all
-				// directions.
-				pos := ritual.Vector3{X: 48 + float32(i%160), Y: 48 + float32((i*37)%160)}
+				// Spread over the region, walking in all directions.
+				pos := ritual.Vector3{X: 8 + float32((i*97)%240) + float32(i%7)/7, Y: 8 + float32((i*61)%240) + float32(i%5)/5}
 				pos.Z = w.ground.At(pos.X, pos.Y) + motion.HalfHeight
 				a.av.in = motion.Input{Controls: motion.AtPos, BodyRotation: motion.Heading(float64(i))}
 				w.join(a.av, pos)
