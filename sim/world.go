@@ -57,9 +57,12 @@ const (
 	posThreshold = 0.05
 	velThreshold = 0.1
 	rotThreshold = 0.9999 // |dot| of the rotations below this
-	// An interest pass looks only innerRadius metres around the agent,
-	// except every outerEvery-th, which looks as far as it sees.
+	// An interest pass looks only as far as the agent's nearest few
+	// avatars (at least innerRadius metres, innerMargin beyond the 16th
+	// nearest at the last whole pass), except every outerEvery-th, which
+	// looks as far as it sees.
 	innerRadius = 32
+	innerMargin = 4
 	outerEvery  = 3
 	// nearAlways is how many of the nearest changed avatars every pass
 	// sends before weighing the others by distance and waiting time.
@@ -105,6 +108,7 @@ type avatar struct {
 	body  motion.Body
 	view  map[uint32]*seen // what this agent has been sent, by LocalID
 	pass  uint32
+	inner float32 // radius of the passes between whole ones; 0: the whole view
 	cands []candidate
 	slot  int // position in world.avatars
 }
@@ -469,8 +473,8 @@ func (w *world) pass(av *avatar, s *snapshot) {
 	// Every outerEvery-th pass looks at the whole view (and finds who left
 	// it); the others only within innerRadius, where updates matter most.
 	whole := av.pass%outerEvery == 1
-	if !whole {
-		far = min(far, innerRadius)
+	if !whole && av.inner > 0 {
+		far = min(far, av.inner)
 	}
 	pos := av.body.Position
 	frameSec := float32(w.frameDur.Seconds())
@@ -524,9 +528,17 @@ func (w *world) pass(av *avatar, s *snapshot) {
 	// wait for a later pass.
 	if len(cands) > nearAlways {
 		selectSmallest(cands, nearAlways, func(c *candidate) float32 { return c.d })
+		var nearest float32
 		for k := range cands[:nearAlways] {
 			cands[k].prio = -1 / (1 + cands[k].d)
+			nearest = max(nearest, cands[k].d)
 		}
+		if whole {
+			// The passes between look as far as the nearest few reach.
+			av.inner = max(innerRadius, nearest+innerMargin)
+		}
+	} else if whole {
+		av.inner = 0 // few around: every pass looks as far as it sees
 	}
 	if most := budget/(3+prim.TerseLenAvatar) + 1; len(cands) > most {
 		selectSmallest(cands, most, func(c *candidate) float32 { return c.prio })
