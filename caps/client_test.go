@@ -318,7 +318,7 @@ func TestEventQueueClientPollTimeout(t *testing.T) {
 	}
 	f := newFakeEQ(t, hold, status(502))
 	rec := new(trace.Memory)
-	c := &EventQueueClient{URL: f.srv.URL, Logger: quiet, Recorder: rec, PollTimeout: 50 * time.Millisecond, RetryMin: time.Hour}
+	c := &EventQueueClient{URL: f.srv.URL, Logger: quiet, Recorder: rec, PollTimeout: 250 * time.Millisecond, RetryMin: time.Hour}
 	start := time.Now()
 	if err := c.Run(context.Background(), nil); !errors.Is(err, ErrQueueGone) {
 		t.Fatal(err)

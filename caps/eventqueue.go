@@ -292,6 +292,7 @@ func (r *Router) serveEventQueue(w http.ResponseWriter, req *http.Request, g *gr
 	}
 	r.record(&trace.EQPoll{
 		Header: r.header(trace.EQ, trace.EndClient, trace.EndCaps),
+		Agent:  g.agent.ID,
 		Ack:    int(p.ack),
 		Done:   p.done,
 	})
@@ -301,6 +302,7 @@ func (r *Router) serveEventQueue(w http.ResponseWriter, req *http.Request, g *gr
 		writeXML(w, http.StatusOK, res.batch.body)
 		r.record(&trace.EQDeliver{
 			Header: r.header(trace.EQ, trace.EndCaps, trace.EndClient),
+			Agent:  g.agent.ID,
 			ID:     int(res.batch.id),
 			Events: slices.Clone(res.batch.messages),
 		})
@@ -308,6 +310,7 @@ func (r *Router) serveEventQueue(w http.ResponseWriter, req *http.Request, g *gr
 		w.WriteHeader(http.StatusBadGateway)
 		r.record(&trace.EQTimeout{
 			Header: r.header(trace.EQ, trace.EndCaps, trace.EndClient),
+			Agent:  g.agent.ID,
 			Status: http.StatusBadGateway,
 			Waited: res.waited,
 		})

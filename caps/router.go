@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ritual"
@@ -63,6 +64,8 @@ type Router struct {
 	agents   map[ritual.UUID]*grant
 	paths    map[string]*capability // token → capability
 	handlers map[string]HandlerFunc // added with Handle
+
+	unknown atomic.Uint64 // requests for paths that name no capability
 }
 
 // grant is one agent's set of capabilities.
@@ -234,6 +237,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.mu.Unlock()
 	}
 	if c == nil {
+		r.unknown.Add(1)
 		http.Error(w, "caps: no such capability", http.StatusNotFound)
 		return
 	}
@@ -246,6 +250,10 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.serveCap(w, req, c)
 	}
 }
+
+// UnknownPaths returns how many requests named no capability (answered
+// 404): a revoked one, or a guess.
+func (r *Router) UnknownPaths() uint64 { return r.unknown.Load() }
 
 // parsePath returns the token of a capability path: PathPrefix, 32
 // lowercase hex digits, then nothing or a slash and anything (some clients
@@ -316,6 +324,7 @@ func (r *Router) serveCap(w http.ResponseWriter, req *http.Request, c *capabilit
 	}
 	r.record(&trace.CapCall{
 		Header:     r.header(trace.Caps, trace.EndClient, trace.EndCaps),
+		Agent:      c.g.agent.ID,
 		Capability: c.name,
 		Status:     sw.code(),
 		Elapsed:    time.Since(start),

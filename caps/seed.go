@@ -17,6 +17,7 @@ func (r *Router) serveSeed(w http.ResponseWriter, req *http.Request, g *grant) {
 		fail(w, e)
 		r.record(&trace.SeedGrant{
 			Header: r.header(trace.Caps, trace.EndCaps, trace.EndClient),
+			Agent:  g.agent.ID,
 			Status: e.status,
 		})
 	}
@@ -63,6 +64,7 @@ func (r *Router) serveSeed(w http.ResponseWriter, req *http.Request, g *grant) {
 	}
 	r.record(&trace.SeedGrant{
 		Header:  r.header(trace.Caps, trace.EndCaps, trace.EndClient),
+		Agent:   g.agent.ID,
 		Status:  http.StatusOK,
 		Granted: granted,
 		Denied:  denied,

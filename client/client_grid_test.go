@@ -5,55 +5,26 @@ import (
 	"testing"
 	"time"
 
-	"ritual/account"
-	"ritual/grid"
+	"ritual/internal/gridtest"
 	"ritual/login"
-	"ritual/store"
 	"ritual/trace"
 	"ritual/trace/tracetest"
 )
-
-// testHashParams keep account creation cheap in tests.
-var testHashParams = account.Params{Memory: 1024, Time: 1}
-
-// startGrid starts a whole Ritual grid on loopback with one account.
-func startGrid(t testing.TB, rec trace.Recorder) *grid.Server {
-	t.Helper()
-	ctx := context.Background()
-	g, err := grid.Start(ctx, grid.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Recorder: rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := g.Close(ctx); err != nil {
-			t.Errorf("closing the grid: %v", err)
-		}
-	})
-	h, err := account.Hash("password", testHashParams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Store.Accounts().Create(ctx, &store.Account{First: "Test", Last: "User", PasswordHash: h}); err != nil {
-		t.Fatal(err)
-	}
-	return g
-}
 
 // TestRitualAgainstGrid runs the client against the real grid (login,
 // capabilities and region wired by package grid) in both login forms: the
 // whole ritual completes and the logout is answered.
 func TestRitualAgainstGrid(t *testing.T) {
 	var serverMem trace.Memory
-	g := startGrid(t, &serverMem)
+	g := gridtest.Start(t, gridtest.WithRecorder(&serverMem))
+	a := g.Accounts[0]
 	for _, format := range []login.Format{login.FormatXMLRPC, login.FormatLLSD} {
 		t.Run(format.String(), func(t *testing.T) {
 			var mem trace.Memory
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			s, err := Login(ctx, Config{
-				LoginURI: g.LoginURI(), First: "Test", Last: "User", Password: "password", Format: format,
+				LoginURI: g.LoginURI, First: a.First, Last: a.Last, Password: a.Password, Format: format,
 				Recorder: &mem,
 			})
 			if err != nil {

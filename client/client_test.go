@@ -13,6 +13,7 @@ import (
 	"ritual/protocol/msg"
 	"ritual/protocol/prim"
 	"ritual/trace"
+	"ritual/trace/cause"
 	"ritual/trace/tracetest"
 )
 
@@ -229,9 +230,17 @@ func TestUseCircuitCodeNeverAcked(t *testing.T) {
 	tracetest.ExpectOrder(t, evs, "[CLIENT] [LOGIN] PROGRESS ConnectingToSim", "[CLIENT] [UDP] SEND UseCircuitCode",
 		"[CLIENT] [UDP] TIMEOUT PacketAck", "[CLIENT] [UDP] STALL", "[CLIENT] [UDP] CIRCUIT CLOSED")
 	st, _ := tracetest.First[*trace.Stall](evs)
-	if st.Step != stepUseCircuitCode || st.Expected != "[CLIENT] [UDP] RECV PacketAck of UseCircuitCode" || len(st.Causes) != 3 ||
-		!strings.Contains(strings.Join(st.Causes, "\n"), "circuit code 473293782") {
+	if st.Step != int(cause.StepCircuitAcked) || st.Expected != "[CLIENT] [UDP] RECV PacketAck of UseCircuitCode" ||
+		st.Cause != string(cause.CircuitUnanswered) || st.Fault != string(cause.Unknown) {
 		t.Errorf("stall = %+v", st)
+	}
+	// The real wait, not the configured one, and the sends counted.
+	if st.Waited < 400*time.Millisecond || st.Waited > took {
+		t.Errorf("stall waited %v; the login took %v", st.Waited, took)
+	}
+	want := "the region never answered UseCircuitCode (sent "
+	if !strings.HasPrefix(st.Causes[0], want) || !strings.Contains(st.Causes[0], "); the login service gave sim "+f.addr.String()) {
+		t.Errorf("cause %q", st.Causes[0])
 	}
 }
 
@@ -250,7 +259,8 @@ func TestNoRegionHandshake(t *testing.T) {
 		t.Errorf("error = %v", err)
 	}
 	st, ok := tracetest.First[*trace.Stall](mem.Events())
-	if !ok || st.Step != stepHandshake || st.Expected != "[CLIENT] [UDP] RECV RegionHandshake" {
+	if !ok || st.Step != int(cause.StepHandshake) || st.Expected != "[CLIENT] [UDP] RECV RegionHandshake" ||
+		st.Cause != string(cause.NoHandshake) || st.Fault != string(cause.Region) || st.Waited < 300*time.Millisecond {
 		t.Errorf("stall = %+v", st)
 	}
 }
@@ -328,8 +338,12 @@ func TestWaitTimeoutDiagnoses(t *testing.T) {
 		t.Fatalf("WaitRitual = %v", err)
 	}
 	st, ok := tracetest.First[*trace.Stall](mem.Events())
-	if !ok || st.Step != stepObjects || st.Expected != "[CLIENT] [UDP] RECV ObjectUpdate" {
+	if !ok || st.Step != int(cause.StepFirstObject) || st.Expected != "[CLIENT] [UDP] RECV ObjectUpdate" ||
+		st.Cause != string(cause.NoObjects) || st.Fault != string(cause.Region) {
 		t.Errorf("stall = %+v", st)
+	}
+	if st.Waited < 200*time.Millisecond || st.Waited > time.Second {
+		t.Errorf("stall waited %v for a wait of 200ms", st.Waited)
 	}
 	a, _ := tracetest.First[*trace.Anomaly](mem.Events())
 	if a.Kind != trace.AnomalyTimeout || a.Message != "ObjectUpdate" {
@@ -383,32 +397,6 @@ func TestDisableSimulator(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("Close: %v", err)
-	}
-}
-
-// TestBlankSeedCapability: a login reply without a seed capability cannot
-// bring the scene (OpenSimulator waits for the seed request).
-func TestBlankSeedCapability(t *testing.T) {
-	f := newFakeGrid(t, fakeOptions{})
-	var mem trace.Memory
-	cfg := f.config(login.FormatXMLRPC)
-	cfg.Recorder = &mem
-	resp, err := login.Login(context.Background(), login.Params{URI: cfg.LoginURI, First: "Test", Last: "User", Password: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.SeedCapability = ""
-	s, err := Connect(context.Background(), cfg, resp)
-	if err == nil {
-		s.Close()
-		t.Fatal("Connect succeeded without a seed capability")
-	}
-	if !strings.Contains(err.Error(), "no seed capability") {
-		t.Errorf("error = %v", err)
-	}
-	st, ok := tracetest.First[*trace.Stall](mem.Events())
-	if !ok || st.Step != stepSeed || st.Layer != trace.Caps {
-		t.Errorf("stall = %+v", st)
 	}
 }
 

@@ -22,7 +22,12 @@ const (
 	DefaultHandshakeTimeout      = 10 * time.Second
 	DefaultSeedTimeout           = 30 * time.Second
 	DefaultLogoutTimeout         = 5 * time.Second
-	DefaultAgentUpdateInterval   = 500 * time.Millisecond
+	// DefaultEventQueueSilence is how long an event queue may hold its
+	// polls and deliver nothing before that is told as a fault
+	// (OpenSimulator delivers ParcelProperties within milliseconds of the
+	// first poll).
+	DefaultEventQueueSilence   = 20 * time.Second
+	DefaultAgentUpdateInterval = 500 * time.Millisecond
 	// DefaultThrottle is the total bandwidth announced in AgentThrottle,
 	// in bits per second (1.5 Mbit/s).
 	DefaultThrottle = 1_500_000
@@ -104,6 +109,15 @@ type Timeouts struct {
 	Seed time.Duration
 	// Logout bounds the wait for LogoutReply (default 5 s).
 	Logout time.Duration
+	// Teleport bounds a teleport from its request to the arrival at the
+	// destination (default 30 s).
+	Teleport time.Duration
+	// EventQueue is how long the event queue may hold the client's polls
+	// and deliver nothing, from the first poll, before the session tells
+	// it as a fault (an anomaly and Session.Faults): no
+	// EstablishAgentCommunication, no parcel information (default 20 s;
+	// negative: not watched).
+	EventQueue time.Duration
 }
 
 // Config describes a login and the session that follows. LoginURI, First,
@@ -193,6 +207,9 @@ var (
 	ErrLoggedOut = errors.New("client: logged out")
 	// ErrClosed: the session was closed.
 	ErrClosed = errors.New("client: session closed")
+	// ErrEventQueue: the event queue will deliver nothing (see
+	// Session.WaitEventQueue).
+	ErrEventQueue = errors.New("client: the event queue delivers nothing")
 	// ErrCircuit: the circuit to the region closed under the session
 	// (the region went silent, or a reliable packet was given up).
 	ErrCircuit = errors.New("client: circuit to the region closed")
@@ -227,8 +244,14 @@ func (c Config) fill() (Config, error) {
 	if t.Seed <= 0 {
 		t.Seed = DefaultSeedTimeout
 	}
+	if t.Teleport <= 0 {
+		t.Teleport = DefaultTeleportTimeout
+	}
 	if t.Logout <= 0 {
 		t.Logout = DefaultLogoutTimeout
+	}
+	if t.EventQueue == 0 {
+		t.EventQueue = DefaultEventQueueSilence
 	}
 	if c.Capabilities == nil {
 		c.Capabilities = DefaultCapabilities

@@ -39,10 +39,40 @@ type fakeOptions struct {
 	logoutReply bool
 	// kick: after the scene, KickUser with this reason.
 	kick string
+	// blankSeed: the login reply's seed_capability is empty.
+	blankSeed bool
+	// seedStatus, when set, is the HTTP status the seed capability
+	// answers (with no capabilities).
+	seedStatus int
+	// sceneWithoutSeed: the region sends the scene after the handshake
+	// reply alone (OpenSimulator also waits for a good seed request).
+	sceneWithoutSeed bool
+	// eqHold: the event queue holds every poll until the client gives up,
+	// and delivers nothing.
+	eqHold bool
+	// eqGone: the event queue answers 404 (no queue for the agent).
+	eqGone bool
+	// loginHang: the login service never answers.
+	loginHang bool
+	// landPackets, when set, is how many of the land LayerData packets the
+	// region sends before it stops sending terrain.
+	landPackets int
 	// sceneDelay is the pause between the region having both the
 	// handshake reply and the seed request and its sending the scene
 	// (OpenSimulator waits a few heartbeats). Default 20 ms.
 	sceneDelay time.Duration
+
+	// name and gridX, gridY are the region's (default "Default Region"
+	// at 1000,1000).
+	name         string
+	gridX, gridY uint32
+	// child: the region sends RegionHandshake as soon as a circuit
+	// opens, and the scene after the reply, as OpenSimulator does to a
+	// child agent (no CompleteAgentMovement, no seed request needed).
+	child bool
+	// onMessage, when set, sees every message the region receives, after
+	// the fixture's own handling.
+	onMessage func(f *fakeGrid, conn *circuit.Conn, m msg.Message)
 }
 
 // fakeGrid is a login service, a seed capability, an event queue and a
@@ -74,6 +104,7 @@ type fakeGrid struct {
 	doneSeen  bool
 	round     *fakeRound
 	closed    chan struct{}
+	eqPush    chan []byte // event-queue answers to deliver, in order
 }
 
 // fakeRound is the state of one login: the region sends the scene once it
@@ -111,6 +142,13 @@ func newFakeGrid(t testing.TB, opts fakeOptions) *fakeGrid {
 		closed:   make(chan struct{}),
 		code:     fakeCode,
 		height:   testHeightmap(t),
+		eqPush:   make(chan []byte, 16),
+	}
+	if opts.name == "" {
+		f.opts.name = fakeRegionName
+	}
+	if opts.gridX == 0 {
+		f.opts.gridX, f.opts.gridY = 1000, 1000
 	}
 	blobs, err := terrain.EncodeRegion(f.height, 0)
 	if err != nil {
@@ -164,6 +202,17 @@ func (f *fakeGrid) count(name string) int {
 // request's form, pointed at this fixture.
 func (f *fakeGrid) serveLogin(w http.ResponseWriter, r *http.Request) {
 	io.Copy(io.Discard, r.Body)
+	if f.opts.loginHang {
+		select {
+		case <-r.Context().Done():
+		case <-f.closed:
+		}
+		return
+	}
+	seed := f.http.URL + "/CAPS/seed/"
+	if f.opts.blankSeed {
+		seed = ""
+	}
 	format, file := login.FormatXMLRPC, "opensim-login-response.xml"
 	if strings.Contains(r.Header.Get("Content-Type"), "llsd") {
 		format, file = login.FormatLLSD, "opensim-login-llsd-response.xml"
@@ -177,7 +226,7 @@ func (f *fakeGrid) serveLogin(w http.ResponseWriter, r *http.Request) {
 		"sim_ip":          f.addr.Addr().String(),
 		"sim_port":        strconv.Itoa(int(f.addr.Port())),
 		"circuit_code":    strconv.Itoa(int(f.code)),
-		"seed_capability": f.http.URL + "/CAPS/seed/",
+		"seed_capability": seed,
 	})
 	resp, err := login.ParseResponse(r.Header.Get("Content-Type"), []byte(body))
 	if err != nil {
@@ -214,6 +263,10 @@ func (f *fakeGrid) serveSeed(w http.ResponseWriter, r *http.Request) {
 	arr, ok := llsd.AsArray(v)
 	if err != nil || !ok || r.Method != http.MethodPost {
 		http.Error(w, "want a POSTed LLSD array", http.StatusBadRequest)
+		return
+	}
+	if f.opts.seedStatus != 0 {
+		http.Error(w, "Internal Server Error", f.opts.seedStatus)
 		return
 	}
 	var names []string
@@ -255,6 +308,14 @@ func (f *fakeGrid) serveEQ(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case done:
 		w.WriteHeader(http.StatusOK)
+	case f.opts.eqGone:
+		http.Error(w, "Not Found", http.StatusNotFound)
+	case f.opts.eqHold:
+		select {
+		case <-r.Context().Done():
+		case <-f.closed:
+		}
+		w.WriteHeader(http.StatusBadGateway)
 	case first:
 		b, err := os.ReadFile(filepath.Join("testdata", "opensim-eventqueue-first-poll.xml"))
 		if err != nil {
@@ -265,11 +326,44 @@ func (f *fakeGrid) serveEQ(w http.ResponseWriter, r *http.Request) {
 		w.Write(b)
 	default:
 		select {
+		case b := <-f.eqPush:
+			w.Header().Set("Content-Type", "application/llsd+xml")
+			w.Write(b)
+			return
 		case <-time.After(200 * time.Millisecond):
 		case <-r.Context().Done():
 		case <-f.closed:
 		}
 		w.WriteHeader(http.StatusBadGateway)
+	}
+}
+
+// handle is the region's handle.
+func (f *fakeGrid) handle() ritual.RegionHandle {
+	return ritual.HandleFromGrid(f.opts.gridX, f.opts.gridY)
+}
+
+// expect makes the region accept the circuits of a login made elsewhere
+// (a neighbour of the login region).
+func (f *fakeGrid) expect(agent, session ritual.UUID, code uint32) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.agent, f.session, f.code = agent, session, code
+}
+
+// push queues an event-queue answer for the next poll.
+func (f *fakeGrid) push(answer []byte) { f.eqPush <- answer }
+
+// regionHandshake is the region's RegionHandshake.
+func (f *fakeGrid) regionHandshake() *msg.RegionHandshake {
+	return &msg.RegionHandshake{
+		RegionInfo: msg.RegionHandshakeRegionInfo{
+			RegionFlags: 0x10, SimAccess: 21, SimName: []byte(f.opts.name + "\x00"), WaterHeight: 20,
+			CacheID: fakeRegionID,
+		},
+		RegionInfo2: msg.RegionHandshakeRegionInfo2{RegionID: fakeRegionID},
+		RegionInfo3: msg.RegionHandshakeRegionInfo3{CPUClassID: 9, CPURatio: 1, ProductName: []byte("Fake\x00")},
+		RegionInfo4: []msg.RegionHandshakeRegionInfo4{{RegionFlagsExtended: 0x10, RegionProtocols: 1 << 63}},
 	}
 }
 
@@ -303,6 +397,9 @@ func (f *fakeGrid) accept(from netip.AddrPort, d []byte) {
 	r := f.round
 	f.mu.Unlock()
 	conn.Inject(d)
+	if f.opts.child {
+		f.send(conn, f.regionHandshake())
+	}
 	f.wg.Add(2)
 	go f.serveCircuit(conn, r)
 	go f.sendScene(conn, r)
@@ -326,19 +423,11 @@ func (f *fakeGrid) serveCircuit(conn *circuit.Conn, r *fakeRound) {
 			if f.opts.noHandshake {
 				continue
 			}
-			rh := &msg.RegionHandshake{
-				RegionInfo: msg.RegionHandshakeRegionInfo{
-					RegionFlags: 0x10, SimAccess: 21, SimName: []byte(fakeRegionName + "\x00"), WaterHeight: 20,
-					CacheID: fakeRegionID,
-				},
-				RegionInfo2: msg.RegionHandshakeRegionInfo2{RegionID: fakeRegionID},
-				RegionInfo3: msg.RegionHandshakeRegionInfo3{CPUClassID: 9, CPURatio: 1, ProductName: []byte("Fake\x00")},
-				RegionInfo4: []msg.RegionHandshakeRegionInfo4{{RegionFlagsExtended: 0x10, RegionProtocols: 1 << 63}},
-			}
+			rh := f.regionHandshake()
 			amc := &msg.AgentMovementComplete{
 				AgentData: msg.AgentMovementCompleteAgentData{AgentID: agent, SessionID: session},
 				Data: msg.AgentMovementCompleteData{Position: ritual.Vector3{X: 128, Y: 128, Z: 26.03416},
-					LookAt: ritual.Vector3{X: 0.99, Y: 0.042}, RegionHandle: uint64(ritual.HandleFromGrid(1000, 1000)), Timestamp: 1795616722},
+					LookAt: ritual.Vector3{X: 0.99, Y: 0.042}, RegionHandle: uint64(f.handle()), Timestamp: 1795616722},
 				SimData: msg.AgentMovementCompleteSimData{ChannelVersion: []byte("Fake Region\x00")},
 			}
 			if f.opts.movementFirst {
@@ -374,6 +463,9 @@ func (f *fakeGrid) serveCircuit(conn *circuit.Conn, r *fakeRound) {
 				conn.CloseGracefully(ctx, "logout")
 			}()
 		}
+		if f.opts.onMessage != nil {
+			f.opts.onMessage(f, conn, in.Message)
+		}
 	}
 }
 
@@ -381,7 +473,11 @@ func (f *fakeGrid) serveCircuit(conn *circuit.Conn, r *fakeRound) {
 // handshake reply and the seed request.
 func (f *fakeGrid) sendScene(conn *circuit.Conn, r *fakeRound) {
 	defer f.wg.Done()
-	for _, ch := range []chan struct{}{r.replied, r.seeded} {
+	waits := []chan struct{}{r.replied, r.seeded}
+	if f.opts.sceneWithoutSeed || f.opts.child {
+		waits = waits[:1]
+	}
+	for _, ch := range waits {
 		select {
 		case <-ch:
 		case <-conn.Done():
@@ -396,7 +492,7 @@ func (f *fakeGrid) sendScene(conn *circuit.Conn, r *fakeRound) {
 	f.mu.Lock()
 	agent := f.agent
 	f.mu.Unlock()
-	handle := uint64(ritual.HandleFromGrid(1000, 1000))
+	handle := uint64(f.handle())
 	f.send(conn, &msg.ObjectUpdate{RegionData: msg.ObjectUpdateRegionData{RegionHandle: handle, TimeDilation: 65535},
 		ObjectData: []msg.ObjectUpdateObjectData{fullAvatar(fakeAvatarLocal, agent), fullPrim(fakeBoxLocal, boxID, ritual.Vector3{X: 120, Y: 130, Z: 25})}})
 	c := &prim.Compressed{FullID: ballID, LocalID: fakeCompressedLocal, PCode: prim.PCodePrim, Scale: ritual.Vector3{X: 1, Y: 1, Z: 1},
@@ -405,7 +501,11 @@ func (f *fakeGrid) sendScene(conn *circuit.Conn, r *fakeRound) {
 		ObjectData: []msg.ObjectUpdateCompressedObjectData{compressedBlob(f.t, c)}})
 	f.send(conn, &msg.ObjectUpdateCached{RegionData: msg.ObjectUpdateCachedRegionData{RegionHandle: handle, TimeDilation: 65535},
 		ObjectData: []msg.ObjectUpdateCachedObjectData{{ID: fakeCachedLocal, CRC: 9}}})
-	for _, b := range f.blobs {
+	blobs := f.blobs
+	if f.opts.landPackets > 0 {
+		blobs = blobs[:f.opts.landPackets]
+	}
+	for _, b := range blobs {
 		f.send(conn, &msg.LayerData{LayerID: msg.LayerDataLayerID{Type: uint8(terrain.LayerLand)}, LayerData: msg.LayerDataLayerData{Data: b}})
 	}
 	wind, _ := terrain.EncodePatches(nil, terrain.LayerWind, []terrain.Patch{{}, {}})

@@ -10,6 +10,8 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -20,8 +22,9 @@ import (
 	"ritual/circuit"
 	"ritual/login"
 	"ritual/protocol/msg"
+	"ritual/protocol/xmlrpc"
 	"ritual/trace"
-	"ritual/trace/diagnose"
+	"ritual/trace/cause"
 )
 
 // Region is what the client knows of the region it is in: its identity from
@@ -104,10 +107,16 @@ type Session struct {
 	logoutCh      chan struct{} // closed at LogoutReply
 	logoutOnce    sync.Once
 
-	events        chan caps.Event
-	eventsOnce    sync.Once
-	eventsCount   atomic.Int64
-	eventsDropped atomic.Int64
+	events     chan caps.Event
+	eventsOnce sync.Once
+	// eqDelivered is closed at the event queue's first delivery; eqFailed
+	// when the session has told that it will deliver nothing (blank or
+	// failing seed, no EventQueueGet granted, held polls).
+	eqDelivered, eqFailed         chan struct{}
+	eqDeliveredOnce, eqFailedOnce sync.Once
+	leaving                       atomic.Bool // Logout has begun
+	eventsCount                   atomic.Int64
+	eventsDropped                 atomic.Int64
 
 	mu          sync.Mutex
 	region      Region
@@ -121,6 +130,8 @@ type Session struct {
 	terrainDone bool
 	complete    bool
 	outOfOrder  map[string]bool
+	faults      []cause.Cause // faults the ritual went on without
+	eqFault     cause.Cause
 	changed     chan struct{}
 	err         error
 
@@ -128,6 +139,11 @@ type Session struct {
 	endOnce   sync.Once
 	closeOnce sync.Once
 	closeErr  error
+
+	// The regions beyond the first: child circuits, crossings and
+	// teleports (regions.go, teleport.go).
+	grid gridState
+	tele teleportState
 }
 
 // Login logs in with cfg and connects to the region the login service
@@ -146,15 +162,53 @@ func Login(ctx context.Context, cfg Config) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	resp, err := login.Login(ctx, login.Params{
 		URI: cfg.LoginURI, First: cfg.First, Last: cfg.Last, Password: cfg.Password,
 		Format: cfg.Format, Channel: cfg.Channel, Version: cfg.Version, Start: cfg.Start,
 		HTTPClient: cfg.HTTPClient, Recorder: cfg.Recorder,
 	})
 	if err != nil {
+		if cfg.Recorder != nil && !errors.Is(err, login.ErrBadParams) && !errors.Is(ctx.Err(), context.Canceled) {
+			trace.Emit(cfg.Recorder, loginStall(cfg.LoginURI, err, time.Since(start)))
+		}
 		return nil, fmt.Errorf("client: %w", err)
 	}
 	return Connect(ctx, cfg, resp)
+}
+
+// loginStall is the session's diagnosis of a login that failed after
+// took.
+func loginStall(uri string, err error, took time.Duration) *trace.Stall {
+	if u, perr := url.Parse(uri); perr == nil {
+		uri = u.Redacted()
+	}
+	h := trace.Header{Side: trace.Client, Layer: trace.Login, From: trace.EndClient, To: trace.EndLogin}
+	lastSeen, expected := "[CLIENT] [LOGIN] START", "[CLIENT] [LOGIN] RECV Response"
+	var c cause.Cause
+	var (
+		failure *login.Failure
+		status  *login.StatusError
+		fault   *xmlrpc.Fault
+	)
+	switch {
+	case errors.As(err, &failure):
+		c = cause.LoginRefusedBy(failure.Reason, failure.Message)
+		lastSeen, expected = "[CLIENT] [LOGIN] RECV Response", "a successful login reply"
+	case errors.As(err, &status):
+		c = cause.LoginHTTPStatus(status.StatusCode)
+	case errors.As(err, &fault):
+		c = cause.LoginReplyUnreadable("it is an XML-RPC fault: " + strconv.Quote(fault.String))
+	case errors.Is(err, login.ErrResponseTooLarge):
+		c = cause.LoginReplyUnreadable("it is larger than any login reply")
+	case errors.Is(err, login.ErrRedirect):
+		c = cause.LoginReplyUnreadable("it redirects the login elsewhere, which this client does not follow")
+	case errors.Is(err, login.ErrBadResponse):
+		c = cause.LoginReplyUnreadable("it is not a login reply")
+	default:
+		c = cause.LoginFailed(uri, err, took)
+	}
+	return cause.Stall(h, lastSeen, expected, took, c)
 }
 
 // Connect opens the UDP circuit to the region of a successful login reply
@@ -163,7 +217,9 @@ func Login(ctx context.Context, cfg Config) (*Session, error) {
 // the seed capability and the event queue, AgentThrottle and the periodic
 // AgentUpdate. It returns once the region has had everything it waits for
 // before it sends the scene; AgentMovementComplete, objects and terrain
-// follow (see the Wait methods). cfg's login fields are not used.
+// follow (see the Wait methods). A seed capability that is blank or fails
+// does not fail Connect: it is a fault (see Faults) and the UDP ritual
+// goes on. cfg's login fields are not used.
 func Connect(ctx context.Context, cfg Config, resp *login.Response) (*Session, error) {
 	cfg, err := cfg.fill()
 	if err != nil {
@@ -216,9 +272,9 @@ func Connect(ctx context.Context, cfg Config, resp *login.Response) (*Session, e
 		return nil, fmt.Errorf("client: opening the circuit to %s: %w", addr, err)
 	}
 	s.conn = conn
-	s.send = conn.Send
+	s.send = s.sendMain
 	s.wg.Add(1)
-	go s.dispatch()
+	go s.dispatch(conn)
 
 	if err := s.ritual(ctx); err != nil {
 		s.Close()
@@ -238,6 +294,8 @@ func newSession(cfg Config, resp *login.Response, world *World) *Session {
 		handshakeCh: make(chan struct{}),
 		logoutCh:    make(chan struct{}),
 		events:      make(chan caps.Event, cfg.EventBuffer),
+		eqDelivered: make(chan struct{}),
+		eqFailed:    make(chan struct{}),
 		received:    make(map[string]int),
 		outOfOrder:  make(map[string]bool),
 		done:        make(chan struct{}),
@@ -284,23 +342,13 @@ func memberInt(m map[string]any, key string) int {
 	return 0
 }
 
-// The client's steps of the ritual, numbered as package trace/diagnose
-// numbers them, for Stall events.
-const (
-	stepUseCircuitCode = diagnose.StepCircuitAcked     // SEND UseCircuitCode, waiting for its ack
-	stepHandshake      = diagnose.StepHandshake        // SEND CompleteAgentMovement, waiting for RegionHandshake
-	stepMovement       = diagnose.StepMovementComplete // waiting for AgentMovementComplete
-	stepSeed           = diagnose.StepSeed             // SEED REQUEST
-	stepObjects        = diagnose.StepFirstObject      // waiting for the first ObjectUpdate
-	stepTerrain        = diagnose.StepTerrain          // waiting for every LayerData patch
-)
-
 // ritual runs the steps Connect waits for.
 func (s *Session) ritual(ctx context.Context) error {
 	r := s.resp
 	addr := s.region.Addr
 	// UseCircuitCode, reliable, and its acknowledgement.
 	timeout := s.cfg.Timeouts.UseCircuitCode
+	sent := time.Now()
 	uctx, cancel := context.WithTimeout(ctx, timeout)
 	err := s.conn.SendAcked(uctx, &msg.UseCircuitCode{CircuitCode: msg.UseCircuitCodeCircuitCode{
 		Code: r.CircuitCode, SessionID: r.Session, ID: r.Agent,
@@ -313,8 +361,9 @@ func (s *Session) ritual(ctx context.Context) error {
 		if s.ended() {
 			return fmt.Errorf("client: before UseCircuitCode was acknowledged: %w", s.Err())
 		}
-		s.anomaly(trace.AnomalyTimeout, "PacketAck", fmt.Sprintf("no acknowledgement of UseCircuitCode within %v", timeout))
-		s.stall(stepUseCircuitCode, "[CLIENT] [UDP] SEND UseCircuitCode", "[CLIENT] [UDP] RECV PacketAck of UseCircuitCode", timeout, s.unreachableCauses())
+		waited := time.Since(sent)
+		s.anomaly(trace.AnomalyTimeout, "PacketAck", "no acknowledgement of UseCircuitCode within "+cause.Dur(waited))
+		s.stall(trace.UDP, "[CLIENT] [UDP] SEND UseCircuitCode", "[CLIENT] [UDP] RECV PacketAck of UseCircuitCode", waited, s.unreachableCauses()...)
 		return fmt.Errorf("%w: no acknowledgement from %s within %v (%w)", ErrNotAcknowledged, addr, timeout, err)
 	}
 
@@ -327,16 +376,15 @@ func (s *Session) ritual(ctx context.Context) error {
 		return fmt.Errorf("client: sending CompleteAgentMovement: %w", err)
 	}
 	timeout = s.cfg.Timeouts.Handshake
+	sent = time.Now()
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
 	case <-s.handshakeCh:
 	case <-t.C:
-		s.anomaly(trace.AnomalyTimeout, "RegionHandshake", fmt.Sprintf("no RegionHandshake within %v of CompleteAgentMovement", timeout))
-		s.stall(stepHandshake, "[CLIENT] [UDP] SEND CompleteAgentMovement", "[CLIENT] [UDP] RECV RegionHandshake", timeout, []string{
-			"the region did not take CompleteAgentMovement (agent, session or circuit code do not match what it provisioned)",
-			"the region sends RegionHandshake only after CompleteAgentMovement, and that or its answer was lost",
-		})
+		waited := time.Since(sent)
+		s.anomaly(trace.AnomalyTimeout, "RegionHandshake", "no RegionHandshake within "+cause.Dur(waited)+" of CompleteAgentMovement")
+		s.stall(trace.UDP, "[CLIENT] [UDP] SEND CompleteAgentMovement", "[CLIENT] [UDP] RECV RegionHandshake", waited, cause.NoRegionHandshake(waited))
 		return fmt.Errorf("%w within %v of CompleteAgentMovement", ErrNoHandshake, timeout)
 	case <-ctx.Done():
 		return fmt.Errorf("client: waiting for RegionHandshake: %w", ctx.Err())
@@ -345,7 +393,9 @@ func (s *Session) ritual(ctx context.Context) error {
 	}
 
 	// The seed capability: OpenSimulator sends the scene only once it has
-	// been asked.
+	// been asked. A viewer goes on without capabilities, and so does the
+	// session: a blank or failing seed is a fault (see Faults), not the
+	// end of the ritual.
 	if err := s.requestSeed(ctx); err != nil {
 		return err
 	}
@@ -368,87 +418,239 @@ func (s *Session) ritual(ctx context.Context) error {
 	return nil
 }
 
-func (s *Session) unreachableCauses() []string {
+// unreachableCauses are the causes a client that never heard from the
+// region can name: the address the login reply gave, when no client could
+// use it, and the silence (the client cannot tell a silent region from a
+// network that drops its datagrams).
+func (s *Session) unreachableCauses() []cause.Cause {
 	addr := s.region.Addr
-	var causes []string
-	if a := addr.Addr(); a.IsPrivate() || a.IsLinkLocalUnicast() {
-		causes = append(causes, fmt.Sprintf("the sim address %s from the login response is private: unreachable from outside the grid's network", addr))
-	} else {
-		causes = append(causes, fmt.Sprintf("the sim address %s from the login response is unreachable from here", addr))
+	var cs []cause.Cause
+	host := ""
+	if u, err := url.Parse(s.cfg.LoginURI); err == nil {
+		host = u.Hostname()
 	}
-	return append(causes,
-		fmt.Sprintf("UDP to port %d is blocked on the way", addr.Port()),
-		fmt.Sprintf("the region does not know circuit code %d (expired, or provisioned elsewhere) and answers it with silence", s.resp.CircuitCode),
-	)
+	if bad, ok := cause.SimAddressUnusable(addr.Addr().String(), int(addr.Port()), host); ok {
+		cs = append(cs, bad)
+	}
+	sends := 1
+	if s.conn != nil {
+		// Nothing but UseCircuitCode and its resends has been sent.
+		sends = max(s.mainConn().Stats().PacketsSent, 1)
+	}
+	return append(cs, cause.NoCircuitAnswer(addr.String(), sends).Blame(cause.Unknown))
 }
 
 // requestSeed asks the seed capability for cfg.Capabilities and starts the
-// event queue when it is granted.
+// event queue when it is granted. A blank, failing or unreadable seed, or
+// one that grants no event queue, is told as a fault and the ritual goes
+// on; only ctx ending is an error.
 func (s *Session) requestSeed(ctx context.Context) error {
 	seed := s.resp.SeedCapability
-	timeout := s.cfg.Timeouts.Seed
 	if seed == "" {
-		// OpenSimulator sends no scene to an agent that never asked its
-		// seed; viewers refuse such a login reply.
-		s.stallLayer(trace.Caps, stepSeed, "[CLIENT] [UDP] SEND RegionHandshakeReply", "[CLIENT] [CAPS] SEED REQUEST", 0, []string{
-			"the login reply's seed_capability is blank",
-		})
-		return errors.New("client: the login reply has no seed capability")
+		s.fault(trace.Caps, "", cause.SeedCapabilityBlank())
+		return nil
 	}
-	sctx, cancel := context.WithTimeout(ctx, timeout)
+	start := time.Now()
+	sctx, cancel := context.WithTimeout(ctx, s.cfg.Timeouts.Seed)
 	granted, err := caps.RequestSeed(sctx, s.cfg.HTTPClient, seed, s.cfg.Capabilities, s.rec)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("client: seed capability: %w", ctx.Err())
 		}
-		s.stallLayer(trace.Caps, stepSeed, "[CLIENT] [CAPS] SEED REQUEST", "[CLIENT] [CAPS] SEED RESPONSE", timeout, []string{
-			"the seed capability in the login reply is blank, stale or unreachable from here",
-			"the region's HTTP port is blocked on the way",
-			"the region refused the seed request: " + err.Error(),
-		})
-		return fmt.Errorf("client: seed capability: %w", err)
+		s.fault(trace.Caps, "", seedCause(seed, err, time.Since(start)))
+		return nil
 	}
 	s.mu.Lock()
 	s.capsGranted = granted
 	eq, ok := granted[caps.EventQueueGet]
-	start := ok && !s.ended()
-	if start {
+	startEQ := ok && !s.ended()
+	if startEQ {
 		s.eqStarted = true
 		s.wg.Add(1)
 	}
 	s.mu.Unlock()
-	if start {
+	if startEQ {
 		go s.eventQueue(eq)
 	} else if !ok {
-		s.log.Info("client: the region granted no event queue", "region", s.region.Name)
+		s.fault(trace.Caps, caps.EventQueueGet, cause.EventQueueNotGranted())
 	}
 	return nil
+}
+
+// seedCause names why a seed request that took took failed.
+func seedCause(seed string, err error, took time.Duration) cause.Cause {
+	var status *caps.StatusError
+	switch {
+	case errors.As(err, &status):
+		return cause.SeedHTTPStatus(status.Status)
+	case errors.Is(err, caps.ErrBadResponse):
+		return cause.SeedAnswerUnreadable()
+	}
+	return cause.SeedFailed(seed, err, took)
 }
 
 // eventQueue runs the EventQueueGet loop until the session ends.
 func (s *Session) eventQueue(url string) {
 	defer s.wg.Done()
 	defer s.closeEvents()
-	eq := &caps.EventQueueClient{URL: url, HTTPClient: s.cfg.HTTPClient, Recorder: s.rec, Logger: s.log}
-	err := eq.Run(s.ctx, func(ev caps.Event) {
-		s.eventsCount.Add(1)
+	w := &eqWatch{next: s.rec}
+	if limit := s.cfg.Timeouts.EventQueue; limit > 0 {
+		s.wg.Add(1)
+		go s.watchEventQueue(w, limit)
+	}
+	eq := &caps.EventQueueClient{URL: url, HTTPClient: s.cfg.HTTPClient, Recorder: w, Logger: s.log}
+	err := eq.Run(s.ctx, s.deliverEvent)
+	var status *caps.StatusError
+	switch {
+	case errors.Is(err, caps.ErrQueueGone) && errors.As(err, &status) && !s.delivered() && !s.leaving.Load() && !s.ended():
+		// A region drops the queue when the agent leaves; before that,
+		// a queue that is gone before it delivered anything is a fault.
+		s.fault(trace.EQ, caps.EventQueueGet, cause.EventQueueGone(status.Status))
+	case err != nil:
+		s.log.Warn("client: event queue stopped", "err", err)
+	}
+}
+
+// delivered reports whether the event queue has delivered.
+func (s *Session) delivered() bool {
+	select {
+	case <-s.eqDelivered:
+		return true
+	default:
+		return false
+	}
+}
+
+// eqWatch counts the event queue's polls on their way to the session's
+// recorder (next, nil for none).
+type eqWatch struct {
+	next  trace.Recorder
+	polls atomic.Int64
+}
+
+// Record implements trace.Recorder.
+func (w *eqWatch) Record(ev trace.Event) {
+	if p, ok := ev.(*trace.EQPoll); ok && !p.Done {
+		w.polls.Add(1)
+	}
+	if w.next != nil {
+		w.next.Record(ev)
+	}
+}
+
+// watchEventQueue tells an event queue that delivers nothing within limit
+// of its first poll as a fault. OpenSimulator answers the first poll
+// within milliseconds (ParcelProperties); an event queue that holds every
+// poll leaves the agent without EstablishAgentCommunication and parcel
+// information, even when the UDP ritual completes.
+func (s *Session) watchEventQueue(w *eqWatch, limit time.Duration) {
+	defer s.wg.Done()
+	start := time.Now()
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-s.eqDelivered:
+		return
+	case <-s.eqFailed: // told otherwise (the queue is gone)
+		return
+	case <-s.ctx.Done():
+		return
+	case <-t.C:
+	}
+	select {
+	case <-s.eqDelivered: // in the same instant
+		return
+	default:
+	}
+	s.fault(trace.EQ, caps.EventQueueGet, cause.EventQueueHeld(int(w.polls.Load()), time.Since(start)))
+}
+
+// fault records c, a fault the ritual goes on without: a FAULT anomaly
+// naming the cause and the side at fault, and an entry of Faults. A fault
+// of the capabilities or the event queue also settles WaitEventQueue.
+func (s *Session) fault(layer trace.Layer, message string, c cause.Cause) {
+	s.log.Warn("client: "+c.String(), "fault", c.Fault)
+	if s.rec != nil {
+		from := trace.EndCaps
+		if c.Fault == cause.LoginService {
+			from = trace.EndLogin
+		}
+		trace.Emit(s.rec, cause.Anomaly(trace.Header{Side: trace.Client, Layer: layer, From: from, To: trace.EndClient},
+			trace.AnomalyFault, message, "", c))
+	}
+	eq := c.Step >= cause.StepSeed && c.Step <= cause.StepEventQueue
+	s.mu.Lock()
+	s.faults = append(s.faults, c)
+	if eq && s.eqFault.Kind == "" {
+		s.eqFault = c
+	}
+	s.mu.Unlock()
+	if eq {
+		s.eqFailedOnce.Do(func() { close(s.eqFailed) })
+	}
+	s.notify()
+}
+
+// Faults returns the faults the ritual went on without, in the order they
+// were found: a blank or failing seed capability, no event queue granted,
+// an event queue that holds its polls and delivers nothing. A session
+// whose ritual completed with faults is not whole.
+func (s *Session) Faults() []cause.Cause {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.faults)
+}
+
+// WaitEventQueue waits until the event queue has delivered its first
+// events (nil), or the session has found that it will not (an error
+// wrapping ErrEventQueue that names the cause: a blank or failing seed, no
+// event queue granted, or polls held and nothing delivered for
+// Timeouts.EventQueue), or ctx or the session ends.
+func (s *Session) WaitEventQueue(ctx context.Context) error {
+	select {
+	case <-s.eqDelivered:
+		return nil
+	case <-s.eqFailed:
+		s.mu.Lock()
+		c := s.eqFault
+		s.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrEventQueue, c.Text)
+	case <-s.done:
+		return fmt.Errorf("client: waiting for the event queue: %w", s.Err())
+	case <-ctx.Done():
+		return fmt.Errorf("client: waiting for the event queue: %w", ctx.Err())
+	}
+}
+
+func (s *Session) closeEvents() {
+	s.eventsOnce.Do(func() {
+		s.grid.evMu.Lock()
+		s.grid.evClosed = true
+		close(s.events)
+		s.grid.evMu.Unlock()
+	})
+}
+
+// deliverEvent hands an event of any region's queue to Events and
+// Config.OnEvent, and follows the ones that move the agent between
+// regions.
+func (s *Session) deliverEvent(ev caps.Event) {
+	s.eqDeliveredOnce.Do(func() { close(s.eqDelivered) })
+	s.eventsCount.Add(1)
+	s.grid.evMu.Lock()
+	if !s.grid.evClosed {
 		select {
 		case s.events <- ev:
 		default:
 			s.eventsDropped.Add(1)
 		}
-		if s.cfg.OnEvent != nil {
-			s.cfg.OnEvent(ev)
-		}
-	})
-	if err != nil {
-		s.log.Warn("client: event queue stopped", "err", err)
 	}
-}
-
-func (s *Session) closeEvents() {
-	s.eventsOnce.Do(func() { close(s.events) })
+	s.grid.evMu.Unlock()
+	if s.cfg.OnEvent != nil {
+		s.cfg.OnEvent(ev)
+	}
+	s.onGridEvent(ev)
 }
 
 // updater sends AgentUpdate every interval, as viewers do; regions take a
@@ -507,23 +709,35 @@ func (s *Session) sendLogged(m msg.Message, reliable bool) {
 	}
 }
 
-// dispatch hands each message from the region to handle until the circuit
-// closes.
-func (s *Session) dispatch() {
+// dispatch hands each message from a region's circuit to handle (the
+// main region's) or handleChild (a neighbour's) until the circuit closes.
+// The main circuit's closing ends the session; a child's closing is told
+// and forgotten.
+func (s *Session) dispatch(conn *circuit.Conn) {
 	defer s.wg.Done()
-	for in := range s.conn.Inbox() {
-		if err := s.handle(in.Message); err != nil {
+	for in := range conn.Inbox() {
+		var err error
+		if l := s.childOf(conn); l != nil {
+			err = s.handleChild(l, in.Message)
+		} else {
+			err = s.handle(in.Message)
+		}
+		if err != nil {
 			s.log.Warn("client: a message from the region could not be used", "message", in.Message.Name(), "err", err)
 			if s.rec != nil {
 				trace.Emit(s.rec, &trace.Anomaly{
 					Header: s.header(trace.EndRegion, trace.EndClient),
 					Kind:   trace.AnomalyDropped, Message: in.Message.Name(), Seq: in.Seq,
-					Reason: err.Error(), Remote: s.region.Addr.String(),
+					Reason: err.Error(), Remote: conn.RemoteAddr().String(),
 				})
 			}
 		}
 	}
-	err := s.conn.Err()
+	if l := s.childOf(conn); l != nil {
+		s.childGone(l, conn.Err())
+		return
+	}
+	err := conn.Err()
 	if err == nil || errors.Is(err, circuit.ErrClosed) {
 		s.end(ErrClosed)
 		return
@@ -553,6 +767,9 @@ func (s *Session) handle(m msg.Message) error {
 		s.end(&KickedError{Reason: cString(m.UserInfo.Reason)})
 	case *msg.DisableSimulator:
 		s.end(ErrDisabled)
+	case *msg.EnableSimulator, *msg.TeleportStart, *msg.TeleportProgress, *msg.TeleportFailed,
+		*msg.TeleportLocal, *msg.TeleportFinish, *msg.CrossedRegion, *msg.MapBlockReply:
+		s.onGridMessage(m)
 	}
 	return nil
 }
@@ -606,9 +823,9 @@ func (s *Session) onMovementComplete(m *msg.AgentMovementComplete) {
 		return
 	}
 	if s.rec != nil {
-		ev := &trace.Connected{Header: s.header(trace.EndClient, trace.EndRegion), Remote: s.region.Addr.String()}
-		if s.conn != nil {
-			ev.Local = s.conn.LocalAddr()
+		ev := &trace.Connected{Header: s.header(trace.EndClient, trace.EndRegion), Remote: s.Region().Addr.String()}
+		if c := s.mainConn(); c != nil {
+			ev.Local = c.LocalAddr()
 		}
 		trace.Emit(s.rec, ev)
 	}
@@ -718,21 +935,20 @@ func (s *Session) anomaly(kind, message, reason string) {
 	}
 	trace.Emit(s.rec, &trace.Anomaly{
 		Header: s.header(trace.EndRegion, trace.EndClient),
-		Kind:   kind, Message: message, Reason: reason, Remote: s.region.Addr.String(),
+		Kind:   kind, Message: message, Reason: reason, Remote: s.Region().Addr.String(),
 	})
 }
 
-func (s *Session) stall(step int, lastSeen, expected string, waited time.Duration, causes []string) {
-	s.stallLayer(trace.UDP, step, lastSeen, expected, waited, causes)
-}
-
-func (s *Session) stallLayer(layer trace.Layer, step int, lastSeen, expected string, waited time.Duration, causes []string) {
+// stall records the session's diagnosis: the first cause sets the step,
+// the kind of cause and the side at fault. waited is how long the session
+// really waited.
+func (s *Session) stall(layer trace.Layer, lastSeen, expected string, waited time.Duration, causes ...cause.Cause) {
 	if s.rec == nil {
 		return
 	}
 	h := s.header(trace.EndClient, trace.EndClient)
 	h.Layer = layer
-	trace.Emit(s.rec, &trace.Stall{Header: h, Step: step, LastSeen: lastSeen, Expected: expected, Causes: causes, Waited: waited})
+	trace.Emit(s.rec, cause.Stall(h, lastSeen, expected, waited, causes...))
 }
 
 // notify wakes the waiters.
@@ -764,8 +980,8 @@ func (s *Session) end(err error) {
 		s.err = err
 		s.mu.Unlock()
 		s.cancel()
-		if s.conn != nil {
-			s.conn.Close(err.Error())
+		if c := s.mainConn(); c != nil {
+			c.Close(err.Error())
 		}
 		close(s.done)
 		s.notify()
@@ -826,6 +1042,7 @@ func (s *Session) Logout(ctx context.Context) (LogoutResult, error) {
 		return res, fmt.Errorf("client: logout: the session had ended: %w", s.Err())
 	}
 	start := time.Now()
+	s.leaving.Store(true)
 	err := s.send(&msg.LogoutRequest{AgentData: msg.LogoutRequestAgentData{AgentID: s.resp.Agent, SessionID: s.resp.Session}}, true)
 	if err != nil {
 		s.Close()
@@ -940,8 +1157,8 @@ func (s *Session) Stats() Stats {
 		EventsDropped: int(s.eventsDropped.Load()),
 		World:         s.world.Stats(),
 	}
-	if s.conn != nil {
-		st.Circuit = s.conn.Stats()
+	if c := s.mainConn(); c != nil {
+		st.Circuit = c.Stats()
 	}
 	s.mu.Lock()
 	st.Messages = maps.Clone(s.received)

@@ -380,12 +380,12 @@ const steerInterval = 100 * time.Millisecond
 
 // WalkTo starts walking toward target (its Z is ignored: the avatar stays
 // on the ground); the agent stops within a metre of it, or on Stop.
-func (s *Session) WalkTo(target ritual.Vector3) { s.moveTo(target, false) }
+func (s *Session) WalkTo(target ritual.Vector3) { s.steerTo(target, false) }
 
 // FlyTo starts flying toward target, climbing or descending to its Z.
-func (s *Session) FlyTo(target ritual.Vector3) { s.moveTo(target, true) }
+func (s *Session) FlyTo(target ritual.Vector3) { s.steerTo(target, true) }
 
-func (s *Session) moveTo(target ritual.Vector3, fly bool) {
+func (s *Session) steerTo(target ritual.Vector3, fly bool) {
 	so := s.social
 	so.steerMu.Lock()
 	start := !so.goalSet

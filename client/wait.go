@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"ritual/circuit"
 	"ritual/trace"
+	"ritual/trace/cause"
 )
 
 // WaitMovementComplete waits until AgentMovementComplete has arrived: the
@@ -57,6 +59,7 @@ func (s *Session) wait(ctx context.Context, what string, ready func() bool) erro
 			if ready() {
 				return nil
 			}
+			s.diagnoseEnd(what, time.Since(start))
 			return fmt.Errorf("client: waiting for %s: %w", what, s.Err())
 		case <-ctx.Done():
 			if ready() {
@@ -77,45 +80,115 @@ func (s *Session) progress() string {
 	return fmt.Sprintf("movement complete: %t, %d objects, %d/%d terrain patches", moved, s.world.Len(), p, of)
 }
 
+// diagnoseEnd records why the session ended before the wait was over,
+// when the region ended it (KickUser, DisableSimulator) or the circuit died
+// under it; a session closed or logged out by its user is no stall.
+func (s *Session) diagnoseEnd(what string, waited time.Duration) {
+	if s.rec == nil {
+		return
+	}
+	err := s.Err()
+	step := s.missingStep()
+	cc := s.cfg.Circuit
+	var c cause.Cause
+	var kicked *KickedError
+	switch {
+	case errors.As(err, &kicked):
+		c = cause.KickedOut(step, kicked.Reason)
+	case errors.Is(err, ErrDisabled):
+		c = cause.RegionDisabled(step)
+	case errors.Is(err, circuit.ErrTimeout):
+		silent := cc.Timeout
+		if silent <= 0 {
+			silent = circuitTimeout
+		}
+		// The client cannot tell a silent region from a network that
+		// drops its datagrams.
+		c = cause.RegionWentSilent(step, silent).Blame(cause.Unknown)
+	case errors.Is(err, circuit.ErrGaveUp):
+		sends := cc.MaxResends
+		if sends <= 0 {
+			sends = circuitMaxResends
+		}
+		c = cause.RegionStoppedAcking(step, sends+1).Blame(cause.Unknown)
+	default:
+		return
+	}
+	s.stall(trace.UDP, "[CLIENT] [UDP] CIRCUIT CLOSED", "the region to go on with "+what, waited, c)
+}
+
+// The defaults of circuit.Config that the causes name.
+const (
+	circuitTimeout    = 60 * time.Second
+	circuitMaxResends = 10
+)
+
+// missingStep is the first step of the UDP ritual not reached.
+func (s *Session) missingStep() cause.Step {
+	_, moved := s.Movement()
+	p, of := s.world.TerrainProgress()
+	switch {
+	case !s.Handshaken():
+		return cause.StepHandshake
+	case !moved:
+		return cause.StepMovementComplete
+	case s.world.Len() == 0:
+		return cause.StepFirstObject
+	case p < of:
+		return cause.StepTerrain
+	}
+	return cause.StepComplete
+}
+
 // diagnose records why a wait ran out: the first step of the ritual not
-// reached, and what usually causes that.
+// reached, and the causes the session's evidence supports (from package
+// trace/cause). Faults the ritual went on without (a blank or failing
+// seed capability, a silent event queue) come before the scene in the
+// ritual, so they are named first.
 func (s *Session) diagnose(what string, waited time.Duration) {
 	if s.rec == nil {
 		return
 	}
-	_, moved := s.Movement()
+	mv, moved := s.Movement()
 	objects := s.world.Len()
 	p, of := s.world.TerrainProgress()
 	ws := s.world.Stats()
+	w := cause.Dur(waited)
 	switch {
 	case !moved:
-		s.anomaly(trace.AnomalyTimeout, "AgentMovementComplete", fmt.Sprintf("no AgentMovementComplete within %v (waiting for %s)", waited.Round(time.Millisecond), what))
-		s.stall(stepMovement, "[CLIENT] [UDP] SEND RegionHandshakeReply", "[CLIENT] [UDP] CONNECTED (RECV AgentMovementComplete)", waited, []string{
-			"the region did not place the agent: CompleteAgentMovement was refused or its answer lost",
-			"the region is still busy with the agent's arrival",
-		})
-	case objects == 0:
-		s.anomaly(trace.AnomalyTimeout, "ObjectUpdate", fmt.Sprintf("no object within %v (waiting for %s)", waited.Round(time.Millisecond), what))
-		causes := []string{
-			"OpenSimulator sends the scene only after RegionHandshakeReply and the seed capability request, and a few heartbeats later",
-			"the region is empty and did not send the agent's own avatar",
+		s.anomaly(trace.AnomalyTimeout, "AgentMovementComplete", "no AgentMovementComplete within "+w+" (waiting for "+what+")")
+		s.stall(trace.UDP, "[CLIENT] [UDP] SEND RegionHandshakeReply", "[CLIENT] [UDP] CONNECTED (RECV AgentMovementComplete)", waited,
+			cause.NoMovementComplete(waited))
+	case objects == 0 || p < of:
+		var cs []cause.Cause
+		for _, f := range s.Faults() {
+			if f.Step < cause.StepFirstObject {
+				cs = append(cs, f)
+			}
 		}
-		if ws.CachedAnnounced > 0 {
-			causes = append(causes, fmt.Sprintf("%d objects were announced only by ObjectUpdateCached and the region has not answered RequestMultipleObjects", ws.CachedAnnounced))
+		since := min(time.Since(mv.At), waited)
+		last, expected := "[CLIENT] [UDP] CONNECTED", "[CLIENT] [UDP] RECV ObjectUpdate"
+		if objects == 0 {
+			s.anomaly(trace.AnomalyTimeout, "ObjectUpdate", "no object within "+w+" (waiting for "+what+")")
+			cs = append(cs, cause.NoObject(since, ws.CachedAnnounced))
+		} else {
+			s.anomaly(trace.AnomalyTimeout, "LayerData", fmt.Sprintf("%d/%d terrain patches within %s (waiting for %s)", p, of, w, what))
+			last = "[CLIENT] [UDP] RECV ObjectUpdate"
+			if ws.LandPackets > 0 {
+				last = "[CLIENT] [UDP] RECV LayerData"
+			}
+			expected = fmt.Sprintf("[CLIENT] [UDP] RECV LayerData (%d/%d patches so far)", p, of)
+			cs = append(cs, cause.TerrainStopped(p, of))
 		}
-		s.stall(stepObjects, "[CLIENT] [UDP] CONNECTED", "[CLIENT] [UDP] RECV ObjectUpdate", waited, causes)
-	case p < of:
-		s.anomaly(trace.AnomalyTimeout, "LayerData", fmt.Sprintf("%d/%d terrain patches within %v (waiting for %s)", p, of, waited.Round(time.Millisecond), what))
-		last := "[CLIENT] [UDP] RECV ObjectUpdate"
-		if ws.LandPackets > 0 {
-			last = "[CLIENT] [UDP] RECV LayerData"
+		layer := trace.UDP
+		switch cs[0].Step {
+		case cause.StepSeed:
+			layer = trace.Caps
+		case cause.StepEventQueue:
+			layer = trace.EQ
 		}
-		s.stall(stepTerrain, last, fmt.Sprintf("[CLIENT] [UDP] RECV LayerData (%d/%d patches so far)", p, of), waited, []string{
-			"the region sends terrain slowly under a low land throttle (AgentThrottle)",
-			"LayerData packets were lost and the region gave up resending them",
-			"the region sends terrain only for patches near the agent (draw distance)",
-		})
+		s.stall(layer, last, expected, waited, cs...)
 	default:
-		s.anomaly(trace.AnomalyTimeout, "", fmt.Sprintf("gave up waiting for %s after %v", what, waited.Round(time.Millisecond)))
+		s.anomaly(trace.AnomalyTimeout, "", "gave up waiting for "+what+" after "+w)
 	}
 }

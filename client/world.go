@@ -152,6 +152,9 @@ type ApplyResult struct {
 // feeds it the messages the region sends; its accessors are safe for
 // concurrent use with Apply.
 type World struct {
+	// World.exchange (regions.go) trades every field but agent, mu and
+	// Apply's scratch when the agent changes region: a field added here
+	// belongs there too.
 	agent ritual.UUID
 
 	mu        sync.RWMutex

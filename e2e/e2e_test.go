@@ -9,24 +9,18 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"ritual"
-	"ritual/account"
 	"ritual/circuit"
 	"ritual/circuit/simnet"
 	"ritual/client"
-	"ritual/grid"
+	"ritual/internal/gridtest"
 	"ritual/sim"
 	"ritual/store"
-	"ritual/store/sqlite"
 	"ritual/trace"
 )
-
-// cheapHash keeps account creation and login fast in tests.
-var cheapHash = account.Params{Memory: 1024, Time: 1}
 
 const (
 	first, last, password = "Test", "User", "password"
@@ -43,54 +37,21 @@ var lossy = simnet.Link{Loss: 0.2, Duplicate: 0.1, Reorder: 0.2, Delay: 5 * time
 // HTTP is on real sockets, which testing/synctest cannot hold).
 var fastResend = circuit.Config{ResendTimeout: 200 * time.Millisecond, MaxResendTimeout: 800 * time.Millisecond, PingInterval: time.Second}
 
-// startGrid starts a grid with one account and a region whose scene is
-// the generated one plus extra copies of it (extra×16 more prims); pc, when
-// not nil, carries its UDP.
-// The grid and its store are closed at the end of the test, or earlier by
-// calling stop.
-func startGrid(tb testing.TB, pc net.PacketConn, extra int, cc circuit.Config, rec trace.Recorder) (g *grid.Server, stop func()) {
+// startGrid starts a grid with the account first last and a region whose
+// scene is the generated one plus extra copies of it (extra×16 more
+// prims); pc, when not nil, carries its UDP. The grid and its store are
+// closed at the end of the test, or earlier by calling g.Stop.
+func startGrid(tb testing.TB, pc net.PacketConn, extra int, cc circuit.Config, rec trace.Recorder) *gridtest.Grid {
 	tb.Helper()
-	ctx := context.Background()
-	st, err := sqlite.OpenContext(ctx, tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
+	opts := []gridtest.Option{
+		gridtest.WithAccount(first, last, password),
+		gridtest.WithStore(func(tb testing.TB, st store.Store) { seedRegion(tb, st, extra) }),
+		gridtest.WithCircuit(cc), gridtest.WithRecorder(rec), gridtest.WithLogger(quiet),
 	}
-	seedRegion(tb, st, extra)
-	g, err = grid.Start(ctx, grid.Config{
-		Store: st, Listen: "127.0.0.1:0", PacketConn: pc,
-		Circuit: cc, Recorder: rec, Logger: quiet,
-	})
-	if err != nil {
-		st.Close()
-		tb.Fatal(err)
+	if pc != nil {
+		opts = append(opts, gridtest.WithPacketConn(pc))
 	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := g.Close(ctx); err != nil {
-				tb.Errorf("closing the grid: %v", err)
-			}
-			if err := st.Close(); err != nil {
-				tb.Errorf("closing the store: %v", err)
-			}
-		})
-	}
-	tb.Cleanup(stop)
-	if err := addAccount(g, first); err != nil {
-		tb.Fatal(err)
-	}
-	return g, stop
-}
-
-// addAccount creates the account first Last with the test password.
-func addAccount(g *grid.Server, first string) error {
-	h, err := account.Hash(password, cheapHash)
-	if err != nil {
-		return err
-	}
-	return g.Store.Accounts().Create(context.Background(), &store.Account{First: first, Last: last, PasswordHash: h})
+	return gridtest.Start(tb, opts...)
 }
 
 func botName(i int) string { return fmt.Sprintf("Bot%d", i+1) }
@@ -126,9 +87,9 @@ func seedRegion(tb testing.TB, st store.Store, extra int) {
 
 // clientConfig logs in to g; listen, when not nil, opens the client's UDP
 // socket.
-func clientConfig(g *grid.Server, hc *http.Client, listen func() (net.PacketConn, error)) client.Config {
+func clientConfig(g *gridtest.Grid, hc *http.Client, listen func() (net.PacketConn, error)) client.Config {
 	return client.Config{
-		LoginURI: g.LoginURI(), First: first, Last: last, Password: password,
+		LoginURI: g.LoginURI, First: first, Last: last, Password: password,
 		HTTPClient: hc, Logger: quiet, ListenPacket: listen,
 	}
 }
@@ -179,7 +140,7 @@ func TestRitualUnderLoss(t *testing.T) {
 				t.Fatal(err)
 			}
 			var serverEvents trace.Memory
-			g, _ := startGrid(t, pc, 25, fastResend, &serverEvents)
+			g := startGrid(t, pc, 25, fastResend, &serverEvents)
 			tr := &http.Transport{}
 			defer tr.CloseIdleConnections()
 			cfg := clientConfig(g, &http.Client{Transport: tr}, func() (net.PacketConn, error) { return n.Listen("10.0.0.2:0") })
@@ -200,7 +161,7 @@ func TestRitualUnderLoss(t *testing.T) {
 			took := time.Since(start)
 			// The ritual completes at the first object; the rest of the
 			// scene may still be on its way (resent).
-			prims := g.Region.Objects()
+			prims := g.Server.Region.Objects()
 			if err := s.WaitObjects(ctx, prims+1); err != nil {
 				t.Fatalf("the scene did not arrive within %v: %v (client %+v, network %+v)", bound, err, s.Stats(), n.Stats())
 			}
@@ -234,7 +195,7 @@ func TestRitualUnderLoss(t *testing.T) {
 					t.Errorf("the region got %s %d times, want once", m, sc.recv[m])
 				}
 			}
-			if c := g.Region.Counters(); c.Accepted != 1 || c.Rejected != 0 {
+			if c := g.Server.Region.Counters(); c.Accepted != 1 || c.Rejected != 0 {
 				t.Errorf("region counters %+v: want one circuit accepted, none refused", c)
 			}
 			cs, ns := st.Circuit, n.Stats()

@@ -20,7 +20,7 @@ import (
 // polls, nor the HTTP server's.
 func TestNoGoroutinesLeft(t *testing.T) {
 	before := runtime.NumGoroutine()
-	g, stop := startGrid(t, nil, 0, circuit.Config{}, nil)
+	g := startGrid(t, nil, 0, circuit.Config{}, nil)
 	tr := &http.Transport{}
 	cfg := clientConfig(g, &http.Client{Transport: tr}, nil)
 	cfg.AgentUpdateInterval = 20 * time.Millisecond
@@ -52,7 +52,7 @@ func TestNoGoroutinesLeft(t *testing.T) {
 		s.Close()
 	}
 	// The last is still connected when the grid shuts down.
-	stop()
+	g.Stop()
 	select {
 	case <-sessions[2].Done():
 	case <-ctx.Done():
@@ -77,12 +77,10 @@ func TestNoGoroutinesLeft(t *testing.T) {
 // from one grid, then the grid closing, leave nothing behind either.
 func TestNoGoroutinesLeftAfterLogout(t *testing.T) {
 	before := runtime.NumGoroutine()
-	g, stop := startGrid(t, nil, 0, circuit.Config{}, nil)
+	g := startGrid(t, nil, 0, circuit.Config{}, nil)
 	const n = 4
 	for i := range n {
-		if err := addAccount(g, botName(i)); err != nil {
-			t.Fatal(err)
-		}
+		g.AddAccount(botName(i), last, password)
 	}
 	tr := &http.Transport{}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -108,7 +106,7 @@ func TestNoGoroutinesLeftAfterLogout(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	stop()
+	g.Stop()
 	tr.CloseIdleConnections()
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {

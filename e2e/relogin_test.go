@@ -15,7 +15,7 @@ import (
 // capabilities (the earlier agent's teardown used to revoke the agent's
 // grant, which by then was the new session's: its seed answered 404).
 func TestReloginKeepsCapabilities(t *testing.T) {
-	g, _ := startGrid(t, nil, 0, circuit.Config{}, nil)
+	g := startGrid(t, nil, 0, circuit.Config{}, nil)
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	cfg := clientConfig(g, &http.Client{Transport: tr}, nil)

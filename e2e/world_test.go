@@ -11,7 +11,7 @@ import (
 	"ritual"
 	"ritual/circuit/simnet"
 	"ritual/client"
-	"ritual/grid"
+	"ritual/internal/gridtest"
 	"ritual/sim"
 )
 
@@ -20,7 +20,7 @@ const worldEventBuffer = 64
 
 // crowd logs in n bots (Bot1 User …) over the lossy in-memory network and
 // waits for each one's ritual.
-func crowd(t *testing.T, n int) (*grid.Server, []*client.Session, func(name string) *client.Session) {
+func crowd(t *testing.T, n int) (*gridtest.Grid, []*client.Session, func(name string) *client.Session) {
 	t.Helper()
 	net0 := simnet.New(7)
 	net0.SetDefault(lossy)
@@ -28,7 +28,7 @@ func crowd(t *testing.T, n int) (*grid.Server, []*client.Session, func(name stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, _ := startGrid(t, pc, 0, fastResend, nil)
+	g := startGrid(t, pc, 0, fastResend, nil)
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	login := func(name string) *client.Session {
@@ -53,14 +53,10 @@ func crowd(t *testing.T, n int) (*grid.Server, []*client.Session, func(name stri
 	}
 	var bots []*client.Session
 	for i := range n {
-		if err := addAccount(g, botName(i)); err != nil {
-			t.Fatal(err)
-		}
+		g.AddAccount(botName(i), last, password)
 		bots = append(bots, login(botName(i)))
 	}
-	if err := addAccount(g, "Absent"); err != nil {
-		t.Fatal(err)
-	}
+	g.AddAccount("Absent", last, password)
 	return g, bots, login
 }
 

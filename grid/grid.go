@@ -15,6 +15,7 @@ import (
 
 	"ritual/caps"
 	"ritual/circuit"
+	"ritual/internal/connlimit"
 	"ritual/login"
 	"ritual/metrics"
 	"ritual/sim"
@@ -55,16 +56,73 @@ type Config struct {
 	MaxCircuits int
 	// LoginMessage is the welcome text of a successful login.
 	LoginMessage string
-	// AccountThrottle and AddressThrottle bound failed logins per account
-	// and per source address (zero values: login's defaults; a negative
-	// Burst turns one off).
+	// AccountThrottle, AccountAddressThrottle and AddressThrottle bound
+	// failed logins per account, per account from one address and per
+	// source address (zero values: login's defaults; a negative Burst
+	// turns one off); AccountDelay is login.Config's.
 	AccountThrottle, AddressThrottle login.Throttle
+	AccountAddressThrottle           login.Throttle
+	AccountDelay                     time.Duration
+	// TrustedProxies are reverse proxies in front of the grid: the login
+	// service takes a request's address from their X-Forwarded-For (see
+	// login.Config.TrustedProxies), and their connections are not capped
+	// by MaxConnsPerAddress.
+	TrustedProxies []netip.Prefix
 	// NoMetrics turns off the Prometheus endpoint at /metrics.
 	NoMetrics bool
+	// Observatory, when set, is served at /observatory/ and given every
+	// probe event (package observatory's Live is one).
+	Observatory Observatory
+
+	// ReadHeaderTimeout bounds how long a request's headers may take to
+	// arrive, ReadTimeout the whole request, body included (defaults
+	// DefaultReadHeaderTimeout and DefaultReadTimeout). Once the body is
+	// in, net/http lifts the read deadline, so a handler may take as long
+	// as WriteTimeout allows: the event queue's polls are held for
+	// EQTimeout.
+	ReadHeaderTimeout, ReadTimeout time.Duration
+	// WriteTimeout bounds the time from the end of a request's headers to
+	// the end of its answer; it must exceed EQTimeout, so that a held
+	// event-queue poll is answered (default EQTimeout + 10 s).
+	WriteTimeout time.Duration
+	// IdleTimeout is how long a kept-alive connection may wait for its
+	// next request (default DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// MaxConnsPerAddress caps the HTTP connections one remote address
+	// (an IPv6 address with its /64) holds open at once; a connection over
+	// it is answered 503 and closed. Zero means
+	// DefaultMaxConnsPerAddress, negative no cap.
+	MaxConnsPerAddress int
+	// SummaryInterval is how often the grid logs, at warning level, what
+	// it refused and dropped since the last summary (nothing is logged for
+	// an interval without any). Zero means DefaultSummaryInterval,
+	// negative never.
+	SummaryInterval time.Duration
 
 	Recorder trace.Recorder
 	Logger   *slog.Logger
 }
+
+// Observatory is a page server fed by the grid's probe events.
+type Observatory interface {
+	http.Handler
+	trace.Recorder
+}
+
+// Defaults of the HTTP server's limits.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 20 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	// DefaultMaxConnsPerAddress leaves room for dozens of viewers behind
+	// one address (each holds an event-queue poll and a few more
+	// connections), not for one host to hold thousands. Load tests that
+	// run every bot from one address need it raised or turned off.
+	DefaultMaxConnsPerAddress = 128
+	// writeMargin is how much longer than an event-queue poll is held an
+	// answer may take by default.
+	writeMargin = 10 * time.Second
+)
 
 // Server is a running grid.
 type Server struct {
@@ -77,10 +135,12 @@ type Server struct {
 	ownsStore bool
 	http      *http.Server
 	tcp       net.Listener
+	conns     *connlimit.Listener // tcp, capped per address; nil without a cap
 	udp       net.PacketConn
 	loginURI  string
 
 	events *metrics.Events // counts the capabilities' and event queue's events
+	phases *metrics.Phases // times each agent's ritual; nil with NoMetrics
 
 	wg       sync.WaitGroup
 	errMu    sync.Mutex
@@ -120,6 +180,10 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	simIP, err := netip.ParseAddr(ext)
 	if err != nil {
 		return nil, fmt.Errorf("grid: external host %q must be an IP literal (viewers refuse host names as sim_ip): %w", ext, err)
+	}
+
+	if err := cfg.httpLimits(); err != nil {
+		return nil, err
 	}
 
 	s := &Server{cfg: cfg, closed: make(chan struct{}), events: &metrics.Events{}}
@@ -164,10 +228,20 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 	}
 
+	// The phase histograms follow every agent's events; with the metrics
+	// off nothing but cfg.Recorder is given the events.
+	rec := cfg.Recorder
+	if cfg.Observatory != nil {
+		rec = trace.Tee(rec, cfg.Observatory)
+	}
+	if !cfg.NoMetrics {
+		s.phases = metrics.NewPhases()
+		rec = trace.Tee(rec, s.phases)
+	}
 	s.Caps = caps.NewRouter(caps.Config{
 		BaseURL:   base,
 		EQTimeout: cfg.EQTimeout,
-		Recorder:  trace.Tee(cfg.Recorder, s.events),
+		Recorder:  trace.Tee(rec, s.events),
 		Logger:    cfg.Logger,
 		Inventory: s.Store.Inventory(),
 	})
@@ -179,7 +253,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		SimPort:     regionPort,
 		Circuit:     cfg.Circuit,
 		MaxCircuits: cfg.MaxCircuits,
-		Recorder:    cfg.Recorder,
+		Recorder:    rec,
 		Logger:      cfg.Logger,
 	})
 	if err != nil {
@@ -189,14 +263,17 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Accounts:  s.Store.Accounts(),
 		Inventory: s.Store.Inventory(),
 		Region:    s.Region,
-		Recorder:  cfg.Recorder,
+		Recorder:  rec,
 		Logger:    cfg.Logger,
 		Message:   cfg.LoginMessage,
 		// OpenSimulator sends the names bare, and node-metaverse strips quotes
 		// from first_name only.
-		PlainNames:      true,
-		AccountThrottle: cfg.AccountThrottle,
-		AddressThrottle: cfg.AddressThrottle,
+		PlainNames:             true,
+		AccountThrottle:        cfg.AccountThrottle,
+		AccountAddressThrottle: cfg.AccountAddressThrottle,
+		AddressThrottle:        cfg.AddressThrottle,
+		AccountDelay:           cfg.AccountDelay,
+		TrustedProxies:         cfg.TrustedProxies,
 	})
 	if err != nil {
 		return fail(err)
@@ -204,11 +281,37 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/CAPS/", s.Caps)
 	if !cfg.NoMetrics {
-		mux.Handle("/metrics", metrics.Handler(s.WriteMetrics))
+		reg, err := metrics.NewRegistry(collector{s}, s.phases)
+		if err != nil {
+			return fail(fmt.Errorf("grid: metrics: %w", err))
+		}
+		mux.Handle("/metrics", metrics.Handler(reg))
+	}
+	if cfg.Observatory != nil {
+		mux.Handle("/observatory/", cfg.Observatory)
 	}
 	mux.Handle("/", s.Login)
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+	}
+	var ln net.Listener = s.tcp
+	if cfg.MaxConnsPerAddress > 0 {
+		s.conns = connlimit.New(s.tcp, cfg.MaxConnsPerAddress, tooManyConns)
+		s.conns.Exempt = cfg.TrustedProxies
+		ln = s.conns
+	}
 
+	if cfg.SummaryInterval == 0 {
+		cfg.SummaryInterval = DefaultSummaryInterval
+	}
+	if cfg.SummaryInterval > 0 {
+		s.wg.Go(func() { s.summarise(cfg.SummaryInterval) })
+	}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -218,12 +321,46 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}()
 	go func() {
 		defer s.wg.Done()
-		if err := s.http.Serve(s.tcp); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.setErr(fmt.Errorf("grid: HTTP: %w", err))
 		}
 	}()
 	return s, nil
 }
+
+// httpLimits fills in the HTTP server's limits and checks them.
+func (c *Config) httpLimits() error {
+	eq := c.EQTimeout
+	if eq <= 0 {
+		eq = caps.DefaultEQTimeout
+	}
+	switch {
+	case c.ReadHeaderTimeout < 0, c.ReadTimeout < 0, c.WriteTimeout < 0, c.IdleTimeout < 0:
+		return errors.New("grid: a negative HTTP timeout")
+	case c.WriteTimeout > 0 && c.WriteTimeout <= eq:
+		return fmt.Errorf("grid: the HTTP write timeout %v must exceed the event-queue timeout %v, or held polls could not be answered", c.WriteTimeout, eq)
+	}
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = max(DefaultReadTimeout, c.ReadHeaderTimeout)
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = eq + writeMargin
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.MaxConnsPerAddress == 0 {
+		c.MaxConnsPerAddress = DefaultMaxConnsPerAddress
+	}
+	return nil
+}
+
+// tooManyConns answers a connection over Config.MaxConnsPerAddress.
+var tooManyConns = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+	"Connection: close\r\nRetry-After: 10\r\nContent-Length: 40\r\n\r\ntoo many connections from your address\r\n")
 
 // bind listens on TCP and UDP at the same port, or on TCP only when the
 // UDP socket is given.
@@ -313,4 +450,13 @@ func (s *Server) Close(ctx context.Context) error {
 		}
 	})
 	return err
+}
+
+// ConnsRefused returns how many HTTP connections were refused for being
+// over Config.MaxConnsPerAddress.
+func (s *Server) ConnsRefused() uint64 {
+	if s.conns == nil {
+		return 0
+	}
+	return s.conns.Refused()
 }

@@ -1,79 +1,122 @@
 package grid
 
 import (
-	"ritual/metrics"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
-// WriteMetrics writes the grid's metrics, as /metrics serves them. Every
-// figure is read from counts kept where things happen (the region's atomic
+// collector is the grid's prometheus.Collector. Every figure is read at
+// scrape time from counts kept where things happen (the region's atomic
 // counters, each circuit's own counts, the login service's outcomes, the
 // capability and event-queue events), so scraping costs the packet path
 // nothing.
-func (s *Server) WriteMetrics(w *metrics.Writer) {
-	c := s.Region.Counters()
-	w.One("ritual_circuits", metrics.Gauge, "Circuits open on the region's UDP socket.", float64(c.Circuits))
-	w.One("ritual_circuits_pending", metrics.Gauge, "Circuits provisioned by a login and waiting for UseCircuitCode.", float64(c.Pending))
-	w.One("ritual_agents", metrics.Gauge, "Agents in the region.", float64(c.AgentsInWorld))
-	w.One("ritual_circuits_opened_total", metrics.Counter, "Circuits opened by a valid UseCircuitCode.", float64(c.Accepted))
-	w.Family("ritual_circuits_closed_total", metrics.Counter, "Agents' circuits closed, by reason (timeout: the client went silent).")
-	for _, n := range c.Closed {
-		w.Sample(float64(n.Count), metrics.L("reason", n.Name))
-	}
-	w.Family("ritual_circuit_refusals_total", metrics.Counter,
-		"Circuits refused: logins refused because the region is full (region_full), and UseCircuitCode refused, by reason.")
-	w.Sample(float64(c.Full), metrics.L("reason", "region_full"))
-	for _, n := range c.Rejects {
-		w.Sample(float64(n.Count), metrics.L("reason", n.Name))
-	}
-	w.One("ritual_logouts_total", metrics.Counter, "LogoutRequests answered.", float64(c.Logouts))
+type collector struct{ s *Server }
 
-	w.Family("ritual_logins_total", metrics.Counter, "Login requests answered, by outcome.")
-	for _, o := range s.Login.Counts().Outcomes() {
-		w.Sample(float64(o.Count), metrics.L("outcome", o.Name))
+// Describe implements prometheus.Collector: the grid's families vary in
+// their labels (reasons, messages), so it is an unchecked collector.
+func (collector) Describe(chan<- *prometheus.Desc) {}
+
+// family is one metric family of the collector; its descriptors are made
+// once per label set.
+type family struct {
+	name, help string
+	typ        prometheus.ValueType
+	labels     []string
+	desc       *prometheus.Desc
+}
+
+func newFamily(name string, typ prometheus.ValueType, help string, labels ...string) *family {
+	return &family{name: name, help: help, typ: typ, labels: labels,
+		desc: prometheus.NewDesc(name, help, labels, nil)}
+}
+
+var (
+	famCircuits       = newFamily("ritual_circuits", prometheus.GaugeValue, "Circuits open on the region's UDP socket.")
+	famPending        = newFamily("ritual_circuits_pending", prometheus.GaugeValue, "Circuits provisioned by a login and waiting for UseCircuitCode.")
+	famAgents         = newFamily("ritual_agents", prometheus.GaugeValue, "Agents in the region.")
+	famOpened         = newFamily("ritual_circuits_opened_total", prometheus.CounterValue, "Circuits opened by a valid UseCircuitCode.")
+	famClosed         = newFamily("ritual_circuits_closed_total", prometheus.CounterValue, "Agents' circuits closed, by reason (timeout: the client went silent).", "reason")
+	famRefusals       = newFamily("ritual_circuit_refusals_total", prometheus.CounterValue, "Circuits refused: logins refused because the region is full (region_full), and UseCircuitCode refused, by reason.", "reason")
+	famLogouts        = newFamily("ritual_logouts_total", prometheus.CounterValue, "LogoutRequests answered.")
+	famPasswordChecks = newFamily("ritual_password_checks_total", prometheus.CounterValue, "Passwords verified (argon2id runs), unknown names' included.")
+	famConnsRefused   = newFamily("ritual_http_connections_refused_total", prometheus.CounterValue, "HTTP connections refused (503) because their address held its share already.")
+	famLogins         = newFamily("ritual_logins_total", prometheus.CounterValue, "Login requests answered, by outcome.", "outcome")
+	famPackets        = newFamily("ritual_packets_total", prometheus.CounterValue, "Datagrams carried by the region's circuits.", "direction")
+	famBytes          = newFamily("ritual_bytes_total", prometheus.CounterValue, "Bytes carried by the region's circuits.", "direction")
+	famAcks           = newFamily("ritual_acks_total", prometheus.CounterValue, "Acknowledgements carried, appended or in PacketAck.", "direction")
+	famMessages       = newFamily("ritual_messages_total", prometheus.CounterValue, "Messages the region's agents handled (in) and sent (out), by message; acknowledgements and pings stay in the circuits.", "direction", "message")
+	famResends        = newFamily("ritual_resends_total", prometheus.CounterValue, "Reliable packets sent again for want of an acknowledgement.")
+	famReliableLost   = newFamily("ritual_reliable_lost_total", prometheus.CounterValue, "Reliable packets given up after the last resend.")
+	famDuplicates     = newFamily("ritual_duplicates_total", prometheus.CounterValue, "Reliable packets received again after the original.")
+	famDrops          = newFamily("ritual_drops_total", prometheus.CounterValue, "Datagrams and events dropped, by reason.", "reason")
+	famEQPolls        = newFamily("ritual_eq_polls_total", prometheus.CounterValue, "EventQueueGet polls received.")
+	famEQDeliveries   = newFamily("ritual_eq_deliveries_total", prometheus.CounterValue, "EventQueueGet answers carrying events.")
+	famEQTimeouts     = newFamily("ritual_eq_timeouts_total", prometheus.CounterValue, "EventQueueGet polls answered 502 with nothing to say.")
+	famSeedRequests   = newFamily("ritual_seed_requests_total", prometheus.CounterValue, "Seed capability requests answered.")
+	famCapsRequests   = newFamily("ritual_caps_requests_total", prometheus.CounterValue, "Requests to capabilities other than the seed and the event queue.")
+)
+
+func emit[N ~int | ~int64 | ~uint64 | ~uint32 | ~int32](ch chan<- prometheus.Metric, f *family, v N, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(f.desc, f.typ, float64(v), labels...)
+}
+
+// Collect implements prometheus.Collector.
+func (g collector) Collect(ch chan<- prometheus.Metric) {
+	s := g.s
+	c := s.Region.Counters()
+	emit(ch, famCircuits, c.Circuits)
+	emit(ch, famPending, c.Pending)
+	emit(ch, famAgents, c.AgentsInWorld)
+	emit(ch, famOpened, c.Accepted)
+	for _, n := range c.Closed {
+		emit(ch, famClosed, n.Count, n.Name)
 	}
+	emit(ch, famRefusals, c.Full, "region_full")
+	for _, n := range c.Rejects {
+		emit(ch, famRefusals, n.Count, n.Name)
+	}
+	emit(ch, famLogouts, c.Logouts)
+	for _, o := range s.Login.Counts().Outcomes() {
+		emit(ch, famLogins, o.Count, o.Name)
+	}
+
+	emit(ch, famPasswordChecks, s.Login.PasswordChecks())
+	emit(ch, famConnsRefused, s.ConnsRefused())
 
 	tr := s.Region.Traffic()
 	cs := tr.Circuits
-	w.Family("ritual_packets_total", metrics.Counter, "Datagrams carried by the region's circuits.")
-	w.Sample(float64(cs.PacketsRecv), metrics.L("direction", "in"))
-	w.Sample(float64(cs.PacketsSent), metrics.L("direction", "out"))
-	w.Family("ritual_bytes_total", metrics.Counter, "Bytes carried by the region's circuits.")
-	w.Sample(float64(cs.BytesRecv), metrics.L("direction", "in"))
-	w.Sample(float64(cs.BytesSent), metrics.L("direction", "out"))
-	w.Family("ritual_acks_total", metrics.Counter, "Acknowledgements carried, appended or in PacketAck.")
-	w.Sample(float64(cs.AcksRecv), metrics.L("direction", "in"))
-	w.Sample(float64(cs.AcksSent), metrics.L("direction", "out"))
-	w.Family("ritual_messages_total", metrics.Counter,
-		"Messages the region's agents handled (in) and sent (out), by message; acknowledgements and pings stay in the circuits.")
+	emit(ch, famPackets, cs.PacketsRecv, "in")
+	emit(ch, famPackets, cs.PacketsSent, "out")
+	emit(ch, famBytes, cs.BytesRecv, "in")
+	emit(ch, famBytes, cs.BytesSent, "out")
+	emit(ch, famAcks, cs.AcksRecv, "in")
+	emit(ch, famAcks, cs.AcksSent, "out")
 	for _, m := range s.Region.Messages() {
 		if m.In > 0 {
-			w.Sample(float64(m.In), metrics.L("direction", "in"), metrics.L("message", m.Name))
+			emit(ch, famMessages, m.In, "in", m.Name)
 		}
 		if m.Out > 0 {
-			w.Sample(float64(m.Out), metrics.L("direction", "out"), metrics.L("message", m.Name))
+			emit(ch, famMessages, m.Out, "out", m.Name)
 		}
 	}
-	w.One("ritual_resends_total", metrics.Counter, "Reliable packets sent again for want of an acknowledgement.", float64(cs.Resent))
-	w.One("ritual_reliable_lost_total", metrics.Counter, "Reliable packets given up after the last resend.", float64(cs.ReliableLost))
-	w.One("ritual_duplicates_total", metrics.Counter, "Reliable packets received again after the original.", float64(cs.Duplicates))
+	emit(ch, famResends, cs.Resent)
+	emit(ch, famReliableLost, cs.ReliableLost)
+	emit(ch, famDuplicates, cs.Duplicates)
 
 	// A circuit counts among its drops the datagrams its full inbound
 	// queue refused, which the socket counts too: they are told once, as
 	// inbound_queue_full.
 	circuitDrops := uint64(cs.Dropped)
 	circuitDrops -= min(circuitDrops, tr.Dropped.QueueFull)
-	w.Family("ritual_drops_total", metrics.Counter, "Datagrams and events dropped, by reason.")
-	w.Sample(float64(tr.Dropped.Oversized), metrics.L("reason", "oversized"))
-	w.Sample(float64(tr.Dropped.QueueFull), metrics.L("reason", "inbound_queue_full"))
-	w.Sample(float64(c.Stray+tr.Dropped.Unaccepted), metrics.L("reason", "no_circuit"))
-	w.Sample(float64(circuitDrops), metrics.L("reason", "circuit"))
-	w.Sample(float64(s.events.Count("anomaly/DROPPED")), metrics.L("reason", "event_queue_full"))
+	emit(ch, famDrops, tr.Dropped.Oversized, "oversized")
+	emit(ch, famDrops, tr.Dropped.QueueFull, "inbound_queue_full")
+	emit(ch, famDrops, c.Stray+tr.Dropped.Unaccepted, "no_circuit")
+	emit(ch, famDrops, circuitDrops, "circuit")
+	emit(ch, famDrops, s.events.Count("anomaly/DROPPED"), "event_queue_full")
 
-	w.One("ritual_eq_polls_total", metrics.Counter, "EventQueueGet polls received.", float64(s.events.Count("eq.poll")))
-	w.One("ritual_eq_deliveries_total", metrics.Counter, "EventQueueGet answers carrying events.", float64(s.events.Count("eq.deliver")))
-	w.One("ritual_eq_timeouts_total", metrics.Counter, "EventQueueGet polls answered 502 with nothing to say.", float64(s.events.Count("eq.timeout")))
-	w.One("ritual_seed_requests_total", metrics.Counter, "Seed capability requests answered.", float64(s.events.Count("caps.seed_grant")))
-	w.One("ritual_caps_requests_total", metrics.Counter, "Requests to capabilities other than the seed and the event queue.", float64(s.events.Count("caps.call")))
-	writeWorldMetrics(w, s.Region.World())
-	metrics.WriteProcess(w)
+	emit(ch, famEQPolls, s.events.Count("eq.poll"))
+	emit(ch, famEQDeliveries, s.events.Count("eq.deliver"))
+	emit(ch, famEQTimeouts, s.events.Count("eq.timeout"))
+	emit(ch, famSeedRequests, s.events.Count("caps.seed_grant"))
+	emit(ch, famCapsRequests, s.events.Count("caps.call"))
+	collectWorld(ch, s.Region.World())
 }

@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"ritual/account"
 	"ritual/client"
 	"ritual/grid"
 	"ritual/login"
-	"ritual/metrics"
 	"ritual/store"
 )
 
@@ -44,24 +45,39 @@ func scrape(t *testing.T, srv *grid.Server) map[string]float64 {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != metrics.ContentType {
-		t.Fatalf("GET /metrics: %s, %q", resp.Status, resp.Header.Get("Content-Type"))
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Fatalf("GET /metrics: %s, %q", resp.Status, ct)
 	}
-	samples, err := metrics.Parse(resp.Body)
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]float64{}
-	for _, s := range samples {
-		key := s.Name
-		if len(s.Labels) > 0 {
+	for name, fam := range fams {
+		for _, m := range fam.GetMetric() {
 			var parts []string
-			for _, l := range s.Labels {
-				parts = append(parts, l.Name+"="+l.Value)
+			for _, l := range m.GetLabel() {
+				parts = append(parts, l.GetName()+"="+l.GetValue())
 			}
-			key += "{" + strings.Join(parts, ",") + "}"
+			key := name
+			if len(parts) > 0 {
+				key += "{" + strings.Join(parts, ",") + "}"
+			}
+			switch {
+			case m.Counter != nil:
+				out[key] = m.Counter.GetValue()
+			case m.Gauge != nil:
+				out[key] = m.Gauge.GetValue()
+			case m.Untyped != nil:
+				out[key] = m.Untyped.GetValue()
+			case m.Histogram != nil:
+				// A histogram is read as its count and sum.
+				cut := len(name)
+				out[key[:cut]+"_count"+key[cut:]] = float64(m.Histogram.GetSampleCount())
+				out[key[:cut]+"_sum"+key[cut:]] = m.Histogram.GetSampleSum()
+			}
 		}
-		out[key] = s.Value
 	}
 	return out
 }
@@ -152,6 +168,15 @@ func TestMetricsAndLimits(t *testing.T) {
 		"ritual_messages_total{direction=in,message=UseCircuitCode}":         2,
 		"ritual_messages_total{direction=out,message=AgentMovementComplete}": 2,
 		"ritual_messages_total{direction=out,message=LogoutReply}":           1,
+		// Every answered login is timed; every agent's steps are timed
+		// once, and the one logout.
+		"ritual_login_duration_seconds_count":            6,
+		"ritual_phase_seconds_count{phase=handshake}":    2,
+		"ritual_phase_seconds_count{phase=capabilities}": 2,
+		"ritual_phase_seconds_count{phase=movement}":     2,
+		"ritual_phase_seconds_count{phase=first_object}": 2,
+		"ritual_phase_seconds_count{phase=terrain}":      2,
+		"ritual_phase_seconds_count{phase=logout}":       1,
 	} {
 		if got, ok := m[key]; !ok || got != want {
 			t.Errorf("%s = %v (present %t), want %v", key, got, ok, want)
@@ -161,7 +186,8 @@ func TestMetricsAndLimits(t *testing.T) {
 		"ritual_packets_total{direction=in}", "ritual_packets_total{direction=out}",
 		"ritual_bytes_total{direction=out}", "ritual_acks_total{direction=in}",
 		"ritual_messages_total{direction=out,message=LayerData}", "ritual_eq_polls_total",
-		"process_resident_memory_bytes", "go_goroutines",
+		"process_resident_memory_bytes", "go_goroutines", "go_memstats_heap_alloc_bytes",
+		"process_start_time_seconds", "ritual_login_duration_seconds_sum", "ritual_phase_seconds_sum{phase=terrain}",
 	} {
 		if m[key] <= 0 {
 			t.Errorf("%s = %v, want > 0", key, m[key])

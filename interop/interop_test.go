@@ -18,8 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"ritual/account"
-	"ritual/grid"
+	"ritual/internal/gridtest"
 	"ritual/store"
 	"ritual/trace"
 	"ritual/trace/narrative"
@@ -31,9 +30,6 @@ const (
 	scriptTimeout = 60 * time.Second
 	nmTimeout     = scriptTimeout + 30*time.Second
 )
-
-// cheap argon2id costs: the tests hash a few passwords, not defend them.
-var cheap = account.Params{Memory: 64, Time: 1, Threads: 1}
 
 // result is the JSON line testdata/nm-ritual.mjs prints.
 type result struct {
@@ -128,48 +124,24 @@ func (s *syncBuffer) String() string {
 
 // testGrid is a grid on free loopback ports with its probes recorded.
 type testGrid struct {
-	srv *grid.Server
+	*gridtest.Grid
 	rec *trace.Memory
 	log *syncBuffer
+	// loginURI, when set, is the URI the bots log in with instead of the
+	// grid's own (a relay in front of it).
+	loginURI string
 }
 
-func startGrid(t *testing.T) *testGrid {
+// startGrid starts a grid with the accounts opts name, logging at debug
+// level into a buffer that a failing test prints.
+func startGrid(t *testing.T, opts ...gridtest.Option) *testGrid {
 	t.Helper()
 	g := &testGrid{rec: &trace.Memory{}, log: &syncBuffer{}}
-	srv, err := grid.Start(t.Context(), grid.Config{
-		DataDir:  t.TempDir(),
-		Listen:   "127.0.0.1:0",
-		Recorder: g.rec,
-		Logger:   slog.New(slog.NewTextHandler(g.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if err != nil {
-		t.Fatalf("starting the grid: %v", err)
-	}
-	g.srv = srv
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Errorf("closing the grid: %v", err)
-		}
-		if err := srv.Err(); err != nil {
-			t.Errorf("the grid stopped serving: %v", err)
-		}
-	})
+	g.Grid = gridtest.Start(t, append([]gridtest.Option{
+		gridtest.WithRecorder(g.rec),
+		gridtest.WithLogger(slog.New(slog.NewTextHandler(g.log, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+	}, opts...)...)
 	return g
-}
-
-func (g *testGrid) account(t *testing.T, first, last, password string) store.Account {
-	t.Helper()
-	h, err := account.Hash(password, cheap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := store.Account{First: first, Last: last, PasswordHash: h}
-	if err := g.srv.Store.Accounts().Create(t.Context(), &a); err != nil {
-		t.Fatalf("creating %s %s: %v", first, last, err)
-	}
-	return a
 }
 
 // story is the grid's side of what happened, as an operator reads it.
@@ -194,7 +166,11 @@ func (g *testGrid) run(t *testing.T, creds ...string) (result, int) {
 	nodeBin, script := node(t)
 	ctx, cancel := context.WithTimeout(t.Context(), nmTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, nodeBin, append([]string{script, g.srv.LoginURI()}, creds...)...)
+	uri := g.LoginURI
+	if g.loginURI != "" {
+		uri = g.loginURI
+	}
+	cmd := exec.CommandContext(ctx, nodeBin, append([]string{script, uri}, creds...)...)
 	cmd.Dir = filepath.Dir(script)
 	cmd.Env = append(os.Environ(), "RITUAL_NM_TIMEOUT_MS="+strconv.Itoa(int(scriptTimeout/time.Millisecond)))
 	cmd.WaitDelay = 5 * time.Second
@@ -288,7 +264,7 @@ func (g *testGrid) checkRitual(t *testing.T, b bot, a store.Account) {
 	if !b.Connected {
 		fail("connectToSim did not complete")
 	}
-	info := g.srv.Region.Info()
+	info := g.Server.Region.Info()
 	if !b.RegionHandshake || b.RegionName != info.Name {
 		fail("RegionHandshake seen %v naming %q, want %q", b.RegionHandshake, b.RegionName, info.Name)
 	}
@@ -298,7 +274,7 @@ func (g *testGrid) checkRitual(t *testing.T, b bot, a store.Account) {
 		b.Position[1] < 0 || b.Position[1] >= float64(max(info.SizeY, 256)) {
 		fail("AgentMovementComplete position %v is outside the region", b.Position)
 	}
-	if want := g.srv.Region.Objects(); b.PrimUpdates < 1 || b.PrimUpdates != want {
+	if want := g.Server.Region.Objects(); b.PrimUpdates < 1 || b.PrimUpdates != want {
 		fail("%d prims in ObjectUpdate (PCode 9), want the scene's %d", b.PrimUpdates, want)
 	}
 	if !b.OwnAvatar {
@@ -309,7 +285,7 @@ func (g *testGrid) checkRitual(t *testing.T, b bot, a store.Account) {
 	} else {
 		// node-metaverse decoded our LayerData with its own decoder: its
 		// heights must span the region's.
-		hm := g.srv.Region.Heightmap()
+		hm := g.Server.Region.Heightmap()
 		lo, hi := math.Inf(1), math.Inf(-1)
 		for _, z := range hm.Heights {
 			lo, hi = min(lo, float64(z)), max(hi, float64(z))
@@ -340,8 +316,8 @@ func (g *testGrid) checkRitual(t *testing.T, b bot, a store.Account) {
 // terrain, and logs out with a LogoutReply.
 func TestNodeMetaverseRitual(t *testing.T) {
 	node(t)
-	g := startGrid(t)
-	a := g.account(t, "Test", "User", "secret123")
+	g := startGrid(t, gridtest.WithAccount("Test", "User", "secret123"))
+	a := g.Accounts[0]
 	res, code := g.run(t, "Test", "User", "secret123")
 	if code != 0 || !res.OK || len(res.Errors) > 0 {
 		t.Errorf("script exit %d, ok %v, errors %q", code, res.OK, res.Errors)
@@ -349,8 +325,8 @@ func TestNodeMetaverseRitual(t *testing.T) {
 	if len(res.Bots) != 1 {
 		t.Fatalf("%d bots reported, want 1", len(res.Bots))
 	}
-	g.checkRitual(t, res.Bots[0], a)
-	if c := g.srv.Region.Counters(); c.Accepted != 1 || c.Logouts != 1 || c.Rejected != 0 {
+	g.checkRitual(t, res.Bots[0], a.Account)
+	if c := g.Server.Region.Counters(); c.Accepted != 1 || c.Logouts != 1 || c.Rejected != 0 {
 		t.Errorf("region counters %+v, want one accepted circuit and one logout", c)
 	}
 }
@@ -359,9 +335,8 @@ func TestNodeMetaverseRitual(t *testing.T) {
 // its own circuit, and both complete the ritual.
 func TestNodeMetaverseTwoBots(t *testing.T) {
 	node(t)
-	g := startGrid(t)
-	alpha := g.account(t, "Alpha", "Bot", "alpha-pass")
-	beta := g.account(t, "Beta", "Bot", "beta-pass")
+	g := startGrid(t, gridtest.WithAccount("Alpha", "Bot", "alpha-pass"), gridtest.WithAccount("Beta", "Bot", "beta-pass"))
+	alpha, beta := g.Accounts[0].Account, g.Accounts[1].Account
 	res, code := g.run(t, "Alpha", "Bot", "alpha-pass", "Beta", "Bot", "beta-pass")
 	if code != 0 || !res.OK || len(res.Errors) > 0 {
 		t.Errorf("script exit %d, ok %v, errors %q", code, res.OK, res.Errors)
@@ -374,7 +349,7 @@ func TestNodeMetaverseTwoBots(t *testing.T) {
 	}
 	g.checkRitual(t, res.Bots[0], alpha)
 	g.checkRitual(t, res.Bots[1], beta)
-	if c := g.srv.Region.Counters(); c.Accepted != 2 || c.Logouts != 2 || c.Rejected != 0 {
+	if c := g.Server.Region.Counters(); c.Accepted != 2 || c.Logouts != 2 || c.Rejected != 0 {
 		t.Errorf("region counters %+v, want two accepted circuits and two logouts", c)
 	}
 }
@@ -384,8 +359,7 @@ func TestNodeMetaverseTwoBots(t *testing.T) {
 // circuit is provisioned.
 func TestNodeMetaverseWrongPassword(t *testing.T) {
 	node(t)
-	g := startGrid(t)
-	g.account(t, "Test", "User", "right-pass")
+	g := startGrid(t, gridtest.WithAccount("Test", "User", "right-pass"))
 	res, code := g.run(t, "Test", "User", "wrong-pass")
 	if code != 1 || res.OK {
 		t.Errorf("script exit %d, ok %v; want a failed run (exit 1)", code, res.OK)
@@ -403,7 +377,7 @@ func TestNodeMetaverseWrongPassword(t *testing.T) {
 	if b.LoginError.Reason != "key" || strings.TrimSpace(b.LoginError.Message) == "" {
 		t.Errorf("LoginError reason %q message %q, want reason \"key\" and a message", b.LoginError.Reason, b.LoginError.Message)
 	}
-	if c := g.srv.Region.Counters(); c.Provisioned != 0 || c.Accepted != 0 {
+	if c := g.Server.Region.Counters(); c.Provisioned != 0 || c.Accepted != 0 {
 		t.Errorf("region counters %+v: a refused login provisioned a circuit", c)
 	}
 }

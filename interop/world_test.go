@@ -61,13 +61,13 @@ func TestNodeMetaverseWorld(t *testing.T) {
 	script := filepath.Join(filepath.Dir(ritualScript), "nm-world.mjs")
 	g := startGrid(t)
 	const pw = "worldpass"
-	ann := g.account(t, "Ann", "Walker", pw)
-	bob := g.account(t, "Bob", "Watcher", pw)
-	cat := g.account(t, "Cat", "Away", pw)
+	ann := g.AddAccount("Ann", "Walker", pw)
+	bob := g.AddAccount("Bob", "Watcher", pw)
+	cat := g.AddAccount("Cat", "Away", pw)
 
 	ctx, cancel := context.WithTimeout(t.Context(), nmTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, nodeBin, script, g.srv.LoginURI(), pw,
+	cmd := exec.CommandContext(ctx, nodeBin, script, g.LoginURI, pw,
 		ann.First, ann.Last, bob.First, bob.Last, cat.First, cat.Last, cat.ID.String())
 	cmd.Dir = filepath.Dir(script)
 	cmd.Env = append(os.Environ(), "RITUAL_NM_TIMEOUT_MS="+strconv.Itoa(int(scriptTimeout/time.Millisecond)))
@@ -113,7 +113,7 @@ func TestNodeMetaverseWorld(t *testing.T) {
 	if im := res.IMOffline; im == nil || im.Offline != 1 || im.FromName != "Ann Walker" {
 		t.Errorf("saved IM as Cat received it: %+v", im)
 	}
-	if st := g.srv.Region.World(); st.IMs != 1 || st.IMsOffline != 1 || st.IMsDelivered != 1 {
+	if st := g.Server.Region.World(); st.IMs != 1 || st.IMsOffline != 1 || st.IMsDelivered != 1 {
 		t.Errorf("region IM counts %+v", st)
 	}
 }

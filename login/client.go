@@ -103,8 +103,11 @@ type Response struct {
 	SimPort uint16
 	// RegionX and RegionY are the region's south-west corner in metres.
 	RegionX, RegionY uint32
-	SeedCapability   string
-	LookAt           ritual.Vector3
+	// SeedCapability is the seed capability's URL; empty when the grid
+	// gave none (a fault of the grid, but not a malformed reply: viewers
+	// go on without capabilities).
+	SeedCapability string
+	LookAt         ritual.Vector3
 	// FirstName and LastName are the avatar's names as the grid knows
 	// them, without the quotes some grids wrap them in.
 	FirstName, LastName string

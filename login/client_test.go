@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -284,6 +285,24 @@ func TestLoginErrors(t *testing.T) {
 }
 
 func isBadResponse(err error) bool { return errors.Is(err, login.ErrBadResponse) }
+
+// TestLoginBlankSeedCapability: a reply whose seed_capability is blank is
+// a successful login without capabilities, as viewers take it.
+func TestLoginBlankSeedCapability(t *testing.T) {
+	good := readTestdata(t, "opensim-login-response.xml")
+	blank := regexp.MustCompile(`(<name>seed_capability</name><value><string>)[^<]*`).ReplaceAll(good, []byte("${1}"))
+	if bytes.Equal(blank, good) {
+		t.Fatal("the capture has no seed_capability to blank")
+	}
+	r, err := login.Login(context.Background(), login.Params{URI: serveCapture(t, "text/xml", blank, 200).URL,
+		First: testFirst, Last: testLast, Password: testPassword})
+	if err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	if !r.OK || r.SeedCapability != "" || r.SimPort == 0 {
+		t.Errorf("response %+v", r)
+	}
+}
 
 func TestLoginBadParams(t *testing.T) {
 	ok := login.Params{URI: "http://127.0.0.1:1/", First: "a", Last: "b", Password: "c"}

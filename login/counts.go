@@ -2,6 +2,8 @@ package login
 
 import (
 	"errors"
+	"net/netip"
+	"sync"
 	"sync/atomic"
 )
 
@@ -90,4 +92,72 @@ func (s *Server) Counts() Counts {
 		RegionFull: c.regionFull.Load(), Refused: c.refused.Load(), Connect: c.connect.Load(),
 		Internal: c.internal.Load(), Malformed: c.malformed.Load(), HTTPRefused: c.httpRefused.Load(),
 	}
+}
+
+// refusal reports whether err refused the client for what it sent (bad or
+// missing credentials, too many failures), not for a fault of the grid or
+// of the region.
+func refusal(err error) bool {
+	if _, ok := errors.AsType[*throttledError](err); ok {
+		return true
+	}
+	return errors.Is(err, errCredentials) || errors.Is(err, errMissing)
+}
+
+// PasswordChecks returns how many password verifications (argon2id runs)
+// the server has made, unknown names' included.
+func (s *Server) PasswordChecks() uint64 { return s.checks.Load() }
+
+// RefusedAddresses returns how many distinct source addresses (an IPv6
+// address counts with its /64) were refused since the last call: bad or
+// missing credentials, too many failures, requests that were not logins.
+// capped reports that there were more than it remembers
+// (MaxRefusedAddresses). It is meant for one reader that summarises
+// refusals now and then.
+func (s *Server) RefusedAddresses() (n int, capped bool) { return s.refused.take() }
+
+// MaxRefusedAddresses bounds the distinct addresses RefusedAddresses
+// remembers between two calls.
+const MaxRefusedAddresses = 4096
+
+// sources is a bounded set of address keys.
+type sources struct {
+	mu     sync.Mutex
+	keys   map[string]struct{}
+	capped bool
+}
+
+func (s *sources) add(key string) {
+	if key == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.keys[key]; ok {
+		return
+	}
+	if len(s.keys) >= MaxRefusedAddresses {
+		s.capped = true
+		return
+	}
+	if s.keys == nil {
+		s.keys = make(map[string]struct{})
+	}
+	s.keys[key] = struct{}{}
+}
+
+// addRemote adds the address of an http.Request's RemoteAddr.
+func (s *sources) addRemote(remote string) {
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		s.add(addressKey(ap.Addr()))
+	}
+}
+
+func (s *sources) take() (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, capped := len(s.keys), s.capped
+	clear(s.keys)
+	s.capped = false
+	return n, capped
 }

@@ -42,14 +42,38 @@
 // result as JSON; any other shape breaks it.) A refused login is login
 // "false" with a reason key and a message; see Server for the mapping.
 //
-// Failed attempts are throttled per account name and per source address
-// (Throttle; an IPv6 address counts with its /64): each failure takes a
-// token from the key's bucket, and while a bucket is empty the key's
-// attempts are refused (reason "key", a message saying how long to wait)
-// before any password is checked. Correct logins take nothing, so any number
-// of them from one address pass; a correct login also clears its account's
-// failures. Both throttles remember a bounded number of keys. Counts tells
-// how many requests ended in each outcome.
+// Failed attempts are throttled (Throttle, a token bucket per key) three
+// ways: per source address whatever the names (an IPv6 address counts with
+// its /64), per account name from one address, and per account name from
+// every address together. Each failure takes a token from its keys'
+// buckets; correct logins take nothing, so any number of them from one
+// address pass, and a correct login starts its account afresh. While the
+// address's bucket, or the account's from that address, is empty, the
+// address's attempts are refused (reason "key", a message saying how long
+// to wait) before any password is checked.
+//
+// An attempt reserves its tokens before its password is checked and keeps
+// them only if it fails: attempts beyond what the buckets hold wait for the
+// verdicts of those in flight, so no number of simultaneous guesses gets
+// more password checks than the allowance (and simultaneous correct logins
+// are all heard).
+//
+// The account's allowance from every address slows guessing spread over
+// many addresses without locking the owner out: once it is spent, an
+// address that has failed for the account lately is refused, but one that
+// has not (the owner's, in the usual case) is heard after a short delay
+// (Config.AccountDelay), one attempt at a time. So each guessing address
+// gets one guess at the account, not its whole allowance, while the owner's
+// login only waits. Someone who guesses the password has logged in anyway;
+// someone who fails from a fresh address has spent that address's clean
+// slate for the account.
+//
+// The throttles remember a bounded number of keys. The address is the HTTP
+// peer's, or for a peer in Config.TrustedProxies the rightmost address of
+// X-Forwarded-For that is not a trusted proxy itself; without that, behind
+// a reverse proxy every login comes from the proxy. Counts tells how many requests
+// ended in each outcome, PasswordChecks how many passwords were verified,
+// RefusedAddresses from how many addresses refused requests came.
 //
 // # Client
 //

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"testing"
@@ -56,5 +57,95 @@ func TestAddressKey(t *testing.T) {
 	}
 	if got := addressKey(netip.Addr{}); got != "" {
 		t.Errorf("addressKey(invalid) = %q", got)
+	}
+}
+
+// TestAdmitWaitsForVerdicts: with one failure allowed, a second attempt
+// made while the first is being checked waits for its verdict, and is
+// refused if it failed, heard if it succeeded; a client that leaves while
+// waiting is let go.
+func TestAdmitWaitsForVerdicts(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	addr := netip.MustParseAddr("192.0.2.1")
+	for _, tc := range []struct {
+		name    string
+		verdict verdict
+		refused bool
+	}{
+		{"first fails", verdictFailed, true},
+		{"first succeeds", verdictOK, false},
+		{"first has no verdict", verdictNone, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			th := newThrottles(&Config{
+				AddressThrottle: Throttle{Burst: 1, Every: time.Hour},
+				AccountThrottle: Throttle{Burst: -1}, AccountAddressThrottle: Throttle{Burst: -1},
+				ThrottleEntries: 10,
+			})
+			first, err := th.admit(context.Background(), addr, "a b", clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				tk  *ticket
+				err error
+			}
+			second := make(chan result, 1)
+			go func() {
+				tk, err := th.admit(context.Background(), addr, "a b", clock)
+				second <- result{tk, err}
+			}()
+			select {
+			case r := <-second:
+				t.Fatalf("second attempt answered while the first is checked: %+v", r)
+			case <-time.After(50 * time.Millisecond):
+			}
+			first.done(now, tc.verdict)
+			r := <-second
+			if _, throttled := r.err.(*throttledError); throttled != tc.refused {
+				t.Fatalf("second attempt: %v, want refused %t", r.err, tc.refused)
+			}
+			if r.tk != nil {
+				r.tk.done(now, verdictOK)
+			}
+			if a, p, c := th.sizes(); (a != 0) == !tc.refused || p != 0 || c != 0 {
+				t.Errorf("buckets left: %d address, %d pair, %d account", a, p, c)
+			}
+		})
+	}
+	t.Run("client leaves", func(t *testing.T) {
+		th := newThrottles(&Config{AddressThrottle: Throttle{Burst: 1, Every: time.Hour}, ThrottleEntries: 10,
+			AccountThrottle: Throttle{Burst: 1, Every: time.Hour}, AccountAddressThrottle: Throttle{Burst: 1, Every: time.Hour}})
+		first, err := th.admit(context.Background(), addr, "a b", clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer first.done(now, verdictNone)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+		if _, err := th.admit(ctx, addr, "a b", clock); err != context.Canceled {
+			t.Fatalf("waiting attempt whose client left: %v", err)
+		}
+	})
+}
+
+// BenchmarkAdmit is the throttles' cost per login attempt (a reservation
+// and a verdict in three buckets), next to the milliseconds of argon2id.
+func BenchmarkAdmit(b *testing.B) {
+	th := newThrottles(&Config{
+		AddressThrottle: DefaultAddressThrottle, AccountThrottle: DefaultAccountThrottle,
+		AccountAddressThrottle: DefaultAccountAddressThrottle, ThrottleEntries: DefaultThrottleEntries,
+	})
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	addr := netip.MustParseAddr("192.0.2.1")
+	b.ReportAllocs()
+	for b.Loop() {
+		tk, err := th.admit(context.Background(), addr, "test user", clock)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tk.done(now, verdictOK)
 	}
 }

@@ -77,8 +77,10 @@ func interpret(format Format, m map[string]any) (*Response, error) {
 		}
 		need(c.name, got)
 	}
+	// A blank seed capability is the grid's fault but not a malformed
+	// reply: viewers go on without capabilities, and so does the client,
+	// which names it as the cause of what is then missing.
 	r.SeedCapability, _ = asString(m["seed_capability"])
-	need("seed_capability", r.SeedCapability != "")
 	if v, ok := m["look_at"]; ok {
 		r.LookAt, _ = llsd.AsVector3(v)
 	}

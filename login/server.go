@@ -13,7 +13,9 @@ import (
 	"net/url"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ritual"
@@ -77,16 +79,36 @@ type Config struct {
 	// (each allocates the account's argon2 memory cost). Zero means
 	// GOMAXPROCS.
 	MaxConcurrentAuth int
-	// AccountThrottle and AddressThrottle bound failed logins per account
-	// name and per source address (see Throttle); zero values take
-	// DefaultAccountThrottle and DefaultAddressThrottle. Only failures
-	// count: correct logins are never slowed. A refused attempt gets reason
-	// "key" and a message saying how long to wait.
-	AccountThrottle Throttle
-	AddressThrottle Throttle
-	// ThrottleEntries bounds how many accounts, and how many addresses,
-	// the throttles remember (zero: DefaultThrottleEntries).
+	// AddressThrottle bounds the failed logins from one source address,
+	// whatever the names; AccountAddressThrottle those for one account
+	// name from one address; AccountThrottle those for one account name
+	// from every address together (see Throttle). Zero values take
+	// DefaultAddressThrottle, DefaultAccountAddressThrottle and
+	// DefaultAccountThrottle. Only failures count: correct logins are
+	// never slowed. A refused attempt gets reason "key" and a message
+	// saying how long to wait.
+	//
+	// The account's own allowance refuses only addresses that have failed
+	// for it lately (whose AccountAddressThrottle bucket is not full): an
+	// attempt from any other address waits AccountDelay and is heard, so
+	// that guessing from elsewhere cannot lock the account's owner out.
+	AccountThrottle        Throttle
+	AccountAddressThrottle Throttle
+	AddressThrottle        Throttle
+	// AccountDelay is how long an attempt on an account whose allowance is
+	// spent waits before its password is checked, when its address has
+	// not failed for the account. Zero means DefaultAccountDelay; negative
+	// means no wait.
+	AccountDelay time.Duration
+	// ThrottleEntries bounds how many keys each throttle remembers (zero:
+	// DefaultThrottleEntries).
 	ThrottleEntries int
+	// TrustedProxies are the reverse proxies in front of the service: a
+	// request whose peer is in one of these prefixes is taken to come from
+	// the address its X-Forwarded-For names, the rightmost that is not
+	// itself a trusted proxy, for the throttles and Circuit.ClientAddr.
+	// Anyone else's X-Forwarded-For is ignored (it could name any address).
+	TrustedProxies []netip.Prefix
 	// Now is the clock for seconds_since_epoch, Circuit.Expiry and the
 	// throttles; nil means time.Now.
 	Now func() time.Time
@@ -112,6 +134,11 @@ func (c *Config) populate() error {
 		return fmt.Errorf("login: Config.MaxConcurrentAuth %d is negative", c.MaxConcurrentAuth)
 	case c.ThrottleEntries < 0:
 		return fmt.Errorf("login: Config.ThrottleEntries %d is negative", c.ThrottleEntries)
+	}
+	for _, p := range c.TrustedProxies {
+		if !p.IsValid() {
+			return errors.New("login: Config.TrustedProxies holds an invalid prefix")
+		}
 	}
 	if c.MapServerURL != "" {
 		if err := checkAbsoluteURL(c.MapServerURL); err != nil {
@@ -140,6 +167,13 @@ func (c *Config) populate() error {
 		c.Now = time.Now
 	}
 	c.AccountThrottle = c.AccountThrottle.fill(DefaultAccountThrottle)
+	c.AccountAddressThrottle = c.AccountAddressThrottle.fill(DefaultAccountAddressThrottle)
+	switch {
+	case c.AccountDelay == 0:
+		c.AccountDelay = DefaultAccountDelay
+	case c.AccountDelay < 0:
+		c.AccountDelay = 0
+	}
 	c.AddressThrottle = c.AddressThrottle.fill(DefaultAddressThrottle)
 	if c.ThrottleEntries == 0 {
 		c.ThrottleEntries = DefaultThrottleEntries
@@ -182,8 +216,10 @@ func checkAbsoluteURL(s string) error {
 type Server struct {
 	cfg      Config
 	auth     chan struct{} // semaphore bounding password verifications
-	throttle throttles
+	throttle *throttles
 	counts   counters
+	checks   atomic.Uint64 // password verifications run
+	refused  sources       // addresses refused since Server.RefusedAddresses
 
 	// dummyHash is a stored-form hash of a random secret, verified
 	// against when the name is unknown so that an unknown name costs as
@@ -252,7 +288,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req.remote = r.RemoteAddr
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		req.clientAddr = ap.Addr().Unmap()
+		req.clientAddr = s.clientAddr(ap.Addr().Unmap(), r.Header)
 	}
 	if s.cfg.Recorder != nil {
 		s.emit(&trace.LoginRequest{
@@ -266,6 +302,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ok, authed, err := s.login(ctx, req)
 	s.counts.count(err)
+	if err != nil && refusal(err) {
+		s.refused.add(addressKey(req.clientAddr))
+	}
 	var rec record
 	var fail *Failure
 	if err != nil {
@@ -318,14 +357,30 @@ func (s *Server) login(ctx context.Context, req *loginRequest) (ok *success, aut
 	if req.first == "" || req.last == "" || req.passwd == "" {
 		return nil, false, errMissing
 	}
-	at := s.cfg.Now()
-	if err := s.throttle.check(req, at); err != nil {
+	// No account can have an impossible name: only the address pays for
+	// it, such names are not worth remembering.
+	valid := account.ValidateName(req.first, req.last) == nil
+	var key string
+	if valid {
+		key = accountKey(req.first, req.last)
+	}
+	tk, err := s.throttle.admit(ctx, req.clientAddr, key, s.cfg.Now)
+	if err != nil {
 		return nil, false, err
 	}
-	if account.ValidateName(req.first, req.last) != nil {
-		// No account can have this name. Only the address pays: such
-		// names are not worth remembering.
-		s.throttle.address.fail(addressKey(req.clientAddr), at)
+	v := verdictNone
+	defer func() { tk.done(s.cfg.Now(), v) }()
+	if tk.delay > 0 {
+		t := time.NewTimer(tk.delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, false, ctx.Err()
+		}
+	}
+	if !valid {
+		v = verdictFailed
 		return nil, false, errCredentials
 	}
 	acct, err := s.cfg.Accounts.ByName(ctx, req.first, req.last)
@@ -335,7 +390,7 @@ func (s *Server) login(ctx context.Context, req *loginRequest) (ok *success, aut
 		if dummy, herr := s.dummyHash(); herr == nil {
 			s.verify(ctx, dummy, req.passwd) //nolint:errcheck // the verdict is "unknown name" whatever it says
 		}
-		s.throttle.failed(req, at)
+		v = verdictFailed
 		return nil, false, errCredentials
 	}
 	if err != nil {
@@ -346,10 +401,10 @@ func (s *Server) login(ctx context.Context, req *loginRequest) (ok *success, aut
 		return nil, false, fmt.Errorf("verifying the password of account %s: %w", acct.ID, err)
 	}
 	if !match {
-		s.throttle.failed(req, at)
+		v = verdictFailed
 		return nil, false, errCredentials
 	}
-	s.throttle.succeeded(req)
+	v = verdictOK
 	if s.cfg.Recorder != nil {
 		s.emit(&trace.LoginAuth{Header: s.header(trace.EndLogin, trace.EndLogin),
 			OK: true, Agent: acct.ID, First: acct.First, Last: acct.Last})
@@ -387,6 +442,41 @@ func (s *Server) login(ctx context.Context, req *loginRequest) (ok *success, aut
 	return &success{acct: acct, folders: folders, root: root, circuit: c, dest: dest, now: now}, true, nil
 }
 
+// clientAddr is the address a request comes from: its peer's, or when the
+// peer is a trusted proxy, the rightmost X-Forwarded-For address that is
+// not one (an entry that is no address stops the walk at the proxy that
+// added it).
+func (s *Server) clientAddr(peer netip.Addr, h http.Header) netip.Addr {
+	if !s.trusted(peer) {
+		return peer
+	}
+	var hops []string
+	for _, v := range h.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	addr := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return addr
+		}
+		addr = a.Unmap()
+		if !s.trusted(addr) {
+			return addr
+		}
+	}
+	return addr
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
 // verify runs account.Verify, at most MaxConcurrentAuth at a time.
 func (s *Server) verify(ctx context.Context, encoded, passwd string) (bool, error) {
 	select {
@@ -395,6 +485,7 @@ func (s *Server) verify(ctx context.Context, encoded, passwd string) (bool, erro
 		return false, ctx.Err()
 	}
 	defer func() { <-s.auth }()
+	s.checks.Add(1)
 	return account.Verify(encoded, passwd)
 }
 
@@ -504,6 +595,7 @@ func (s *Server) failure(ctx context.Context, req *loginRequest, err error) *Fai
 // fault, or 400 for the LLSD form.
 func (s *Server) answerUndecodable(w http.ResponseWriter, r *http.Request, format Format, bad *badRequest) {
 	s.counts.malformed.Add(1)
+	s.refused.addRemote(r.RemoteAddr)
 	s.emit(&trace.Anomaly{Header: s.header(trace.EndClient, trace.EndLogin),
 		Kind: trace.AnomalyDropped, Message: MethodName, Reason: bad.msg, Remote: r.RemoteAddr})
 	if format == FormatLLSD {
@@ -516,6 +608,7 @@ func (s *Server) answerUndecodable(w http.ResponseWriter, r *http.Request, forma
 // refuseHTTP answers a request that could not be read as a login.
 func (s *Server) refuseHTTP(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	s.counts.httpRefused.Add(1)
+	s.refused.addRemote(r.RemoteAddr)
 	s.emit(&trace.Anomaly{Header: s.header(trace.EndClient, trace.EndLogin),
 		Kind: trace.AnomalyDropped, Message: MethodName, Reason: msg + " (HTTP " + strconv.Itoa(status) + ")",
 		Remote: r.RemoteAddr})

@@ -125,6 +125,8 @@ func (a *agent) deliverOffline() {
 		if len(bucket) == 0 {
 			bucket = []byte{0}
 		}
+		a.r.world.imsDelivered.Add(1)
+		a.r.traceIMDelivered(a, om)
 		a.send(&msg.ImprovedInstantMessage{
 			AgentData: msg.ImprovedInstantMessageAgentData{AgentID: om.From},
 			MessageBlock: msg.ImprovedInstantMessageMessageBlock{
@@ -134,8 +136,6 @@ func (a *agent) deliverOffline() {
 			},
 			EstateBlock: msg.ImprovedInstantMessageEstateBlock{EstateID: 1},
 		})
-		a.r.world.imsDelivered.Add(1)
-		a.r.traceIMDelivered(a, om)
 	}
 }
 

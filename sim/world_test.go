@@ -345,15 +345,22 @@ func TestWorldInstantMessages(t *testing.T) {
 	if left, _ := r.store.Messages().Take(t.Context(), cara.ID); len(left) != 0 {
 		t.Errorf("%d messages still stored after delivery", len(left))
 	}
+	// The online delivery is counted and traced just after it is sent.
+	var events []string
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		events = events[:0]
+		for _, ev := range r.rec.Events() {
+			if im, ok := ev.(*trace.InstantMessage); ok {
+				events = append(events, im.Outcome)
+			}
+		}
+		if len(events) >= 3 || time.Now().After(deadline) {
+			break
+		}
+	}
 	st := r.region.World()
 	if st.IMs != 1 || st.IMsOffline != 1 || st.IMsDelivered != 1 {
 		t.Errorf("IM counts %+v", st)
-	}
-	var events []string
-	for _, ev := range r.rec.Events() {
-		if im, ok := ev.(*trace.InstantMessage); ok {
-			events = append(events, im.Outcome)
-		}
 	}
 	if len(events) != 3 || events[0] != "delivered" || events[1] != "stored: recipient offline" || !strings.HasPrefix(events[2], "delivered at login") {
 		t.Errorf("IM trace outcomes %q", events)

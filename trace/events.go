@@ -28,6 +28,7 @@ func init() {
 	register(func() Event { return new(Stall) })
 	register(func() Event { return new(Chat) })
 	register(func() Event { return new(InstantMessage) })
+	register(func() Event { return new(WorldView) })
 }
 
 // LoginStart is [CLIENT] [LOGIN] START: the client begins a login.
@@ -214,6 +215,7 @@ const (
 	AnomalyDropped    = "DROPPED"      // a datagram was malformed or a queue overflowed
 	AnomalyReject     = "REJECT"       // unknown circuit, session mismatch, ...
 	AnomalyTimeout    = "TIMEOUT"      // something expected did not come in time
+	AnomalyFault      = "FAULT"        // a step failed and the ritual goes on without it (see trace/cause)
 )
 
 // Anomaly is a signal that did not go as the ritual expects, told where it
@@ -225,6 +227,10 @@ type Anomaly struct {
 	Seq     uint32 `json:"seq,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	Remote  string `json:"remote,omitempty"`
+	// Cause and Fault, when the anomaly is a catalogued fault (see
+	// trace/cause), are its kind and the side at fault.
+	Cause string `json:"cause,omitempty"`
+	Fault string `json:"fault,omitempty"`
 }
 
 // Name implements Event.
@@ -277,9 +283,12 @@ func (e *SeedRequest) Masked() Event {
 // answer): which capabilities were granted and which were not.
 type SeedGrant struct {
 	Header
-	Status  int      `json:"status"`
-	Granted []string `json:"granted"`
-	Denied  []string `json:"denied,omitempty"`
+	// Agent is whom the server answered, when the server side recorded it
+	// (a grid-wide observer tells agents apart by it).
+	Agent   ritual.UUID `json:"agent,omitzero"`
+	Status  int         `json:"status"`
+	Granted []string    `json:"granted"`
+	Denied  []string    `json:"denied,omitempty"`
 }
 
 // Name implements Event.
@@ -289,6 +298,9 @@ func (*SeedGrant) Name() string { return "caps.seed_grant" }
 // queue (SimulatorFeatures, FetchInventoryDescendents2, ...).
 type CapCall struct {
 	Header
+	// Agent is whom the server answered, when the server side recorded it
+	// (a grid-wide observer tells agents apart by it).
+	Agent      ritual.UUID   `json:"agent,omitzero"`
 	Capability string        `json:"capability"`
 	Status     int           `json:"status"`
 	Elapsed    time.Duration `json:"elapsed_ns,omitempty"`
@@ -302,8 +314,11 @@ func (*CapCall) Name() string { return "caps.call" }
 // EventQueueGet long poll, acknowledging the id of the last answer.
 type EQPoll struct {
 	Header
-	Ack  int  `json:"ack"`
-	Done bool `json:"done,omitempty"`
+	// Agent is whom the server answered, when the server side recorded it
+	// (a grid-wide observer tells agents apart by it).
+	Agent ritual.UUID `json:"agent,omitzero"`
+	Ack   int         `json:"ack"`
+	Done  bool        `json:"done,omitempty"`
 }
 
 // Name implements Event.
@@ -313,8 +328,11 @@ func (*EQPoll) Name() string { return "eq.poll" }
 // carrying events.
 type EQDeliver struct {
 	Header
-	ID     int      `json:"id"`
-	Events []string `json:"events"`
+	// Agent is whom the server answered, when the server side recorded it
+	// (a grid-wide observer tells agents apart by it).
+	Agent  ritual.UUID `json:"agent,omitzero"`
+	ID     int         `json:"id"`
+	Events []string    `json:"events"`
 }
 
 // Name implements Event.
@@ -324,6 +342,9 @@ func (*EQDeliver) Name() string { return "eq.deliver" }
 // 502 as Second Life and OpenSimulator do.
 type EQTimeout struct {
 	Header
+	// Agent is whom the server answered, when the server side recorded it
+	// (a grid-wide observer tells agents apart by it).
+	Agent  ritual.UUID   `json:"agent,omitzero"`
 	Status int           `json:"status"`
 	Waited time.Duration `json:"waited_ns"`
 }
@@ -364,6 +385,12 @@ type Stall struct {
 	Expected string        `json:"expected"`
 	Causes   []string      `json:"causes"`
 	Waited   time.Duration `json:"waited_ns"`
+	// Cause is the kind of the cause the evidence names (see trace/cause)
+	// and Fault the side at fault ("client", "login service", "region",
+	// "capabilities", "network" or "unknown"); both are empty when no
+	// catalogued cause was named.
+	Cause string `json:"cause,omitempty"`
+	Fault string `json:"fault,omitempty"`
 }
 
 // Name implements Event.
@@ -406,3 +433,38 @@ type InstantMessage struct {
 
 // Name implements Event.
 func (*InstantMessage) Name() string { return "world.im" }
+
+// WorldView is [CLIENT] [UDP] WORLD VIEW: what the client's view of the
+// region held when its ritual ended — the terrain it decoded, coarsened to
+// a grid of heights, and where the objects it was sent stand — so that a
+// report can draw the ground and the scene from the event log alone. The
+// story does not tell it (it is background); the observatory draws it.
+type WorldView struct {
+	Header
+	Region string  `json:"region,omitempty"`
+	SizeX  int     `json:"size_x"` // metres east
+	SizeY  int     `json:"size_y"` // metres north
+	Water  float32 `json:"water"`  // water height, metres
+	// W×H heights in metres, row by row from the south edge, each the
+	// height at the centre of its cell; unreceived patches read as 0.
+	W       int           `json:"w"`
+	H       int           `json:"h"`
+	Heights []float32     `json:"heights"`
+	Patches int           `json:"patches"` // land patches received
+	Of      int           `json:"of"`      // land patches expected
+	Objects []WorldObject `json:"objects,omitempty"`
+}
+
+// Name implements Event.
+func (*WorldView) Name() string { return "world.view" }
+
+// WorldObject is one object of a WorldView: its kind ("prim", "avatar",
+// "tree", ...), its position in region metres and its footprint.
+type WorldObject struct {
+	Kind  string  `json:"kind"`
+	X     float32 `json:"x"`
+	Y     float32 `json:"y"`
+	Z     float32 `json:"z"`
+	SizeX float32 `json:"sx,omitempty"`
+	SizeY float32 `json:"sy,omitempty"`
+}

@@ -76,6 +76,16 @@ func What(ev Event) string {
 		return "CHAT"
 	case *InstantMessage:
 		return "IM"
+	case *RegionChange:
+		return strings.ToUpper(strings.ReplaceAll(e.Kind, ".", " "))
+	case *Rewrite:
+		return "PROXY REWRITE " + e.In
+	case *Undecoded:
+		return "SEND undecodable datagram"
+	case *SessionEnd:
+		return "PROXY SESSION END"
+	case *WorldView:
+		return "WORLD VIEW"
 	}
 	return strings.ToUpper(ev.Name())
 }

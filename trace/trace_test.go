@@ -203,3 +203,29 @@ func TestExpectOrder(t *testing.T) {
 		t.Fatal("First found no EQPoll")
 	}
 }
+
+func TestProxyEventsMasked(t *testing.T) {
+	rw := &trace.Rewrite{Header: trace.Header{Side: trace.Server, Layer: trace.Login}, In: "login reply", Field: "seed_capability", Original: "http://10.0.0.1:9000/CAPS/secret/", Relayed: "http://10.0.0.3:9010/ritual-proxy/secret/", Secret: true}
+	m := trace.Visible(rw, trace.HideSecrets).(*trace.Rewrite)
+	if m.Original != "http://10.0.0.1:9000/…" || m.Relayed != "http://10.0.0.3:9010/…" || rw.Original == m.Original {
+		t.Errorf("masked rewrite %+v", m)
+	}
+	addr := &trace.Rewrite{In: "login reply", Field: "sim_ip:sim_port", Original: "10.0.0.1:9000", Relayed: "10.0.0.3:4000"}
+	if trace.Visible(addr, trace.HideSecrets).(*trace.Rewrite).Original != "10.0.0.1:9000" {
+		t.Error("an address was masked")
+	}
+	u := &trace.Undecoded{Header: trace.Header{Side: trace.Client, Layer: trace.UDP}, Size: 60, Hex: "40000000010000ff0001" + "2a000000" + "19d8aa"}
+	if got := trace.Visible(u, trace.HideSecrets).(*trace.Undecoded).Hex; got != "40000000010000ff0001…" {
+		t.Errorf("masked hex %q", got)
+	}
+	for _, ev := range []trace.Event{rw, u, &trace.SessionEnd{Header: trace.Header{Side: trace.Client, Layer: trace.UDP}, Reason: "logout", Untold: 3}} {
+		line, err := trace.MarshalJSON(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := trace.Decode(line)
+		if err != nil || back.Name() != ev.Name() {
+			t.Errorf("%s does not read back: %v", line, err)
+		}
+	}
+}

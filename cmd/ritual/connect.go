@@ -7,12 +7,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
+	"ritual"
 	"ritual/client"
 	"ritual/login"
+	"ritual/sim"
 	"ritual/trace"
+	"ritual/trace/cause"
 	"ritual/trace/diagnose"
 	"ritual/trace/narrative"
 	"ritual/trace/seqdiagram"
@@ -28,7 +33,14 @@ type ritualOutcome struct {
 	err      error
 	stall    *trace.Stall
 	session  *client.Session
+	// faults are what the ritual went on without (see
+	// client.Session.Faults): a ritual that completed with faults is not
+	// whole.
+	faults []cause.Cause
 }
+
+// whole reports whether the ritual completed without faults.
+func (o ritualOutcome) whole() bool { return o.complete && len(o.faults) == 0 }
 
 // runRitual logs in with cfg and waits, within ctx, for the whole ritual:
 // movement complete, objects seen, every terrain patch. On a stall it
@@ -40,9 +52,21 @@ func runRitual(ctx context.Context, cfg client.Config, rec *trace.Memory, start 
 	if err == nil {
 		out.session = sess
 		err = sess.WaitRitual(ctx)
+		if mv, _ := sess.Movement(); err == nil && awaitsEventQueue(mv.ChannelVersion) {
+			// OpenSimulator delivers ParcelProperties within
+			// milliseconds of the first poll: wait for it, or for the
+			// session to tell that the event queue delivers nothing
+			// (its fault is then in Faults).
+			sess.WaitEventQueue(ctx)
+		}
+		out.faults = sess.Faults()
 	}
 	out.err = err
 	out.complete = err == nil
+	if sess != nil {
+		// What the client saw of the region, for the report's map.
+		trace.Emit(rec, worldView(sess))
+	}
 	if !out.complete {
 		// One diagnosis per story: the session's own when it made one
 		// (it knows most), else one read from the events.
@@ -69,6 +93,38 @@ func runRitual(ctx context.Context, cfg client.Config, rec *trace.Memory, start 
 	return out
 }
 
+// awaitsEventQueue reports whether the ritual waits for the event queue's
+// first delivery once the UDP part completed, given the region's channel
+// (AgentMovementComplete's ChannelVersion): for every region but a Ritual
+// region, which delivers no event at arrival yet.
+func awaitsEventQueue(channel string) bool {
+	return !strings.HasPrefix(channel, "Ritual")
+}
+
+// tellOutcome writes to w, after prefix, why a ritual is not whole: the
+// stall, or the faults it went on without. It says nothing of a whole
+// ritual.
+func tellOutcome(w io.Writer, prefix string, out ritualOutcome) {
+	switch {
+	case out.stall != nil:
+		fmt.Fprintf(w, "%s: stalled at step %d: expected %s; last seen: %s", prefix, out.stall.Step, out.stall.Expected, out.stall.LastSeen)
+		if f := out.stall.Fault; f != "" && f != string(cause.Unknown) {
+			fmt.Fprintf(w, "; at fault: the %s", f)
+		}
+		fmt.Fprintln(w)
+		for _, c := range out.stall.Causes {
+			fmt.Fprintf(w, "  - %s\n", c)
+		}
+	case !out.complete:
+		fmt.Fprintf(w, "%s: the ritual did not complete: %v\n", prefix, out.err)
+	case len(out.faults) > 0:
+		fmt.Fprintf(w, "%s: the ritual completed but is not whole:\n", prefix)
+		for _, c := range out.faults {
+			fmt.Fprintf(w, "  - %s (at fault: the %s)\n", c, c.Fault)
+		}
+	}
+}
+
 func runConnect(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("connect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -77,11 +133,26 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 	last := fs.String("last", "", "last name")
 	password := fs.String("password", "", "password (else $"+passwordEnv+", else one line of standard input)")
 	format := fs.String("format", "md", "output: md (the story), jsonl (every event) or mermaid (sequence diagram)")
-	timeout := fs.Duration("timeout", 30*time.Second, "how long the whole ritual may take")
+	timeout := fs.Duration("timeout", 30*time.Second, "how long the whole ritual may take (with --teleport, both rituals)")
 	show := fs.Bool("show-secrets", false, "show session ids, password hashes and capability URLs instead of masking them")
 	form := fs.String("login-form", "xmlrpc", "login wire form: xmlrpc or llsd")
+	outDir := fs.String("out", "", "also write ritual.md, ritual.html, events.jsonl, ritual.mmd and terrain.png (when the terrain arrived) to this directory")
+	eqSilence := fs.Duration("eq-silence", client.DefaultEventQueueSilence, "how long the event queue may hold its polls and deliver nothing before that is told as a fault")
+	teleportTo := fs.String("teleport", "", "once the ritual completes, teleport to Region/x/y/z and tell that ritual too")
 	say := fs.String("say", "", "say `TEXT` on channel 0 once the ritual completes, then log out")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var dest teleportTarget
+	if *teleportTo != "" {
+		var err error
+		if dest, err = parseTeleportTarget(*teleportTo); err != nil {
+			fmt.Fprintf(stderr, "ritual connect: --teleport: %v\n", err)
+			return 2
+		}
+	}
+	if *eqSilence <= 0 {
+		fmt.Fprintln(stderr, "ritual connect: --eq-silence must be positive")
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -120,13 +191,18 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 		LoginURI: *uri, First: *first, Last: *last, Password: pw, Format: lf,
 		Recorder: rec,
 		Logger:   quietLogger(),
-	}, rec, start, *say != "")
-	if *say != "" && out.session != nil {
-		if out.complete {
+		Timeouts: client.Timeouts{EventQueue: *eqSilence},
+	}, rec, start, *teleportTo != "" || *say != "")
+	var tpErr error
+	if (*teleportTo != "" || *say != "") && out.session != nil {
+		if *say != "" && out.whole() {
 			if err := sayAndHear(ctx, out.session, *say); err != nil {
 				fmt.Fprintf(stderr, "ritual connect: --say: %v\n", err)
 				out.complete = false
 			}
+		}
+		if *teleportTo != "" && out.whole() {
+			tpErr = teleportRitual(ctx, out.session, dest)
 		}
 		lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		out.session.Logout(lctx)
@@ -134,22 +210,79 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 		out.session.Close()
 	}
 
-	if err := render(stdout, *format, byTime(rec.Events()), trace.Secrets(*show), narrative.Options{ClientName: "Ritual client (ritual connect)"}); err != nil {
+	nopt := narrative.Options{ClientName: "Ritual client (ritual connect)"}
+	events := byTime(rec.Events())
+	if err := render(stdout, *format, events, trace.Secrets(*show), nopt); err != nil {
 		fmt.Fprintf(stderr, "ritual connect: %v\n", err)
 		return 1
 	}
-	if !out.complete {
-		if out.stall != nil {
-			fmt.Fprintf(stderr, "ritual connect: stalled at step %d: expected %s; last seen: %s\n", out.stall.Step, out.stall.Expected, out.stall.LastSeen)
-			for _, c := range out.stall.Causes {
-				fmt.Fprintf(stderr, "  - %s\n", c)
+	if *outDir != "" {
+		res := &demoResult{events: events, complete: out.complete, err: out.err, stall: out.stall, waterHeight: sim.DefaultWaterHeight}
+		if out.session != nil {
+			res.terrain = out.session.Terrain()
+			if r := out.session.Region(); r.WaterHeight > 0 {
+				res.waterHeight = r.WaterHeight
 			}
-		} else {
-			fmt.Fprintf(stderr, "ritual connect: the ritual did not complete: %v\n", out.err)
+		}
+		if err := writeOutputs(*outDir, res, trace.Secrets(*show), nopt); err != nil {
+			fmt.Fprintf(stderr, "ritual connect: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "ritual connect: wrote the story, ritual.html and the event log to %s\n", *outDir)
+	}
+	if !out.whole() {
+		tellOutcome(stderr, "ritual connect", out)
+		if *teleportTo != "" {
+			fmt.Fprintf(stderr, "ritual connect: no teleport to %s: the first ritual did not complete\n", *teleportTo)
 		}
 		return 1
 	}
+	if tpErr != nil {
+		fmt.Fprintf(stderr, "ritual connect: the ritual at %s did not complete: %v\n", *teleportTo, tpErr)
+		return 1
+	}
 	return 0
+}
+
+// teleportTarget is where --teleport goes: a region by name and a
+// position in it.
+type teleportTarget struct {
+	region string
+	pos    ritual.Vector3
+}
+
+// parseTeleportTarget reads Region/x/y/z (the region's name may hold
+// spaces and slashes; the last three parts are the position in metres).
+func parseTeleportTarget(s string) (teleportTarget, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) < 4 {
+		return teleportTarget{}, fmt.Errorf("%q: want Region/x/y/z", s)
+	}
+	n := len(parts)
+	t := teleportTarget{region: strings.TrimSpace(strings.Join(parts[:n-3], "/"))}
+	if t.region == "" {
+		return teleportTarget{}, fmt.Errorf("%q: no region name", s)
+	}
+	var xyz [3]float32
+	for i, p := range parts[n-3:] {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 4096 {
+			return teleportTarget{}, fmt.Errorf("%q: coordinate %q is not a position in a region (0 to 4096 m)", s, p)
+		}
+		xyz[i] = float32(f)
+	}
+	t.pos = ritual.Vector3{X: xyz[0], Y: xyz[1], Z: xyz[2]}
+	return t, nil
+}
+
+// teleportRitual teleports sess to dest and waits for the ritual there to
+// complete (arrival, objects, terrain); the session records both.
+func teleportRitual(ctx context.Context, sess *client.Session, dest teleportTarget) error {
+	start := time.Now()
+	if _, err := sess.Teleport(ctx, dest.region, dest.pos, ritual.Vector3{X: 1}); err != nil {
+		return err
+	}
+	return sess.WaitArrival(ctx, start)
 }
 
 // render writes events in the chosen format.

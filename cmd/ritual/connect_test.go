@@ -3,9 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -140,13 +146,13 @@ func TestConnectStalls(t *testing.T) {
 		story               []string
 	}{
 		{"login URI unreachable", closed, "secret",
-			[]string{"stalled at step 1", "connection refused"},
+			[]string{"stalled at step 1", "nothing is listening at " + strings.TrimSuffix(strings.TrimPrefix(closed, "http://"), "/"), "at fault: the login service"},
 			[]string{"## Stall", "is wrong, or no grid is running there"}},
 		{"login refused", srv.LoginURI(), "wrong",
-			[]string{"stalled at step 2", `reason "key"`},
+			[]string{"stalled at step 2", `reason "key"`, "at fault: the client"},
 			[]string{`reason "key"`, "## Stall"}},
 		{"region unreachable", hs.URL + "/", "secret",
-			[]string{"stalled at step 3", "never acknowledged"},
+			[]string{"stalled at step 3", "the region never answered UseCircuitCode (sent "},
 			[]string{"[CLIENT] [UDP] SEND UseCircuitCode", "## Stall", "firewall blocks UDP"}},
 	}
 	for _, tt := range tests {
@@ -154,6 +160,9 @@ func TestConnectStalls(t *testing.T) {
 			code, out, errs := connect("--login-uri", tt.uri, "--first", "Test", "--last", "User", "--password", tt.password, "--timeout", "3s")
 			if code != 1 {
 				t.Fatalf("exit %d, want 1\n%s\n%s", code, errs, out)
+			}
+			if strings.Contains(errs, "connection refused") || strings.Contains(errs, "context deadline") {
+				t.Errorf("stderr speaks Go:\n%s", errs)
 			}
 			for _, want := range tt.stderr {
 				if !strings.Contains(errs, want) {
@@ -188,5 +197,169 @@ func TestConnectUsage(t *testing.T) {
 	}
 	if code, _, _ := connect("--login-uri", "x", "--first", "A", "--last", "B", "--password", "p", "--format", "pdf"); code != 2 {
 		t.Fatalf("bad format: exit %d", code)
+	}
+	if code, _, errs := connect("--login-uri", "x", "--first", "A", "--last", "B", "--password", "p", "--eq-silence", "0s"); code != 2 || !strings.Contains(errs, "--eq-silence") {
+		t.Fatalf("--eq-silence 0: exit %d: %s", code, errs)
+	}
+}
+
+// faultyFront is a login URI in front of a real grid that changes what the
+// grid's login reply says of the seed capability: blank, or pointing at a
+// seed capability that answers status.
+func faultyFront(t *testing.T, srv *grid.Server, blankSeed bool, status int) string {
+	t.Helper()
+	up, err := url.Parse(srv.LoginURI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedRE := regexp.MustCompile(`(<name>seed_capability</name><value><string>)[^<]*`)
+	var front *httptest.Server
+	proxy := httputil.NewSingleHostReverseProxy(up)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return err
+		}
+		seed := ""
+		if !blankSeed {
+			seed = front.URL + "/failing-seed"
+		}
+		body = seedRE.ReplaceAll(body, []byte("${1}"+seed))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/failing-seed", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		http.Error(w, "Internal Server Error", status)
+	})
+	mux.Handle("/", proxy)
+	front = httptest.NewServer(mux)
+	t.Cleanup(front.Close)
+	return front.URL + up.Path
+}
+
+// TestConnectSeedFaults: a blank seed capability, or one that answers 500,
+// no longer ends the login: the UDP ritual completes, the fault is named
+// with the side at fault, and connect exits 1 (the ritual is not whole).
+func TestConnectSeedFaults(t *testing.T) {
+	srv := startGrid(t)
+	for _, tt := range []struct {
+		name   string
+		blank  bool
+		status int
+		want   string
+		fault  string
+	}{
+		{"blank", true, 0, "the login reply's seed capability is blank", "at fault: the login service"},
+		{"500", false, 500, "the seed capability answered HTTP 500", "at fault: the capabilities"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			uri := faultyFront(t, srv, tt.blank, tt.status)
+			code, out, errs := connect("--login-uri", uri, "--first", "Test", "--last", "User", "--password", "secret", "--timeout", "20s")
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\n%s\n%s", code, errs, out)
+			}
+			for _, want := range []string{"the ritual completed but is not whole", tt.want, tt.fault} {
+				if !strings.Contains(errs, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errs)
+				}
+			}
+			for _, want := range []string{"[CLIENT] [UDP] RECV RegionHandshake", "256/256", "FAULT", tt.want, "but it is not whole"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("story lacks %q", want)
+				}
+			}
+			if strings.Contains(out, "## Stall") {
+				t.Error("a ritual that completed is told as stalled")
+			}
+		})
+	}
+}
+
+// TestConnectLoginNeverAnswers: a login service that holds the request is
+// told in plain words with the wait.
+func TestConnectLoginNeverAnswers(t *testing.T) {
+	hold := make(chan struct{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hs.Close()
+	defer close(hold)
+	code, out, errs := connect("--login-uri", hs.URL+"/", "--first", "Test", "--last", "User", "--password", "secret", "--timeout", "1s")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, errs, out)
+	}
+	if !strings.Contains(errs, "the login service did not answer within 1 s") || !strings.Contains(errs, "at fault: the login service") {
+		t.Errorf("stderr:\n%s", errs)
+	}
+	if strings.Contains(errs, "context deadline") || strings.Contains(errs, "Post \"") {
+		t.Errorf("stderr speaks Go:\n%s", errs)
+	}
+}
+
+func TestAwaitsEventQueue(t *testing.T) {
+	for channel, want := range map[string]bool{
+		"OpenSimulator Server 0.9.2.2": true,
+		"Second Life Server 2024.1":    true,
+		"":                             true,
+		"Ritual Server":                false,
+	} {
+		if got := awaitsEventQueue(channel); got != want {
+			t.Errorf("awaitsEventQueue(%q) = %t", channel, got)
+		}
+	}
+}
+
+func TestParseTeleportTarget(t *testing.T) {
+	good := []struct {
+		in     string
+		region string
+		pos    ritual.Vector3
+	}{
+		{"Ritual East/128/128/30", "Ritual East", ritual.Vector3{X: 128, Y: 128, Z: 30}},
+		{"Default Region/250.5/0/25", "Default Region", ritual.Vector3{X: 250.5, Z: 25}},
+		{"A/B/1/2/3", "A/B", ritual.Vector3{X: 1, Y: 2, Z: 3}},
+	}
+	for _, g := range good {
+		got, err := parseTeleportTarget(g.in)
+		if err != nil || got.region != g.region || got.pos != g.pos {
+			t.Errorf("%q = %+v, %v", g.in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "Region", "Region/1/2", "/1/2/3", " /1/2/3", "R/x/2/3", "R/1/2/NaN", "R/-1/2/3", "R/1/2/5000", "R/1/2/Inf"} {
+		if _, err := parseTeleportTarget(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	code, _, errs := connect("--login-uri", "http://127.0.0.1:1/", "--first", "A", "--last", "B", "--password", "x", "--teleport", "Region/1/2")
+	if code != 2 || !strings.Contains(errs, "--teleport") {
+		t.Errorf("bad --teleport: exit %d, %s", code, errs)
+	}
+}
+
+// TestConnectTeleportNowhere: the first ritual completes, the map knows no
+// region of the name asked for; both rituals are told and the exit status
+// says the second did not complete.
+func TestConnectTeleportNowhere(t *testing.T) {
+	srv := startGrid(t)
+	code, out, errs := connect("--login-uri", srv.LoginURI(), "--first", "Test", "--last", "User", "--password", "secret",
+		"--teleport", "Nowhere At All/128/128/25", "--timeout", "20s")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1: %s\n%s", code, errs, out)
+	}
+	if !strings.Contains(errs, "Nowhere At All") || !strings.Contains(errs, "no region of that name") {
+		t.Errorf("stderr: %s", errs)
+	}
+	for _, want := range []string{"Outcome**: the ritual completed", "## Part V: A Teleport to Nowhere At All", "TELEPORT REQUEST", "SEND MapNameRequest", "RECV MapBlockReply", "TELEPORT FAILED"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("story lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -8,10 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"image"
-	"image/color"
 	"image/png"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,10 +20,12 @@ import (
 	"ritual/client"
 	"ritual/grid"
 	"ritual/login"
+	"ritual/observatory"
 	"ritual/protocol/terrain"
 	"ritual/sim"
 	"ritual/store"
 	"ritual/trace"
+	"ritual/trace/cause"
 	"ritual/trace/narrative"
 	"ritual/trace/seqdiagram"
 )
@@ -37,7 +37,7 @@ func init() {
 func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	outDir := fs.String("out", "", "also write ritual.md, events.jsonl, ritual.mmd and terrain.png to this directory")
+	outDir := fs.String("out", "", "also write ritual.md, ritual.html, events.jsonl, ritual.mmd and terrain.png to this directory")
 	format := fs.String("format", "md", "what to print: md (the story), jsonl (every event) or mermaid (sequence diagram)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long the whole ritual may take")
 	show := fs.Bool("show-secrets", false, "show session ids and capability URLs instead of masking them")
@@ -75,14 +75,10 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "ritual demo: %v\n", err)
 			return 1
 		}
-		fmt.Fprintf(stderr, "ritual demo: wrote ritual.md, events.jsonl, ritual.mmd and terrain.png to %s\n", *outDir)
+		fmt.Fprintf(stderr, "ritual demo: wrote ritual.md, ritual.html, events.jsonl, ritual.mmd and terrain.png to %s\n", *outDir)
 	}
-	if !res.complete {
-		if res.stall != nil {
-			fmt.Fprintf(stderr, "ritual demo: stalled at step %d: expected %s\n", res.stall.Step, res.stall.Expected)
-		} else {
-			fmt.Fprintf(stderr, "ritual demo: the ritual did not complete: %v\n", res.err)
-		}
+	if out := (ritualOutcome{complete: res.complete, err: res.err, stall: res.stall, faults: res.faults}); !out.whole() {
+		tellOutcome(stderr, "ritual demo", out)
 		return 1
 	}
 	return 0
@@ -98,6 +94,7 @@ type demoResult struct {
 	complete    bool
 	err         error
 	stall       *trace.Stall
+	faults      []cause.Cause
 	terrain     client.Terrain
 	waterHeight float32
 }
@@ -144,7 +141,7 @@ func demo(timeout time.Duration, form login.Format) (*demoResult, error) {
 		LoginURI: srv.LoginURI(), First: acct.First, Last: acct.Last, Password: password,
 		Format: form, Channel: "Ritual demo", Recorder: rec, Logger: quiet,
 	}, rec, start, true)
-	res := &demoResult{complete: out.complete, err: out.err, stall: out.stall, waterHeight: sim.DefaultWaterHeight}
+	res := &demoResult{complete: out.complete, err: out.err, stall: out.stall, faults: out.faults, waterHeight: sim.DefaultWaterHeight}
 	if out.session != nil {
 		res.terrain = out.session.Terrain()
 		if r := out.session.Region(); r.WaterHeight > 0 {
@@ -215,6 +212,9 @@ func writeOutputs(dir string, res *demoResult, show trace.Secrets, opt narrative
 		"ritual.mmd": func(w io.Writer) error {
 			return seqdiagram.Render(w, res.events, seqdiagram.Options{Show: show})
 		},
+		"ritual.html": func(w io.Writer) error {
+			return observatory.Report(w, res.events, observatory.Options{Show: show, Narrative: opt})
+		},
 		"terrain.png": func(w io.Writer) error {
 			if res.terrain.Heightmap == nil {
 				return fmt.Errorf("no terrain was received")
@@ -222,7 +222,13 @@ func writeOutputs(dir string, res *demoResult, show trace.Secrets, opt narrative
 			return png.Encode(w, shade(res.terrain.Heightmap, res.waterHeight))
 		},
 	}
-	for _, name := range []string{"ritual.md", "events.jsonl", "ritual.mmd", "terrain.png"} {
+	names := []string{"ritual.md", "ritual.html", "events.jsonl", "ritual.mmd", "terrain.png"}
+	if res.terrain.Heightmap == nil && !res.complete {
+		// A ritual that stalled before the ground arrived has no picture;
+		// the rest tells why.
+		names = names[:4]
+	}
+	for _, name := range names {
 		var buf bytes.Buffer
 		if err := files[name](&buf); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -234,52 +240,9 @@ func writeOutputs(dir string, res *demoResult, show trace.Secrets, opt narrative
 	return nil
 }
 
-// shade draws a heightmap as a person sees land: water below the water
-// line, then sand, grass and rock by height, lit from the north-west so
-// the hills stand out. North is up.
+// shade draws a heightmap as a person sees land (observatory.Shade):
+// water, sand, grass and rock by height, lit from the north-west. North is
+// up.
 func shade(h *terrain.Heightmap, water float32) image.Image {
-	img := image.NewRGBA(image.Rect(0, 0, h.W, h.H))
-	at := func(x, y int) float64 {
-		x = min(max(x, 0), h.W-1)
-		y = min(max(y, 0), h.H-1)
-		return float64(h.Z[y*h.W+x])
-	}
-	for y := range h.H {
-		for x := range h.W {
-			z := at(x, y)
-			// Surface normal from central differences; light from the
-			// north-west, above.
-			// Slopes exaggerated fourfold so gentle hills read.
-			dx := 2 * (at(x+1, y) - at(x-1, y))
-			dy := 2 * (at(x, y+1) - at(x, y-1))
-			nx, ny, nz := -dx, -dy, 1.0
-			n := math.Sqrt(nx*nx + ny*ny + nz*nz)
-			lx, ly, lz := -0.5, 0.5, 0.7
-			l := math.Sqrt(lx*lx + ly*ly + lz*lz)
-			light := math.Max(0.25, (nx*lx+ny*ly+nz*lz)/(n*l))
-			var base [3]float64
-			w := float64(water)
-			switch {
-			case z < w:
-				depth := math.Min(1, (w-z)/10)
-				base = [3]float64{40 - 20*depth, 110 - 50*depth, 190 - 60*depth}
-				light = 1
-			case z < w+1:
-				base = [3]float64{220, 205, 150}
-			case z < w+12:
-				base = [3]float64{90, 150, 60}
-			case z < w+20:
-				base = [3]float64{110, 120, 80}
-			default:
-				base = [3]float64{150, 140, 130}
-			}
-			c := color.RGBA{A: 255}
-			c.R = uint8(math.Min(255, base[0]*light))
-			c.G = uint8(math.Min(255, base[1]*light))
-			c.B = uint8(math.Min(255, base[2]*light))
-			// Image rows run top-down; the region's y runs north.
-			img.SetRGBA(x, h.H-1-y, c)
-		}
-	}
-	return img
+	return observatory.Shade(h.W, h.H, h.Z, water, 1)
 }

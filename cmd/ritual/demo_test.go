@@ -122,7 +122,7 @@ func TestDemoCommandWritesOutputs(t *testing.T) {
 	if !strings.Contains(out.String(), "[SERVER] [UDP] RECV UseCircuitCode") {
 		t.Fatalf("stdout lacks the story:\n%s", out.String())
 	}
-	for _, name := range []string{"ritual.md", "events.jsonl", "ritual.mmd", "terrain.png"} {
+	for _, name := range []string{"ritual.md", "ritual.html", "events.jsonl", "ritual.mmd", "terrain.png"} {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil || len(b) == 0 {
 			t.Fatalf("%s: %v (%d bytes)", name, err, len(b))

@@ -7,6 +7,8 @@
 //	ritual connect   log into a grid and tell the story of the connection
 //	ritual user      manage accounts
 //	ritual load      log in many bots and measure the ritual under load
+//	ritual proxy     relay any viewer to any grid and tell every session's story
+//	ritual view      render a recorded event log as a self-contained HTML report
 package main
 
 import (

@@ -45,6 +45,8 @@
 // value. Booleans are written as 1 and 0 (node-metaverse's LLSD library reads
 // the text "false" as true), binary as base64, dates as ISO-8601 UTC with
 // the fractional second trimmed, reals in shortest round-trip decimal form.
+// Reading trims white space around scalars, except in <string> and <uri>,
+// whose text is kept as written.
 //
 // Binary: an optional header line "<? llsd/binary ?>\n", then a marker byte
 // per value:
@@ -58,6 +60,8 @@
 //	{  u32 BE count, then per entry k + u32 BE length + key + value, }
 //
 // Notation: text such as {'region_handle':[r256000,r256000],'name':'x'}.
+// The special reals are written rnan, rinf and r-inf, the spellings Linden
+// Lab's parser reads; rNaN, rInfinity and r-Infinity are read as well.
 // The login response's look_at and home members are notation inside a
 // string, in a shape clients parse by hand; Vector3Notation and
 // Home.Notation write exactly OpenSimulator's spelling, and

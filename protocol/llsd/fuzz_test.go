@@ -124,6 +124,7 @@ func FuzzXML(f *testing.F) {
 		wrap("<binary encoding='base16'>00ff</binary>"), wrap("<date>2006-02-01T14:29:53.43Z</date>"),
 		wrap("<map><key>a</key><array><undef/><boolean>true</boolean></array></map>"),
 		"<?xml version=\"1.0\"?>\n<llsd>\n <uri>http://x/</uri>\n</llsd>\n",
+		wrap("<array><uri> http://x/\n</uri><real>Infinity</real><real>NaN</real></array>"),
 	} {
 		f.Add([]byte(s))
 	}
@@ -164,6 +165,7 @@ func FuzzNotation(f *testing.F) {
 		`{'a':s(3)"x'y",'b':b(2)"` + "\x00\xff" + `",'c':b16"00FF",'d':d"2006-02-01T14:29:53.43Z"}`,
 		`['it\'s',"\x41\n",TRUE,F,!,u2e3fc297-1d6f-493e-aa23-d69777db3cbe,l"http://x/"]`,
 		NotationHeader + "[i-1,r1e300,rnan]",
+		"[rinf,r-inf,rNaN,rInfinity,r-Infinity]",
 	} {
 		f.Add([]byte(s))
 	}

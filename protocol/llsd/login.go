@@ -30,13 +30,14 @@ func appendVector3Notation(b []byte, v ritual.Vector3) []byte {
 }
 
 // appendReal32 writes f in the shortest plain decimal that reads back as the
-// same float32 ("0.9991014", "256000", "0"); never an exponent.
+// same float32 ("0.9991014", "256000", "0"); never an exponent; nan, inf
+// and -inf for the special values, as notation spells them.
 func appendReal32(b []byte, f float32) []byte {
 	switch {
 	case f == 0:
 		return append(b, '0')
 	case math.IsNaN(float64(f)) || math.IsInf(float64(f), 0):
-		return appendReal(b, float64(f))
+		return appendNotationReal(b, float64(f))
 	}
 	return strconv.AppendFloat(b, float64(f), 'f', -1, 32)
 }

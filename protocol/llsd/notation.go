@@ -54,7 +54,7 @@ func (x *notationEmitter) integer(i int32) {
 
 func (x *notationEmitter) real(f float64) {
 	x.pre()
-	x.b = appendReal(append(x.b, 'r'), f)
+	x.b = appendNotationReal(append(x.b, 'r'), f)
 }
 
 func (x *notationEmitter) str(s string) {

@@ -24,7 +24,12 @@ func TestNotationDecode(t *testing.T) {
 		{"true", true}, {"false", false}, {"TRUE", true}, {"FALSE", false},
 		{"i123", int32(123)}, {"i-7", int32(-7)}, {"i+7", int32(7)},
 		{"r1.5", 1.5}, {"r-0.25", -0.25}, {"r1e3", 1000.0}, {"r0", 0.0}, {"r256000", 256000.0},
-		{"rnan", math.NaN()}, {"rInfinity", math.Inf(1)},
+		// Linden Lab's spellings (what we write) and the older ones we
+		// wrote before, and other writers use.
+		{"rnan", math.NaN()}, {"rinf", math.Inf(1)}, {"r-inf", math.Inf(-1)}, {"r+inf", math.Inf(1)},
+		{"r-nan", math.NaN()}, {"[rinf,r-inf,rnan]", []any{math.Inf(1), math.Inf(-1), math.NaN()}},
+		{"rNaN", math.NaN()}, {"rInfinity", math.Inf(1)}, {"r-Infinity", math.Inf(-1)}, {"r+Infinity", math.Inf(1)},
+		{"rNaNS", math.NaN()}, {"rNaNQ", math.NaN()},
 		{"u2e3fc297-1d6f-493e-aa23-d69777db3cbe", testUUID},
 		{"'single'", "single"}, {`"double"`, "double"},
 		{`'it\'s'`, "it's"}, {`"say \"hi\""`, `say "hi"`},
@@ -67,7 +72,9 @@ func TestNotationEncode(t *testing.T) {
 		{nil, "!"},
 		{true, "1"}, {false, "0"},
 		{int32(-5), "i-5"},
-		{1.5, "r1.5"}, {256000.0, "r256000"}, {0.0, "r0"}, {math.NaN(), "rNaN"},
+		{1.5, "r1.5"}, {256000.0, "r256000"}, {0.0, "r0"},
+		{math.NaN(), "rnan"}, {math.Inf(1), "rinf"}, {math.Inf(-1), "r-inf"},
+		{[]any{math.Inf(1), math.Inf(-1), math.NaN(), 1.5}, "[rinf,r-inf,rnan,r1.5]"},
 		{testUUID, "u2e3fc297-1d6f-493e-aa23-d69777db3cbe"},
 		{"it's \\ \n\x01\xff ü", `'it\'s \\ \n\x01\xff ü'`},
 		{URI(`http://a/"b"`), `l"http://a/\"b\""`},
@@ -202,6 +209,7 @@ func TestHomeAndLookAtExactStrings(t *testing.T) {
 		{ritual.Vector3{X: 0, Y: 1, Z: 0}, capturedLookAtRPC},
 		{ritual.Vector3{X: -0.5, Y: 0.00001, Z: 1e7}, "[r-0.5,r0.00001,r10000000]"},
 		{ritual.Vector3{X: float32(math.Copysign(0, -1))}, "[r0,r0,r0]"},
+		{ritual.Vector3{X: float32(math.Inf(1)), Y: float32(math.Inf(-1)), Z: 2}, "[rinf,r-inf,r2]"},
 	} {
 		if got := Vector3Notation(tt.v); got != tt.want {
 			t.Errorf("Vector3Notation(%v) = %s, want %s", tt.v, got, tt.want)

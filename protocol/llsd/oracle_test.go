@@ -282,3 +282,25 @@ func normalise(v any) any {
 type byteWriter struct{ b *[]byte }
 
 func (w *byteWriter) Write(p []byte) (int, error) { *w.b = append(*w.b, p...); return len(p), nil }
+
+// TestOracleURIWhiteSpace: we keep the white space around a <uri>'s text, as
+// Linden Lab's Python library does; @caspertech/llsd cannot confirm it, since
+// it checks a URI against RFC 3986's characters and reads one with spaces as
+// the empty URI. The test records that premise, and that a URI without white
+// space survives the library.
+func TestOracleURIWhiteSpace(t *testing.T) {
+	oracle(t)
+	const plain, spaced = "http://127.0.0.1:9000/CAPS/x/", " http://127.0.0.1:9000/CAPS/x/\n"
+	doc, err := MarshalXML([]any{URI(plain), URI(spaced)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, err := UnmarshalXML(doc)
+	if err != nil || !Equal(ours, []any{URI(plain), URI(spaced)}) {
+		t.Fatalf("we read back %#v (%v)", ours, err)
+	}
+	back, err := UnmarshalXML(runOracle(t, map[string][]byte{"uri.xml": doc})["uri.xml"])
+	if err != nil || !Equal(back, []any{URI(plain), URI("")}) {
+		t.Fatalf("library gave %#v (%v), expected [%q, \"\"]; if it now keeps white space, compare it with ours", back, err, plain)
+	}
+}

@@ -27,6 +27,21 @@ func appendReal(b []byte, f float64) []byte {
 	return strconv.AppendFloat(b, f, 'e', -1, 64)
 }
 
+// appendNotationReal writes f as appendReal does, but the special values as
+// nan, inf and -inf: the only spellings Linden Lab's notation parser reads
+// (and what it writes).
+func appendNotationReal(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(b, "nan"...)
+	case math.IsInf(f, 1):
+		return append(b, "inf"...)
+	case math.IsInf(f, -1):
+		return append(b, "-inf"...)
+	}
+	return appendReal(b, f)
+}
+
 // parseRealText reads a real as the various LLSD writers spell it: decimal
 // or exponent form, and the special values nan / NaN / NaNS / NaNQ /
 // -nan(ind), inf / Infinity / +Infinity / -Infinity, +Zero / -Zero. A value

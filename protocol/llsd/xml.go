@@ -601,8 +601,13 @@ func (d *xmlDecoder) value(depth int) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if string(t.name) == "binary" {
+	switch string(t.name) {
+	case "binary":
 		return d.binaryValue(t, txt)
+	case "uri":
+		// Kept as written, white space and all, as Linden Lab's
+		// library reads it (and as <string> is read).
+		return URI(txt), nil
 	}
 	txt = trimXMLSpace(txt)
 	switch string(t.name) {
@@ -638,14 +643,12 @@ func (d *xmlDecoder) value(depth int) (any, error) {
 			return nil, d.errAt(t.offset, ErrBadValue, "uuid %s", quoteSnippet(txt))
 		}
 		return u, nil
-	case "date":
+	default: // date
 		tm, err := parseDate(string(txt))
 		if err != nil {
 			return nil, d.errAt(t.offset, ErrBadValue, "date %s: %v", quoteSnippet(txt), err)
 		}
 		return tm, nil
-	default: // uri
-		return URI(txt), nil
 	}
 }
 

@@ -48,6 +48,22 @@
 // allocates nothing once its slices have grown: Variable fields and blocks
 // reuse their capacity and never alias the input.
 //
+// Short messages: a sender with an older template ends a message where a
+// block of ours starts (libopenmetaverse's ImprovedInstantMessage stops
+// after MessageBlock; OpenSimulator's RegionInfo lacks the last two
+// Variable block counts). Decode takes such absent trailing blocks as zero
+// (Single, Multiple) or empty (Variable), as the viewer's own reader does,
+// and returns nil; Message.Absent counts them and AbsentBlocks names them,
+// so a receiver can note that the message was short. A body that ends
+// inside a block is still an error. For example ImprovedInstantMessage
+// from such a client ends
+//
+//	… 0a00 696d2066726f6d204200  Message "im from B\x00" (Variable 2)
+//	  0000                       BinaryBucket, empty: the body ends here
+//	                             (no EstateBlock, no MetaData count)
+//
+// and decodes with Absent() == 2 and AbsentBlocks [EstateBlock MetaData].
+//
 // Sending: AppendPacket writes a whole datagram for a Message. A message's
 // AppendTo panics if a Variable field or block is longer than its length
 // prefix can say (255 or 65535 bytes, 255 block instances) rather than

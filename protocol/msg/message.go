@@ -25,11 +25,26 @@ type Message interface {
 	AppendTo(b []byte) []byte
 	// Decode fills the value from a body (no message number), reusing
 	// the capacity of its Variable fields and blocks; decoded fields never
-	// alias body. A Variable block whose count byte is missing at the end
-	// of body decodes as empty. Errors are *DecodeError; on
-	// ErrTrailingData the value is complete, otherwise it is partly
-	// overwritten.
+	// alias body.
+	//
+	// A body may end where a block starts, as messages from senders with
+	// an older template do (libopenmetaverse's ImprovedInstantMessage
+	// stops after MessageBlock; OpenSimulator leaves out some trailing
+	// Variable block counts): that block and all after it are absent and
+	// decode as zero (Single, every instance of Multiple) or empty
+	// (Variable), Decode returns nil and Absent says how many there were.
+	// A body that ends inside a block, a field or a Variable block's
+	// instances is an error.
+	//
+	// Errors are *DecodeError; on ErrTrailingData the value is complete,
+	// otherwise it is partly overwritten.
 	Decode(body []byte) error
+	// Absent returns how many trailing blocks the body given to the last
+	// Decode lacked: 0 for a whole message (and for a value that was
+	// never decoded or failed to decode), more for a short one, which a
+	// receiver may want to trace (see AbsentBlocks). AppendTo always
+	// writes every block.
+	Absent() int
 	// Validate reports whether AppendTo can encode the value: no
 	// "Variable 1" field longer than 255 bytes, no "Variable 2" field
 	// longer than 65535, no Variable block with more than 255 instances.
@@ -98,4 +113,23 @@ func infoIndex(id ID) int {
 		i = fixedIndex[id&0xFF]
 	}
 	return int(i) - 1
+}
+
+// AbsentBlocks returns the names of the trailing blocks that the body m
+// last decoded lacked (see Message.Absent), in template order; nil for a
+// whole message. It allocates; call it only when m.Absent() > 0.
+func AbsentBlocks(m Message) []string {
+	n := m.Absent()
+	if n == 0 {
+		return nil
+	}
+	info, ok := Lookup(m.ID())
+	if !ok || n > len(info.Blocks) {
+		return nil
+	}
+	names := make([]string, 0, n)
+	for _, b := range info.Blocks[len(info.Blocks)-n:] {
+		names = append(names, b.Name)
+	}
+	return names
 }

@@ -498,6 +498,8 @@ const (
 type TestMessage struct {
 	TestBlock1    TestMessageTestBlock1       // Single
 	NeighborBlock [4]TestMessageNeighborBlock // Multiple 4
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TestMessageTestBlock1 is block TestBlock1 of TestMessage (Single).
@@ -562,6 +564,9 @@ func (*TestMessage) Trusted() bool { return false }
 // Zerocoded reports whether TestMessage is zerocoded by default.
 func (*TestMessage) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TestMessage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TestMessage) AppendTo(b []byte) []byte {
 	b = m.TestBlock1.appendTo(b, 0)
@@ -573,10 +578,19 @@ func (m *TestMessage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TestMessage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TestBlock1.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	for i := range m.NeighborBlock {
 		if off, err = m.NeighborBlock[i].decode(b, off); err != nil {
@@ -589,6 +603,19 @@ func (m *TestMessage) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TestMessage) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.TestBlock1 = TestMessageTestBlock1{}
+		fallthrough
+	case 1:
+		m.NeighborBlock = [4]TestMessageNeighborBlock{}
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *TestMessage) Validate() error {
 	return nil
@@ -597,6 +624,8 @@ func (m *TestMessage) Validate() error {
 // PacketAck is the template message PacketAck (Fixed 0xFFFFFFFB, NotTrusted, Unencoded).
 type PacketAck struct {
 	Packets []PacketAckPackets // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // PacketAckPackets is block Packets of PacketAck (Variable).
@@ -633,6 +662,9 @@ func (*PacketAck) Trusted() bool { return false }
 // Zerocoded reports whether PacketAck is zerocoded by default.
 func (*PacketAck) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *PacketAck) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *PacketAck) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.Packets), &infoTable[480], 0)
@@ -644,15 +676,16 @@ func (m *PacketAck) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *PacketAck) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[480], 0, off-1, n, 4, len(b))
 		}
@@ -669,6 +702,16 @@ func (m *PacketAck) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *PacketAck) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Packets = m.Packets[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *PacketAck) Validate() error {
 	if len(m.Packets) > 0xFF {
@@ -680,6 +723,8 @@ func (m *PacketAck) Validate() error {
 // OpenCircuit is the template message OpenCircuit (Fixed 0xFFFFFFFC, NotTrusted, Unencoded, UDPBlackListed).
 type OpenCircuit struct {
 	CircuitInfo OpenCircuitCircuitInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // OpenCircuitCircuitInfo is block CircuitInfo of OpenCircuit (Single).
@@ -719,6 +764,9 @@ func (*OpenCircuit) Trusted() bool { return false }
 // Zerocoded reports whether OpenCircuit is zerocoded by default.
 func (*OpenCircuit) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *OpenCircuit) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *OpenCircuit) AppendTo(b []byte) []byte {
 	b = m.CircuitInfo.appendTo(b, 0)
@@ -727,8 +775,13 @@ func (m *OpenCircuit) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *OpenCircuit) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.CircuitInfo.decode(b, off); err != nil {
 		return err
 	}
@@ -736,6 +789,16 @@ func (m *OpenCircuit) Decode(b []byte) error {
 		return errTrailing(&infoTable[481], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *OpenCircuit) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.CircuitInfo = OpenCircuitCircuitInfo{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -759,6 +822,9 @@ func (*CloseCircuit) Trusted() bool { return false }
 // Zerocoded reports whether CloseCircuit is zerocoded by default.
 func (*CloseCircuit) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (*CloseCircuit) Absent() int { return 0 }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CloseCircuit) AppendTo(b []byte) []byte {
 	return b
@@ -780,6 +846,8 @@ func (m *CloseCircuit) Validate() error {
 // StartPingCheck is the template message StartPingCheck (High 1, NotTrusted, Unencoded).
 type StartPingCheck struct {
 	PingID StartPingCheckPingID // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // StartPingCheckPingID is block PingID of StartPingCheck (Single).
@@ -819,6 +887,9 @@ func (*StartPingCheck) Trusted() bool { return false }
 // Zerocoded reports whether StartPingCheck is zerocoded by default.
 func (*StartPingCheck) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *StartPingCheck) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *StartPingCheck) AppendTo(b []byte) []byte {
 	b = m.PingID.appendTo(b, 0)
@@ -827,8 +898,13 @@ func (m *StartPingCheck) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *StartPingCheck) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.PingID.decode(b, off); err != nil {
 		return err
 	}
@@ -836,6 +912,16 @@ func (m *StartPingCheck) Decode(b []byte) error {
 		return errTrailing(&infoTable[0], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *StartPingCheck) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.PingID = StartPingCheckPingID{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -846,6 +932,8 @@ func (m *StartPingCheck) Validate() error {
 // CompletePingCheck is the template message CompletePingCheck (High 2, NotTrusted, Unencoded).
 type CompletePingCheck struct {
 	PingID CompletePingCheckPingID // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CompletePingCheckPingID is block PingID of CompletePingCheck (Single).
@@ -882,6 +970,9 @@ func (*CompletePingCheck) Trusted() bool { return false }
 // Zerocoded reports whether CompletePingCheck is zerocoded by default.
 func (*CompletePingCheck) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CompletePingCheck) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CompletePingCheck) AppendTo(b []byte) []byte {
 	b = m.PingID.appendTo(b, 0)
@@ -890,8 +981,13 @@ func (m *CompletePingCheck) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CompletePingCheck) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.PingID.decode(b, off); err != nil {
 		return err
 	}
@@ -899,6 +995,16 @@ func (m *CompletePingCheck) Decode(b []byte) error {
 		return errTrailing(&infoTable[1], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CompletePingCheck) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.PingID = CompletePingCheckPingID{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -909,6 +1015,8 @@ func (m *CompletePingCheck) Validate() error {
 // AddCircuitCode is the template message AddCircuitCode (Low 2, Trusted, Unencoded).
 type AddCircuitCode struct {
 	CircuitCode AddCircuitCodeCircuitCode // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AddCircuitCodeCircuitCode is block CircuitCode of AddCircuitCode (Single).
@@ -951,6 +1059,9 @@ func (*AddCircuitCode) Trusted() bool { return true }
 // Zerocoded reports whether AddCircuitCode is zerocoded by default.
 func (*AddCircuitCode) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AddCircuitCode) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AddCircuitCode) AppendTo(b []byte) []byte {
 	b = m.CircuitCode.appendTo(b, 0)
@@ -959,8 +1070,13 @@ func (m *AddCircuitCode) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AddCircuitCode) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.CircuitCode.decode(b, off); err != nil {
 		return err
 	}
@@ -968,6 +1084,16 @@ func (m *AddCircuitCode) Decode(b []byte) error {
 		return errTrailing(&infoTable[50], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AddCircuitCode) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.CircuitCode = AddCircuitCodeCircuitCode{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -978,6 +1104,8 @@ func (m *AddCircuitCode) Validate() error {
 // UseCircuitCode is the template message UseCircuitCode (Low 3, NotTrusted, Unencoded).
 type UseCircuitCode struct {
 	CircuitCode UseCircuitCodeCircuitCode // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UseCircuitCodeCircuitCode is block CircuitCode of UseCircuitCode (Single).
@@ -1020,6 +1148,9 @@ func (*UseCircuitCode) Trusted() bool { return false }
 // Zerocoded reports whether UseCircuitCode is zerocoded by default.
 func (*UseCircuitCode) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UseCircuitCode) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UseCircuitCode) AppendTo(b []byte) []byte {
 	b = m.CircuitCode.appendTo(b, 0)
@@ -1028,8 +1159,13 @@ func (m *UseCircuitCode) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UseCircuitCode) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.CircuitCode.decode(b, off); err != nil {
 		return err
 	}
@@ -1037,6 +1173,16 @@ func (m *UseCircuitCode) Decode(b []byte) error {
 		return errTrailing(&infoTable[51], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UseCircuitCode) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.CircuitCode = UseCircuitCodeCircuitCode{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -1047,6 +1193,8 @@ func (m *UseCircuitCode) Validate() error {
 // NeighborList is the template message NeighborList (High 3, Trusted, Unencoded).
 type NeighborList struct {
 	NeighborBlock [4]NeighborListNeighborBlock // Multiple 4
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // NeighborListNeighborBlock is block NeighborBlock of NeighborList (Multiple 4).
@@ -1117,6 +1265,9 @@ func (*NeighborList) Trusted() bool { return true }
 // Zerocoded reports whether NeighborList is zerocoded by default.
 func (*NeighborList) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *NeighborList) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *NeighborList) AppendTo(b []byte) []byte {
 	for i := range m.NeighborBlock {
@@ -1127,8 +1278,13 @@ func (m *NeighborList) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *NeighborList) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	for i := range m.NeighborBlock {
 		if off, err = m.NeighborBlock[i].decode(b, off); err != nil {
 			return err
@@ -1138,6 +1294,18 @@ func (m *NeighborList) Decode(b []byte) error {
 		return errTrailing(&infoTable[2], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *NeighborList) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		for i := range m.NeighborBlock {
+			m.NeighborBlock[i] = NeighborListNeighborBlock{Name: m.NeighborBlock[i].Name[:0]}
+		}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -1155,6 +1323,8 @@ type AvatarTextureUpdate struct {
 	AgentData    AvatarTextureUpdateAgentData      // Single
 	WearableData []AvatarTextureUpdateWearableData // Variable
 	TextureData  []AvatarTextureUpdateTextureData  // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarTextureUpdateAgentData is block AgentData of AvatarTextureUpdate (Single).
@@ -1254,6 +1424,9 @@ func (*AvatarTextureUpdate) Trusted() bool { return true }
 // Zerocoded reports whether AvatarTextureUpdate is zerocoded by default.
 func (*AvatarTextureUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarTextureUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarTextureUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -1270,18 +1443,23 @@ func (m *AvatarTextureUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarTextureUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*18 > len(b)-off {
 			return errCount(&infoTable[52], 1, off-1, n, 18, len(b))
 		}
@@ -1292,13 +1470,13 @@ func (m *AvatarTextureUpdate) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[52], 2, off-1, n, 16, len(b))
 		}
@@ -1313,6 +1491,22 @@ func (m *AvatarTextureUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[52], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarTextureUpdate) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = AvatarTextureUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.WearableData = m.WearableData[:0]
+		fallthrough
+	case 2:
+		m.TextureData = m.TextureData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -1334,6 +1528,8 @@ func (m *AvatarTextureUpdate) Validate() error {
 // SimulatorMapUpdate is the template message SimulatorMapUpdate (Low 5, Trusted, Unencoded).
 type SimulatorMapUpdate struct {
 	MapData SimulatorMapUpdateMapData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SimulatorMapUpdateMapData is block MapData of SimulatorMapUpdate (Single).
@@ -1370,6 +1566,9 @@ func (*SimulatorMapUpdate) Trusted() bool { return true }
 // Zerocoded reports whether SimulatorMapUpdate is zerocoded by default.
 func (*SimulatorMapUpdate) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SimulatorMapUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SimulatorMapUpdate) AppendTo(b []byte) []byte {
 	b = m.MapData.appendTo(b, 0)
@@ -1378,8 +1577,13 @@ func (m *SimulatorMapUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SimulatorMapUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.MapData.decode(b, off); err != nil {
 		return err
 	}
@@ -1387,6 +1591,16 @@ func (m *SimulatorMapUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[53], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SimulatorMapUpdate) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.MapData = SimulatorMapUpdateMapData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -1397,6 +1611,8 @@ func (m *SimulatorMapUpdate) Validate() error {
 // SimulatorSetMap is the template message SimulatorSetMap (Low 6, Trusted, Unencoded).
 type SimulatorSetMap struct {
 	MapData SimulatorSetMapMapData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SimulatorSetMapMapData is block MapData of SimulatorSetMap (Single).
@@ -1439,6 +1655,9 @@ func (*SimulatorSetMap) Trusted() bool { return true }
 // Zerocoded reports whether SimulatorSetMap is zerocoded by default.
 func (*SimulatorSetMap) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SimulatorSetMap) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SimulatorSetMap) AppendTo(b []byte) []byte {
 	b = m.MapData.appendTo(b, 0)
@@ -1447,8 +1666,13 @@ func (m *SimulatorSetMap) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SimulatorSetMap) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.MapData.decode(b, off); err != nil {
 		return err
 	}
@@ -1456,6 +1680,16 @@ func (m *SimulatorSetMap) Decode(b []byte) error {
 		return errTrailing(&infoTable[54], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SimulatorSetMap) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.MapData = SimulatorSetMapMapData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -1478,6 +1712,9 @@ func (*SubscribeLoad) Trusted() bool { return true }
 
 // Zerocoded reports whether SubscribeLoad is zerocoded by default.
 func (*SubscribeLoad) Zerocoded() bool { return false }
+
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (*SubscribeLoad) Absent() int { return 0 }
 
 // AppendTo appends the body of m to b (see Message).
 func (m *SubscribeLoad) AppendTo(b []byte) []byte {
@@ -1513,6 +1750,9 @@ func (*UnsubscribeLoad) Trusted() bool { return true }
 // Zerocoded reports whether UnsubscribeLoad is zerocoded by default.
 func (*UnsubscribeLoad) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (*UnsubscribeLoad) Absent() int { return 0 }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UnsubscribeLoad) AppendTo(b []byte) []byte {
 	return b
@@ -1535,6 +1775,8 @@ func (m *UnsubscribeLoad) Validate() error {
 type SimulatorReady struct {
 	SimulatorBlock SimulatorReadySimulatorBlock // Single
 	TelehubBlock   SimulatorReadyTelehubBlock   // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SimulatorReadySimulatorBlock is block SimulatorBlock of SimulatorReady (Single).
@@ -1621,6 +1863,9 @@ func (*SimulatorReady) Trusted() bool { return true }
 // Zerocoded reports whether SimulatorReady is zerocoded by default.
 func (*SimulatorReady) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SimulatorReady) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SimulatorReady) AppendTo(b []byte) []byte {
 	b = m.SimulatorBlock.appendTo(b, 0)
@@ -1630,10 +1875,19 @@ func (m *SimulatorReady) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SimulatorReady) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.SimulatorBlock.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.TelehubBlock.decode(b, off); err != nil {
 		return err
@@ -1642,6 +1896,19 @@ func (m *SimulatorReady) Decode(b []byte) error {
 		return errTrailing(&infoTable[57], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SimulatorReady) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.SimulatorBlock = SimulatorReadySimulatorBlock{SimName: m.SimulatorBlock.SimName[:0]}
+		fallthrough
+	case 1:
+		m.TelehubBlock = SimulatorReadyTelehubBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -1656,6 +1923,8 @@ func (m *SimulatorReady) Validate() error {
 type TelehubInfo struct {
 	TelehubBlock    TelehubInfoTelehubBlock      // Single
 	SpawnPointBlock []TelehubInfoSpawnPointBlock // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TelehubInfoTelehubBlock is block TelehubBlock of TelehubInfo (Single).
@@ -1739,6 +2008,9 @@ func (*TelehubInfo) Trusted() bool { return true }
 // Zerocoded reports whether TelehubInfo is zerocoded by default.
 func (*TelehubInfo) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TelehubInfo) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TelehubInfo) AppendTo(b []byte) []byte {
 	b = m.TelehubBlock.appendTo(b, 0)
@@ -1751,18 +2023,23 @@ func (m *TelehubInfo) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TelehubInfo) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TelehubBlock.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*12 > len(b)-off {
 			return errCount(&infoTable[58], 1, off-1, n, 12, len(b))
 		}
@@ -1777,6 +2054,19 @@ func (m *TelehubInfo) Decode(b []byte) error {
 		return errTrailing(&infoTable[58], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TelehubInfo) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.TelehubBlock = TelehubInfoTelehubBlock{ObjectName: m.TelehubBlock.ObjectName[:0]}
+		fallthrough
+	case 1:
+		m.SpawnPointBlock = m.SpawnPointBlock[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -1796,6 +2086,8 @@ type SimulatorPresentAtLocation struct {
 	NeighborBlock            [4]SimulatorPresentAtLocationNeighborBlock         // Multiple 4
 	SimulatorBlock           SimulatorPresentAtLocationSimulatorBlock           // Single
 	TelehubBlock             []SimulatorPresentAtLocationTelehubBlock           // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SimulatorPresentAtLocationSimulatorPublicHostBlock is block SimulatorPublicHostBlock of SimulatorPresentAtLocation (Single).
@@ -1938,6 +2230,9 @@ func (*SimulatorPresentAtLocation) Trusted() bool { return true }
 // Zerocoded reports whether SimulatorPresentAtLocation is zerocoded by default.
 func (*SimulatorPresentAtLocation) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SimulatorPresentAtLocation) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SimulatorPresentAtLocation) AppendTo(b []byte) []byte {
 	b = m.SimulatorPublicHostBlock.appendTo(b, 0)
@@ -1954,26 +2249,39 @@ func (m *SimulatorPresentAtLocation) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SimulatorPresentAtLocation) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.SimulatorPublicHostBlock.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	for i := range m.NeighborBlock {
 		if off, err = m.NeighborBlock[i].decode(b, off); err != nil {
 			return err
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	if off, err = m.SimulatorBlock.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*13 > len(b)-off {
 			return errCount(&infoTable[59], 3, off-1, n, 13, len(b))
 		}
@@ -1988,6 +2296,25 @@ func (m *SimulatorPresentAtLocation) Decode(b []byte) error {
 		return errTrailing(&infoTable[59], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SimulatorPresentAtLocation) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.SimulatorPublicHostBlock = SimulatorPresentAtLocationSimulatorPublicHostBlock{}
+		fallthrough
+	case 1:
+		m.NeighborBlock = [4]SimulatorPresentAtLocationNeighborBlock{}
+		fallthrough
+	case 2:
+		m.SimulatorBlock = SimulatorPresentAtLocationSimulatorBlock{SimName: m.SimulatorBlock.SimName[:0]}
+		fallthrough
+	case 3:
+		m.TelehubBlock = m.TelehubBlock[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -2005,6 +2332,8 @@ func (m *SimulatorPresentAtLocation) Validate() error {
 type SimulatorLoad struct {
 	SimulatorLoad SimulatorLoadSimulatorLoad // Single
 	AgentList     []SimulatorLoadAgentList   // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SimulatorLoadSimulatorLoad is block SimulatorLoad of SimulatorLoad (Single).
@@ -2075,6 +2404,9 @@ func (*SimulatorLoad) Trusted() bool { return true }
 // Zerocoded reports whether SimulatorLoad is zerocoded by default.
 func (*SimulatorLoad) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SimulatorLoad) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SimulatorLoad) AppendTo(b []byte) []byte {
 	b = m.SimulatorLoad.appendTo(b, 0)
@@ -2087,18 +2419,23 @@ func (m *SimulatorLoad) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SimulatorLoad) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.SimulatorLoad.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*6 > len(b)-off {
 			return errCount(&infoTable[60], 1, off-1, n, 6, len(b))
 		}
@@ -2113,6 +2450,19 @@ func (m *SimulatorLoad) Decode(b []byte) error {
 		return errTrailing(&infoTable[60], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SimulatorLoad) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.SimulatorLoad = SimulatorLoadSimulatorLoad{}
+		fallthrough
+	case 1:
+		m.AgentList = m.AgentList[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -2139,6 +2489,9 @@ func (*SimulatorShutdownRequest) Trusted() bool { return true }
 // Zerocoded reports whether SimulatorShutdownRequest is zerocoded by default.
 func (*SimulatorShutdownRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (*SimulatorShutdownRequest) Absent() int { return 0 }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SimulatorShutdownRequest) AppendTo(b []byte) []byte {
 	return b
@@ -2160,6 +2513,8 @@ func (m *SimulatorShutdownRequest) Validate() error {
 // RegionPresenceRequestByRegionID is the template message RegionPresenceRequestByRegionID (Low 14, Trusted, Unencoded).
 type RegionPresenceRequestByRegionID struct {
 	RegionData []RegionPresenceRequestByRegionIDRegionData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RegionPresenceRequestByRegionIDRegionData is block RegionData of RegionPresenceRequestByRegionID (Variable).
@@ -2196,6 +2551,9 @@ func (*RegionPresenceRequestByRegionID) Trusted() bool { return true }
 // Zerocoded reports whether RegionPresenceRequestByRegionID is zerocoded by default.
 func (*RegionPresenceRequestByRegionID) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RegionPresenceRequestByRegionID) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RegionPresenceRequestByRegionID) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.RegionData), &infoTable[62], 0)
@@ -2207,15 +2565,16 @@ func (m *RegionPresenceRequestByRegionID) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RegionPresenceRequestByRegionID) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[62], 0, off-1, n, 16, len(b))
 		}
@@ -2232,6 +2591,16 @@ func (m *RegionPresenceRequestByRegionID) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RegionPresenceRequestByRegionID) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.RegionData = m.RegionData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *RegionPresenceRequestByRegionID) Validate() error {
 	if len(m.RegionData) > 0xFF {
@@ -2243,6 +2612,8 @@ func (m *RegionPresenceRequestByRegionID) Validate() error {
 // RegionPresenceRequestByHandle is the template message RegionPresenceRequestByHandle (Low 15, Trusted, Unencoded).
 type RegionPresenceRequestByHandle struct {
 	RegionData []RegionPresenceRequestByHandleRegionData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RegionPresenceRequestByHandleRegionData is block RegionData of RegionPresenceRequestByHandle (Variable).
@@ -2279,6 +2650,9 @@ func (*RegionPresenceRequestByHandle) Trusted() bool { return true }
 // Zerocoded reports whether RegionPresenceRequestByHandle is zerocoded by default.
 func (*RegionPresenceRequestByHandle) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RegionPresenceRequestByHandle) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RegionPresenceRequestByHandle) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.RegionData), &infoTable[63], 0)
@@ -2290,15 +2664,16 @@ func (m *RegionPresenceRequestByHandle) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RegionPresenceRequestByHandle) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*8 > len(b)-off {
 			return errCount(&infoTable[63], 0, off-1, n, 8, len(b))
 		}
@@ -2315,6 +2690,16 @@ func (m *RegionPresenceRequestByHandle) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RegionPresenceRequestByHandle) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.RegionData = m.RegionData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *RegionPresenceRequestByHandle) Validate() error {
 	if len(m.RegionData) > 0xFF {
@@ -2326,6 +2711,8 @@ func (m *RegionPresenceRequestByHandle) Validate() error {
 // RegionPresenceResponse is the template message RegionPresenceResponse (Low 16, Trusted, Zerocoded).
 type RegionPresenceResponse struct {
 	RegionData []RegionPresenceResponseRegionData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RegionPresenceResponseRegionData is block RegionData of RegionPresenceResponse (Variable).
@@ -2390,6 +2777,9 @@ func (*RegionPresenceResponse) Trusted() bool { return true }
 // Zerocoded reports whether RegionPresenceResponse is zerocoded by default.
 func (*RegionPresenceResponse) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RegionPresenceResponse) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RegionPresenceResponse) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.RegionData), &infoTable[64], 0)
@@ -2401,15 +2791,16 @@ func (m *RegionPresenceResponse) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RegionPresenceResponse) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*43 > len(b)-off {
 			return errCount(&infoTable[64], 0, off-1, n, 43, len(b))
 		}
@@ -2424,6 +2815,16 @@ func (m *RegionPresenceResponse) Decode(b []byte) error {
 		return errTrailing(&infoTable[64], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RegionPresenceResponse) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.RegionData = m.RegionData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -2442,6 +2843,8 @@ func (m *RegionPresenceResponse) Validate() error {
 // UpdateSimulator is the template message UpdateSimulator (Low 17, Trusted, Unencoded).
 type UpdateSimulator struct {
 	SimulatorInfo UpdateSimulatorSimulatorInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UpdateSimulatorSimulatorInfo is block SimulatorInfo of UpdateSimulator (Single).
@@ -2503,6 +2906,9 @@ func (*UpdateSimulator) Trusted() bool { return true }
 // Zerocoded reports whether UpdateSimulator is zerocoded by default.
 func (*UpdateSimulator) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UpdateSimulator) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UpdateSimulator) AppendTo(b []byte) []byte {
 	b = m.SimulatorInfo.appendTo(b, 0)
@@ -2511,8 +2917,13 @@ func (m *UpdateSimulator) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UpdateSimulator) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.SimulatorInfo.decode(b, off); err != nil {
 		return err
 	}
@@ -2520,6 +2931,16 @@ func (m *UpdateSimulator) Decode(b []byte) error {
 		return errTrailing(&infoTable[65], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UpdateSimulator) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.SimulatorInfo = UpdateSimulatorSimulatorInfo{SimName: m.SimulatorInfo.SimName[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -2533,6 +2954,8 @@ func (m *UpdateSimulator) Validate() error {
 // LogDwellTime is the template message LogDwellTime (Low 18, Trusted, Unencoded).
 type LogDwellTime struct {
 	DwellInfo LogDwellTimeDwellInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LogDwellTimeDwellInfo is block DwellInfo of LogDwellTime (Single).
@@ -2606,6 +3029,9 @@ func (*LogDwellTime) Trusted() bool { return true }
 // Zerocoded reports whether LogDwellTime is zerocoded by default.
 func (*LogDwellTime) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LogDwellTime) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LogDwellTime) AppendTo(b []byte) []byte {
 	b = m.DwellInfo.appendTo(b, 0)
@@ -2614,8 +3040,13 @@ func (m *LogDwellTime) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LogDwellTime) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.DwellInfo.decode(b, off); err != nil {
 		return err
 	}
@@ -2623,6 +3054,16 @@ func (m *LogDwellTime) Decode(b []byte) error {
 		return errTrailing(&infoTable[66], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LogDwellTime) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DwellInfo = LogDwellTimeDwellInfo{SimName: m.DwellInfo.SimName[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -2636,6 +3077,8 @@ func (m *LogDwellTime) Validate() error {
 // FeatureDisabled is the template message FeatureDisabled (Low 19, Trusted, Unencoded).
 type FeatureDisabled struct {
 	FailureInfo FeatureDisabledFailureInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // FeatureDisabledFailureInfo is block FailureInfo of FeatureDisabled (Single).
@@ -2688,6 +3131,9 @@ func (*FeatureDisabled) Trusted() bool { return true }
 // Zerocoded reports whether FeatureDisabled is zerocoded by default.
 func (*FeatureDisabled) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *FeatureDisabled) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *FeatureDisabled) AppendTo(b []byte) []byte {
 	b = m.FailureInfo.appendTo(b, 0)
@@ -2696,8 +3142,13 @@ func (m *FeatureDisabled) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *FeatureDisabled) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.FailureInfo.decode(b, off); err != nil {
 		return err
 	}
@@ -2705,6 +3156,16 @@ func (m *FeatureDisabled) Decode(b []byte) error {
 		return errTrailing(&infoTable[67], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *FeatureDisabled) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.FailureInfo = FeatureDisabledFailureInfo{ErrorMessage: m.FailureInfo.ErrorMessage[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -2718,6 +3179,8 @@ func (m *FeatureDisabled) Validate() error {
 // LogFailedMoneyTransaction is the template message LogFailedMoneyTransaction (Low 20, Trusted, Unencoded).
 type LogFailedMoneyTransaction struct {
 	TransactionData LogFailedMoneyTransactionTransactionData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LogFailedMoneyTransactionTransactionData is block TransactionData of LogFailedMoneyTransaction (Single).
@@ -2784,6 +3247,9 @@ func (*LogFailedMoneyTransaction) Trusted() bool { return true }
 // Zerocoded reports whether LogFailedMoneyTransaction is zerocoded by default.
 func (*LogFailedMoneyTransaction) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LogFailedMoneyTransaction) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LogFailedMoneyTransaction) AppendTo(b []byte) []byte {
 	b = m.TransactionData.appendTo(b, 0)
@@ -2792,8 +3258,13 @@ func (m *LogFailedMoneyTransaction) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LogFailedMoneyTransaction) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TransactionData.decode(b, off); err != nil {
 		return err
 	}
@@ -2801,6 +3272,16 @@ func (m *LogFailedMoneyTransaction) Decode(b []byte) error {
 		return errTrailing(&infoTable[68], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LogFailedMoneyTransaction) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.TransactionData = LogFailedMoneyTransactionTransactionData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -2811,6 +3292,8 @@ func (m *LogFailedMoneyTransaction) Validate() error {
 // UserReportInternal is the template message UserReportInternal (Low 21, Trusted, Zerocoded).
 type UserReportInternal struct {
 	ReportData UserReportInternalReportData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UserReportInternalReportData is block ReportData of UserReportInternal (Single).
@@ -2926,6 +3409,9 @@ func (*UserReportInternal) Trusted() bool { return true }
 // Zerocoded reports whether UserReportInternal is zerocoded by default.
 func (*UserReportInternal) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UserReportInternal) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UserReportInternal) AppendTo(b []byte) []byte {
 	b = m.ReportData.appendTo(b, 0)
@@ -2934,8 +3420,13 @@ func (m *UserReportInternal) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UserReportInternal) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ReportData.decode(b, off); err != nil {
 		return err
 	}
@@ -2943,6 +3434,16 @@ func (m *UserReportInternal) Decode(b []byte) error {
 		return errTrailing(&infoTable[69], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UserReportInternal) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ReportData = UserReportInternalReportData{AbuseRegionName: m.ReportData.AbuseRegionName[:0], Summary: m.ReportData.Summary[:0], Details: m.ReportData.Details[:0], VersionString: m.ReportData.VersionString[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -2956,6 +3457,8 @@ func (m *UserReportInternal) Validate() error {
 // SetSimStatusInDatabase is the template message SetSimStatusInDatabase (Low 22, Trusted, Unencoded).
 type SetSimStatusInDatabase struct {
 	Data SetSimStatusInDatabaseData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SetSimStatusInDatabaseData is block Data of SetSimStatusInDatabase (Single).
@@ -3034,6 +3537,9 @@ func (*SetSimStatusInDatabase) Trusted() bool { return true }
 // Zerocoded reports whether SetSimStatusInDatabase is zerocoded by default.
 func (*SetSimStatusInDatabase) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SetSimStatusInDatabase) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SetSimStatusInDatabase) AppendTo(b []byte) []byte {
 	b = m.Data.appendTo(b, 0)
@@ -3042,8 +3548,13 @@ func (m *SetSimStatusInDatabase) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SetSimStatusInDatabase) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
 	}
@@ -3051,6 +3562,16 @@ func (m *SetSimStatusInDatabase) Decode(b []byte) error {
 		return errTrailing(&infoTable[70], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SetSimStatusInDatabase) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Data = SetSimStatusInDatabaseData{HostName: m.Data.HostName[:0], Status: m.Data.Status[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -3064,6 +3585,8 @@ func (m *SetSimStatusInDatabase) Validate() error {
 // SetSimPresenceInDatabase is the template message SetSimPresenceInDatabase (Low 23, Trusted, Unencoded, UDPDeprecated).
 type SetSimPresenceInDatabase struct {
 	SimData SetSimPresenceInDatabaseSimData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SetSimPresenceInDatabaseSimData is block SimData of SetSimPresenceInDatabase (Single).
@@ -3142,6 +3665,9 @@ func (*SetSimPresenceInDatabase) Trusted() bool { return true }
 // Zerocoded reports whether SetSimPresenceInDatabase is zerocoded by default.
 func (*SetSimPresenceInDatabase) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SetSimPresenceInDatabase) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SetSimPresenceInDatabase) AppendTo(b []byte) []byte {
 	b = m.SimData.appendTo(b, 0)
@@ -3150,8 +3676,13 @@ func (m *SetSimPresenceInDatabase) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SetSimPresenceInDatabase) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.SimData.decode(b, off); err != nil {
 		return err
 	}
@@ -3159,6 +3690,16 @@ func (m *SetSimPresenceInDatabase) Decode(b []byte) error {
 		return errTrailing(&infoTable[71], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SetSimPresenceInDatabase) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.SimData = SetSimPresenceInDatabaseSimData{HostName: m.SimData.HostName[:0], Status: m.SimData.Status[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -3185,6 +3726,9 @@ func (*EconomyDataRequest) Trusted() bool { return false }
 // Zerocoded reports whether EconomyDataRequest is zerocoded by default.
 func (*EconomyDataRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (*EconomyDataRequest) Absent() int { return 0 }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EconomyDataRequest) AppendTo(b []byte) []byte {
 	return b
@@ -3206,6 +3750,8 @@ func (m *EconomyDataRequest) Validate() error {
 // EconomyData is the template message EconomyData (Low 25, Trusted, Zerocoded).
 type EconomyData struct {
 	Info EconomyDataInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EconomyDataInfo is block Info of EconomyData (Single).
@@ -3290,6 +3836,9 @@ func (*EconomyData) Trusted() bool { return true }
 // Zerocoded reports whether EconomyData is zerocoded by default.
 func (*EconomyData) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EconomyData) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EconomyData) AppendTo(b []byte) []byte {
 	b = m.Info.appendTo(b, 0)
@@ -3298,8 +3847,13 @@ func (m *EconomyData) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EconomyData) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Info.decode(b, off); err != nil {
 		return err
 	}
@@ -3307,6 +3861,16 @@ func (m *EconomyData) Decode(b []byte) error {
 		return errTrailing(&infoTable[73], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EconomyData) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Info = EconomyDataInfo{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -3318,6 +3882,8 @@ func (m *EconomyData) Validate() error {
 type AvatarPickerRequest struct {
 	AgentData AvatarPickerRequestAgentData // Single
 	Data      AvatarPickerRequestData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarPickerRequestAgentData is block AgentData of AvatarPickerRequest (Single).
@@ -3385,6 +3951,9 @@ func (*AvatarPickerRequest) Trusted() bool { return false }
 // Zerocoded reports whether AvatarPickerRequest is zerocoded by default.
 func (*AvatarPickerRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarPickerRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarPickerRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -3394,10 +3963,19 @@ func (m *AvatarPickerRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarPickerRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -3406,6 +3984,19 @@ func (m *AvatarPickerRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[74], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarPickerRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AvatarPickerRequestAgentData{}
+		fallthrough
+	case 1:
+		m.Data = AvatarPickerRequestData{Name: m.Data.Name[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -3420,6 +4011,8 @@ func (m *AvatarPickerRequest) Validate() error {
 type AvatarPickerRequestBackend struct {
 	AgentData AvatarPickerRequestBackendAgentData // Single
 	Data      AvatarPickerRequestBackendData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarPickerRequestBackendAgentData is block AgentData of AvatarPickerRequestBackend (Single).
@@ -3490,6 +4083,9 @@ func (*AvatarPickerRequestBackend) Trusted() bool { return true }
 // Zerocoded reports whether AvatarPickerRequestBackend is zerocoded by default.
 func (*AvatarPickerRequestBackend) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarPickerRequestBackend) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarPickerRequestBackend) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -3499,10 +4095,19 @@ func (m *AvatarPickerRequestBackend) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarPickerRequestBackend) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -3511,6 +4116,19 @@ func (m *AvatarPickerRequestBackend) Decode(b []byte) error {
 		return errTrailing(&infoTable[75], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarPickerRequestBackend) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AvatarPickerRequestBackendAgentData{}
+		fallthrough
+	case 1:
+		m.Data = AvatarPickerRequestBackendData{Name: m.Data.Name[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -3525,6 +4143,8 @@ func (m *AvatarPickerRequestBackend) Validate() error {
 type AvatarPickerReply struct {
 	AgentData AvatarPickerReplyAgentData // Single
 	Data      []AvatarPickerReplyData    // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarPickerReplyAgentData is block AgentData of AvatarPickerReply (Single).
@@ -3607,6 +4227,9 @@ func (*AvatarPickerReply) Trusted() bool { return true }
 // Zerocoded reports whether AvatarPickerReply is zerocoded by default.
 func (*AvatarPickerReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarPickerReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarPickerReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -3619,18 +4242,23 @@ func (m *AvatarPickerReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarPickerReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*18 > len(b)-off {
 			return errCount(&infoTable[76], 1, off-1, n, 18, len(b))
 		}
@@ -3645,6 +4273,19 @@ func (m *AvatarPickerReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[76], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarPickerReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AvatarPickerReplyAgentData{}
+		fallthrough
+	case 1:
+		m.Data = m.Data[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -3665,6 +4306,8 @@ type PlacesQuery struct {
 	AgentData       PlacesQueryAgentData       // Single
 	TransactionData PlacesQueryTransactionData // Single
 	QueryData       PlacesQueryQueryData       // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // PlacesQueryAgentData is block AgentData of PlacesQuery (Single).
@@ -3775,6 +4418,9 @@ func (*PlacesQuery) Trusted() bool { return false }
 // Zerocoded reports whether PlacesQuery is zerocoded by default.
 func (*PlacesQuery) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *PlacesQuery) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *PlacesQuery) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -3785,13 +4431,26 @@ func (m *PlacesQuery) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *PlacesQuery) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.TransactionData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
@@ -3800,6 +4459,22 @@ func (m *PlacesQuery) Decode(b []byte) error {
 		return errTrailing(&infoTable[77], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *PlacesQuery) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = PlacesQueryAgentData{}
+		fallthrough
+	case 1:
+		m.TransactionData = PlacesQueryTransactionData{}
+		fallthrough
+	case 2:
+		m.QueryData = PlacesQueryQueryData{QueryText: m.QueryData.QueryText[:0], SimName: m.QueryData.SimName[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -3815,6 +4490,8 @@ type PlacesReply struct {
 	AgentData       PlacesReplyAgentData       // Single
 	TransactionData PlacesReplyTransactionData // Single
 	QueryData       []PlacesReplyQueryData     // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // PlacesReplyAgentData is block AgentData of PlacesReply (Single).
@@ -3966,6 +4643,9 @@ func (*PlacesReply) Trusted() bool { return true }
 // Zerocoded reports whether PlacesReply is zerocoded by default.
 func (*PlacesReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *PlacesReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *PlacesReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -3979,21 +4659,30 @@ func (m *PlacesReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *PlacesReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.TransactionData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*64 > len(b)-off {
 			return errCount(&infoTable[78], 2, off-1, n, 64, len(b))
 		}
@@ -4008,6 +4697,22 @@ func (m *PlacesReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[78], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *PlacesReply) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = PlacesReplyAgentData{}
+		fallthrough
+	case 1:
+		m.TransactionData = PlacesReplyTransactionData{}
+		fallthrough
+	case 2:
+		m.QueryData = m.QueryData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -4027,6 +4732,8 @@ func (m *PlacesReply) Validate() error {
 type DirFindQuery struct {
 	AgentData DirFindQueryAgentData // Single
 	QueryData DirFindQueryQueryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirFindQueryAgentData is block AgentData of DirFindQuery (Single).
@@ -4113,6 +4820,9 @@ func (*DirFindQuery) Trusted() bool { return false }
 // Zerocoded reports whether DirFindQuery is zerocoded by default.
 func (*DirFindQuery) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirFindQuery) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirFindQuery) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -4122,10 +4832,19 @@ func (m *DirFindQuery) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirFindQuery) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
@@ -4134,6 +4853,19 @@ func (m *DirFindQuery) Decode(b []byte) error {
 		return errTrailing(&infoTable[79], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirFindQuery) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirFindQueryAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirFindQueryQueryData{QueryText: m.QueryData.QueryText[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -4148,6 +4880,8 @@ func (m *DirFindQuery) Validate() error {
 type DirFindQueryBackend struct {
 	AgentData DirFindQueryBackendAgentData // Single
 	QueryData DirFindQueryBackendQueryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirFindQueryBackendAgentData is block AgentData of DirFindQueryBackend (Single).
@@ -4237,6 +4971,9 @@ func (*DirFindQueryBackend) Trusted() bool { return true }
 // Zerocoded reports whether DirFindQueryBackend is zerocoded by default.
 func (*DirFindQueryBackend) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirFindQueryBackend) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirFindQueryBackend) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -4246,10 +4983,19 @@ func (m *DirFindQueryBackend) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirFindQueryBackend) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
@@ -4258,6 +5004,19 @@ func (m *DirFindQueryBackend) Decode(b []byte) error {
 		return errTrailing(&infoTable[80], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirFindQueryBackend) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirFindQueryBackendAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirFindQueryBackendQueryData{QueryText: m.QueryData.QueryText[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -4272,6 +5031,8 @@ func (m *DirFindQueryBackend) Validate() error {
 type DirPlacesQuery struct {
 	AgentData DirPlacesQueryAgentData // Single
 	QueryData DirPlacesQueryQueryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirPlacesQueryAgentData is block AgentData of DirPlacesQuery (Single).
@@ -4375,6 +5136,9 @@ func (*DirPlacesQuery) Trusted() bool { return false }
 // Zerocoded reports whether DirPlacesQuery is zerocoded by default.
 func (*DirPlacesQuery) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirPlacesQuery) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirPlacesQuery) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -4384,10 +5148,19 @@ func (m *DirPlacesQuery) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirPlacesQuery) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
@@ -4396,6 +5169,19 @@ func (m *DirPlacesQuery) Decode(b []byte) error {
 		return errTrailing(&infoTable[81], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirPlacesQuery) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirPlacesQueryAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirPlacesQueryQueryData{QueryText: m.QueryData.QueryText[:0], SimName: m.QueryData.SimName[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -4410,6 +5196,8 @@ func (m *DirPlacesQuery) Validate() error {
 type DirPlacesQueryBackend struct {
 	AgentData DirPlacesQueryBackendAgentData // Single
 	QueryData DirPlacesQueryBackendQueryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirPlacesQueryBackendAgentData is block AgentData of DirPlacesQueryBackend (Single).
@@ -4516,6 +5304,9 @@ func (*DirPlacesQueryBackend) Trusted() bool { return true }
 // Zerocoded reports whether DirPlacesQueryBackend is zerocoded by default.
 func (*DirPlacesQueryBackend) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirPlacesQueryBackend) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirPlacesQueryBackend) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -4525,10 +5316,19 @@ func (m *DirPlacesQueryBackend) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirPlacesQueryBackend) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
@@ -4537,6 +5337,19 @@ func (m *DirPlacesQueryBackend) Decode(b []byte) error {
 		return errTrailing(&infoTable[82], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirPlacesQueryBackend) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirPlacesQueryBackendAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirPlacesQueryBackendQueryData{QueryText: m.QueryData.QueryText[:0], SimName: m.QueryData.SimName[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -4553,6 +5366,8 @@ type DirPlacesReply struct {
 	QueryData    []DirPlacesReplyQueryData    // Variable
 	QueryReplies []DirPlacesReplyQueryReplies // Variable
 	StatusData   []DirPlacesReplyStatusData   // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirPlacesReplyAgentData is block AgentData of DirPlacesReply (Single).
@@ -4683,6 +5498,9 @@ func (*DirPlacesReply) Trusted() bool { return true }
 // Zerocoded reports whether DirPlacesReply is zerocoded by default.
 func (*DirPlacesReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirPlacesReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirPlacesReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -4703,18 +5521,23 @@ func (m *DirPlacesReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirPlacesReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[83], 1, off-1, n, 16, len(b))
 		}
@@ -4725,13 +5548,13 @@ func (m *DirPlacesReply) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*23 > len(b)-off {
 			return errCount(&infoTable[83], 2, off-1, n, 23, len(b))
 		}
@@ -4742,13 +5565,13 @@ func (m *DirPlacesReply) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[83], 3, off-1, n, 4, len(b))
 		}
@@ -4763,6 +5586,25 @@ func (m *DirPlacesReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[83], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirPlacesReply) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirPlacesReplyAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = m.QueryData[:0]
+		fallthrough
+	case 2:
+		m.QueryReplies = m.QueryReplies[:0]
+		fallthrough
+	case 3:
+		m.StatusData = m.StatusData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -4789,6 +5631,8 @@ type DirPeopleReply struct {
 	AgentData    DirPeopleReplyAgentData      // Single
 	QueryData    DirPeopleReplyQueryData      // Single
 	QueryReplies []DirPeopleReplyQueryReplies // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirPeopleReplyAgentData is block AgentData of DirPeopleReply (Single).
@@ -4910,6 +5754,9 @@ func (*DirPeopleReply) Trusted() bool { return true }
 // Zerocoded reports whether DirPeopleReply is zerocoded by default.
 func (*DirPeopleReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirPeopleReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirPeopleReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -4923,21 +5770,30 @@ func (m *DirPeopleReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirPeopleReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*24 > len(b)-off {
 			return errCount(&infoTable[84], 2, off-1, n, 24, len(b))
 		}
@@ -4952,6 +5808,22 @@ func (m *DirPeopleReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[84], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirPeopleReply) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirPeopleReplyAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirPeopleReplyQueryData{}
+		fallthrough
+	case 2:
+		m.QueryReplies = m.QueryReplies[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -4973,6 +5845,8 @@ type DirEventsReply struct {
 	QueryData    DirEventsReplyQueryData      // Single
 	QueryReplies []DirEventsReplyQueryReplies // Variable
 	StatusData   []DirEventsReplyStatusData   // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirEventsReplyAgentData is block AgentData of DirEventsReply (Single).
@@ -5117,6 +5991,9 @@ func (*DirEventsReply) Trusted() bool { return true }
 // Zerocoded reports whether DirEventsReply is zerocoded by default.
 func (*DirEventsReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirEventsReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirEventsReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -5134,21 +6011,30 @@ func (m *DirEventsReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirEventsReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*30 > len(b)-off {
 			return errCount(&infoTable[85], 2, off-1, n, 30, len(b))
 		}
@@ -5159,13 +6045,13 @@ func (m *DirEventsReply) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[85], 3, off-1, n, 4, len(b))
 		}
@@ -5180,6 +6066,25 @@ func (m *DirEventsReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[85], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirEventsReply) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirEventsReplyAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirEventsReplyQueryData{}
+		fallthrough
+	case 2:
+		m.QueryReplies = m.QueryReplies[:0]
+		fallthrough
+	case 3:
+		m.StatusData = m.StatusData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -5203,6 +6108,8 @@ type DirGroupsReply struct {
 	AgentData    DirGroupsReplyAgentData      // Single
 	QueryData    DirGroupsReplyQueryData      // Single
 	QueryReplies []DirGroupsReplyQueryReplies // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirGroupsReplyAgentData is block AgentData of DirGroupsReply (Single).
@@ -5308,6 +6215,9 @@ func (*DirGroupsReply) Trusted() bool { return true }
 // Zerocoded reports whether DirGroupsReply is zerocoded by default.
 func (*DirGroupsReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirGroupsReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirGroupsReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -5321,21 +6231,30 @@ func (m *DirGroupsReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirGroupsReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*25 > len(b)-off {
 			return errCount(&infoTable[86], 2, off-1, n, 25, len(b))
 		}
@@ -5350,6 +6269,22 @@ func (m *DirGroupsReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[86], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirGroupsReply) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirGroupsReplyAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirGroupsReplyQueryData{}
+		fallthrough
+	case 2:
+		m.QueryReplies = m.QueryReplies[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -5369,6 +6304,8 @@ func (m *DirGroupsReply) Validate() error {
 type DirClassifiedQuery struct {
 	AgentData DirClassifiedQueryAgentData // Single
 	QueryData DirClassifiedQueryQueryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirClassifiedQueryAgentData is block AgentData of DirClassifiedQuery (Single).
@@ -5458,6 +6395,9 @@ func (*DirClassifiedQuery) Trusted() bool { return false }
 // Zerocoded reports whether DirClassifiedQuery is zerocoded by default.
 func (*DirClassifiedQuery) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirClassifiedQuery) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirClassifiedQuery) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -5467,10 +6407,19 @@ func (m *DirClassifiedQuery) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirClassifiedQuery) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
@@ -5479,6 +6428,19 @@ func (m *DirClassifiedQuery) Decode(b []byte) error {
 		return errTrailing(&infoTable[87], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirClassifiedQuery) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirClassifiedQueryAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirClassifiedQueryQueryData{QueryText: m.QueryData.QueryText[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -5493,6 +6455,8 @@ func (m *DirClassifiedQuery) Validate() error {
 type DirClassifiedQueryBackend struct {
 	AgentData DirClassifiedQueryBackendAgentData // Single
 	QueryData DirClassifiedQueryBackendQueryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirClassifiedQueryBackendAgentData is block AgentData of DirClassifiedQueryBackend (Single).
@@ -5585,6 +6549,9 @@ func (*DirClassifiedQueryBackend) Trusted() bool { return true }
 // Zerocoded reports whether DirClassifiedQueryBackend is zerocoded by default.
 func (*DirClassifiedQueryBackend) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirClassifiedQueryBackend) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirClassifiedQueryBackend) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -5594,10 +6561,19 @@ func (m *DirClassifiedQueryBackend) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirClassifiedQueryBackend) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
@@ -5606,6 +6582,19 @@ func (m *DirClassifiedQueryBackend) Decode(b []byte) error {
 		return errTrailing(&infoTable[88], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirClassifiedQueryBackend) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirClassifiedQueryBackendAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirClassifiedQueryBackendQueryData{QueryText: m.QueryData.QueryText[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -5622,6 +6611,8 @@ type DirClassifiedReply struct {
 	QueryData    DirClassifiedReplyQueryData      // Single
 	QueryReplies []DirClassifiedReplyQueryReplies // Variable
 	StatusData   []DirClassifiedReplyStatusData   // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirClassifiedReplyAgentData is block AgentData of DirClassifiedReply (Single).
@@ -5755,6 +6746,9 @@ func (*DirClassifiedReply) Trusted() bool { return true }
 // Zerocoded reports whether DirClassifiedReply is zerocoded by default.
 func (*DirClassifiedReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirClassifiedReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirClassifiedReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -5772,21 +6766,30 @@ func (m *DirClassifiedReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirClassifiedReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*30 > len(b)-off {
 			return errCount(&infoTable[89], 2, off-1, n, 30, len(b))
 		}
@@ -5797,13 +6800,13 @@ func (m *DirClassifiedReply) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[89], 3, off-1, n, 4, len(b))
 		}
@@ -5818,6 +6821,25 @@ func (m *DirClassifiedReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[89], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirClassifiedReply) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirClassifiedReplyAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirClassifiedReplyQueryData{}
+		fallthrough
+	case 2:
+		m.QueryReplies = m.QueryReplies[:0]
+		fallthrough
+	case 3:
+		m.StatusData = m.StatusData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -5840,6 +6862,8 @@ func (m *DirClassifiedReply) Validate() error {
 type AvatarClassifiedReply struct {
 	AgentData AvatarClassifiedReplyAgentData // Single
 	Data      []AvatarClassifiedReplyData    // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarClassifiedReplyAgentData is block AgentData of AvatarClassifiedReply (Single).
@@ -5914,6 +6938,9 @@ func (*AvatarClassifiedReply) Trusted() bool { return true }
 // Zerocoded reports whether AvatarClassifiedReply is zerocoded by default.
 func (*AvatarClassifiedReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarClassifiedReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarClassifiedReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -5926,18 +6953,23 @@ func (m *AvatarClassifiedReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarClassifiedReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*17 > len(b)-off {
 			return errCount(&infoTable[90], 1, off-1, n, 17, len(b))
 		}
@@ -5952,6 +6984,19 @@ func (m *AvatarClassifiedReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[90], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarClassifiedReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AvatarClassifiedReplyAgentData{}
+		fallthrough
+	case 1:
+		m.Data = m.Data[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -5971,6 +7016,8 @@ func (m *AvatarClassifiedReply) Validate() error {
 type ClassifiedInfoRequest struct {
 	AgentData ClassifiedInfoRequestAgentData // Single
 	Data      ClassifiedInfoRequestData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ClassifiedInfoRequestAgentData is block AgentData of ClassifiedInfoRequest (Single).
@@ -6032,6 +7079,9 @@ func (*ClassifiedInfoRequest) Trusted() bool { return false }
 // Zerocoded reports whether ClassifiedInfoRequest is zerocoded by default.
 func (*ClassifiedInfoRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ClassifiedInfoRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ClassifiedInfoRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -6041,10 +7091,19 @@ func (m *ClassifiedInfoRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ClassifiedInfoRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -6053,6 +7112,19 @@ func (m *ClassifiedInfoRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[91], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ClassifiedInfoRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ClassifiedInfoRequestAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ClassifiedInfoRequestData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -6064,6 +7136,8 @@ func (m *ClassifiedInfoRequest) Validate() error {
 type ClassifiedInfoReply struct {
 	AgentData ClassifiedInfoReplyAgentData // Single
 	Data      ClassifiedInfoReplyData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ClassifiedInfoReplyAgentData is block AgentData of ClassifiedInfoReply (Single).
@@ -6207,6 +7281,9 @@ func (*ClassifiedInfoReply) Trusted() bool { return true }
 // Zerocoded reports whether ClassifiedInfoReply is zerocoded by default.
 func (*ClassifiedInfoReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ClassifiedInfoReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ClassifiedInfoReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -6216,10 +7293,19 @@ func (m *ClassifiedInfoReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ClassifiedInfoReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -6228,6 +7314,19 @@ func (m *ClassifiedInfoReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[92], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ClassifiedInfoReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ClassifiedInfoReplyAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ClassifiedInfoReplyData{Name: m.Data.Name[:0], Desc: m.Data.Desc[:0], SimName: m.Data.SimName[:0], ParcelName: m.Data.ParcelName[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -6242,6 +7341,8 @@ func (m *ClassifiedInfoReply) Validate() error {
 type ClassifiedInfoUpdate struct {
 	AgentData ClassifiedInfoUpdateAgentData // Single
 	Data      ClassifiedInfoUpdateData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ClassifiedInfoUpdateAgentData is block AgentData of ClassifiedInfoUpdate (Single).
@@ -6351,6 +7452,9 @@ func (*ClassifiedInfoUpdate) Trusted() bool { return false }
 // Zerocoded reports whether ClassifiedInfoUpdate is zerocoded by default.
 func (*ClassifiedInfoUpdate) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ClassifiedInfoUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ClassifiedInfoUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -6360,10 +7464,19 @@ func (m *ClassifiedInfoUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ClassifiedInfoUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -6372,6 +7485,19 @@ func (m *ClassifiedInfoUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[93], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ClassifiedInfoUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ClassifiedInfoUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ClassifiedInfoUpdateData{Name: m.Data.Name[:0], Desc: m.Data.Desc[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -6386,6 +7512,8 @@ func (m *ClassifiedInfoUpdate) Validate() error {
 type ClassifiedDelete struct {
 	AgentData ClassifiedDeleteAgentData // Single
 	Data      ClassifiedDeleteData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ClassifiedDeleteAgentData is block AgentData of ClassifiedDelete (Single).
@@ -6447,6 +7575,9 @@ func (*ClassifiedDelete) Trusted() bool { return false }
 // Zerocoded reports whether ClassifiedDelete is zerocoded by default.
 func (*ClassifiedDelete) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ClassifiedDelete) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ClassifiedDelete) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -6456,10 +7587,19 @@ func (m *ClassifiedDelete) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ClassifiedDelete) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -6468,6 +7608,19 @@ func (m *ClassifiedDelete) Decode(b []byte) error {
 		return errTrailing(&infoTable[94], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ClassifiedDelete) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ClassifiedDeleteAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ClassifiedDeleteData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -6479,6 +7632,8 @@ func (m *ClassifiedDelete) Validate() error {
 type ClassifiedGodDelete struct {
 	AgentData ClassifiedGodDeleteAgentData // Single
 	Data      ClassifiedGodDeleteData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ClassifiedGodDeleteAgentData is block AgentData of ClassifiedGodDelete (Single).
@@ -6543,6 +7698,9 @@ func (*ClassifiedGodDelete) Trusted() bool { return false }
 // Zerocoded reports whether ClassifiedGodDelete is zerocoded by default.
 func (*ClassifiedGodDelete) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ClassifiedGodDelete) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ClassifiedGodDelete) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -6552,10 +7710,19 @@ func (m *ClassifiedGodDelete) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ClassifiedGodDelete) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -6564,6 +7731,19 @@ func (m *ClassifiedGodDelete) Decode(b []byte) error {
 		return errTrailing(&infoTable[95], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ClassifiedGodDelete) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ClassifiedGodDeleteAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ClassifiedGodDeleteData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -6575,6 +7755,8 @@ func (m *ClassifiedGodDelete) Validate() error {
 type DirLandQuery struct {
 	AgentData DirLandQueryAgentData // Single
 	QueryData DirLandQueryQueryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirLandQueryAgentData is block AgentData of DirLandQuery (Single).
@@ -6651,6 +7833,9 @@ func (*DirLandQuery) Trusted() bool { return false }
 // Zerocoded reports whether DirLandQuery is zerocoded by default.
 func (*DirLandQuery) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirLandQuery) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirLandQuery) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -6660,10 +7845,19 @@ func (m *DirLandQuery) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirLandQuery) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
@@ -6672,6 +7866,19 @@ func (m *DirLandQuery) Decode(b []byte) error {
 		return errTrailing(&infoTable[96], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirLandQuery) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirLandQueryAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirLandQueryQueryData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -6683,6 +7890,8 @@ func (m *DirLandQuery) Validate() error {
 type DirLandQueryBackend struct {
 	AgentData DirLandQueryBackendAgentData // Single
 	QueryData DirLandQueryBackendQueryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirLandQueryBackendAgentData is block AgentData of DirLandQueryBackend (Single).
@@ -6762,6 +7971,9 @@ func (*DirLandQueryBackend) Trusted() bool { return true }
 // Zerocoded reports whether DirLandQueryBackend is zerocoded by default.
 func (*DirLandQueryBackend) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirLandQueryBackend) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirLandQueryBackend) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -6771,10 +7983,19 @@ func (m *DirLandQueryBackend) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirLandQueryBackend) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
@@ -6783,6 +8004,19 @@ func (m *DirLandQueryBackend) Decode(b []byte) error {
 		return errTrailing(&infoTable[97], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirLandQueryBackend) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirLandQueryBackendAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirLandQueryBackendQueryData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -6795,6 +8029,8 @@ type DirLandReply struct {
 	AgentData    DirLandReplyAgentData      // Single
 	QueryData    DirLandReplyQueryData      // Single
 	QueryReplies []DirLandReplyQueryReplies // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirLandReplyAgentData is block AgentData of DirLandReply (Single).
@@ -6906,6 +8142,9 @@ func (*DirLandReply) Trusted() bool { return true }
 // Zerocoded reports whether DirLandReply is zerocoded by default.
 func (*DirLandReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirLandReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirLandReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -6919,21 +8158,30 @@ func (m *DirLandReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirLandReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*27 > len(b)-off {
 			return errCount(&infoTable[98], 2, off-1, n, 27, len(b))
 		}
@@ -6948,6 +8196,22 @@ func (m *DirLandReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[98], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirLandReply) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirLandReplyAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirLandReplyQueryData{}
+		fallthrough
+	case 2:
+		m.QueryReplies = m.QueryReplies[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -6967,6 +8231,8 @@ func (m *DirLandReply) Validate() error {
 type DirPopularQuery struct {
 	AgentData DirPopularQueryAgentData // Single
 	QueryData DirPopularQueryQueryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirPopularQueryAgentData is block AgentData of DirPopularQuery (Single).
@@ -7031,6 +8297,9 @@ func (*DirPopularQuery) Trusted() bool { return false }
 // Zerocoded reports whether DirPopularQuery is zerocoded by default.
 func (*DirPopularQuery) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirPopularQuery) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirPopularQuery) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -7040,10 +8309,19 @@ func (m *DirPopularQuery) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirPopularQuery) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
@@ -7052,6 +8330,19 @@ func (m *DirPopularQuery) Decode(b []byte) error {
 		return errTrailing(&infoTable[99], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirPopularQuery) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirPopularQueryAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirPopularQueryQueryData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -7063,6 +8354,8 @@ func (m *DirPopularQuery) Validate() error {
 type DirPopularQueryBackend struct {
 	AgentData DirPopularQueryBackendAgentData // Single
 	QueryData DirPopularQueryBackendQueryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirPopularQueryBackendAgentData is block AgentData of DirPopularQueryBackend (Single).
@@ -7130,6 +8423,9 @@ func (*DirPopularQueryBackend) Trusted() bool { return true }
 // Zerocoded reports whether DirPopularQueryBackend is zerocoded by default.
 func (*DirPopularQueryBackend) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirPopularQueryBackend) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirPopularQueryBackend) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -7139,10 +8435,19 @@ func (m *DirPopularQueryBackend) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirPopularQueryBackend) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
@@ -7151,6 +8456,19 @@ func (m *DirPopularQueryBackend) Decode(b []byte) error {
 		return errTrailing(&infoTable[100], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirPopularQueryBackend) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirPopularQueryBackendAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirPopularQueryBackendQueryData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -7163,6 +8481,8 @@ type DirPopularReply struct {
 	AgentData    DirPopularReplyAgentData      // Single
 	QueryData    DirPopularReplyQueryData      // Single
 	QueryReplies []DirPopularReplyQueryReplies // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DirPopularReplyAgentData is block AgentData of DirPopularReply (Single).
@@ -7265,6 +8585,9 @@ func (*DirPopularReply) Trusted() bool { return true }
 // Zerocoded reports whether DirPopularReply is zerocoded by default.
 func (*DirPopularReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DirPopularReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DirPopularReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -7278,21 +8601,30 @@ func (m *DirPopularReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DirPopularReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*21 > len(b)-off {
 			return errCount(&infoTable[101], 2, off-1, n, 21, len(b))
 		}
@@ -7307,6 +8639,22 @@ func (m *DirPopularReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[101], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DirPopularReply) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = DirPopularReplyAgentData{}
+		fallthrough
+	case 1:
+		m.QueryData = DirPopularReplyQueryData{}
+		fallthrough
+	case 2:
+		m.QueryReplies = m.QueryReplies[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -7326,6 +8674,8 @@ func (m *DirPopularReply) Validate() error {
 type ParcelInfoRequest struct {
 	AgentData ParcelInfoRequestAgentData // Single
 	Data      ParcelInfoRequestData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelInfoRequestAgentData is block AgentData of ParcelInfoRequest (Single).
@@ -7387,6 +8737,9 @@ func (*ParcelInfoRequest) Trusted() bool { return false }
 // Zerocoded reports whether ParcelInfoRequest is zerocoded by default.
 func (*ParcelInfoRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelInfoRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelInfoRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -7396,10 +8749,19 @@ func (m *ParcelInfoRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelInfoRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -7408,6 +8770,19 @@ func (m *ParcelInfoRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[102], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelInfoRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelInfoRequestAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ParcelInfoRequestData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -7419,6 +8794,8 @@ func (m *ParcelInfoRequest) Validate() error {
 type ParcelInfoReply struct {
 	AgentData ParcelInfoReplyAgentData // Single
 	Data      ParcelInfoReplyData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelInfoReplyAgentData is block AgentData of ParcelInfoReply (Single).
@@ -7551,6 +8928,9 @@ func (*ParcelInfoReply) Trusted() bool { return true }
 // Zerocoded reports whether ParcelInfoReply is zerocoded by default.
 func (*ParcelInfoReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelInfoReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelInfoReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -7560,10 +8940,19 @@ func (m *ParcelInfoReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelInfoReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -7572,6 +8961,19 @@ func (m *ParcelInfoReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[103], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelInfoReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelInfoReplyAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ParcelInfoReplyData{Name: m.Data.Name[:0], Desc: m.Data.Desc[:0], SimName: m.Data.SimName[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -7586,6 +8988,8 @@ func (m *ParcelInfoReply) Validate() error {
 type ParcelObjectOwnersRequest struct {
 	AgentData  ParcelObjectOwnersRequestAgentData  // Single
 	ParcelData ParcelObjectOwnersRequestParcelData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelObjectOwnersRequestAgentData is block AgentData of ParcelObjectOwnersRequest (Single).
@@ -7647,6 +9051,9 @@ func (*ParcelObjectOwnersRequest) Trusted() bool { return false }
 // Zerocoded reports whether ParcelObjectOwnersRequest is zerocoded by default.
 func (*ParcelObjectOwnersRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelObjectOwnersRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelObjectOwnersRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -7656,10 +9063,19 @@ func (m *ParcelObjectOwnersRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelObjectOwnersRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
@@ -7670,6 +9086,19 @@ func (m *ParcelObjectOwnersRequest) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelObjectOwnersRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelObjectOwnersRequestAgentData{}
+		fallthrough
+	case 1:
+		m.ParcelData = ParcelObjectOwnersRequestParcelData{}
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ParcelObjectOwnersRequest) Validate() error {
 	return nil
@@ -7678,6 +9107,8 @@ func (m *ParcelObjectOwnersRequest) Validate() error {
 // ParcelObjectOwnersReply is the template message ParcelObjectOwnersReply (Low 57, Trusted, Zerocoded, UDPDeprecated).
 type ParcelObjectOwnersReply struct {
 	Data []ParcelObjectOwnersReplyData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelObjectOwnersReplyData is block Data of ParcelObjectOwnersReply (Variable).
@@ -7723,6 +9154,9 @@ func (*ParcelObjectOwnersReply) Trusted() bool { return true }
 // Zerocoded reports whether ParcelObjectOwnersReply is zerocoded by default.
 func (*ParcelObjectOwnersReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelObjectOwnersReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelObjectOwnersReply) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.Data), &infoTable[105], 0)
@@ -7734,15 +9168,16 @@ func (m *ParcelObjectOwnersReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelObjectOwnersReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*22 > len(b)-off {
 			return errCount(&infoTable[105], 0, off-1, n, 22, len(b))
 		}
@@ -7759,6 +9194,16 @@ func (m *ParcelObjectOwnersReply) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelObjectOwnersReply) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Data = m.Data[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ParcelObjectOwnersReply) Validate() error {
 	if len(m.Data) > 0xFF {
@@ -7771,6 +9216,8 @@ func (m *ParcelObjectOwnersReply) Validate() error {
 type GroupNoticesListRequest struct {
 	AgentData GroupNoticesListRequestAgentData // Single
 	Data      GroupNoticesListRequestData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupNoticesListRequestAgentData is block AgentData of GroupNoticesListRequest (Single).
@@ -7832,6 +9279,9 @@ func (*GroupNoticesListRequest) Trusted() bool { return false }
 // Zerocoded reports whether GroupNoticesListRequest is zerocoded by default.
 func (*GroupNoticesListRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupNoticesListRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupNoticesListRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -7841,10 +9291,19 @@ func (m *GroupNoticesListRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupNoticesListRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -7853,6 +9312,19 @@ func (m *GroupNoticesListRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[106], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupNoticesListRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupNoticesListRequestAgentData{}
+		fallthrough
+	case 1:
+		m.Data = GroupNoticesListRequestData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -7864,6 +9336,8 @@ func (m *GroupNoticesListRequest) Validate() error {
 type GroupNoticesListReply struct {
 	AgentData GroupNoticesListReplyAgentData // Single
 	Data      []GroupNoticesListReplyData    // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupNoticesListReplyAgentData is block AgentData of GroupNoticesListReply (Single).
@@ -7961,6 +9435,9 @@ func (*GroupNoticesListReply) Trusted() bool { return true }
 // Zerocoded reports whether GroupNoticesListReply is zerocoded by default.
 func (*GroupNoticesListReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupNoticesListReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupNoticesListReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -7973,18 +9450,23 @@ func (m *GroupNoticesListReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupNoticesListReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*26 > len(b)-off {
 			return errCount(&infoTable[107], 1, off-1, n, 26, len(b))
 		}
@@ -7999,6 +9481,19 @@ func (m *GroupNoticesListReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[107], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupNoticesListReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupNoticesListReplyAgentData{}
+		fallthrough
+	case 1:
+		m.Data = m.Data[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -8018,6 +9513,8 @@ func (m *GroupNoticesListReply) Validate() error {
 type GroupNoticeRequest struct {
 	AgentData GroupNoticeRequestAgentData // Single
 	Data      GroupNoticeRequestData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupNoticeRequestAgentData is block AgentData of GroupNoticeRequest (Single).
@@ -8079,6 +9576,9 @@ func (*GroupNoticeRequest) Trusted() bool { return false }
 // Zerocoded reports whether GroupNoticeRequest is zerocoded by default.
 func (*GroupNoticeRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupNoticeRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupNoticeRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -8088,10 +9588,19 @@ func (m *GroupNoticeRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupNoticeRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -8100,6 +9609,19 @@ func (m *GroupNoticeRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[108], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupNoticeRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupNoticeRequestAgentData{}
+		fallthrough
+	case 1:
+		m.Data = GroupNoticeRequestData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -8111,6 +9633,8 @@ func (m *GroupNoticeRequest) Validate() error {
 type GroupNoticeAdd struct {
 	AgentData    GroupNoticeAddAgentData    // Single
 	MessageBlock GroupNoticeAddMessageBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupNoticeAddAgentData is block AgentData of GroupNoticeAdd (Single).
@@ -8204,6 +9728,9 @@ func (*GroupNoticeAdd) Trusted() bool { return true }
 // Zerocoded reports whether GroupNoticeAdd is zerocoded by default.
 func (*GroupNoticeAdd) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupNoticeAdd) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupNoticeAdd) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -8213,10 +9740,19 @@ func (m *GroupNoticeAdd) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupNoticeAdd) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MessageBlock.decode(b, off); err != nil {
 		return err
@@ -8225,6 +9761,19 @@ func (m *GroupNoticeAdd) Decode(b []byte) error {
 		return errTrailing(&infoTable[109], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupNoticeAdd) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupNoticeAddAgentData{}
+		fallthrough
+	case 1:
+		m.MessageBlock = GroupNoticeAddMessageBlock{FromAgentName: m.MessageBlock.FromAgentName[:0], Message: m.MessageBlock.Message[:0], BinaryBucket: m.MessageBlock.BinaryBucket[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -8239,6 +9788,8 @@ func (m *GroupNoticeAdd) Validate() error {
 type TeleportRequest struct {
 	AgentData TeleportRequestAgentData // Single
 	Info      TeleportRequestInfo      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TeleportRequestAgentData is block AgentData of TeleportRequest (Single).
@@ -8306,6 +9857,9 @@ func (*TeleportRequest) Trusted() bool { return false }
 // Zerocoded reports whether TeleportRequest is zerocoded by default.
 func (*TeleportRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TeleportRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TeleportRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -8315,10 +9869,19 @@ func (m *TeleportRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TeleportRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Info.decode(b, off); err != nil {
 		return err
@@ -8327,6 +9890,19 @@ func (m *TeleportRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[110], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TeleportRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = TeleportRequestAgentData{}
+		fallthrough
+	case 1:
+		m.Info = TeleportRequestInfo{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -8338,6 +9914,8 @@ func (m *TeleportRequest) Validate() error {
 type TeleportLocationRequest struct {
 	AgentData TeleportLocationRequestAgentData // Single
 	Info      TeleportLocationRequestInfo      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TeleportLocationRequestAgentData is block AgentData of TeleportLocationRequest (Single).
@@ -8405,6 +9983,9 @@ func (*TeleportLocationRequest) Trusted() bool { return false }
 // Zerocoded reports whether TeleportLocationRequest is zerocoded by default.
 func (*TeleportLocationRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TeleportLocationRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TeleportLocationRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -8414,10 +9995,19 @@ func (m *TeleportLocationRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TeleportLocationRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Info.decode(b, off); err != nil {
 		return err
@@ -8428,6 +10018,19 @@ func (m *TeleportLocationRequest) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TeleportLocationRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = TeleportLocationRequestAgentData{}
+		fallthrough
+	case 1:
+		m.Info = TeleportLocationRequestInfo{}
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *TeleportLocationRequest) Validate() error {
 	return nil
@@ -8436,6 +10039,8 @@ func (m *TeleportLocationRequest) Validate() error {
 // TeleportLocal is the template message TeleportLocal (Low 64, Trusted, Unencoded).
 type TeleportLocal struct {
 	Info TeleportLocalInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TeleportLocalInfo is block Info of TeleportLocal (Single).
@@ -8484,6 +10089,9 @@ func (*TeleportLocal) Trusted() bool { return true }
 // Zerocoded reports whether TeleportLocal is zerocoded by default.
 func (*TeleportLocal) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TeleportLocal) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TeleportLocal) AppendTo(b []byte) []byte {
 	b = m.Info.appendTo(b, 0)
@@ -8492,8 +10100,13 @@ func (m *TeleportLocal) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TeleportLocal) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Info.decode(b, off); err != nil {
 		return err
 	}
@@ -8501,6 +10114,16 @@ func (m *TeleportLocal) Decode(b []byte) error {
 		return errTrailing(&infoTable[112], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TeleportLocal) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Info = TeleportLocalInfo{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -8511,6 +10134,8 @@ func (m *TeleportLocal) Validate() error {
 // TeleportLandmarkRequest is the template message TeleportLandmarkRequest (Low 65, NotTrusted, Zerocoded).
 type TeleportLandmarkRequest struct {
 	Info TeleportLandmarkRequestInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TeleportLandmarkRequestInfo is block Info of TeleportLandmarkRequest (Single).
@@ -8553,6 +10178,9 @@ func (*TeleportLandmarkRequest) Trusted() bool { return false }
 // Zerocoded reports whether TeleportLandmarkRequest is zerocoded by default.
 func (*TeleportLandmarkRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TeleportLandmarkRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TeleportLandmarkRequest) AppendTo(b []byte) []byte {
 	b = m.Info.appendTo(b, 0)
@@ -8561,8 +10189,13 @@ func (m *TeleportLandmarkRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TeleportLandmarkRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Info.decode(b, off); err != nil {
 		return err
 	}
@@ -8570,6 +10203,16 @@ func (m *TeleportLandmarkRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[113], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TeleportLandmarkRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Info = TeleportLandmarkRequestInfo{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -8581,6 +10224,8 @@ func (m *TeleportLandmarkRequest) Validate() error {
 type TeleportProgress struct {
 	AgentData TeleportProgressAgentData // Single
 	Info      TeleportProgressInfo      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TeleportProgressAgentData is block AgentData of TeleportProgress (Single).
@@ -8652,6 +10297,9 @@ func (*TeleportProgress) Trusted() bool { return true }
 // Zerocoded reports whether TeleportProgress is zerocoded by default.
 func (*TeleportProgress) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TeleportProgress) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TeleportProgress) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -8661,10 +10309,19 @@ func (m *TeleportProgress) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TeleportProgress) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Info.decode(b, off); err != nil {
 		return err
@@ -8673,6 +10330,19 @@ func (m *TeleportProgress) Decode(b []byte) error {
 		return errTrailing(&infoTable[114], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TeleportProgress) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = TeleportProgressAgentData{}
+		fallthrough
+	case 1:
+		m.Info = TeleportProgressInfo{Message: m.Info.Message[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -8687,6 +10357,8 @@ func (m *TeleportProgress) Validate() error {
 type DataHomeLocationRequest struct {
 	Info      DataHomeLocationRequestInfo      // Single
 	AgentInfo DataHomeLocationRequestAgentInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DataHomeLocationRequestInfo is block Info of DataHomeLocationRequest (Single).
@@ -8748,6 +10420,9 @@ func (*DataHomeLocationRequest) Trusted() bool { return true }
 // Zerocoded reports whether DataHomeLocationRequest is zerocoded by default.
 func (*DataHomeLocationRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DataHomeLocationRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DataHomeLocationRequest) AppendTo(b []byte) []byte {
 	b = m.Info.appendTo(b, 0)
@@ -8757,10 +10432,19 @@ func (m *DataHomeLocationRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DataHomeLocationRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Info.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.AgentInfo.decode(b, off); err != nil {
 		return err
@@ -8771,6 +10455,19 @@ func (m *DataHomeLocationRequest) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DataHomeLocationRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.Info = DataHomeLocationRequestInfo{}
+		fallthrough
+	case 1:
+		m.AgentInfo = DataHomeLocationRequestAgentInfo{}
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *DataHomeLocationRequest) Validate() error {
 	return nil
@@ -8779,6 +10476,8 @@ func (m *DataHomeLocationRequest) Validate() error {
 // DataHomeLocationReply is the template message DataHomeLocationReply (Low 68, Trusted, Unencoded).
 type DataHomeLocationReply struct {
 	Info DataHomeLocationReplyInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DataHomeLocationReplyInfo is block Info of DataHomeLocationReply (Single).
@@ -8824,6 +10523,9 @@ func (*DataHomeLocationReply) Trusted() bool { return true }
 // Zerocoded reports whether DataHomeLocationReply is zerocoded by default.
 func (*DataHomeLocationReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DataHomeLocationReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DataHomeLocationReply) AppendTo(b []byte) []byte {
 	b = m.Info.appendTo(b, 0)
@@ -8832,8 +10534,13 @@ func (m *DataHomeLocationReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DataHomeLocationReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Info.decode(b, off); err != nil {
 		return err
 	}
@@ -8841,6 +10548,16 @@ func (m *DataHomeLocationReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[116], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DataHomeLocationReply) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Info = DataHomeLocationReplyInfo{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -8851,6 +10568,8 @@ func (m *DataHomeLocationReply) Validate() error {
 // TeleportFinish is the template message TeleportFinish (Low 69, Trusted, Unencoded, UDPBlackListed).
 type TeleportFinish struct {
 	Info TeleportFinishInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TeleportFinishInfo is block Info of TeleportFinish (Single).
@@ -8924,6 +10643,9 @@ func (*TeleportFinish) Trusted() bool { return true }
 // Zerocoded reports whether TeleportFinish is zerocoded by default.
 func (*TeleportFinish) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TeleportFinish) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TeleportFinish) AppendTo(b []byte) []byte {
 	b = m.Info.appendTo(b, 0)
@@ -8932,8 +10654,13 @@ func (m *TeleportFinish) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TeleportFinish) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Info.decode(b, off); err != nil {
 		return err
 	}
@@ -8941,6 +10668,16 @@ func (m *TeleportFinish) Decode(b []byte) error {
 		return errTrailing(&infoTable[117], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TeleportFinish) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Info = TeleportFinishInfo{SeedCapability: m.Info.SeedCapability[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -8956,6 +10693,8 @@ type StartLure struct {
 	AgentData  StartLureAgentData    // Single
 	Info       StartLureInfo         // Single
 	TargetData []StartLureTargetData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // StartLureAgentData is block AgentData of StartLure (Single).
@@ -9052,6 +10791,9 @@ func (*StartLure) Trusted() bool { return false }
 // Zerocoded reports whether StartLure is zerocoded by default.
 func (*StartLure) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *StartLure) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *StartLure) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -9065,21 +10807,30 @@ func (m *StartLure) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *StartLure) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Info.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[118], 2, off-1, n, 16, len(b))
 		}
@@ -9096,6 +10847,22 @@ func (m *StartLure) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *StartLure) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = StartLureAgentData{}
+		fallthrough
+	case 1:
+		m.Info = StartLureInfo{Message: m.Info.Message[:0]}
+		fallthrough
+	case 2:
+		m.TargetData = m.TargetData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *StartLure) Validate() error {
 	if err := m.Info.validate(0); err != nil {
@@ -9110,6 +10877,8 @@ func (m *StartLure) Validate() error {
 // TeleportLureRequest is the template message TeleportLureRequest (Low 71, NotTrusted, Unencoded).
 type TeleportLureRequest struct {
 	Info TeleportLureRequestInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TeleportLureRequestInfo is block Info of TeleportLureRequest (Single).
@@ -9155,6 +10924,9 @@ func (*TeleportLureRequest) Trusted() bool { return false }
 // Zerocoded reports whether TeleportLureRequest is zerocoded by default.
 func (*TeleportLureRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TeleportLureRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TeleportLureRequest) AppendTo(b []byte) []byte {
 	b = m.Info.appendTo(b, 0)
@@ -9163,8 +10935,13 @@ func (m *TeleportLureRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TeleportLureRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Info.decode(b, off); err != nil {
 		return err
 	}
@@ -9172,6 +10949,16 @@ func (m *TeleportLureRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[119], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TeleportLureRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Info = TeleportLureRequestInfo{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -9182,6 +10969,8 @@ func (m *TeleportLureRequest) Validate() error {
 // TeleportCancel is the template message TeleportCancel (Low 72, NotTrusted, Unencoded).
 type TeleportCancel struct {
 	Info TeleportCancelInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TeleportCancelInfo is block Info of TeleportCancel (Single).
@@ -9221,6 +11010,9 @@ func (*TeleportCancel) Trusted() bool { return false }
 // Zerocoded reports whether TeleportCancel is zerocoded by default.
 func (*TeleportCancel) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TeleportCancel) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TeleportCancel) AppendTo(b []byte) []byte {
 	b = m.Info.appendTo(b, 0)
@@ -9229,8 +11021,13 @@ func (m *TeleportCancel) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TeleportCancel) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Info.decode(b, off); err != nil {
 		return err
 	}
@@ -9238,6 +11035,16 @@ func (m *TeleportCancel) Decode(b []byte) error {
 		return errTrailing(&infoTable[120], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TeleportCancel) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Info = TeleportCancelInfo{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -9248,6 +11055,8 @@ func (m *TeleportCancel) Validate() error {
 // TeleportStart is the template message TeleportStart (Low 73, Trusted, Unencoded).
 type TeleportStart struct {
 	Info TeleportStartInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TeleportStartInfo is block Info of TeleportStart (Single).
@@ -9284,6 +11093,9 @@ func (*TeleportStart) Trusted() bool { return true }
 // Zerocoded reports whether TeleportStart is zerocoded by default.
 func (*TeleportStart) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TeleportStart) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TeleportStart) AppendTo(b []byte) []byte {
 	b = m.Info.appendTo(b, 0)
@@ -9292,8 +11104,13 @@ func (m *TeleportStart) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TeleportStart) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Info.decode(b, off); err != nil {
 		return err
 	}
@@ -9301,6 +11118,16 @@ func (m *TeleportStart) Decode(b []byte) error {
 		return errTrailing(&infoTable[121], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TeleportStart) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Info = TeleportStartInfo{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -9312,6 +11139,8 @@ func (m *TeleportStart) Validate() error {
 type TeleportFailed struct {
 	Info      TeleportFailedInfo        // Single
 	AlertInfo []TeleportFailedAlertInfo // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TeleportFailedInfo is block Info of TeleportFailed (Single).
@@ -9394,6 +11223,9 @@ func (*TeleportFailed) Trusted() bool { return true }
 // Zerocoded reports whether TeleportFailed is zerocoded by default.
 func (*TeleportFailed) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TeleportFailed) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TeleportFailed) AppendTo(b []byte) []byte {
 	b = m.Info.appendTo(b, 0)
@@ -9406,18 +11238,23 @@ func (m *TeleportFailed) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TeleportFailed) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Info.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*2 > len(b)-off {
 			return errCount(&infoTable[122], 1, off-1, n, 2, len(b))
 		}
@@ -9432,6 +11269,19 @@ func (m *TeleportFailed) Decode(b []byte) error {
 		return errTrailing(&infoTable[122], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TeleportFailed) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.Info = TeleportFailedInfo{Reason: m.Info.Reason[:0]}
+		fallthrough
+	case 1:
+		m.AlertInfo = m.AlertInfo[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -9454,6 +11304,8 @@ func (m *TeleportFailed) Validate() error {
 type Undo struct {
 	AgentData  UndoAgentData    // Single
 	ObjectData []UndoObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UndoAgentData is block AgentData of Undo (Single).
@@ -9518,6 +11370,9 @@ func (*Undo) Trusted() bool { return false }
 // Zerocoded reports whether Undo is zerocoded by default.
 func (*Undo) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *Undo) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *Undo) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -9530,18 +11385,23 @@ func (m *Undo) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *Undo) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[123], 1, off-1, n, 16, len(b))
 		}
@@ -9558,6 +11418,19 @@ func (m *Undo) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *Undo) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = UndoAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *Undo) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -9570,6 +11443,8 @@ func (m *Undo) Validate() error {
 type Redo struct {
 	AgentData  RedoAgentData    // Single
 	ObjectData []RedoObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RedoAgentData is block AgentData of Redo (Single).
@@ -9634,6 +11509,9 @@ func (*Redo) Trusted() bool { return false }
 // Zerocoded reports whether Redo is zerocoded by default.
 func (*Redo) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *Redo) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *Redo) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -9646,18 +11524,23 @@ func (m *Redo) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *Redo) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[124], 1, off-1, n, 16, len(b))
 		}
@@ -9674,6 +11557,19 @@ func (m *Redo) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *Redo) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = RedoAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *Redo) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -9685,6 +11581,8 @@ func (m *Redo) Validate() error {
 // UndoLand is the template message UndoLand (Low 77, NotTrusted, Unencoded).
 type UndoLand struct {
 	AgentData UndoLandAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UndoLandAgentData is block AgentData of UndoLand (Single).
@@ -9724,6 +11622,9 @@ func (*UndoLand) Trusted() bool { return false }
 // Zerocoded reports whether UndoLand is zerocoded by default.
 func (*UndoLand) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UndoLand) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UndoLand) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -9732,8 +11633,13 @@ func (m *UndoLand) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UndoLand) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -9741,6 +11647,16 @@ func (m *UndoLand) Decode(b []byte) error {
 		return errTrailing(&infoTable[125], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UndoLand) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = UndoLandAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -9751,6 +11667,8 @@ func (m *UndoLand) Validate() error {
 // AgentPause is the template message AgentPause (Low 78, NotTrusted, Unencoded).
 type AgentPause struct {
 	AgentData AgentPauseAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentPauseAgentData is block AgentData of AgentPause (Single).
@@ -9793,6 +11711,9 @@ func (*AgentPause) Trusted() bool { return false }
 // Zerocoded reports whether AgentPause is zerocoded by default.
 func (*AgentPause) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentPause) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentPause) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -9801,8 +11722,13 @@ func (m *AgentPause) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentPause) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -9810,6 +11736,16 @@ func (m *AgentPause) Decode(b []byte) error {
 		return errTrailing(&infoTable[126], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentPause) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentPauseAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -9820,6 +11756,8 @@ func (m *AgentPause) Validate() error {
 // AgentResume is the template message AgentResume (Low 79, NotTrusted, Unencoded).
 type AgentResume struct {
 	AgentData AgentResumeAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentResumeAgentData is block AgentData of AgentResume (Single).
@@ -9862,6 +11800,9 @@ func (*AgentResume) Trusted() bool { return false }
 // Zerocoded reports whether AgentResume is zerocoded by default.
 func (*AgentResume) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentResume) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentResume) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -9870,8 +11811,13 @@ func (m *AgentResume) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentResume) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -9879,6 +11825,16 @@ func (m *AgentResume) Decode(b []byte) error {
 		return errTrailing(&infoTable[127], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentResume) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentResumeAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -9889,6 +11845,8 @@ func (m *AgentResume) Validate() error {
 // AgentUpdate is the template message AgentUpdate (High 4, NotTrusted, Zerocoded).
 type AgentUpdate struct {
 	AgentData AgentUpdateAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentUpdateAgentData is block AgentData of AgentUpdate (Single).
@@ -9958,6 +11916,9 @@ func (*AgentUpdate) Trusted() bool { return false }
 // Zerocoded reports whether AgentUpdate is zerocoded by default.
 func (*AgentUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -9966,8 +11927,13 @@ func (m *AgentUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -9975,6 +11941,16 @@ func (m *AgentUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[3], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentUpdate) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentUpdateAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -9986,6 +11962,8 @@ func (m *AgentUpdate) Validate() error {
 type ChatFromViewer struct {
 	AgentData ChatFromViewerAgentData // Single
 	ChatData  ChatFromViewerChatData  // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ChatFromViewerAgentData is block AgentData of ChatFromViewer (Single).
@@ -10063,6 +12041,9 @@ func (*ChatFromViewer) Trusted() bool { return false }
 // Zerocoded reports whether ChatFromViewer is zerocoded by default.
 func (*ChatFromViewer) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ChatFromViewer) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ChatFromViewer) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -10072,10 +12053,19 @@ func (m *ChatFromViewer) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ChatFromViewer) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ChatData.decode(b, off); err != nil {
 		return err
@@ -10084,6 +12074,19 @@ func (m *ChatFromViewer) Decode(b []byte) error {
 		return errTrailing(&infoTable[128], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ChatFromViewer) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ChatFromViewerAgentData{}
+		fallthrough
+	case 1:
+		m.ChatData = ChatFromViewerChatData{Message: m.ChatData.Message[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -10098,6 +12101,8 @@ func (m *ChatFromViewer) Validate() error {
 type AgentThrottle struct {
 	AgentData AgentThrottleAgentData // Single
 	Throttle  AgentThrottleThrottle  // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentThrottleAgentData is block AgentData of AgentThrottle (Single).
@@ -10175,6 +12180,9 @@ func (*AgentThrottle) Trusted() bool { return false }
 // Zerocoded reports whether AgentThrottle is zerocoded by default.
 func (*AgentThrottle) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentThrottle) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentThrottle) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -10184,10 +12192,19 @@ func (m *AgentThrottle) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentThrottle) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Throttle.decode(b, off); err != nil {
 		return err
@@ -10196,6 +12213,19 @@ func (m *AgentThrottle) Decode(b []byte) error {
 		return errTrailing(&infoTable[129], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentThrottle) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentThrottleAgentData{}
+		fallthrough
+	case 1:
+		m.Throttle = AgentThrottleThrottle{Throttles: m.Throttle.Throttles[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -10210,6 +12240,8 @@ func (m *AgentThrottle) Validate() error {
 type AgentFOV struct {
 	AgentData AgentFOVAgentData // Single
 	FOVBlock  AgentFOVFOVBlock  // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentFOVAgentData is block AgentData of AgentFOV (Single).
@@ -10277,6 +12309,9 @@ func (*AgentFOV) Trusted() bool { return false }
 // Zerocoded reports whether AgentFOV is zerocoded by default.
 func (*AgentFOV) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentFOV) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentFOV) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -10286,10 +12321,19 @@ func (m *AgentFOV) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentFOV) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.FOVBlock.decode(b, off); err != nil {
 		return err
@@ -10298,6 +12342,19 @@ func (m *AgentFOV) Decode(b []byte) error {
 		return errTrailing(&infoTable[130], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentFOV) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentFOVAgentData{}
+		fallthrough
+	case 1:
+		m.FOVBlock = AgentFOVFOVBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -10309,6 +12366,8 @@ func (m *AgentFOV) Validate() error {
 type AgentHeightWidth struct {
 	AgentData        AgentHeightWidthAgentData        // Single
 	HeightWidthBlock AgentHeightWidthHeightWidthBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentHeightWidthAgentData is block AgentData of AgentHeightWidth (Single).
@@ -10379,6 +12438,9 @@ func (*AgentHeightWidth) Trusted() bool { return false }
 // Zerocoded reports whether AgentHeightWidth is zerocoded by default.
 func (*AgentHeightWidth) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentHeightWidth) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentHeightWidth) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -10388,10 +12450,19 @@ func (m *AgentHeightWidth) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentHeightWidth) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.HeightWidthBlock.decode(b, off); err != nil {
 		return err
@@ -10400,6 +12471,19 @@ func (m *AgentHeightWidth) Decode(b []byte) error {
 		return errTrailing(&infoTable[131], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentHeightWidth) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentHeightWidthAgentData{}
+		fallthrough
+	case 1:
+		m.HeightWidthBlock = AgentHeightWidthHeightWidthBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -10413,6 +12497,8 @@ type AgentSetAppearance struct {
 	WearableData []AgentSetAppearanceWearableData // Variable
 	ObjectData   AgentSetAppearanceObjectData     // Single
 	VisualParam  []AgentSetAppearanceVisualParam  // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentSetAppearanceAgentData is block AgentData of AgentSetAppearance (Single).
@@ -10530,6 +12616,9 @@ func (*AgentSetAppearance) Trusted() bool { return false }
 // Zerocoded reports whether AgentSetAppearance is zerocoded by default.
 func (*AgentSetAppearance) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentSetAppearance) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentSetAppearance) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -10547,18 +12636,23 @@ func (m *AgentSetAppearance) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentSetAppearance) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*17 > len(b)-off {
 			return errCount(&infoTable[132], 1, off-1, n, 17, len(b))
 		}
@@ -10569,16 +12663,20 @@ func (m *AgentSetAppearance) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*1 > len(b)-off {
 			return errCount(&infoTable[132], 3, off-1, n, 1, len(b))
 		}
@@ -10593,6 +12691,25 @@ func (m *AgentSetAppearance) Decode(b []byte) error {
 		return errTrailing(&infoTable[132], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentSetAppearance) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentSetAppearanceAgentData{}
+		fallthrough
+	case 1:
+		m.WearableData = m.WearableData[:0]
+		fallthrough
+	case 2:
+		m.ObjectData = AgentSetAppearanceObjectData{TextureEntry: m.ObjectData.TextureEntry[:0]}
+		fallthrough
+	case 3:
+		m.VisualParam = m.VisualParam[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -10614,6 +12731,8 @@ type AgentAnimation struct {
 	AgentData               AgentAnimationAgentData                 // Single
 	AnimationList           []AgentAnimationAnimationList           // Variable
 	PhysicalAvatarEventList []AgentAnimationPhysicalAvatarEventList // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentAnimationAgentData is block AgentData of AgentAnimation (Single).
@@ -10703,6 +12822,9 @@ func (*AgentAnimation) Trusted() bool { return false }
 // Zerocoded reports whether AgentAnimation is zerocoded by default.
 func (*AgentAnimation) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentAnimation) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentAnimation) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -10719,18 +12841,23 @@ func (m *AgentAnimation) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentAnimation) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*17 > len(b)-off {
 			return errCount(&infoTable[4], 1, off-1, n, 17, len(b))
 		}
@@ -10741,13 +12868,13 @@ func (m *AgentAnimation) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*1 > len(b)-off {
 			return errCount(&infoTable[4], 2, off-1, n, 1, len(b))
 		}
@@ -10762,6 +12889,22 @@ func (m *AgentAnimation) Decode(b []byte) error {
 		return errTrailing(&infoTable[4], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentAnimation) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentAnimationAgentData{}
+		fallthrough
+	case 1:
+		m.AnimationList = m.AnimationList[:0]
+		fallthrough
+	case 2:
+		m.PhysicalAvatarEventList = m.PhysicalAvatarEventList[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -10784,6 +12927,8 @@ func (m *AgentAnimation) Validate() error {
 type AgentRequestSit struct {
 	AgentData    AgentRequestSitAgentData    // Single
 	TargetObject AgentRequestSitTargetObject // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentRequestSitAgentData is block AgentData of AgentRequestSit (Single).
@@ -10848,6 +12993,9 @@ func (*AgentRequestSit) Trusted() bool { return false }
 // Zerocoded reports whether AgentRequestSit is zerocoded by default.
 func (*AgentRequestSit) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentRequestSit) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentRequestSit) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -10857,10 +13005,19 @@ func (m *AgentRequestSit) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentRequestSit) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.TargetObject.decode(b, off); err != nil {
 		return err
@@ -10871,6 +13028,19 @@ func (m *AgentRequestSit) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentRequestSit) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentRequestSitAgentData{}
+		fallthrough
+	case 1:
+		m.TargetObject = AgentRequestSitTargetObject{}
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *AgentRequestSit) Validate() error {
 	return nil
@@ -10879,6 +13049,8 @@ func (m *AgentRequestSit) Validate() error {
 // AgentSit is the template message AgentSit (High 7, NotTrusted, Unencoded).
 type AgentSit struct {
 	AgentData AgentSitAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentSitAgentData is block AgentData of AgentSit (Single).
@@ -10918,6 +13090,9 @@ func (*AgentSit) Trusted() bool { return false }
 // Zerocoded reports whether AgentSit is zerocoded by default.
 func (*AgentSit) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentSit) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentSit) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -10926,8 +13101,13 @@ func (m *AgentSit) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentSit) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -10935,6 +13115,16 @@ func (m *AgentSit) Decode(b []byte) error {
 		return errTrailing(&infoTable[6], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentSit) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentSitAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -10946,6 +13136,8 @@ func (m *AgentSit) Validate() error {
 type AgentQuitCopy struct {
 	AgentData AgentQuitCopyAgentData // Single
 	FuseBlock AgentQuitCopyFuseBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentQuitCopyAgentData is block AgentData of AgentQuitCopy (Single).
@@ -11007,6 +13199,9 @@ func (*AgentQuitCopy) Trusted() bool { return false }
 // Zerocoded reports whether AgentQuitCopy is zerocoded by default.
 func (*AgentQuitCopy) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentQuitCopy) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentQuitCopy) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -11016,10 +13211,19 @@ func (m *AgentQuitCopy) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentQuitCopy) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.FuseBlock.decode(b, off); err != nil {
 		return err
@@ -11028,6 +13232,19 @@ func (m *AgentQuitCopy) Decode(b []byte) error {
 		return errTrailing(&infoTable[133], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentQuitCopy) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentQuitCopyAgentData{}
+		fallthrough
+	case 1:
+		m.FuseBlock = AgentQuitCopyFuseBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -11039,6 +13256,8 @@ func (m *AgentQuitCopy) Validate() error {
 type RequestImage struct {
 	AgentData    RequestImageAgentData      // Single
 	RequestImage []RequestImageRequestImage // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RequestImageAgentData is block AgentData of RequestImage (Single).
@@ -11112,6 +13331,9 @@ func (*RequestImage) Trusted() bool { return false }
 // Zerocoded reports whether RequestImage is zerocoded by default.
 func (*RequestImage) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RequestImage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RequestImage) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -11124,18 +13346,23 @@ func (m *RequestImage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RequestImage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*26 > len(b)-off {
 			return errCount(&infoTable[7], 1, off-1, n, 26, len(b))
 		}
@@ -11152,6 +13379,19 @@ func (m *RequestImage) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RequestImage) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = RequestImageAgentData{}
+		fallthrough
+	case 1:
+		m.RequestImage = m.RequestImage[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *RequestImage) Validate() error {
 	if len(m.RequestImage) > 0xFF {
@@ -11163,6 +13403,8 @@ func (m *RequestImage) Validate() error {
 // ImageNotInDatabase is the template message ImageNotInDatabase (Low 86, Trusted, Unencoded).
 type ImageNotInDatabase struct {
 	ImageID ImageNotInDatabaseImageID // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ImageNotInDatabaseImageID is block ImageID of ImageNotInDatabase (Single).
@@ -11199,6 +13441,9 @@ func (*ImageNotInDatabase) Trusted() bool { return true }
 // Zerocoded reports whether ImageNotInDatabase is zerocoded by default.
 func (*ImageNotInDatabase) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ImageNotInDatabase) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ImageNotInDatabase) AppendTo(b []byte) []byte {
 	b = m.ImageID.appendTo(b, 0)
@@ -11207,8 +13452,13 @@ func (m *ImageNotInDatabase) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ImageNotInDatabase) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ImageID.decode(b, off); err != nil {
 		return err
 	}
@@ -11216,6 +13466,16 @@ func (m *ImageNotInDatabase) Decode(b []byte) error {
 		return errTrailing(&infoTable[134], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ImageNotInDatabase) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ImageID = ImageNotInDatabaseImageID{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -11226,6 +13486,8 @@ func (m *ImageNotInDatabase) Validate() error {
 // RebakeAvatarTextures is the template message RebakeAvatarTextures (Low 87, Trusted, Unencoded).
 type RebakeAvatarTextures struct {
 	TextureData RebakeAvatarTexturesTextureData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RebakeAvatarTexturesTextureData is block TextureData of RebakeAvatarTextures (Single).
@@ -11262,6 +13524,9 @@ func (*RebakeAvatarTextures) Trusted() bool { return true }
 // Zerocoded reports whether RebakeAvatarTextures is zerocoded by default.
 func (*RebakeAvatarTextures) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RebakeAvatarTextures) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RebakeAvatarTextures) AppendTo(b []byte) []byte {
 	b = m.TextureData.appendTo(b, 0)
@@ -11270,8 +13535,13 @@ func (m *RebakeAvatarTextures) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RebakeAvatarTextures) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TextureData.decode(b, off); err != nil {
 		return err
 	}
@@ -11279,6 +13549,16 @@ func (m *RebakeAvatarTextures) Decode(b []byte) error {
 		return errTrailing(&infoTable[135], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RebakeAvatarTextures) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.TextureData = RebakeAvatarTexturesTextureData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -11289,6 +13569,8 @@ func (m *RebakeAvatarTextures) Validate() error {
 // SetAlwaysRun is the template message SetAlwaysRun (Low 88, NotTrusted, Unencoded).
 type SetAlwaysRun struct {
 	AgentData SetAlwaysRunAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SetAlwaysRunAgentData is block AgentData of SetAlwaysRun (Single).
@@ -11331,6 +13613,9 @@ func (*SetAlwaysRun) Trusted() bool { return false }
 // Zerocoded reports whether SetAlwaysRun is zerocoded by default.
 func (*SetAlwaysRun) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SetAlwaysRun) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SetAlwaysRun) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -11339,8 +13624,13 @@ func (m *SetAlwaysRun) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SetAlwaysRun) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -11348,6 +13638,16 @@ func (m *SetAlwaysRun) Decode(b []byte) error {
 		return errTrailing(&infoTable[136], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SetAlwaysRun) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = SetAlwaysRunAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -11359,6 +13659,8 @@ func (m *SetAlwaysRun) Validate() error {
 type ObjectAdd struct {
 	AgentData  ObjectAddAgentData  // Single
 	ObjectData ObjectAddObjectData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectAddAgentData is block AgentData of ObjectAdd (Single).
@@ -11507,6 +13809,9 @@ func (*ObjectAdd) Trusted() bool { return false }
 // Zerocoded reports whether ObjectAdd is zerocoded by default.
 func (*ObjectAdd) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectAdd) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectAdd) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -11516,10 +13821,19 @@ func (m *ObjectAdd) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectAdd) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
@@ -11528,6 +13842,19 @@ func (m *ObjectAdd) Decode(b []byte) error {
 		return errTrailing(&infoTable[32], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectAdd) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectAddAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = ObjectAddObjectData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -11539,6 +13866,8 @@ func (m *ObjectAdd) Validate() error {
 type ObjectDelete struct {
 	AgentData  ObjectDeleteAgentData    // Single
 	ObjectData []ObjectDeleteObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectDeleteAgentData is block AgentData of ObjectDelete (Single).
@@ -11603,6 +13932,9 @@ func (*ObjectDelete) Trusted() bool { return false }
 // Zerocoded reports whether ObjectDelete is zerocoded by default.
 func (*ObjectDelete) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectDelete) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectDelete) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -11615,18 +13947,23 @@ func (m *ObjectDelete) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectDelete) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[137], 1, off-1, n, 4, len(b))
 		}
@@ -11643,6 +13980,19 @@ func (m *ObjectDelete) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectDelete) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectDeleteAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectDelete) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -11656,6 +14006,8 @@ type ObjectDuplicate struct {
 	AgentData  ObjectDuplicateAgentData    // Single
 	SharedData ObjectDuplicateSharedData   // Single
 	ObjectData []ObjectDuplicateObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectDuplicateAgentData is block AgentData of ObjectDuplicate (Single).
@@ -11745,6 +14097,9 @@ func (*ObjectDuplicate) Trusted() bool { return false }
 // Zerocoded reports whether ObjectDuplicate is zerocoded by default.
 func (*ObjectDuplicate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectDuplicate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectDuplicate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -11758,21 +14113,30 @@ func (m *ObjectDuplicate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectDuplicate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.SharedData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[138], 2, off-1, n, 4, len(b))
 		}
@@ -11789,6 +14153,22 @@ func (m *ObjectDuplicate) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectDuplicate) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectDuplicateAgentData{}
+		fallthrough
+	case 1:
+		m.SharedData = ObjectDuplicateSharedData{}
+		fallthrough
+	case 2:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectDuplicate) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -11801,6 +14181,8 @@ func (m *ObjectDuplicate) Validate() error {
 type ObjectDuplicateOnRay struct {
 	AgentData  ObjectDuplicateOnRayAgentData    // Single
 	ObjectData []ObjectDuplicateOnRayObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectDuplicateOnRayAgentData is block AgentData of ObjectDuplicateOnRay (Single).
@@ -11889,6 +14271,9 @@ func (*ObjectDuplicateOnRay) Trusted() bool { return false }
 // Zerocoded reports whether ObjectDuplicateOnRay is zerocoded by default.
 func (*ObjectDuplicateOnRay) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectDuplicateOnRay) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectDuplicateOnRay) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -11901,18 +14286,23 @@ func (m *ObjectDuplicateOnRay) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectDuplicateOnRay) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[139], 1, off-1, n, 4, len(b))
 		}
@@ -11929,6 +14319,19 @@ func (m *ObjectDuplicateOnRay) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectDuplicateOnRay) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectDuplicateOnRayAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectDuplicateOnRay) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -11941,6 +14344,8 @@ func (m *ObjectDuplicateOnRay) Validate() error {
 type MultipleObjectUpdate struct {
 	AgentData  MultipleObjectUpdateAgentData    // Single
 	ObjectData []MultipleObjectUpdateObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MultipleObjectUpdateAgentData is block AgentData of MultipleObjectUpdate (Single).
@@ -12018,6 +14423,9 @@ func (*MultipleObjectUpdate) Trusted() bool { return false }
 // Zerocoded reports whether MultipleObjectUpdate is zerocoded by default.
 func (*MultipleObjectUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MultipleObjectUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MultipleObjectUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -12030,18 +14438,23 @@ func (m *MultipleObjectUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MultipleObjectUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*6 > len(b)-off {
 			return errCount(&infoTable[33], 1, off-1, n, 6, len(b))
 		}
@@ -12056,6 +14469,19 @@ func (m *MultipleObjectUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[33], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MultipleObjectUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = MultipleObjectUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -12075,6 +14501,8 @@ func (m *MultipleObjectUpdate) Validate() error {
 type RequestMultipleObjects struct {
 	AgentData  RequestMultipleObjectsAgentData    // Single
 	ObjectData []RequestMultipleObjectsObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RequestMultipleObjectsAgentData is block AgentData of RequestMultipleObjects (Single).
@@ -12139,6 +14567,9 @@ func (*RequestMultipleObjects) Trusted() bool { return false }
 // Zerocoded reports whether RequestMultipleObjects is zerocoded by default.
 func (*RequestMultipleObjects) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RequestMultipleObjects) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RequestMultipleObjects) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -12151,18 +14582,23 @@ func (m *RequestMultipleObjects) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RequestMultipleObjects) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*5 > len(b)-off {
 			return errCount(&infoTable[34], 1, off-1, n, 5, len(b))
 		}
@@ -12179,6 +14615,19 @@ func (m *RequestMultipleObjects) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RequestMultipleObjects) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = RequestMultipleObjectsAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *RequestMultipleObjects) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -12191,6 +14640,8 @@ func (m *RequestMultipleObjects) Validate() error {
 type ObjectPosition struct {
 	AgentData  ObjectPositionAgentData    // Single
 	ObjectData []ObjectPositionObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectPositionAgentData is block AgentData of ObjectPosition (Single).
@@ -12255,6 +14706,9 @@ func (*ObjectPosition) Trusted() bool { return false }
 // Zerocoded reports whether ObjectPosition is zerocoded by default.
 func (*ObjectPosition) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectPosition) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectPosition) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -12267,18 +14721,23 @@ func (m *ObjectPosition) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectPosition) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[35], 1, off-1, n, 16, len(b))
 		}
@@ -12295,6 +14754,19 @@ func (m *ObjectPosition) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectPosition) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectPositionAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectPosition) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -12307,6 +14779,8 @@ func (m *ObjectPosition) Validate() error {
 type ObjectScale struct {
 	AgentData  ObjectScaleAgentData    // Single
 	ObjectData []ObjectScaleObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectScaleAgentData is block AgentData of ObjectScale (Single).
@@ -12371,6 +14845,9 @@ func (*ObjectScale) Trusted() bool { return false }
 // Zerocoded reports whether ObjectScale is zerocoded by default.
 func (*ObjectScale) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectScale) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectScale) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -12383,18 +14860,23 @@ func (m *ObjectScale) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectScale) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[140], 1, off-1, n, 16, len(b))
 		}
@@ -12411,6 +14893,19 @@ func (m *ObjectScale) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectScale) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectScaleAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectScale) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -12423,6 +14918,8 @@ func (m *ObjectScale) Validate() error {
 type ObjectRotation struct {
 	AgentData  ObjectRotationAgentData    // Single
 	ObjectData []ObjectRotationObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectRotationAgentData is block AgentData of ObjectRotation (Single).
@@ -12487,6 +14984,9 @@ func (*ObjectRotation) Trusted() bool { return false }
 // Zerocoded reports whether ObjectRotation is zerocoded by default.
 func (*ObjectRotation) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectRotation) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectRotation) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -12499,18 +14999,23 @@ func (m *ObjectRotation) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectRotation) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[141], 1, off-1, n, 16, len(b))
 		}
@@ -12527,6 +15032,19 @@ func (m *ObjectRotation) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectRotation) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectRotationAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectRotation) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -12539,6 +15057,8 @@ func (m *ObjectRotation) Validate() error {
 type ObjectFlagUpdate struct {
 	AgentData    ObjectFlagUpdateAgentData      // Single
 	ExtraPhysics []ObjectFlagUpdateExtraPhysics // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectFlagUpdateAgentData is block AgentData of ObjectFlagUpdate (Single).
@@ -12627,6 +15147,9 @@ func (*ObjectFlagUpdate) Trusted() bool { return false }
 // Zerocoded reports whether ObjectFlagUpdate is zerocoded by default.
 func (*ObjectFlagUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectFlagUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectFlagUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -12639,18 +15162,23 @@ func (m *ObjectFlagUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectFlagUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*17 > len(b)-off {
 			return errCount(&infoTable[142], 1, off-1, n, 17, len(b))
 		}
@@ -12667,6 +15195,19 @@ func (m *ObjectFlagUpdate) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectFlagUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectFlagUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.ExtraPhysics = m.ExtraPhysics[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectFlagUpdate) Validate() error {
 	if len(m.ExtraPhysics) > 0xFF {
@@ -12679,6 +15220,8 @@ func (m *ObjectFlagUpdate) Validate() error {
 type ObjectClickAction struct {
 	AgentData  ObjectClickActionAgentData    // Single
 	ObjectData []ObjectClickActionObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectClickActionAgentData is block AgentData of ObjectClickAction (Single).
@@ -12743,6 +15286,9 @@ func (*ObjectClickAction) Trusted() bool { return false }
 // Zerocoded reports whether ObjectClickAction is zerocoded by default.
 func (*ObjectClickAction) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectClickAction) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectClickAction) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -12755,18 +15301,23 @@ func (m *ObjectClickAction) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectClickAction) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*5 > len(b)-off {
 			return errCount(&infoTable[143], 1, off-1, n, 5, len(b))
 		}
@@ -12783,6 +15334,19 @@ func (m *ObjectClickAction) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectClickAction) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectClickActionAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectClickAction) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -12795,6 +15359,8 @@ func (m *ObjectClickAction) Validate() error {
 type ObjectImage struct {
 	AgentData  ObjectImageAgentData    // Single
 	ObjectData []ObjectImageObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectImageAgentData is block AgentData of ObjectImage (Single).
@@ -12877,6 +15443,9 @@ func (*ObjectImage) Trusted() bool { return false }
 // Zerocoded reports whether ObjectImage is zerocoded by default.
 func (*ObjectImage) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectImage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectImage) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -12889,18 +15458,23 @@ func (m *ObjectImage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectImage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*7 > len(b)-off {
 			return errCount(&infoTable[144], 1, off-1, n, 7, len(b))
 		}
@@ -12915,6 +15489,19 @@ func (m *ObjectImage) Decode(b []byte) error {
 		return errTrailing(&infoTable[144], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectImage) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectImageAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -12934,6 +15521,8 @@ func (m *ObjectImage) Validate() error {
 type ObjectBypassModUpdate struct {
 	AgentData  ObjectBypassModUpdateAgentData    // Single
 	ObjectData []ObjectBypassModUpdateObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectBypassModUpdateAgentData is block AgentData of ObjectBypassModUpdate (Single).
@@ -13011,6 +15600,9 @@ func (*ObjectBypassModUpdate) Trusted() bool { return false }
 // Zerocoded reports whether ObjectBypassModUpdate is zerocoded by default.
 func (*ObjectBypassModUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectBypassModUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectBypassModUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -13023,18 +15615,23 @@ func (m *ObjectBypassModUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectBypassModUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*7 > len(b)-off {
 			return errCount(&infoTable[479], 1, off-1, n, 7, len(b))
 		}
@@ -13049,6 +15646,19 @@ func (m *ObjectBypassModUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[479], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectBypassModUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectBypassModUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -13068,6 +15678,8 @@ func (m *ObjectBypassModUpdate) Validate() error {
 type ObjectMaterial struct {
 	AgentData  ObjectMaterialAgentData    // Single
 	ObjectData []ObjectMaterialObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectMaterialAgentData is block AgentData of ObjectMaterial (Single).
@@ -13132,6 +15744,9 @@ func (*ObjectMaterial) Trusted() bool { return false }
 // Zerocoded reports whether ObjectMaterial is zerocoded by default.
 func (*ObjectMaterial) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectMaterial) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectMaterial) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -13144,18 +15759,23 @@ func (m *ObjectMaterial) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectMaterial) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*5 > len(b)-off {
 			return errCount(&infoTable[145], 1, off-1, n, 5, len(b))
 		}
@@ -13172,6 +15792,19 @@ func (m *ObjectMaterial) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectMaterial) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectMaterialAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectMaterial) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -13184,6 +15817,8 @@ func (m *ObjectMaterial) Validate() error {
 type ObjectShape struct {
 	AgentData  ObjectShapeAgentData    // Single
 	ObjectData []ObjectShapeObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectShapeAgentData is block AgentData of ObjectShape (Single).
@@ -13299,6 +15934,9 @@ func (*ObjectShape) Trusted() bool { return false }
 // Zerocoded reports whether ObjectShape is zerocoded by default.
 func (*ObjectShape) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectShape) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectShape) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -13311,18 +15949,23 @@ func (m *ObjectShape) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectShape) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*27 > len(b)-off {
 			return errCount(&infoTable[146], 1, off-1, n, 27, len(b))
 		}
@@ -13339,6 +15982,19 @@ func (m *ObjectShape) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectShape) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectShapeAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectShape) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -13351,6 +16007,8 @@ func (m *ObjectShape) Validate() error {
 type ObjectExtraParams struct {
 	AgentData  ObjectExtraParamsAgentData    // Single
 	ObjectData []ObjectExtraParamsObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectExtraParamsAgentData is block AgentData of ObjectExtraParams (Single).
@@ -13434,6 +16092,9 @@ func (*ObjectExtraParams) Trusted() bool { return false }
 // Zerocoded reports whether ObjectExtraParams is zerocoded by default.
 func (*ObjectExtraParams) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectExtraParams) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectExtraParams) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -13446,18 +16107,23 @@ func (m *ObjectExtraParams) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectExtraParams) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*12 > len(b)-off {
 			return errCount(&infoTable[147], 1, off-1, n, 12, len(b))
 		}
@@ -13472,6 +16138,19 @@ func (m *ObjectExtraParams) Decode(b []byte) error {
 		return errTrailing(&infoTable[147], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectExtraParams) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectExtraParamsAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -13492,6 +16171,8 @@ type ObjectOwner struct {
 	AgentData  ObjectOwnerAgentData    // Single
 	HeaderData ObjectOwnerHeaderData   // Single
 	ObjectData []ObjectOwnerObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectOwnerAgentData is block AgentData of ObjectOwner (Single).
@@ -13581,6 +16262,9 @@ func (*ObjectOwner) Trusted() bool { return false }
 // Zerocoded reports whether ObjectOwner is zerocoded by default.
 func (*ObjectOwner) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectOwner) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectOwner) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -13594,21 +16278,30 @@ func (m *ObjectOwner) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectOwner) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.HeaderData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[148], 2, off-1, n, 4, len(b))
 		}
@@ -13625,6 +16318,22 @@ func (m *ObjectOwner) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectOwner) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectOwnerAgentData{}
+		fallthrough
+	case 1:
+		m.HeaderData = ObjectOwnerHeaderData{}
+		fallthrough
+	case 2:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectOwner) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -13637,6 +16346,8 @@ func (m *ObjectOwner) Validate() error {
 type ObjectGroup struct {
 	AgentData  ObjectGroupAgentData    // Single
 	ObjectData []ObjectGroupObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectGroupAgentData is block AgentData of ObjectGroup (Single).
@@ -13701,6 +16412,9 @@ func (*ObjectGroup) Trusted() bool { return false }
 // Zerocoded reports whether ObjectGroup is zerocoded by default.
 func (*ObjectGroup) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectGroup) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectGroup) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -13713,18 +16427,23 @@ func (m *ObjectGroup) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectGroup) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[149], 1, off-1, n, 4, len(b))
 		}
@@ -13741,6 +16460,19 @@ func (m *ObjectGroup) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectGroup) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectGroupAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectGroup) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -13753,6 +16485,8 @@ func (m *ObjectGroup) Validate() error {
 type ObjectBuy struct {
 	AgentData  ObjectBuyAgentData    // Single
 	ObjectData []ObjectBuyObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectBuyAgentData is block AgentData of ObjectBuy (Single).
@@ -13826,6 +16560,9 @@ func (*ObjectBuy) Trusted() bool { return false }
 // Zerocoded reports whether ObjectBuy is zerocoded by default.
 func (*ObjectBuy) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectBuy) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectBuy) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -13838,18 +16575,23 @@ func (m *ObjectBuy) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectBuy) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*9 > len(b)-off {
 			return errCount(&infoTable[150], 1, off-1, n, 9, len(b))
 		}
@@ -13866,6 +16608,19 @@ func (m *ObjectBuy) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectBuy) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectBuyAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectBuy) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -13878,6 +16633,8 @@ func (m *ObjectBuy) Validate() error {
 type BuyObjectInventory struct {
 	AgentData BuyObjectInventoryAgentData // Single
 	Data      BuyObjectInventoryData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // BuyObjectInventoryAgentData is block AgentData of BuyObjectInventory (Single).
@@ -13945,6 +16702,9 @@ func (*BuyObjectInventory) Trusted() bool { return false }
 // Zerocoded reports whether BuyObjectInventory is zerocoded by default.
 func (*BuyObjectInventory) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *BuyObjectInventory) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *BuyObjectInventory) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -13954,10 +16714,19 @@ func (m *BuyObjectInventory) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *BuyObjectInventory) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -13968,6 +16737,19 @@ func (m *BuyObjectInventory) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *BuyObjectInventory) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = BuyObjectInventoryAgentData{}
+		fallthrough
+	case 1:
+		m.Data = BuyObjectInventoryData{}
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *BuyObjectInventory) Validate() error {
 	return nil
@@ -13976,6 +16758,8 @@ func (m *BuyObjectInventory) Validate() error {
 // DerezContainer is the template message DerezContainer (Low 104, Trusted, Zerocoded).
 type DerezContainer struct {
 	Data DerezContainerData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DerezContainerData is block Data of DerezContainer (Single).
@@ -14015,6 +16799,9 @@ func (*DerezContainer) Trusted() bool { return true }
 // Zerocoded reports whether DerezContainer is zerocoded by default.
 func (*DerezContainer) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DerezContainer) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DerezContainer) AppendTo(b []byte) []byte {
 	b = m.Data.appendTo(b, 0)
@@ -14023,8 +16810,13 @@ func (m *DerezContainer) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DerezContainer) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
 	}
@@ -14032,6 +16824,16 @@ func (m *DerezContainer) Decode(b []byte) error {
 		return errTrailing(&infoTable[152], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DerezContainer) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Data = DerezContainerData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -14044,6 +16846,8 @@ type ObjectPermissions struct {
 	AgentData  ObjectPermissionsAgentData    // Single
 	HeaderData ObjectPermissionsHeaderData   // Single
 	ObjectData []ObjectPermissionsObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectPermissionsAgentData is block AgentData of ObjectPermissions (Single).
@@ -14136,6 +16940,9 @@ func (*ObjectPermissions) Trusted() bool { return false }
 // Zerocoded reports whether ObjectPermissions is zerocoded by default.
 func (*ObjectPermissions) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectPermissions) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectPermissions) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -14149,21 +16956,30 @@ func (m *ObjectPermissions) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectPermissions) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.HeaderData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*10 > len(b)-off {
 			return errCount(&infoTable[153], 2, off-1, n, 10, len(b))
 		}
@@ -14180,6 +16996,22 @@ func (m *ObjectPermissions) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectPermissions) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectPermissionsAgentData{}
+		fallthrough
+	case 1:
+		m.HeaderData = ObjectPermissionsHeaderData{}
+		fallthrough
+	case 2:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectPermissions) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -14192,6 +17024,8 @@ func (m *ObjectPermissions) Validate() error {
 type ObjectSaleInfo struct {
 	AgentData  ObjectSaleInfoAgentData    // Single
 	ObjectData []ObjectSaleInfoObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectSaleInfoAgentData is block AgentData of ObjectSaleInfo (Single).
@@ -14259,6 +17093,9 @@ func (*ObjectSaleInfo) Trusted() bool { return false }
 // Zerocoded reports whether ObjectSaleInfo is zerocoded by default.
 func (*ObjectSaleInfo) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectSaleInfo) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectSaleInfo) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -14271,18 +17108,23 @@ func (m *ObjectSaleInfo) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectSaleInfo) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*9 > len(b)-off {
 			return errCount(&infoTable[154], 1, off-1, n, 9, len(b))
 		}
@@ -14299,6 +17141,19 @@ func (m *ObjectSaleInfo) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectSaleInfo) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectSaleInfoAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectSaleInfo) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -14311,6 +17166,8 @@ func (m *ObjectSaleInfo) Validate() error {
 type ObjectName struct {
 	AgentData  ObjectNameAgentData    // Single
 	ObjectData []ObjectNameObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectNameAgentData is block AgentData of ObjectName (Single).
@@ -14385,6 +17242,9 @@ func (*ObjectName) Trusted() bool { return false }
 // Zerocoded reports whether ObjectName is zerocoded by default.
 func (*ObjectName) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectName) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectName) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -14397,18 +17257,23 @@ func (m *ObjectName) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectName) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*5 > len(b)-off {
 			return errCount(&infoTable[155], 1, off-1, n, 5, len(b))
 		}
@@ -14423,6 +17288,19 @@ func (m *ObjectName) Decode(b []byte) error {
 		return errTrailing(&infoTable[155], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectName) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectNameAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -14442,6 +17320,8 @@ func (m *ObjectName) Validate() error {
 type ObjectDescription struct {
 	AgentData  ObjectDescriptionAgentData    // Single
 	ObjectData []ObjectDescriptionObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectDescriptionAgentData is block AgentData of ObjectDescription (Single).
@@ -14516,6 +17396,9 @@ func (*ObjectDescription) Trusted() bool { return false }
 // Zerocoded reports whether ObjectDescription is zerocoded by default.
 func (*ObjectDescription) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectDescription) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectDescription) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -14528,18 +17411,23 @@ func (m *ObjectDescription) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectDescription) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*5 > len(b)-off {
 			return errCount(&infoTable[156], 1, off-1, n, 5, len(b))
 		}
@@ -14554,6 +17442,19 @@ func (m *ObjectDescription) Decode(b []byte) error {
 		return errTrailing(&infoTable[156], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectDescription) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectDescriptionAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -14573,6 +17474,8 @@ func (m *ObjectDescription) Validate() error {
 type ObjectCategory struct {
 	AgentData  ObjectCategoryAgentData    // Single
 	ObjectData []ObjectCategoryObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectCategoryAgentData is block AgentData of ObjectCategory (Single).
@@ -14637,6 +17540,9 @@ func (*ObjectCategory) Trusted() bool { return false }
 // Zerocoded reports whether ObjectCategory is zerocoded by default.
 func (*ObjectCategory) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectCategory) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectCategory) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -14649,18 +17555,23 @@ func (m *ObjectCategory) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectCategory) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*8 > len(b)-off {
 			return errCount(&infoTable[157], 1, off-1, n, 8, len(b))
 		}
@@ -14677,6 +17588,19 @@ func (m *ObjectCategory) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectCategory) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectCategoryAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectCategory) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -14689,6 +17613,8 @@ func (m *ObjectCategory) Validate() error {
 type ObjectSelect struct {
 	AgentData  ObjectSelectAgentData    // Single
 	ObjectData []ObjectSelectObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectSelectAgentData is block AgentData of ObjectSelect (Single).
@@ -14750,6 +17676,9 @@ func (*ObjectSelect) Trusted() bool { return false }
 // Zerocoded reports whether ObjectSelect is zerocoded by default.
 func (*ObjectSelect) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectSelect) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectSelect) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -14762,18 +17691,23 @@ func (m *ObjectSelect) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectSelect) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[158], 1, off-1, n, 4, len(b))
 		}
@@ -14790,6 +17724,19 @@ func (m *ObjectSelect) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectSelect) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectSelectAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectSelect) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -14802,6 +17749,8 @@ func (m *ObjectSelect) Validate() error {
 type ObjectDeselect struct {
 	AgentData  ObjectDeselectAgentData    // Single
 	ObjectData []ObjectDeselectObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectDeselectAgentData is block AgentData of ObjectDeselect (Single).
@@ -14863,6 +17812,9 @@ func (*ObjectDeselect) Trusted() bool { return false }
 // Zerocoded reports whether ObjectDeselect is zerocoded by default.
 func (*ObjectDeselect) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectDeselect) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectDeselect) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -14875,18 +17827,23 @@ func (m *ObjectDeselect) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectDeselect) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[159], 1, off-1, n, 4, len(b))
 		}
@@ -14903,6 +17860,19 @@ func (m *ObjectDeselect) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectDeselect) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectDeselectAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectDeselect) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -14915,6 +17885,8 @@ func (m *ObjectDeselect) Validate() error {
 type ObjectAttach struct {
 	AgentData  ObjectAttachAgentData    // Single
 	ObjectData []ObjectAttachObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectAttachAgentData is block AgentData of ObjectAttach (Single).
@@ -14982,6 +17954,9 @@ func (*ObjectAttach) Trusted() bool { return false }
 // Zerocoded reports whether ObjectAttach is zerocoded by default.
 func (*ObjectAttach) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectAttach) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectAttach) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -14994,18 +17969,23 @@ func (m *ObjectAttach) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectAttach) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[160], 1, off-1, n, 16, len(b))
 		}
@@ -15022,6 +18002,19 @@ func (m *ObjectAttach) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectAttach) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectAttachAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectAttach) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -15034,6 +18027,8 @@ func (m *ObjectAttach) Validate() error {
 type ObjectDetach struct {
 	AgentData  ObjectDetachAgentData    // Single
 	ObjectData []ObjectDetachObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectDetachAgentData is block AgentData of ObjectDetach (Single).
@@ -15095,6 +18090,9 @@ func (*ObjectDetach) Trusted() bool { return false }
 // Zerocoded reports whether ObjectDetach is zerocoded by default.
 func (*ObjectDetach) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectDetach) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectDetach) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -15107,18 +18105,23 @@ func (m *ObjectDetach) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectDetach) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[161], 1, off-1, n, 4, len(b))
 		}
@@ -15135,6 +18138,19 @@ func (m *ObjectDetach) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectDetach) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectDetachAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectDetach) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -15147,6 +18163,8 @@ func (m *ObjectDetach) Validate() error {
 type ObjectDrop struct {
 	AgentData  ObjectDropAgentData    // Single
 	ObjectData []ObjectDropObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectDropAgentData is block AgentData of ObjectDrop (Single).
@@ -15208,6 +18226,9 @@ func (*ObjectDrop) Trusted() bool { return false }
 // Zerocoded reports whether ObjectDrop is zerocoded by default.
 func (*ObjectDrop) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectDrop) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectDrop) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -15220,18 +18241,23 @@ func (m *ObjectDrop) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectDrop) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[162], 1, off-1, n, 4, len(b))
 		}
@@ -15248,6 +18274,19 @@ func (m *ObjectDrop) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectDrop) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectDropAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectDrop) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -15260,6 +18299,8 @@ func (m *ObjectDrop) Validate() error {
 type ObjectLink struct {
 	AgentData  ObjectLinkAgentData    // Single
 	ObjectData []ObjectLinkObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectLinkAgentData is block AgentData of ObjectLink (Single).
@@ -15321,6 +18362,9 @@ func (*ObjectLink) Trusted() bool { return false }
 // Zerocoded reports whether ObjectLink is zerocoded by default.
 func (*ObjectLink) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectLink) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectLink) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -15333,18 +18377,23 @@ func (m *ObjectLink) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectLink) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[163], 1, off-1, n, 4, len(b))
 		}
@@ -15361,6 +18410,19 @@ func (m *ObjectLink) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectLink) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectLinkAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectLink) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -15373,6 +18435,8 @@ func (m *ObjectLink) Validate() error {
 type ObjectDelink struct {
 	AgentData  ObjectDelinkAgentData    // Single
 	ObjectData []ObjectDelinkObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectDelinkAgentData is block AgentData of ObjectDelink (Single).
@@ -15434,6 +18498,9 @@ func (*ObjectDelink) Trusted() bool { return false }
 // Zerocoded reports whether ObjectDelink is zerocoded by default.
 func (*ObjectDelink) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectDelink) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectDelink) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -15446,18 +18513,23 @@ func (m *ObjectDelink) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectDelink) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[164], 1, off-1, n, 4, len(b))
 		}
@@ -15474,6 +18546,19 @@ func (m *ObjectDelink) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectDelink) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectDelinkAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectDelink) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -15487,6 +18572,8 @@ type ObjectGrab struct {
 	AgentData   ObjectGrabAgentData     // Single
 	ObjectData  ObjectGrabObjectData    // Single
 	SurfaceInfo []ObjectGrabSurfaceInfo // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectGrabAgentData is block AgentData of ObjectGrab (Single).
@@ -15588,6 +18675,9 @@ func (*ObjectGrab) Trusted() bool { return false }
 // Zerocoded reports whether ObjectGrab is zerocoded by default.
 func (*ObjectGrab) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectGrab) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectGrab) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -15601,21 +18691,30 @@ func (m *ObjectGrab) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectGrab) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*64 > len(b)-off {
 			return errCount(&infoTable[165], 2, off-1, n, 64, len(b))
 		}
@@ -15632,6 +18731,22 @@ func (m *ObjectGrab) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectGrab) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectGrabAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = ObjectGrabObjectData{}
+		fallthrough
+	case 2:
+		m.SurfaceInfo = m.SurfaceInfo[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectGrab) Validate() error {
 	if len(m.SurfaceInfo) > 0xFF {
@@ -15645,6 +18760,8 @@ type ObjectGrabUpdate struct {
 	AgentData   ObjectGrabUpdateAgentData     // Single
 	ObjectData  ObjectGrabUpdateObjectData    // Single
 	SurfaceInfo []ObjectGrabUpdateSurfaceInfo // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectGrabUpdateAgentData is block AgentData of ObjectGrabUpdate (Single).
@@ -15752,6 +18869,9 @@ func (*ObjectGrabUpdate) Trusted() bool { return false }
 // Zerocoded reports whether ObjectGrabUpdate is zerocoded by default.
 func (*ObjectGrabUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectGrabUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectGrabUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -15765,21 +18885,30 @@ func (m *ObjectGrabUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectGrabUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*64 > len(b)-off {
 			return errCount(&infoTable[166], 2, off-1, n, 64, len(b))
 		}
@@ -15796,6 +18925,22 @@ func (m *ObjectGrabUpdate) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectGrabUpdate) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectGrabUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = ObjectGrabUpdateObjectData{}
+		fallthrough
+	case 2:
+		m.SurfaceInfo = m.SurfaceInfo[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectGrabUpdate) Validate() error {
 	if len(m.SurfaceInfo) > 0xFF {
@@ -15809,6 +18954,8 @@ type ObjectDeGrab struct {
 	AgentData   ObjectDeGrabAgentData     // Single
 	ObjectData  ObjectDeGrabObjectData    // Single
 	SurfaceInfo []ObjectDeGrabSurfaceInfo // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectDeGrabAgentData is block AgentData of ObjectDeGrab (Single).
@@ -15907,6 +19054,9 @@ func (*ObjectDeGrab) Trusted() bool { return false }
 // Zerocoded reports whether ObjectDeGrab is zerocoded by default.
 func (*ObjectDeGrab) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectDeGrab) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectDeGrab) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -15920,21 +19070,30 @@ func (m *ObjectDeGrab) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectDeGrab) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*64 > len(b)-off {
 			return errCount(&infoTable[167], 2, off-1, n, 64, len(b))
 		}
@@ -15951,6 +19110,22 @@ func (m *ObjectDeGrab) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectDeGrab) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectDeGrabAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = ObjectDeGrabObjectData{}
+		fallthrough
+	case 2:
+		m.SurfaceInfo = m.SurfaceInfo[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectDeGrab) Validate() error {
 	if len(m.SurfaceInfo) > 0xFF {
@@ -15963,6 +19138,8 @@ func (m *ObjectDeGrab) Validate() error {
 type ObjectSpinStart struct {
 	AgentData  ObjectSpinStartAgentData  // Single
 	ObjectData ObjectSpinStartObjectData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectSpinStartAgentData is block AgentData of ObjectSpinStart (Single).
@@ -16024,6 +19201,9 @@ func (*ObjectSpinStart) Trusted() bool { return false }
 // Zerocoded reports whether ObjectSpinStart is zerocoded by default.
 func (*ObjectSpinStart) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectSpinStart) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectSpinStart) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -16033,10 +19213,19 @@ func (m *ObjectSpinStart) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectSpinStart) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
@@ -16045,6 +19234,19 @@ func (m *ObjectSpinStart) Decode(b []byte) error {
 		return errTrailing(&infoTable[168], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectSpinStart) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectSpinStartAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = ObjectSpinStartObjectData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -16056,6 +19258,8 @@ func (m *ObjectSpinStart) Validate() error {
 type ObjectSpinUpdate struct {
 	AgentData  ObjectSpinUpdateAgentData  // Single
 	ObjectData ObjectSpinUpdateObjectData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectSpinUpdateAgentData is block AgentData of ObjectSpinUpdate (Single).
@@ -16120,6 +19324,9 @@ func (*ObjectSpinUpdate) Trusted() bool { return false }
 // Zerocoded reports whether ObjectSpinUpdate is zerocoded by default.
 func (*ObjectSpinUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectSpinUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectSpinUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -16129,10 +19336,19 @@ func (m *ObjectSpinUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectSpinUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
@@ -16141,6 +19357,19 @@ func (m *ObjectSpinUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[169], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectSpinUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectSpinUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = ObjectSpinUpdateObjectData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -16152,6 +19381,8 @@ func (m *ObjectSpinUpdate) Validate() error {
 type ObjectSpinStop struct {
 	AgentData  ObjectSpinStopAgentData  // Single
 	ObjectData ObjectSpinStopObjectData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectSpinStopAgentData is block AgentData of ObjectSpinStop (Single).
@@ -16213,6 +19444,9 @@ func (*ObjectSpinStop) Trusted() bool { return false }
 // Zerocoded reports whether ObjectSpinStop is zerocoded by default.
 func (*ObjectSpinStop) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectSpinStop) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectSpinStop) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -16222,10 +19456,19 @@ func (m *ObjectSpinStop) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectSpinStop) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
@@ -16234,6 +19477,19 @@ func (m *ObjectSpinStop) Decode(b []byte) error {
 		return errTrailing(&infoTable[170], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectSpinStop) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectSpinStopAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = ObjectSpinStopObjectData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -16245,6 +19501,8 @@ func (m *ObjectSpinStop) Validate() error {
 type ObjectExportSelected struct {
 	AgentData  ObjectExportSelectedAgentData    // Single
 	ObjectData []ObjectExportSelectedObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectExportSelectedAgentData is block AgentData of ObjectExportSelected (Single).
@@ -16309,6 +19567,9 @@ func (*ObjectExportSelected) Trusted() bool { return false }
 // Zerocoded reports whether ObjectExportSelected is zerocoded by default.
 func (*ObjectExportSelected) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectExportSelected) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectExportSelected) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -16321,18 +19582,23 @@ func (m *ObjectExportSelected) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectExportSelected) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[171], 1, off-1, n, 16, len(b))
 		}
@@ -16349,6 +19615,19 @@ func (m *ObjectExportSelected) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectExportSelected) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectExportSelectedAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectExportSelected) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -16363,6 +19642,8 @@ type ModifyLand struct {
 	ModifyBlock         ModifyLandModifyBlock           // Single
 	ParcelData          []ModifyLandParcelData          // Variable
 	ModifyBlockExtended []ModifyLandModifyBlockExtended // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ModifyLandAgentData is block AgentData of ModifyLand (Single).
@@ -16489,6 +19770,9 @@ func (*ModifyLand) Trusted() bool { return false }
 // Zerocoded reports whether ModifyLand is zerocoded by default.
 func (*ModifyLand) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ModifyLand) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ModifyLand) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -16506,21 +19790,30 @@ func (m *ModifyLand) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ModifyLand) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ModifyBlock.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*20 > len(b)-off {
 			return errCount(&infoTable[172], 2, off-1, n, 20, len(b))
 		}
@@ -16531,13 +19824,13 @@ func (m *ModifyLand) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[172], 3, off-1, n, 4, len(b))
 		}
@@ -16554,6 +19847,25 @@ func (m *ModifyLand) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ModifyLand) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.AgentData = ModifyLandAgentData{}
+		fallthrough
+	case 1:
+		m.ModifyBlock = ModifyLandModifyBlock{}
+		fallthrough
+	case 2:
+		m.ParcelData = m.ParcelData[:0]
+		fallthrough
+	case 3:
+		m.ModifyBlockExtended = m.ModifyBlockExtended[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ModifyLand) Validate() error {
 	if len(m.ParcelData) > 0xFF {
@@ -16568,6 +19880,8 @@ func (m *ModifyLand) Validate() error {
 // VelocityInterpolateOn is the template message VelocityInterpolateOn (Low 125, NotTrusted, Unencoded).
 type VelocityInterpolateOn struct {
 	AgentData VelocityInterpolateOnAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // VelocityInterpolateOnAgentData is block AgentData of VelocityInterpolateOn (Single).
@@ -16607,6 +19921,9 @@ func (*VelocityInterpolateOn) Trusted() bool { return false }
 // Zerocoded reports whether VelocityInterpolateOn is zerocoded by default.
 func (*VelocityInterpolateOn) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *VelocityInterpolateOn) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *VelocityInterpolateOn) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -16615,8 +19932,13 @@ func (m *VelocityInterpolateOn) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *VelocityInterpolateOn) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -16624,6 +19946,16 @@ func (m *VelocityInterpolateOn) Decode(b []byte) error {
 		return errTrailing(&infoTable[173], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *VelocityInterpolateOn) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = VelocityInterpolateOnAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -16634,6 +19966,8 @@ func (m *VelocityInterpolateOn) Validate() error {
 // VelocityInterpolateOff is the template message VelocityInterpolateOff (Low 126, NotTrusted, Unencoded).
 type VelocityInterpolateOff struct {
 	AgentData VelocityInterpolateOffAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // VelocityInterpolateOffAgentData is block AgentData of VelocityInterpolateOff (Single).
@@ -16673,6 +20007,9 @@ func (*VelocityInterpolateOff) Trusted() bool { return false }
 // Zerocoded reports whether VelocityInterpolateOff is zerocoded by default.
 func (*VelocityInterpolateOff) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *VelocityInterpolateOff) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *VelocityInterpolateOff) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -16681,8 +20018,13 @@ func (m *VelocityInterpolateOff) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *VelocityInterpolateOff) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -16690,6 +20032,16 @@ func (m *VelocityInterpolateOff) Decode(b []byte) error {
 		return errTrailing(&infoTable[174], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *VelocityInterpolateOff) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = VelocityInterpolateOffAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -16701,6 +20053,8 @@ func (m *VelocityInterpolateOff) Validate() error {
 type StateSave struct {
 	AgentData StateSaveAgentData // Single
 	DataBlock StateSaveDataBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // StateSaveAgentData is block AgentData of StateSave (Single).
@@ -16765,6 +20119,9 @@ func (*StateSave) Trusted() bool { return false }
 // Zerocoded reports whether StateSave is zerocoded by default.
 func (*StateSave) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *StateSave) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *StateSave) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -16774,10 +20131,19 @@ func (m *StateSave) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *StateSave) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
@@ -16786,6 +20152,19 @@ func (m *StateSave) Decode(b []byte) error {
 		return errTrailing(&infoTable[175], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *StateSave) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = StateSaveAgentData{}
+		fallthrough
+	case 1:
+		m.DataBlock = StateSaveDataBlock{Filename: m.DataBlock.Filename[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -16799,6 +20178,8 @@ func (m *StateSave) Validate() error {
 // ReportAutosaveCrash is the template message ReportAutosaveCrash (Low 128, NotTrusted, Unencoded).
 type ReportAutosaveCrash struct {
 	AutosaveData ReportAutosaveCrashAutosaveData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ReportAutosaveCrashAutosaveData is block AutosaveData of ReportAutosaveCrash (Single).
@@ -16838,6 +20219,9 @@ func (*ReportAutosaveCrash) Trusted() bool { return false }
 // Zerocoded reports whether ReportAutosaveCrash is zerocoded by default.
 func (*ReportAutosaveCrash) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ReportAutosaveCrash) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ReportAutosaveCrash) AppendTo(b []byte) []byte {
 	b = m.AutosaveData.appendTo(b, 0)
@@ -16846,8 +20230,13 @@ func (m *ReportAutosaveCrash) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ReportAutosaveCrash) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AutosaveData.decode(b, off); err != nil {
 		return err
 	}
@@ -16855,6 +20244,16 @@ func (m *ReportAutosaveCrash) Decode(b []byte) error {
 		return errTrailing(&infoTable[176], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ReportAutosaveCrash) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AutosaveData = ReportAutosaveCrashAutosaveData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -16866,6 +20265,8 @@ func (m *ReportAutosaveCrash) Validate() error {
 type SimWideDeletes struct {
 	AgentData SimWideDeletesAgentData // Single
 	DataBlock SimWideDeletesDataBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SimWideDeletesAgentData is block AgentData of SimWideDeletes (Single).
@@ -16930,6 +20331,9 @@ func (*SimWideDeletes) Trusted() bool { return false }
 // Zerocoded reports whether SimWideDeletes is zerocoded by default.
 func (*SimWideDeletes) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SimWideDeletes) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SimWideDeletes) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -16939,10 +20343,19 @@ func (m *SimWideDeletes) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SimWideDeletes) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
@@ -16951,6 +20364,19 @@ func (m *SimWideDeletes) Decode(b []byte) error {
 		return errTrailing(&infoTable[177], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SimWideDeletes) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = SimWideDeletesAgentData{}
+		fallthrough
+	case 1:
+		m.DataBlock = SimWideDeletesDataBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -16962,6 +20388,8 @@ func (m *SimWideDeletes) Validate() error {
 type RequestObjectPropertiesFamily struct {
 	AgentData  RequestObjectPropertiesFamilyAgentData  // Single
 	ObjectData RequestObjectPropertiesFamilyObjectData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RequestObjectPropertiesFamilyAgentData is block AgentData of RequestObjectPropertiesFamily (Single).
@@ -17026,6 +20454,9 @@ func (*RequestObjectPropertiesFamily) Trusted() bool { return false }
 // Zerocoded reports whether RequestObjectPropertiesFamily is zerocoded by default.
 func (*RequestObjectPropertiesFamily) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RequestObjectPropertiesFamily) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RequestObjectPropertiesFamily) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -17035,10 +20466,19 @@ func (m *RequestObjectPropertiesFamily) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RequestObjectPropertiesFamily) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
@@ -17047,6 +20487,19 @@ func (m *RequestObjectPropertiesFamily) Decode(b []byte) error {
 		return errTrailing(&infoTable[36], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RequestObjectPropertiesFamily) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = RequestObjectPropertiesFamilyAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = RequestObjectPropertiesFamilyObjectData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -17058,6 +20511,8 @@ func (m *RequestObjectPropertiesFamily) Validate() error {
 type TrackAgent struct {
 	AgentData  TrackAgentAgentData  // Single
 	TargetData TrackAgentTargetData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TrackAgentAgentData is block AgentData of TrackAgent (Single).
@@ -17119,6 +20574,9 @@ func (*TrackAgent) Trusted() bool { return false }
 // Zerocoded reports whether TrackAgent is zerocoded by default.
 func (*TrackAgent) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TrackAgent) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TrackAgent) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -17128,10 +20586,19 @@ func (m *TrackAgent) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TrackAgent) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.TargetData.decode(b, off); err != nil {
 		return err
@@ -17140,6 +20607,19 @@ func (m *TrackAgent) Decode(b []byte) error {
 		return errTrailing(&infoTable[178], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TrackAgent) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = TrackAgentAgentData{}
+		fallthrough
+	case 1:
+		m.TargetData = TrackAgentTargetData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -17154,6 +20634,8 @@ type ViewerStats struct {
 	NetStats       [2]ViewerStatsNetStats    // Multiple 2
 	FailStats      ViewerStatsFailStats      // Single
 	MiscStats      []ViewerStatsMiscStats    // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ViewerStatsAgentData is block AgentData of ViewerStats (Single).
@@ -17373,6 +20855,9 @@ func (*ViewerStats) Trusted() bool { return false }
 // Zerocoded reports whether ViewerStats is zerocoded by default.
 func (*ViewerStats) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ViewerStats) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ViewerStats) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -17390,29 +20875,46 @@ func (m *ViewerStats) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ViewerStats) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.DownloadTotals.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
 	}
 	for i := range m.NetStats {
 		if off, err = m.NetStats[i].decode(b, off); err != nil {
 			return err
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	if off, err = m.FailStats.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(4)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*12 > len(b)-off {
 			return errCount(&infoTable[179], 4, off-1, n, 12, len(b))
 		}
@@ -17427,6 +20929,28 @@ func (m *ViewerStats) Decode(b []byte) error {
 		return errTrailing(&infoTable[179], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ViewerStats) absentFrom(k int) {
+	m.absent = uint8(5 - k)
+	switch k {
+	case 0:
+		m.AgentData = ViewerStatsAgentData{SysOS: m.AgentData.SysOS[:0], SysCPU: m.AgentData.SysCPU[:0], SysGPU: m.AgentData.SysGPU[:0]}
+		fallthrough
+	case 1:
+		m.DownloadTotals = ViewerStatsDownloadTotals{}
+		fallthrough
+	case 2:
+		m.NetStats = [2]ViewerStatsNetStats{}
+		fallthrough
+	case 3:
+		m.FailStats = ViewerStatsFailStats{}
+		fallthrough
+	case 4:
+		m.MiscStats = m.MiscStats[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -17444,6 +20968,8 @@ func (m *ViewerStats) Validate() error {
 type ScriptAnswerYes struct {
 	AgentData ScriptAnswerYesAgentData // Single
 	Data      ScriptAnswerYesData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ScriptAnswerYesAgentData is block AgentData of ScriptAnswerYes (Single).
@@ -17511,6 +21037,9 @@ func (*ScriptAnswerYes) Trusted() bool { return false }
 // Zerocoded reports whether ScriptAnswerYes is zerocoded by default.
 func (*ScriptAnswerYes) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ScriptAnswerYes) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ScriptAnswerYes) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -17520,10 +21049,19 @@ func (m *ScriptAnswerYes) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ScriptAnswerYes) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -17532,6 +21070,19 @@ func (m *ScriptAnswerYes) Decode(b []byte) error {
 		return errTrailing(&infoTable[180], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ScriptAnswerYes) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ScriptAnswerYesAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ScriptAnswerYesData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -17543,6 +21094,8 @@ func (m *ScriptAnswerYes) Validate() error {
 type UserReport struct {
 	AgentData  UserReportAgentData  // Single
 	ReportData UserReportReportData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UserReportAgentData is block AgentData of UserReport (Single).
@@ -17668,6 +21221,9 @@ func (*UserReport) Trusted() bool { return false }
 // Zerocoded reports whether UserReport is zerocoded by default.
 func (*UserReport) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UserReport) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UserReport) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -17677,10 +21233,19 @@ func (m *UserReport) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UserReport) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ReportData.decode(b, off); err != nil {
 		return err
@@ -17689,6 +21254,19 @@ func (m *UserReport) Decode(b []byte) error {
 		return errTrailing(&infoTable[181], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UserReport) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = UserReportAgentData{}
+		fallthrough
+	case 1:
+		m.ReportData = UserReportReportData{AbuseRegionName: m.ReportData.AbuseRegionName[:0], Summary: m.ReportData.Summary[:0], Details: m.ReportData.Details[:0], VersionString: m.ReportData.VersionString[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -17704,6 +21282,8 @@ type AlertMessage struct {
 	AlertData AlertMessageAlertData   // Single
 	AlertInfo []AlertMessageAlertInfo // Variable
 	AgentInfo []AlertMessageAgentInfo // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AlertMessageAlertData is block AlertData of AlertMessage (Single).
@@ -17798,6 +21378,9 @@ func (*AlertMessage) Trusted() bool { return true }
 // Zerocoded reports whether AlertMessage is zerocoded by default.
 func (*AlertMessage) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AlertMessage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AlertMessage) AppendTo(b []byte) []byte {
 	b = m.AlertData.appendTo(b, 0)
@@ -17814,18 +21397,23 @@ func (m *AlertMessage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AlertMessage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AlertData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*2 > len(b)-off {
 			return errCount(&infoTable[182], 1, off-1, n, 2, len(b))
 		}
@@ -17836,13 +21424,13 @@ func (m *AlertMessage) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[182], 2, off-1, n, 16, len(b))
 		}
@@ -17857,6 +21445,22 @@ func (m *AlertMessage) Decode(b []byte) error {
 		return errTrailing(&infoTable[182], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AlertMessage) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AlertData = AlertMessageAlertData{Message: m.AlertData.Message[:0]}
+		fallthrough
+	case 1:
+		m.AlertInfo = m.AlertInfo[:0]
+		fallthrough
+	case 2:
+		m.AgentInfo = m.AgentInfo[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -17882,6 +21486,8 @@ func (m *AlertMessage) Validate() error {
 type AgentAlertMessage struct {
 	AgentData AgentAlertMessageAgentData // Single
 	AlertData AgentAlertMessageAlertData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentAlertMessageAgentData is block AgentData of AgentAlertMessage (Single).
@@ -17953,6 +21559,9 @@ func (*AgentAlertMessage) Trusted() bool { return true }
 // Zerocoded reports whether AgentAlertMessage is zerocoded by default.
 func (*AgentAlertMessage) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentAlertMessage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentAlertMessage) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -17962,10 +21571,19 @@ func (m *AgentAlertMessage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentAlertMessage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.AlertData.decode(b, off); err != nil {
 		return err
@@ -17974,6 +21592,19 @@ func (m *AgentAlertMessage) Decode(b []byte) error {
 		return errTrailing(&infoTable[183], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentAlertMessage) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentAlertMessageAgentData{}
+		fallthrough
+	case 1:
+		m.AlertData = AgentAlertMessageAlertData{Message: m.AlertData.Message[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -17987,6 +21618,8 @@ func (m *AgentAlertMessage) Validate() error {
 // MeanCollisionAlert is the template message MeanCollisionAlert (Low 136, Trusted, Zerocoded).
 type MeanCollisionAlert struct {
 	MeanCollision []MeanCollisionAlertMeanCollision // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MeanCollisionAlertMeanCollision is block MeanCollision of MeanCollisionAlert (Variable).
@@ -18035,6 +21668,9 @@ func (*MeanCollisionAlert) Trusted() bool { return true }
 // Zerocoded reports whether MeanCollisionAlert is zerocoded by default.
 func (*MeanCollisionAlert) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MeanCollisionAlert) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MeanCollisionAlert) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.MeanCollision), &infoTable[184], 0)
@@ -18046,15 +21682,16 @@ func (m *MeanCollisionAlert) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MeanCollisionAlert) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*41 > len(b)-off {
 			return errCount(&infoTable[184], 0, off-1, n, 41, len(b))
 		}
@@ -18071,6 +21708,16 @@ func (m *MeanCollisionAlert) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MeanCollisionAlert) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.MeanCollision = m.MeanCollision[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *MeanCollisionAlert) Validate() error {
 	if len(m.MeanCollision) > 0xFF {
@@ -18082,6 +21729,8 @@ func (m *MeanCollisionAlert) Validate() error {
 // ViewerFrozenMessage is the template message ViewerFrozenMessage (Low 137, Trusted, Unencoded).
 type ViewerFrozenMessage struct {
 	FrozenData ViewerFrozenMessageFrozenData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ViewerFrozenMessageFrozenData is block FrozenData of ViewerFrozenMessage (Single).
@@ -18118,6 +21767,9 @@ func (*ViewerFrozenMessage) Trusted() bool { return true }
 // Zerocoded reports whether ViewerFrozenMessage is zerocoded by default.
 func (*ViewerFrozenMessage) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ViewerFrozenMessage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ViewerFrozenMessage) AppendTo(b []byte) []byte {
 	b = m.FrozenData.appendTo(b, 0)
@@ -18126,8 +21778,13 @@ func (m *ViewerFrozenMessage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ViewerFrozenMessage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.FrozenData.decode(b, off); err != nil {
 		return err
 	}
@@ -18135,6 +21792,16 @@ func (m *ViewerFrozenMessage) Decode(b []byte) error {
 		return errTrailing(&infoTable[185], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ViewerFrozenMessage) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.FrozenData = ViewerFrozenMessageFrozenData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -18145,6 +21812,8 @@ func (m *ViewerFrozenMessage) Validate() error {
 // HealthMessage is the template message HealthMessage (Low 138, Trusted, Zerocoded).
 type HealthMessage struct {
 	HealthData HealthMessageHealthData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // HealthMessageHealthData is block HealthData of HealthMessage (Single).
@@ -18181,6 +21850,9 @@ func (*HealthMessage) Trusted() bool { return true }
 // Zerocoded reports whether HealthMessage is zerocoded by default.
 func (*HealthMessage) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *HealthMessage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *HealthMessage) AppendTo(b []byte) []byte {
 	b = m.HealthData.appendTo(b, 0)
@@ -18189,8 +21861,13 @@ func (m *HealthMessage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *HealthMessage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.HealthData.decode(b, off); err != nil {
 		return err
 	}
@@ -18198,6 +21875,16 @@ func (m *HealthMessage) Decode(b []byte) error {
 		return errTrailing(&infoTable[186], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *HealthMessage) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.HealthData = HealthMessageHealthData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -18208,6 +21895,8 @@ func (m *HealthMessage) Validate() error {
 // ChatFromSimulator is the template message ChatFromSimulator (Low 139, Trusted, Unencoded).
 type ChatFromSimulator struct {
 	ChatData ChatFromSimulatorChatData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ChatFromSimulatorChatData is block ChatData of ChatFromSimulator (Single).
@@ -18280,6 +21969,9 @@ func (*ChatFromSimulator) Trusted() bool { return true }
 // Zerocoded reports whether ChatFromSimulator is zerocoded by default.
 func (*ChatFromSimulator) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ChatFromSimulator) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ChatFromSimulator) AppendTo(b []byte) []byte {
 	b = m.ChatData.appendTo(b, 0)
@@ -18288,8 +21980,13 @@ func (m *ChatFromSimulator) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ChatFromSimulator) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ChatData.decode(b, off); err != nil {
 		return err
 	}
@@ -18297,6 +21994,16 @@ func (m *ChatFromSimulator) Decode(b []byte) error {
 		return errTrailing(&infoTable[187], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ChatFromSimulator) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ChatData = ChatFromSimulatorChatData{FromName: m.ChatData.FromName[:0], Message: m.ChatData.Message[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -18313,6 +22020,8 @@ type SimStats struct {
 	Stat       []SimStatsStat       // Variable
 	PidStat    SimStatsPidStat      // Single
 	RegionInfo []SimStatsRegionInfo // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SimStatsRegion is block Region of SimStats (Single).
@@ -18427,6 +22136,9 @@ func (*SimStats) Trusted() bool { return true }
 // Zerocoded reports whether SimStats is zerocoded by default.
 func (*SimStats) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SimStats) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SimStats) AppendTo(b []byte) []byte {
 	b = m.Region.appendTo(b, 0)
@@ -18444,18 +22156,23 @@ func (m *SimStats) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SimStats) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Region.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*8 > len(b)-off {
 			return errCount(&infoTable[188], 1, off-1, n, 8, len(b))
 		}
@@ -18466,16 +22183,20 @@ func (m *SimStats) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	if off, err = m.PidStat.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*8 > len(b)-off {
 			return errCount(&infoTable[188], 3, off-1, n, 8, len(b))
 		}
@@ -18492,6 +22213,25 @@ func (m *SimStats) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SimStats) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.Region = SimStatsRegion{}
+		fallthrough
+	case 1:
+		m.Stat = m.Stat[:0]
+		fallthrough
+	case 2:
+		m.PidStat = SimStatsPidStat{}
+		fallthrough
+	case 3:
+		m.RegionInfo = m.RegionInfo[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *SimStats) Validate() error {
 	if len(m.Stat) > 0xFF {
@@ -18506,6 +22246,8 @@ func (m *SimStats) Validate() error {
 // RequestRegionInfo is the template message RequestRegionInfo (Low 141, NotTrusted, Unencoded).
 type RequestRegionInfo struct {
 	AgentData RequestRegionInfoAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RequestRegionInfoAgentData is block AgentData of RequestRegionInfo (Single).
@@ -18545,6 +22287,9 @@ func (*RequestRegionInfo) Trusted() bool { return false }
 // Zerocoded reports whether RequestRegionInfo is zerocoded by default.
 func (*RequestRegionInfo) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RequestRegionInfo) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RequestRegionInfo) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -18553,8 +22298,13 @@ func (m *RequestRegionInfo) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RequestRegionInfo) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -18562,6 +22312,16 @@ func (m *RequestRegionInfo) Decode(b []byte) error {
 		return errTrailing(&infoTable[189], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RequestRegionInfo) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = RequestRegionInfoAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -18577,6 +22337,8 @@ type RegionInfo struct {
 	RegionInfo3    []RegionInfoRegionInfo3    // Variable
 	RegionInfo5    []RegionInfoRegionInfo5    // Variable
 	CombatSettings []RegionInfoCombatSettings // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RegionInfoAgentData is block AgentData of RegionInfo (Single).
@@ -18841,6 +22603,9 @@ func (*RegionInfo) Trusted() bool { return false }
 // Zerocoded reports whether RegionInfo is zerocoded by default.
 func (*RegionInfo) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RegionInfo) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RegionInfo) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -18863,24 +22628,37 @@ func (m *RegionInfo) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RegionInfo) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.RegionInfo.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	if off, err = m.RegionInfo2.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*8 > len(b)-off {
 			return errCount(&infoTable[190], 3, off-1, n, 8, len(b))
 		}
@@ -18891,13 +22669,13 @@ func (m *RegionInfo) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(4)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*28 > len(b)-off {
 			return errCount(&infoTable[190], 4, off-1, n, 28, len(b))
 		}
@@ -18908,13 +22686,13 @@ func (m *RegionInfo) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(5)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*21 > len(b)-off {
 			return errCount(&infoTable[190], 5, off-1, n, 21, len(b))
 		}
@@ -18929,6 +22707,31 @@ func (m *RegionInfo) Decode(b []byte) error {
 		return errTrailing(&infoTable[190], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RegionInfo) absentFrom(k int) {
+	m.absent = uint8(6 - k)
+	switch k {
+	case 0:
+		m.AgentData = RegionInfoAgentData{}
+		fallthrough
+	case 1:
+		m.RegionInfo = RegionInfoRegionInfo{SimName: m.RegionInfo.SimName[:0]}
+		fallthrough
+	case 2:
+		m.RegionInfo2 = RegionInfoRegionInfo2{ProductSKU: m.RegionInfo2.ProductSKU[:0], ProductName: m.RegionInfo2.ProductName[:0]}
+		fallthrough
+	case 3:
+		m.RegionInfo3 = m.RegionInfo3[:0]
+		fallthrough
+	case 4:
+		m.RegionInfo5 = m.RegionInfo5[:0]
+		fallthrough
+	case 5:
+		m.CombatSettings = m.CombatSettings[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -18956,6 +22759,8 @@ type GodUpdateRegionInfo struct {
 	AgentData   GodUpdateRegionInfoAgentData     // Single
 	RegionInfo  GodUpdateRegionInfoRegionInfo    // Single
 	RegionInfo2 []GodUpdateRegionInfoRegionInfo2 // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GodUpdateRegionInfoAgentData is block AgentData of GodUpdateRegionInfo (Single).
@@ -19070,6 +22875,9 @@ func (*GodUpdateRegionInfo) Trusted() bool { return false }
 // Zerocoded reports whether GodUpdateRegionInfo is zerocoded by default.
 func (*GodUpdateRegionInfo) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GodUpdateRegionInfo) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GodUpdateRegionInfo) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -19083,21 +22891,30 @@ func (m *GodUpdateRegionInfo) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GodUpdateRegionInfo) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.RegionInfo.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*8 > len(b)-off {
 			return errCount(&infoTable[191], 2, off-1, n, 8, len(b))
 		}
@@ -19114,6 +22931,22 @@ func (m *GodUpdateRegionInfo) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GodUpdateRegionInfo) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = GodUpdateRegionInfoAgentData{}
+		fallthrough
+	case 1:
+		m.RegionInfo = GodUpdateRegionInfoRegionInfo{SimName: m.RegionInfo.SimName[:0]}
+		fallthrough
+	case 2:
+		m.RegionInfo2 = m.RegionInfo2[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *GodUpdateRegionInfo) Validate() error {
 	if err := m.RegionInfo.validate(0); err != nil {
@@ -19128,6 +22961,8 @@ func (m *GodUpdateRegionInfo) Validate() error {
 // NearestLandingRegionRequest is the template message NearestLandingRegionRequest (Low 144, Trusted, Unencoded).
 type NearestLandingRegionRequest struct {
 	RequestingRegionData NearestLandingRegionRequestRequestingRegionData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // NearestLandingRegionRequestRequestingRegionData is block RequestingRegionData of NearestLandingRegionRequest (Single).
@@ -19164,6 +22999,9 @@ func (*NearestLandingRegionRequest) Trusted() bool { return true }
 // Zerocoded reports whether NearestLandingRegionRequest is zerocoded by default.
 func (*NearestLandingRegionRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *NearestLandingRegionRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *NearestLandingRegionRequest) AppendTo(b []byte) []byte {
 	b = m.RequestingRegionData.appendTo(b, 0)
@@ -19172,8 +23010,13 @@ func (m *NearestLandingRegionRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *NearestLandingRegionRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.RequestingRegionData.decode(b, off); err != nil {
 		return err
 	}
@@ -19181,6 +23024,16 @@ func (m *NearestLandingRegionRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[192], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *NearestLandingRegionRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.RequestingRegionData = NearestLandingRegionRequestRequestingRegionData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -19191,6 +23044,8 @@ func (m *NearestLandingRegionRequest) Validate() error {
 // NearestLandingRegionReply is the template message NearestLandingRegionReply (Low 145, Trusted, Unencoded).
 type NearestLandingRegionReply struct {
 	LandingRegionData NearestLandingRegionReplyLandingRegionData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // NearestLandingRegionReplyLandingRegionData is block LandingRegionData of NearestLandingRegionReply (Single).
@@ -19227,6 +23082,9 @@ func (*NearestLandingRegionReply) Trusted() bool { return true }
 // Zerocoded reports whether NearestLandingRegionReply is zerocoded by default.
 func (*NearestLandingRegionReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *NearestLandingRegionReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *NearestLandingRegionReply) AppendTo(b []byte) []byte {
 	b = m.LandingRegionData.appendTo(b, 0)
@@ -19235,8 +23093,13 @@ func (m *NearestLandingRegionReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *NearestLandingRegionReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.LandingRegionData.decode(b, off); err != nil {
 		return err
 	}
@@ -19244,6 +23107,16 @@ func (m *NearestLandingRegionReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[193], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *NearestLandingRegionReply) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.LandingRegionData = NearestLandingRegionReplyLandingRegionData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -19254,6 +23127,8 @@ func (m *NearestLandingRegionReply) Validate() error {
 // NearestLandingRegionUpdated is the template message NearestLandingRegionUpdated (Low 146, Trusted, Unencoded).
 type NearestLandingRegionUpdated struct {
 	RegionData NearestLandingRegionUpdatedRegionData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // NearestLandingRegionUpdatedRegionData is block RegionData of NearestLandingRegionUpdated (Single).
@@ -19290,6 +23165,9 @@ func (*NearestLandingRegionUpdated) Trusted() bool { return true }
 // Zerocoded reports whether NearestLandingRegionUpdated is zerocoded by default.
 func (*NearestLandingRegionUpdated) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *NearestLandingRegionUpdated) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *NearestLandingRegionUpdated) AppendTo(b []byte) []byte {
 	b = m.RegionData.appendTo(b, 0)
@@ -19298,8 +23176,13 @@ func (m *NearestLandingRegionUpdated) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *NearestLandingRegionUpdated) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.RegionData.decode(b, off); err != nil {
 		return err
 	}
@@ -19307,6 +23190,16 @@ func (m *NearestLandingRegionUpdated) Decode(b []byte) error {
 		return errTrailing(&infoTable[194], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *NearestLandingRegionUpdated) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.RegionData = NearestLandingRegionUpdatedRegionData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -19317,6 +23210,8 @@ func (m *NearestLandingRegionUpdated) Validate() error {
 // TeleportLandingStatusChanged is the template message TeleportLandingStatusChanged (Low 147, Trusted, Unencoded).
 type TeleportLandingStatusChanged struct {
 	RegionData TeleportLandingStatusChangedRegionData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TeleportLandingStatusChangedRegionData is block RegionData of TeleportLandingStatusChanged (Single).
@@ -19353,6 +23248,9 @@ func (*TeleportLandingStatusChanged) Trusted() bool { return true }
 // Zerocoded reports whether TeleportLandingStatusChanged is zerocoded by default.
 func (*TeleportLandingStatusChanged) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TeleportLandingStatusChanged) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TeleportLandingStatusChanged) AppendTo(b []byte) []byte {
 	b = m.RegionData.appendTo(b, 0)
@@ -19361,8 +23259,13 @@ func (m *TeleportLandingStatusChanged) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TeleportLandingStatusChanged) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.RegionData.decode(b, off); err != nil {
 		return err
 	}
@@ -19370,6 +23273,16 @@ func (m *TeleportLandingStatusChanged) Decode(b []byte) error {
 		return errTrailing(&infoTable[195], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TeleportLandingStatusChanged) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.RegionData = TeleportLandingStatusChangedRegionData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -19383,6 +23296,8 @@ type RegionHandshake struct {
 	RegionInfo2 RegionHandshakeRegionInfo2   // Single
 	RegionInfo3 RegionHandshakeRegionInfo3   // Single
 	RegionInfo4 []RegionHandshakeRegionInfo4 // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RegionHandshakeRegionInfo is block RegionInfo of RegionHandshake (Single).
@@ -19605,6 +23520,9 @@ func (*RegionHandshake) Trusted() bool { return true }
 // Zerocoded reports whether RegionHandshake is zerocoded by default.
 func (*RegionHandshake) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RegionHandshake) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RegionHandshake) AppendTo(b []byte) []byte {
 	b = m.RegionInfo.appendTo(b, 0)
@@ -19619,24 +23537,37 @@ func (m *RegionHandshake) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RegionHandshake) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.RegionInfo.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.RegionInfo2.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	if off, err = m.RegionInfo3.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[196], 3, off-1, n, 16, len(b))
 		}
@@ -19651,6 +23582,25 @@ func (m *RegionHandshake) Decode(b []byte) error {
 		return errTrailing(&infoTable[196], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RegionHandshake) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.RegionInfo = RegionHandshakeRegionInfo{SimName: m.RegionInfo.SimName[:0]}
+		fallthrough
+	case 1:
+		m.RegionInfo2 = RegionHandshakeRegionInfo2{}
+		fallthrough
+	case 2:
+		m.RegionInfo3 = RegionHandshakeRegionInfo3{ColoName: m.RegionInfo3.ColoName[:0], ProductSKU: m.RegionInfo3.ProductSKU[:0], ProductName: m.RegionInfo3.ProductName[:0]}
+		fallthrough
+	case 3:
+		m.RegionInfo4 = m.RegionInfo4[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -19671,6 +23621,8 @@ func (m *RegionHandshake) Validate() error {
 type RegionHandshakeReply struct {
 	AgentData  RegionHandshakeReplyAgentData  // Single
 	RegionInfo RegionHandshakeReplyRegionInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RegionHandshakeReplyAgentData is block AgentData of RegionHandshakeReply (Single).
@@ -19732,6 +23684,9 @@ func (*RegionHandshakeReply) Trusted() bool { return false }
 // Zerocoded reports whether RegionHandshakeReply is zerocoded by default.
 func (*RegionHandshakeReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RegionHandshakeReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RegionHandshakeReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -19741,10 +23696,19 @@ func (m *RegionHandshakeReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RegionHandshakeReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.RegionInfo.decode(b, off); err != nil {
 		return err
@@ -19753,6 +23717,19 @@ func (m *RegionHandshakeReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[197], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RegionHandshakeReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = RegionHandshakeReplyAgentData{}
+		fallthrough
+	case 1:
+		m.RegionInfo = RegionHandshakeReplyRegionInfo{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -19765,6 +23742,8 @@ type CoarseLocationUpdate struct {
 	Location  []CoarseLocationUpdateLocation  // Variable
 	Index     CoarseLocationUpdateIndex       // Single
 	AgentData []CoarseLocationUpdateAgentData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CoarseLocationUpdateLocation is block Location of CoarseLocationUpdate (Variable).
@@ -19854,6 +23833,9 @@ func (*CoarseLocationUpdate) Trusted() bool { return true }
 // Zerocoded reports whether CoarseLocationUpdate is zerocoded by default.
 func (*CoarseLocationUpdate) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CoarseLocationUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CoarseLocationUpdate) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.Location), &infoTable[37], 0)
@@ -19870,15 +23852,16 @@ func (m *CoarseLocationUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CoarseLocationUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*3 > len(b)-off {
 			return errCount(&infoTable[37], 0, off-1, n, 3, len(b))
 		}
@@ -19889,16 +23872,20 @@ func (m *CoarseLocationUpdate) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.Index.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[37], 2, off-1, n, 16, len(b))
 		}
@@ -19913,6 +23900,22 @@ func (m *CoarseLocationUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[37], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CoarseLocationUpdate) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.Location = m.Location[:0]
+		fallthrough
+	case 1:
+		m.Index = CoarseLocationUpdateIndex{}
+		fallthrough
+	case 2:
+		m.AgentData = m.AgentData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -19930,6 +23933,8 @@ func (m *CoarseLocationUpdate) Validate() error {
 type ImageData struct {
 	ImageID   ImageDataImageID   // Single
 	ImageData ImageDataImageData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ImageDataImageID is block ImageID of ImageData (Single).
@@ -20000,6 +24005,9 @@ func (*ImageData) Trusted() bool { return true }
 // Zerocoded reports whether ImageData is zerocoded by default.
 func (*ImageData) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ImageData) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ImageData) AppendTo(b []byte) []byte {
 	b = m.ImageID.appendTo(b, 0)
@@ -20009,10 +24017,19 @@ func (m *ImageData) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ImageData) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ImageID.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ImageData.decode(b, off); err != nil {
 		return err
@@ -20021,6 +24038,19 @@ func (m *ImageData) Decode(b []byte) error {
 		return errTrailing(&infoTable[8], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ImageData) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.ImageID = ImageDataImageID{}
+		fallthrough
+	case 1:
+		m.ImageData = ImageDataImageData{Data: m.ImageData.Data[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -20035,6 +24065,8 @@ func (m *ImageData) Validate() error {
 type ImagePacket struct {
 	ImageID   ImagePacketImageID   // Single
 	ImageData ImagePacketImageData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ImagePacketImageID is block ImageID of ImagePacket (Single).
@@ -20099,6 +24131,9 @@ func (*ImagePacket) Trusted() bool { return true }
 // Zerocoded reports whether ImagePacket is zerocoded by default.
 func (*ImagePacket) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ImagePacket) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ImagePacket) AppendTo(b []byte) []byte {
 	b = m.ImageID.appendTo(b, 0)
@@ -20108,10 +24143,19 @@ func (m *ImagePacket) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ImagePacket) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ImageID.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ImageData.decode(b, off); err != nil {
 		return err
@@ -20120,6 +24164,19 @@ func (m *ImagePacket) Decode(b []byte) error {
 		return errTrailing(&infoTable[9], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ImagePacket) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.ImageID = ImagePacketImageID{}
+		fallthrough
+	case 1:
+		m.ImageData = ImagePacketImageData{Data: m.ImageData.Data[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -20134,6 +24191,8 @@ func (m *ImagePacket) Validate() error {
 type LayerData struct {
 	LayerID   LayerDataLayerID   // Single
 	LayerData LayerDataLayerData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LayerDataLayerID is block LayerID of LayerData (Single).
@@ -20195,6 +24254,9 @@ func (*LayerData) Trusted() bool { return true }
 // Zerocoded reports whether LayerData is zerocoded by default.
 func (*LayerData) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LayerData) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LayerData) AppendTo(b []byte) []byte {
 	b = m.LayerID.appendTo(b, 0)
@@ -20204,10 +24266,19 @@ func (m *LayerData) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LayerData) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.LayerID.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.LayerData.decode(b, off); err != nil {
 		return err
@@ -20216,6 +24287,19 @@ func (m *LayerData) Decode(b []byte) error {
 		return errTrailing(&infoTable[10], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LayerData) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.LayerID = LayerDataLayerID{}
+		fallthrough
+	case 1:
+		m.LayerData = LayerDataLayerData{Data: m.LayerData.Data[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -20230,6 +24314,8 @@ func (m *LayerData) Validate() error {
 type ObjectUpdate struct {
 	RegionData ObjectUpdateRegionData   // Single
 	ObjectData []ObjectUpdateObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectUpdateRegionData is block RegionData of ObjectUpdate (Single).
@@ -20494,6 +24580,9 @@ func (*ObjectUpdate) Trusted() bool { return true }
 // Zerocoded reports whether ObjectUpdate is zerocoded by default.
 func (*ObjectUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectUpdate) AppendTo(b []byte) []byte {
 	b = m.RegionData.appendTo(b, 0)
@@ -20506,18 +24595,23 @@ func (m *ObjectUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.RegionData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*153 > len(b)-off {
 			return errCount(&infoTable[11], 1, off-1, n, 153, len(b))
 		}
@@ -20532,6 +24626,19 @@ func (m *ObjectUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[11], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.RegionData = ObjectUpdateRegionData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -20551,6 +24658,8 @@ func (m *ObjectUpdate) Validate() error {
 type ObjectUpdateCompressed struct {
 	RegionData ObjectUpdateCompressedRegionData   // Single
 	ObjectData []ObjectUpdateCompressedObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectUpdateCompressedRegionData is block RegionData of ObjectUpdateCompressed (Single).
@@ -20625,6 +24734,9 @@ func (*ObjectUpdateCompressed) Trusted() bool { return true }
 // Zerocoded reports whether ObjectUpdateCompressed is zerocoded by default.
 func (*ObjectUpdateCompressed) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectUpdateCompressed) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectUpdateCompressed) AppendTo(b []byte) []byte {
 	b = m.RegionData.appendTo(b, 0)
@@ -20637,18 +24749,23 @@ func (m *ObjectUpdateCompressed) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectUpdateCompressed) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.RegionData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*6 > len(b)-off {
 			return errCount(&infoTable[12], 1, off-1, n, 6, len(b))
 		}
@@ -20663,6 +24780,19 @@ func (m *ObjectUpdateCompressed) Decode(b []byte) error {
 		return errTrailing(&infoTable[12], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectUpdateCompressed) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.RegionData = ObjectUpdateCompressedRegionData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -20682,6 +24812,8 @@ func (m *ObjectUpdateCompressed) Validate() error {
 type ObjectUpdateCached struct {
 	RegionData ObjectUpdateCachedRegionData   // Single
 	ObjectData []ObjectUpdateCachedObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectUpdateCachedRegionData is block RegionData of ObjectUpdateCached (Single).
@@ -20749,6 +24881,9 @@ func (*ObjectUpdateCached) Trusted() bool { return true }
 // Zerocoded reports whether ObjectUpdateCached is zerocoded by default.
 func (*ObjectUpdateCached) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectUpdateCached) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectUpdateCached) AppendTo(b []byte) []byte {
 	b = m.RegionData.appendTo(b, 0)
@@ -20761,18 +24896,23 @@ func (m *ObjectUpdateCached) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectUpdateCached) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.RegionData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*12 > len(b)-off {
 			return errCount(&infoTable[13], 1, off-1, n, 12, len(b))
 		}
@@ -20789,6 +24929,19 @@ func (m *ObjectUpdateCached) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectUpdateCached) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.RegionData = ObjectUpdateCachedRegionData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectUpdateCached) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -20801,6 +24954,8 @@ func (m *ObjectUpdateCached) Validate() error {
 type ImprovedTerseObjectUpdate struct {
 	RegionData ImprovedTerseObjectUpdateRegionData   // Single
 	ObjectData []ImprovedTerseObjectUpdateObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ImprovedTerseObjectUpdateRegionData is block RegionData of ImprovedTerseObjectUpdate (Single).
@@ -20873,6 +25028,9 @@ func (*ImprovedTerseObjectUpdate) Trusted() bool { return true }
 // Zerocoded reports whether ImprovedTerseObjectUpdate is zerocoded by default.
 func (*ImprovedTerseObjectUpdate) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ImprovedTerseObjectUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ImprovedTerseObjectUpdate) AppendTo(b []byte) []byte {
 	b = m.RegionData.appendTo(b, 0)
@@ -20885,18 +25043,23 @@ func (m *ImprovedTerseObjectUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ImprovedTerseObjectUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.RegionData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*3 > len(b)-off {
 			return errCount(&infoTable[14], 1, off-1, n, 3, len(b))
 		}
@@ -20911,6 +25074,19 @@ func (m *ImprovedTerseObjectUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[14], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ImprovedTerseObjectUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.RegionData = ImprovedTerseObjectUpdateRegionData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -20929,6 +25105,8 @@ func (m *ImprovedTerseObjectUpdate) Validate() error {
 // KillObject is the template message KillObject (High 16, Trusted, Unencoded).
 type KillObject struct {
 	ObjectData []KillObjectObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // KillObjectObjectData is block ObjectData of KillObject (Variable).
@@ -20965,6 +25143,9 @@ func (*KillObject) Trusted() bool { return true }
 // Zerocoded reports whether KillObject is zerocoded by default.
 func (*KillObject) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *KillObject) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *KillObject) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.ObjectData), &infoTable[15], 0)
@@ -20976,15 +25157,16 @@ func (m *KillObject) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *KillObject) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[15], 0, off-1, n, 4, len(b))
 		}
@@ -21001,6 +25183,16 @@ func (m *KillObject) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *KillObject) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *KillObject) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -21014,6 +25206,8 @@ type CrossedRegion struct {
 	AgentData  CrossedRegionAgentData  // Single
 	RegionData CrossedRegionRegionData // Single
 	Info       CrossedRegionInfo       // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CrossedRegionAgentData is block AgentData of CrossedRegion (Single).
@@ -21119,6 +25313,9 @@ func (*CrossedRegion) Trusted() bool { return true }
 // Zerocoded reports whether CrossedRegion is zerocoded by default.
 func (*CrossedRegion) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CrossedRegion) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CrossedRegion) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -21129,13 +25326,26 @@ func (m *CrossedRegion) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CrossedRegion) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.RegionData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
 	}
 	if off, err = m.Info.decode(b, off); err != nil {
 		return err
@@ -21144,6 +25354,22 @@ func (m *CrossedRegion) Decode(b []byte) error {
 		return errTrailing(&infoTable[38], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CrossedRegion) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = CrossedRegionAgentData{}
+		fallthrough
+	case 1:
+		m.RegionData = CrossedRegionRegionData{SeedCapability: m.RegionData.SeedCapability[:0]}
+		fallthrough
+	case 2:
+		m.Info = CrossedRegionInfo{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -21157,6 +25383,8 @@ func (m *CrossedRegion) Validate() error {
 // SimulatorViewerTimeMessage is the template message SimulatorViewerTimeMessage (Low 150, Trusted, Unencoded).
 type SimulatorViewerTimeMessage struct {
 	TimeInfo SimulatorViewerTimeMessageTimeInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SimulatorViewerTimeMessageTimeInfo is block TimeInfo of SimulatorViewerTimeMessage (Single).
@@ -21208,6 +25436,9 @@ func (*SimulatorViewerTimeMessage) Trusted() bool { return true }
 // Zerocoded reports whether SimulatorViewerTimeMessage is zerocoded by default.
 func (*SimulatorViewerTimeMessage) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SimulatorViewerTimeMessage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SimulatorViewerTimeMessage) AppendTo(b []byte) []byte {
 	b = m.TimeInfo.appendTo(b, 0)
@@ -21216,8 +25447,13 @@ func (m *SimulatorViewerTimeMessage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SimulatorViewerTimeMessage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TimeInfo.decode(b, off); err != nil {
 		return err
 	}
@@ -21225,6 +25461,16 @@ func (m *SimulatorViewerTimeMessage) Decode(b []byte) error {
 		return errTrailing(&infoTable[198], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SimulatorViewerTimeMessage) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.TimeInfo = SimulatorViewerTimeMessageTimeInfo{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -21235,6 +25481,8 @@ func (m *SimulatorViewerTimeMessage) Validate() error {
 // EnableSimulator is the template message EnableSimulator (Low 151, Trusted, Unencoded, UDPBlackListed).
 type EnableSimulator struct {
 	SimulatorInfo EnableSimulatorSimulatorInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EnableSimulatorSimulatorInfo is block SimulatorInfo of EnableSimulator (Single).
@@ -21277,6 +25525,9 @@ func (*EnableSimulator) Trusted() bool { return true }
 // Zerocoded reports whether EnableSimulator is zerocoded by default.
 func (*EnableSimulator) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EnableSimulator) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EnableSimulator) AppendTo(b []byte) []byte {
 	b = m.SimulatorInfo.appendTo(b, 0)
@@ -21285,8 +25536,13 @@ func (m *EnableSimulator) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EnableSimulator) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.SimulatorInfo.decode(b, off); err != nil {
 		return err
 	}
@@ -21294,6 +25550,16 @@ func (m *EnableSimulator) Decode(b []byte) error {
 		return errTrailing(&infoTable[199], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EnableSimulator) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.SimulatorInfo = EnableSimulatorSimulatorInfo{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -21317,6 +25583,9 @@ func (*DisableSimulator) Trusted() bool { return true }
 // Zerocoded reports whether DisableSimulator is zerocoded by default.
 func (*DisableSimulator) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (*DisableSimulator) Absent() int { return 0 }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DisableSimulator) AppendTo(b []byte) []byte {
 	return b
@@ -21338,6 +25607,8 @@ func (m *DisableSimulator) Validate() error {
 // ConfirmEnableSimulator is the template message ConfirmEnableSimulator (Medium 8, Trusted, Unencoded).
 type ConfirmEnableSimulator struct {
 	AgentData ConfirmEnableSimulatorAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ConfirmEnableSimulatorAgentData is block AgentData of ConfirmEnableSimulator (Single).
@@ -21377,6 +25648,9 @@ func (*ConfirmEnableSimulator) Trusted() bool { return true }
 // Zerocoded reports whether ConfirmEnableSimulator is zerocoded by default.
 func (*ConfirmEnableSimulator) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ConfirmEnableSimulator) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ConfirmEnableSimulator) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -21385,8 +25659,13 @@ func (m *ConfirmEnableSimulator) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ConfirmEnableSimulator) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -21394,6 +25673,16 @@ func (m *ConfirmEnableSimulator) Decode(b []byte) error {
 		return errTrailing(&infoTable[39], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ConfirmEnableSimulator) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = ConfirmEnableSimulatorAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -21404,6 +25693,8 @@ func (m *ConfirmEnableSimulator) Validate() error {
 // TransferRequest is the template message TransferRequest (Low 153, NotTrusted, Zerocoded).
 type TransferRequest struct {
 	TransferInfo TransferRequestTransferInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TransferRequestTransferInfo is block TransferInfo of TransferRequest (Single).
@@ -21462,6 +25753,9 @@ func (*TransferRequest) Trusted() bool { return false }
 // Zerocoded reports whether TransferRequest is zerocoded by default.
 func (*TransferRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TransferRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TransferRequest) AppendTo(b []byte) []byte {
 	b = m.TransferInfo.appendTo(b, 0)
@@ -21470,8 +25764,13 @@ func (m *TransferRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TransferRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TransferInfo.decode(b, off); err != nil {
 		return err
 	}
@@ -21479,6 +25778,16 @@ func (m *TransferRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[201], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TransferRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.TransferInfo = TransferRequestTransferInfo{Params: m.TransferInfo.Params[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -21492,6 +25801,8 @@ func (m *TransferRequest) Validate() error {
 // TransferInfo is the template message TransferInfo (Low 154, NotTrusted, Zerocoded).
 type TransferInfo struct {
 	TransferInfo TransferInfoTransferInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TransferInfoTransferInfo is block TransferInfo of TransferInfo (Single).
@@ -21553,6 +25864,9 @@ func (*TransferInfo) Trusted() bool { return false }
 // Zerocoded reports whether TransferInfo is zerocoded by default.
 func (*TransferInfo) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TransferInfo) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TransferInfo) AppendTo(b []byte) []byte {
 	b = m.TransferInfo.appendTo(b, 0)
@@ -21561,8 +25875,13 @@ func (m *TransferInfo) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TransferInfo) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TransferInfo.decode(b, off); err != nil {
 		return err
 	}
@@ -21570,6 +25889,16 @@ func (m *TransferInfo) Decode(b []byte) error {
 		return errTrailing(&infoTable[202], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TransferInfo) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.TransferInfo = TransferInfoTransferInfo{Params: m.TransferInfo.Params[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -21583,6 +25912,8 @@ func (m *TransferInfo) Validate() error {
 // TransferPacket is the template message TransferPacket (High 17, NotTrusted, Unencoded).
 type TransferPacket struct {
 	TransferData TransferPacketTransferData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TransferPacketTransferData is block TransferData of TransferPacket (Single).
@@ -21641,6 +25972,9 @@ func (*TransferPacket) Trusted() bool { return false }
 // Zerocoded reports whether TransferPacket is zerocoded by default.
 func (*TransferPacket) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TransferPacket) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TransferPacket) AppendTo(b []byte) []byte {
 	b = m.TransferData.appendTo(b, 0)
@@ -21649,8 +25983,13 @@ func (m *TransferPacket) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TransferPacket) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TransferData.decode(b, off); err != nil {
 		return err
 	}
@@ -21658,6 +25997,16 @@ func (m *TransferPacket) Decode(b []byte) error {
 		return errTrailing(&infoTable[16], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TransferPacket) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.TransferData = TransferPacketTransferData{Data: m.TransferData.Data[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -21671,6 +26020,8 @@ func (m *TransferPacket) Validate() error {
 // TransferAbort is the template message TransferAbort (Low 155, NotTrusted, Zerocoded).
 type TransferAbort struct {
 	TransferInfo TransferAbortTransferInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TransferAbortTransferInfo is block TransferInfo of TransferAbort (Single).
@@ -21710,6 +26061,9 @@ func (*TransferAbort) Trusted() bool { return false }
 // Zerocoded reports whether TransferAbort is zerocoded by default.
 func (*TransferAbort) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TransferAbort) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TransferAbort) AppendTo(b []byte) []byte {
 	b = m.TransferInfo.appendTo(b, 0)
@@ -21718,8 +26072,13 @@ func (m *TransferAbort) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TransferAbort) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TransferInfo.decode(b, off); err != nil {
 		return err
 	}
@@ -21727,6 +26086,16 @@ func (m *TransferAbort) Decode(b []byte) error {
 		return errTrailing(&infoTable[203], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TransferAbort) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.TransferInfo = TransferAbortTransferInfo{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -21737,6 +26106,8 @@ func (m *TransferAbort) Validate() error {
 // RequestXfer is the template message RequestXfer (Low 156, NotTrusted, Zerocoded).
 type RequestXfer struct {
 	XferID RequestXferXferID // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RequestXferXferID is block XferID of RequestXfer (Single).
@@ -21807,6 +26178,9 @@ func (*RequestXfer) Trusted() bool { return false }
 // Zerocoded reports whether RequestXfer is zerocoded by default.
 func (*RequestXfer) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RequestXfer) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RequestXfer) AppendTo(b []byte) []byte {
 	b = m.XferID.appendTo(b, 0)
@@ -21815,8 +26189,13 @@ func (m *RequestXfer) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RequestXfer) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.XferID.decode(b, off); err != nil {
 		return err
 	}
@@ -21824,6 +26203,16 @@ func (m *RequestXfer) Decode(b []byte) error {
 		return errTrailing(&infoTable[204], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RequestXfer) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.XferID = RequestXferXferID{Filename: m.XferID.Filename[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -21838,6 +26227,8 @@ func (m *RequestXfer) Validate() error {
 type SendXferPacket struct {
 	XferID     SendXferPacketXferID     // Single
 	DataPacket SendXferPacketDataPacket // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SendXferPacketXferID is block XferID of SendXferPacket (Single).
@@ -21902,6 +26293,9 @@ func (*SendXferPacket) Trusted() bool { return false }
 // Zerocoded reports whether SendXferPacket is zerocoded by default.
 func (*SendXferPacket) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SendXferPacket) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SendXferPacket) AppendTo(b []byte) []byte {
 	b = m.XferID.appendTo(b, 0)
@@ -21911,10 +26305,19 @@ func (m *SendXferPacket) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SendXferPacket) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.XferID.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.DataPacket.decode(b, off); err != nil {
 		return err
@@ -21923,6 +26326,19 @@ func (m *SendXferPacket) Decode(b []byte) error {
 		return errTrailing(&infoTable[17], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SendXferPacket) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.XferID = SendXferPacketXferID{}
+		fallthrough
+	case 1:
+		m.DataPacket = SendXferPacketDataPacket{Data: m.DataPacket.Data[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -21936,6 +26352,8 @@ func (m *SendXferPacket) Validate() error {
 // ConfirmXferPacket is the template message ConfirmXferPacket (High 19, NotTrusted, Unencoded).
 type ConfirmXferPacket struct {
 	XferID ConfirmXferPacketXferID // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ConfirmXferPacketXferID is block XferID of ConfirmXferPacket (Single).
@@ -21975,6 +26393,9 @@ func (*ConfirmXferPacket) Trusted() bool { return false }
 // Zerocoded reports whether ConfirmXferPacket is zerocoded by default.
 func (*ConfirmXferPacket) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ConfirmXferPacket) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ConfirmXferPacket) AppendTo(b []byte) []byte {
 	b = m.XferID.appendTo(b, 0)
@@ -21983,8 +26404,13 @@ func (m *ConfirmXferPacket) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ConfirmXferPacket) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.XferID.decode(b, off); err != nil {
 		return err
 	}
@@ -21992,6 +26418,16 @@ func (m *ConfirmXferPacket) Decode(b []byte) error {
 		return errTrailing(&infoTable[18], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ConfirmXferPacket) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.XferID = ConfirmXferPacketXferID{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -22002,6 +26438,8 @@ func (m *ConfirmXferPacket) Validate() error {
 // AbortXfer is the template message AbortXfer (Low 157, NotTrusted, Unencoded).
 type AbortXfer struct {
 	XferID AbortXferXferID // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AbortXferXferID is block XferID of AbortXfer (Single).
@@ -22041,6 +26479,9 @@ func (*AbortXfer) Trusted() bool { return false }
 // Zerocoded reports whether AbortXfer is zerocoded by default.
 func (*AbortXfer) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AbortXfer) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AbortXfer) AppendTo(b []byte) []byte {
 	b = m.XferID.appendTo(b, 0)
@@ -22049,8 +26490,13 @@ func (m *AbortXfer) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AbortXfer) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.XferID.decode(b, off); err != nil {
 		return err
 	}
@@ -22058,6 +26504,16 @@ func (m *AbortXfer) Decode(b []byte) error {
 		return errTrailing(&infoTable[205], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AbortXfer) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.XferID = AbortXferXferID{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -22071,6 +26527,8 @@ type AvatarAnimation struct {
 	AnimationList           []AvatarAnimationAnimationList           // Variable
 	AnimationSourceList     []AvatarAnimationAnimationSourceList     // Variable
 	PhysicalAvatarEventList []AvatarAnimationPhysicalAvatarEventList // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarAnimationSender is block Sender of AvatarAnimation (Single).
@@ -22179,6 +26637,9 @@ func (*AvatarAnimation) Trusted() bool { return true }
 // Zerocoded reports whether AvatarAnimation is zerocoded by default.
 func (*AvatarAnimation) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarAnimation) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarAnimation) AppendTo(b []byte) []byte {
 	b = m.Sender.appendTo(b, 0)
@@ -22199,18 +26660,23 @@ func (m *AvatarAnimation) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarAnimation) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Sender.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*20 > len(b)-off {
 			return errCount(&infoTable[19], 1, off-1, n, 20, len(b))
 		}
@@ -22221,13 +26687,13 @@ func (m *AvatarAnimation) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[19], 2, off-1, n, 16, len(b))
 		}
@@ -22238,13 +26704,13 @@ func (m *AvatarAnimation) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*1 > len(b)-off {
 			return errCount(&infoTable[19], 3, off-1, n, 1, len(b))
 		}
@@ -22259,6 +26725,25 @@ func (m *AvatarAnimation) Decode(b []byte) error {
 		return errTrailing(&infoTable[19], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarAnimation) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.Sender = AvatarAnimationSender{}
+		fallthrough
+	case 1:
+		m.AnimationList = m.AnimationList[:0]
+		fallthrough
+	case 2:
+		m.AnimationSourceList = m.AnimationSourceList[:0]
+		fallthrough
+	case 3:
+		m.PhysicalAvatarEventList = m.PhysicalAvatarEventList[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -22288,6 +26773,8 @@ type AvatarAppearance struct {
 	AppearanceData  []AvatarAppearanceAppearanceData  // Variable
 	AppearanceHover []AvatarAppearanceAppearanceHover // Variable
 	AttachmentBlock []AvatarAppearanceAttachmentBlock // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarAppearanceSender is block Sender of AvatarAppearance (Single).
@@ -22449,6 +26936,9 @@ func (*AvatarAppearance) Trusted() bool { return true }
 // Zerocoded reports whether AvatarAppearance is zerocoded by default.
 func (*AvatarAppearance) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarAppearance) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarAppearance) AppendTo(b []byte) []byte {
 	b = m.Sender.appendTo(b, 0)
@@ -22474,21 +26964,30 @@ func (m *AvatarAppearance) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarAppearance) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Sender.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*1 > len(b)-off {
 			return errCount(&infoTable[206], 2, off-1, n, 1, len(b))
 		}
@@ -22499,13 +26998,13 @@ func (m *AvatarAppearance) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*9 > len(b)-off {
 			return errCount(&infoTable[206], 3, off-1, n, 9, len(b))
 		}
@@ -22516,13 +27015,13 @@ func (m *AvatarAppearance) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(4)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*12 > len(b)-off {
 			return errCount(&infoTable[206], 4, off-1, n, 12, len(b))
 		}
@@ -22533,13 +27032,13 @@ func (m *AvatarAppearance) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(5)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*17 > len(b)-off {
 			return errCount(&infoTable[206], 5, off-1, n, 17, len(b))
 		}
@@ -22554,6 +27053,31 @@ func (m *AvatarAppearance) Decode(b []byte) error {
 		return errTrailing(&infoTable[206], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarAppearance) absentFrom(k int) {
+	m.absent = uint8(6 - k)
+	switch k {
+	case 0:
+		m.Sender = AvatarAppearanceSender{}
+		fallthrough
+	case 1:
+		m.ObjectData = AvatarAppearanceObjectData{TextureEntry: m.ObjectData.TextureEntry[:0]}
+		fallthrough
+	case 2:
+		m.VisualParam = m.VisualParam[:0]
+		fallthrough
+	case 3:
+		m.AppearanceData = m.AppearanceData[:0]
+		fallthrough
+	case 4:
+		m.AppearanceHover = m.AppearanceHover[:0]
+		fallthrough
+	case 5:
+		m.AttachmentBlock = m.AttachmentBlock[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -22580,6 +27104,8 @@ func (m *AvatarAppearance) Validate() error {
 type AvatarSitResponse struct {
 	SitObject    AvatarSitResponseSitObject    // Single
 	SitTransform AvatarSitResponseSitTransform // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarSitResponseSitObject is block SitObject of AvatarSitResponse (Single).
@@ -22653,6 +27179,9 @@ func (*AvatarSitResponse) Trusted() bool { return true }
 // Zerocoded reports whether AvatarSitResponse is zerocoded by default.
 func (*AvatarSitResponse) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarSitResponse) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarSitResponse) AppendTo(b []byte) []byte {
 	b = m.SitObject.appendTo(b, 0)
@@ -22662,10 +27191,19 @@ func (m *AvatarSitResponse) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarSitResponse) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.SitObject.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.SitTransform.decode(b, off); err != nil {
 		return err
@@ -22674,6 +27212,19 @@ func (m *AvatarSitResponse) Decode(b []byte) error {
 		return errTrailing(&infoTable[20], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarSitResponse) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.SitObject = AvatarSitResponseSitObject{}
+		fallthrough
+	case 1:
+		m.SitTransform = AvatarSitResponseSitTransform{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -22685,6 +27236,8 @@ func (m *AvatarSitResponse) Validate() error {
 type SetFollowCamProperties struct {
 	ObjectData     SetFollowCamPropertiesObjectData       // Single
 	CameraProperty []SetFollowCamPropertiesCameraProperty // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SetFollowCamPropertiesObjectData is block ObjectData of SetFollowCamProperties (Single).
@@ -22746,6 +27299,9 @@ func (*SetFollowCamProperties) Trusted() bool { return true }
 // Zerocoded reports whether SetFollowCamProperties is zerocoded by default.
 func (*SetFollowCamProperties) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SetFollowCamProperties) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SetFollowCamProperties) AppendTo(b []byte) []byte {
 	b = m.ObjectData.appendTo(b, 0)
@@ -22758,18 +27314,23 @@ func (m *SetFollowCamProperties) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SetFollowCamProperties) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*8 > len(b)-off {
 			return errCount(&infoTable[207], 1, off-1, n, 8, len(b))
 		}
@@ -22786,6 +27347,19 @@ func (m *SetFollowCamProperties) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SetFollowCamProperties) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.ObjectData = SetFollowCamPropertiesObjectData{}
+		fallthrough
+	case 1:
+		m.CameraProperty = m.CameraProperty[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *SetFollowCamProperties) Validate() error {
 	if len(m.CameraProperty) > 0xFF {
@@ -22797,6 +27371,8 @@ func (m *SetFollowCamProperties) Validate() error {
 // ClearFollowCamProperties is the template message ClearFollowCamProperties (Low 160, Trusted, Unencoded).
 type ClearFollowCamProperties struct {
 	ObjectData ClearFollowCamPropertiesObjectData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ClearFollowCamPropertiesObjectData is block ObjectData of ClearFollowCamProperties (Single).
@@ -22833,6 +27409,9 @@ func (*ClearFollowCamProperties) Trusted() bool { return true }
 // Zerocoded reports whether ClearFollowCamProperties is zerocoded by default.
 func (*ClearFollowCamProperties) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ClearFollowCamProperties) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ClearFollowCamProperties) AppendTo(b []byte) []byte {
 	b = m.ObjectData.appendTo(b, 0)
@@ -22841,8 +27420,13 @@ func (m *ClearFollowCamProperties) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ClearFollowCamProperties) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
 	}
@@ -22850,6 +27434,16 @@ func (m *ClearFollowCamProperties) Decode(b []byte) error {
 		return errTrailing(&infoTable[208], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ClearFollowCamProperties) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ObjectData = ClearFollowCamPropertiesObjectData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -22860,6 +27454,8 @@ func (m *ClearFollowCamProperties) Validate() error {
 // CameraConstraint is the template message CameraConstraint (High 22, Trusted, Zerocoded).
 type CameraConstraint struct {
 	CameraCollidePlane CameraConstraintCameraCollidePlane // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CameraConstraintCameraCollidePlane is block CameraCollidePlane of CameraConstraint (Single).
@@ -22896,6 +27492,9 @@ func (*CameraConstraint) Trusted() bool { return true }
 // Zerocoded reports whether CameraConstraint is zerocoded by default.
 func (*CameraConstraint) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CameraConstraint) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CameraConstraint) AppendTo(b []byte) []byte {
 	b = m.CameraCollidePlane.appendTo(b, 0)
@@ -22904,8 +27503,13 @@ func (m *CameraConstraint) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CameraConstraint) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.CameraCollidePlane.decode(b, off); err != nil {
 		return err
 	}
@@ -22913,6 +27517,16 @@ func (m *CameraConstraint) Decode(b []byte) error {
 		return errTrailing(&infoTable[21], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CameraConstraint) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.CameraCollidePlane = CameraConstraintCameraCollidePlane{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -22923,6 +27537,8 @@ func (m *CameraConstraint) Validate() error {
 // ObjectProperties is the template message ObjectProperties (Medium 9, Trusted, Zerocoded).
 type ObjectProperties struct {
 	ObjectData []ObjectPropertiesObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectPropertiesObjectData is block ObjectData of ObjectProperties (Variable).
@@ -23067,6 +27683,9 @@ func (*ObjectProperties) Trusted() bool { return true }
 // Zerocoded reports whether ObjectProperties is zerocoded by default.
 func (*ObjectProperties) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectProperties) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectProperties) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.ObjectData), &infoTable[40], 0)
@@ -23078,15 +27697,16 @@ func (m *ObjectProperties) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectProperties) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*179 > len(b)-off {
 			return errCount(&infoTable[40], 0, off-1, n, 179, len(b))
 		}
@@ -23101,6 +27721,16 @@ func (m *ObjectProperties) Decode(b []byte) error {
 		return errTrailing(&infoTable[40], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectProperties) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ObjectData = m.ObjectData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -23119,6 +27749,8 @@ func (m *ObjectProperties) Validate() error {
 // ObjectPropertiesFamily is the template message ObjectPropertiesFamily (Medium 10, Trusted, Zerocoded).
 type ObjectPropertiesFamily struct {
 	ObjectData ObjectPropertiesFamilyObjectData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectPropertiesFamilyObjectData is block ObjectData of ObjectPropertiesFamily (Single).
@@ -23215,6 +27847,9 @@ func (*ObjectPropertiesFamily) Trusted() bool { return true }
 // Zerocoded reports whether ObjectPropertiesFamily is zerocoded by default.
 func (*ObjectPropertiesFamily) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectPropertiesFamily) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectPropertiesFamily) AppendTo(b []byte) []byte {
 	b = m.ObjectData.appendTo(b, 0)
@@ -23223,8 +27858,13 @@ func (m *ObjectPropertiesFamily) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectPropertiesFamily) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
 	}
@@ -23232,6 +27872,16 @@ func (m *ObjectPropertiesFamily) Decode(b []byte) error {
 		return errTrailing(&infoTable[41], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectPropertiesFamily) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ObjectData = ObjectPropertiesFamilyObjectData{Name: m.ObjectData.Name[:0], Description: m.ObjectData.Description[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -23245,6 +27895,8 @@ func (m *ObjectPropertiesFamily) Validate() error {
 // RequestPayPrice is the template message RequestPayPrice (Low 161, NotTrusted, Unencoded).
 type RequestPayPrice struct {
 	ObjectData RequestPayPriceObjectData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RequestPayPriceObjectData is block ObjectData of RequestPayPrice (Single).
@@ -23281,6 +27933,9 @@ func (*RequestPayPrice) Trusted() bool { return false }
 // Zerocoded reports whether RequestPayPrice is zerocoded by default.
 func (*RequestPayPrice) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RequestPayPrice) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RequestPayPrice) AppendTo(b []byte) []byte {
 	b = m.ObjectData.appendTo(b, 0)
@@ -23289,8 +27944,13 @@ func (m *RequestPayPrice) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RequestPayPrice) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
 	}
@@ -23298,6 +27958,16 @@ func (m *RequestPayPrice) Decode(b []byte) error {
 		return errTrailing(&infoTable[209], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RequestPayPrice) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ObjectData = RequestPayPriceObjectData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -23309,6 +27979,8 @@ func (m *RequestPayPrice) Validate() error {
 type PayPriceReply struct {
 	ObjectData PayPriceReplyObjectData   // Single
 	ButtonData []PayPriceReplyButtonData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // PayPriceReplyObjectData is block ObjectData of PayPriceReply (Single).
@@ -23370,6 +28042,9 @@ func (*PayPriceReply) Trusted() bool { return true }
 // Zerocoded reports whether PayPriceReply is zerocoded by default.
 func (*PayPriceReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *PayPriceReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *PayPriceReply) AppendTo(b []byte) []byte {
 	b = m.ObjectData.appendTo(b, 0)
@@ -23382,18 +28057,23 @@ func (m *PayPriceReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *PayPriceReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[210], 1, off-1, n, 4, len(b))
 		}
@@ -23410,6 +28090,19 @@ func (m *PayPriceReply) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *PayPriceReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.ObjectData = PayPriceReplyObjectData{}
+		fallthrough
+	case 1:
+		m.ButtonData = m.ButtonData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *PayPriceReply) Validate() error {
 	if len(m.ButtonData) > 0xFF {
@@ -23422,6 +28115,8 @@ func (m *PayPriceReply) Validate() error {
 type KickUser struct {
 	TargetBlock KickUserTargetBlock // Single
 	UserInfo    KickUserUserInfo    // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // KickUserTargetBlock is block TargetBlock of KickUser (Single).
@@ -23499,6 +28194,9 @@ func (*KickUser) Trusted() bool { return true }
 // Zerocoded reports whether KickUser is zerocoded by default.
 func (*KickUser) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *KickUser) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *KickUser) AppendTo(b []byte) []byte {
 	b = m.TargetBlock.appendTo(b, 0)
@@ -23508,10 +28206,19 @@ func (m *KickUser) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *KickUser) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TargetBlock.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.UserInfo.decode(b, off); err != nil {
 		return err
@@ -23520,6 +28227,19 @@ func (m *KickUser) Decode(b []byte) error {
 		return errTrailing(&infoTable[211], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *KickUser) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.TargetBlock = KickUserTargetBlock{}
+		fallthrough
+	case 1:
+		m.UserInfo = KickUserUserInfo{Reason: m.UserInfo.Reason[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -23533,6 +28253,8 @@ func (m *KickUser) Validate() error {
 // KickUserAck is the template message KickUserAck (Low 164, Trusted, Unencoded).
 type KickUserAck struct {
 	UserInfo KickUserAckUserInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // KickUserAckUserInfo is block UserInfo of KickUserAck (Single).
@@ -23572,6 +28294,9 @@ func (*KickUserAck) Trusted() bool { return true }
 // Zerocoded reports whether KickUserAck is zerocoded by default.
 func (*KickUserAck) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *KickUserAck) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *KickUserAck) AppendTo(b []byte) []byte {
 	b = m.UserInfo.appendTo(b, 0)
@@ -23580,8 +28305,13 @@ func (m *KickUserAck) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *KickUserAck) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.UserInfo.decode(b, off); err != nil {
 		return err
 	}
@@ -23589,6 +28319,16 @@ func (m *KickUserAck) Decode(b []byte) error {
 		return errTrailing(&infoTable[212], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *KickUserAck) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.UserInfo = KickUserAckUserInfo{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -23599,6 +28339,8 @@ func (m *KickUserAck) Validate() error {
 // GodKickUser is the template message GodKickUser (Low 165, NotTrusted, Unencoded).
 type GodKickUser struct {
 	UserInfo GodKickUserUserInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GodKickUserUserInfo is block UserInfo of GodKickUser (Single).
@@ -23657,6 +28399,9 @@ func (*GodKickUser) Trusted() bool { return false }
 // Zerocoded reports whether GodKickUser is zerocoded by default.
 func (*GodKickUser) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GodKickUser) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GodKickUser) AppendTo(b []byte) []byte {
 	b = m.UserInfo.appendTo(b, 0)
@@ -23665,8 +28410,13 @@ func (m *GodKickUser) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GodKickUser) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.UserInfo.decode(b, off); err != nil {
 		return err
 	}
@@ -23674,6 +28424,16 @@ func (m *GodKickUser) Decode(b []byte) error {
 		return errTrailing(&infoTable[213], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GodKickUser) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.UserInfo = GodKickUserUserInfo{Reason: m.UserInfo.Reason[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -23687,6 +28447,8 @@ func (m *GodKickUser) Validate() error {
 // SystemKickUser is the template message SystemKickUser (Low 166, Trusted, Unencoded).
 type SystemKickUser struct {
 	AgentInfo []SystemKickUserAgentInfo // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SystemKickUserAgentInfo is block AgentInfo of SystemKickUser (Variable).
@@ -23723,6 +28485,9 @@ func (*SystemKickUser) Trusted() bool { return true }
 // Zerocoded reports whether SystemKickUser is zerocoded by default.
 func (*SystemKickUser) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SystemKickUser) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SystemKickUser) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.AgentInfo), &infoTable[214], 0)
@@ -23734,15 +28499,16 @@ func (m *SystemKickUser) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SystemKickUser) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[214], 0, off-1, n, 16, len(b))
 		}
@@ -23759,6 +28525,16 @@ func (m *SystemKickUser) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SystemKickUser) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentInfo = m.AgentInfo[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *SystemKickUser) Validate() error {
 	if len(m.AgentInfo) > 0xFF {
@@ -23771,6 +28547,8 @@ func (m *SystemKickUser) Validate() error {
 type EjectUser struct {
 	AgentData EjectUserAgentData // Single
 	Data      EjectUserData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EjectUserAgentData is block AgentData of EjectUser (Single).
@@ -23835,6 +28613,9 @@ func (*EjectUser) Trusted() bool { return false }
 // Zerocoded reports whether EjectUser is zerocoded by default.
 func (*EjectUser) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EjectUser) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EjectUser) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -23844,10 +28625,19 @@ func (m *EjectUser) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EjectUser) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -23856,6 +28646,19 @@ func (m *EjectUser) Decode(b []byte) error {
 		return errTrailing(&infoTable[215], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EjectUser) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = EjectUserAgentData{}
+		fallthrough
+	case 1:
+		m.Data = EjectUserData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -23867,6 +28670,8 @@ func (m *EjectUser) Validate() error {
 type FreezeUser struct {
 	AgentData FreezeUserAgentData // Single
 	Data      FreezeUserData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // FreezeUserAgentData is block AgentData of FreezeUser (Single).
@@ -23931,6 +28736,9 @@ func (*FreezeUser) Trusted() bool { return false }
 // Zerocoded reports whether FreezeUser is zerocoded by default.
 func (*FreezeUser) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *FreezeUser) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *FreezeUser) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -23940,10 +28748,19 @@ func (m *FreezeUser) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *FreezeUser) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -23954,6 +28771,19 @@ func (m *FreezeUser) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *FreezeUser) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = FreezeUserAgentData{}
+		fallthrough
+	case 1:
+		m.Data = FreezeUserData{}
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *FreezeUser) Validate() error {
 	return nil
@@ -23962,6 +28792,8 @@ func (m *FreezeUser) Validate() error {
 // AvatarPropertiesRequest is the template message AvatarPropertiesRequest (Low 169, NotTrusted, Unencoded).
 type AvatarPropertiesRequest struct {
 	AgentData AvatarPropertiesRequestAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarPropertiesRequestAgentData is block AgentData of AvatarPropertiesRequest (Single).
@@ -24004,6 +28836,9 @@ func (*AvatarPropertiesRequest) Trusted() bool { return false }
 // Zerocoded reports whether AvatarPropertiesRequest is zerocoded by default.
 func (*AvatarPropertiesRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarPropertiesRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarPropertiesRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -24012,8 +28847,13 @@ func (m *AvatarPropertiesRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarPropertiesRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -24021,6 +28861,16 @@ func (m *AvatarPropertiesRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[217], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarPropertiesRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = AvatarPropertiesRequestAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -24031,6 +28881,8 @@ func (m *AvatarPropertiesRequest) Validate() error {
 // AvatarPropertiesRequestBackend is the template message AvatarPropertiesRequestBackend (Low 170, Trusted, Unencoded).
 type AvatarPropertiesRequestBackend struct {
 	AgentData AvatarPropertiesRequestBackendAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarPropertiesRequestBackendAgentData is block AgentData of AvatarPropertiesRequestBackend (Single).
@@ -24076,6 +28928,9 @@ func (*AvatarPropertiesRequestBackend) Trusted() bool { return true }
 // Zerocoded reports whether AvatarPropertiesRequestBackend is zerocoded by default.
 func (*AvatarPropertiesRequestBackend) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarPropertiesRequestBackend) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarPropertiesRequestBackend) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -24084,8 +28939,13 @@ func (m *AvatarPropertiesRequestBackend) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarPropertiesRequestBackend) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -24093,6 +28953,16 @@ func (m *AvatarPropertiesRequestBackend) Decode(b []byte) error {
 		return errTrailing(&infoTable[218], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarPropertiesRequestBackend) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = AvatarPropertiesRequestBackendAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -24104,6 +28974,8 @@ func (m *AvatarPropertiesRequestBackend) Validate() error {
 type AvatarPropertiesReply struct {
 	AgentData      AvatarPropertiesReplyAgentData      // Single
 	PropertiesData AvatarPropertiesReplyPropertiesData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarPropertiesReplyAgentData is block AgentData of AvatarPropertiesReply (Single).
@@ -24225,6 +29097,9 @@ func (*AvatarPropertiesReply) Trusted() bool { return true }
 // Zerocoded reports whether AvatarPropertiesReply is zerocoded by default.
 func (*AvatarPropertiesReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarPropertiesReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarPropertiesReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -24234,10 +29109,19 @@ func (m *AvatarPropertiesReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarPropertiesReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.PropertiesData.decode(b, off); err != nil {
 		return err
@@ -24246,6 +29130,19 @@ func (m *AvatarPropertiesReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[219], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarPropertiesReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AvatarPropertiesReplyAgentData{}
+		fallthrough
+	case 1:
+		m.PropertiesData = AvatarPropertiesReplyPropertiesData{AboutText: m.PropertiesData.AboutText[:0], FLAboutText: m.PropertiesData.FLAboutText[:0], BornOn: m.PropertiesData.BornOn[:0], ProfileURL: m.PropertiesData.ProfileURL[:0], CharterMember: m.PropertiesData.CharterMember[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -24260,6 +29157,8 @@ func (m *AvatarPropertiesReply) Validate() error {
 type AvatarInterestsReply struct {
 	AgentData      AvatarInterestsReplyAgentData      // Single
 	PropertiesData AvatarInterestsReplyPropertiesData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarInterestsReplyAgentData is block AgentData of AvatarInterestsReply (Single).
@@ -24359,6 +29258,9 @@ func (*AvatarInterestsReply) Trusted() bool { return true }
 // Zerocoded reports whether AvatarInterestsReply is zerocoded by default.
 func (*AvatarInterestsReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarInterestsReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarInterestsReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -24368,10 +29270,19 @@ func (m *AvatarInterestsReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarInterestsReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.PropertiesData.decode(b, off); err != nil {
 		return err
@@ -24380,6 +29291,19 @@ func (m *AvatarInterestsReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[220], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarInterestsReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AvatarInterestsReplyAgentData{}
+		fallthrough
+	case 1:
+		m.PropertiesData = AvatarInterestsReplyPropertiesData{WantToText: m.PropertiesData.WantToText[:0], SkillsText: m.PropertiesData.SkillsText[:0], LanguagesText: m.PropertiesData.LanguagesText[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -24395,6 +29319,8 @@ type AvatarGroupsReply struct {
 	AgentData    AvatarGroupsReplyAgentData    // Single
 	GroupData    []AvatarGroupsReplyGroupData  // Variable
 	NewGroupData AvatarGroupsReplyNewGroupData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarGroupsReplyAgentData is block AgentData of AvatarGroupsReply (Single).
@@ -24520,6 +29446,9 @@ func (*AvatarGroupsReply) Trusted() bool { return true }
 // Zerocoded reports whether AvatarGroupsReply is zerocoded by default.
 func (*AvatarGroupsReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarGroupsReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarGroupsReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -24533,18 +29462,23 @@ func (m *AvatarGroupsReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarGroupsReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*43 > len(b)-off {
 			return errCount(&infoTable[221], 1, off-1, n, 43, len(b))
 		}
@@ -24555,6 +29489,10 @@ func (m *AvatarGroupsReply) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	if off, err = m.NewGroupData.decode(b, off); err != nil {
 		return err
 	}
@@ -24562,6 +29500,22 @@ func (m *AvatarGroupsReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[221], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarGroupsReply) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = AvatarGroupsReplyAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = m.GroupData[:0]
+		fallthrough
+	case 2:
+		m.NewGroupData = AvatarGroupsReplyNewGroupData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -24581,6 +29535,8 @@ func (m *AvatarGroupsReply) Validate() error {
 type AvatarPropertiesUpdate struct {
 	AgentData      AvatarPropertiesUpdateAgentData      // Single
 	PropertiesData AvatarPropertiesUpdatePropertiesData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarPropertiesUpdateAgentData is block AgentData of AvatarPropertiesUpdate (Single).
@@ -24686,6 +29642,9 @@ func (*AvatarPropertiesUpdate) Trusted() bool { return false }
 // Zerocoded reports whether AvatarPropertiesUpdate is zerocoded by default.
 func (*AvatarPropertiesUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarPropertiesUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarPropertiesUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -24695,10 +29654,19 @@ func (m *AvatarPropertiesUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarPropertiesUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.PropertiesData.decode(b, off); err != nil {
 		return err
@@ -24707,6 +29675,19 @@ func (m *AvatarPropertiesUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[222], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarPropertiesUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AvatarPropertiesUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.PropertiesData = AvatarPropertiesUpdatePropertiesData{AboutText: m.PropertiesData.AboutText[:0], FLAboutText: m.PropertiesData.FLAboutText[:0], ProfileURL: m.PropertiesData.ProfileURL[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -24721,6 +29702,8 @@ func (m *AvatarPropertiesUpdate) Validate() error {
 type AvatarInterestsUpdate struct {
 	AgentData      AvatarInterestsUpdateAgentData      // Single
 	PropertiesData AvatarInterestsUpdatePropertiesData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarInterestsUpdateAgentData is block AgentData of AvatarInterestsUpdate (Single).
@@ -24820,6 +29803,9 @@ func (*AvatarInterestsUpdate) Trusted() bool { return false }
 // Zerocoded reports whether AvatarInterestsUpdate is zerocoded by default.
 func (*AvatarInterestsUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarInterestsUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarInterestsUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -24829,10 +29815,19 @@ func (m *AvatarInterestsUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarInterestsUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.PropertiesData.decode(b, off); err != nil {
 		return err
@@ -24841,6 +29836,19 @@ func (m *AvatarInterestsUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[223], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarInterestsUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AvatarInterestsUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.PropertiesData = AvatarInterestsUpdatePropertiesData{WantToText: m.PropertiesData.WantToText[:0], SkillsText: m.PropertiesData.SkillsText[:0], LanguagesText: m.PropertiesData.LanguagesText[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -24855,6 +29863,8 @@ func (m *AvatarInterestsUpdate) Validate() error {
 type AvatarNotesReply struct {
 	AgentData AvatarNotesReplyAgentData // Single
 	Data      AvatarNotesReplyData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarNotesReplyAgentData is block AgentData of AvatarNotesReply (Single).
@@ -24926,6 +29936,9 @@ func (*AvatarNotesReply) Trusted() bool { return true }
 // Zerocoded reports whether AvatarNotesReply is zerocoded by default.
 func (*AvatarNotesReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarNotesReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarNotesReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -24935,10 +29948,19 @@ func (m *AvatarNotesReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarNotesReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -24947,6 +29969,19 @@ func (m *AvatarNotesReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[224], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarNotesReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AvatarNotesReplyAgentData{}
+		fallthrough
+	case 1:
+		m.Data = AvatarNotesReplyData{Notes: m.Data.Notes[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -24961,6 +29996,8 @@ func (m *AvatarNotesReply) Validate() error {
 type AvatarNotesUpdate struct {
 	AgentData AvatarNotesUpdateAgentData // Single
 	Data      AvatarNotesUpdateData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarNotesUpdateAgentData is block AgentData of AvatarNotesUpdate (Single).
@@ -25035,6 +30072,9 @@ func (*AvatarNotesUpdate) Trusted() bool { return false }
 // Zerocoded reports whether AvatarNotesUpdate is zerocoded by default.
 func (*AvatarNotesUpdate) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarNotesUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarNotesUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -25044,10 +30084,19 @@ func (m *AvatarNotesUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarNotesUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -25056,6 +30105,19 @@ func (m *AvatarNotesUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[225], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarNotesUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AvatarNotesUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.Data = AvatarNotesUpdateData{Notes: m.Data.Notes[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -25070,6 +30132,8 @@ func (m *AvatarNotesUpdate) Validate() error {
 type AvatarPicksReply struct {
 	AgentData AvatarPicksReplyAgentData // Single
 	Data      []AvatarPicksReplyData    // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AvatarPicksReplyAgentData is block AgentData of AvatarPicksReply (Single).
@@ -25144,6 +30208,9 @@ func (*AvatarPicksReply) Trusted() bool { return true }
 // Zerocoded reports whether AvatarPicksReply is zerocoded by default.
 func (*AvatarPicksReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AvatarPicksReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AvatarPicksReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -25156,18 +30223,23 @@ func (m *AvatarPicksReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AvatarPicksReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*17 > len(b)-off {
 			return errCount(&infoTable[226], 1, off-1, n, 17, len(b))
 		}
@@ -25182,6 +30254,19 @@ func (m *AvatarPicksReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[226], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AvatarPicksReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AvatarPicksReplyAgentData{}
+		fallthrough
+	case 1:
+		m.Data = m.Data[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -25201,6 +30286,8 @@ func (m *AvatarPicksReply) Validate() error {
 type EventInfoRequest struct {
 	AgentData EventInfoRequestAgentData // Single
 	EventData EventInfoRequestEventData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EventInfoRequestAgentData is block AgentData of EventInfoRequest (Single).
@@ -25262,6 +30349,9 @@ func (*EventInfoRequest) Trusted() bool { return false }
 // Zerocoded reports whether EventInfoRequest is zerocoded by default.
 func (*EventInfoRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EventInfoRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EventInfoRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -25271,10 +30361,19 @@ func (m *EventInfoRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EventInfoRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.EventData.decode(b, off); err != nil {
 		return err
@@ -25283,6 +30382,19 @@ func (m *EventInfoRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[227], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EventInfoRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = EventInfoRequestAgentData{}
+		fallthrough
+	case 1:
+		m.EventData = EventInfoRequestEventData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -25294,6 +30406,8 @@ func (m *EventInfoRequest) Validate() error {
 type EventInfoReply struct {
 	AgentData EventInfoReplyAgentData // Single
 	EventData EventInfoReplyEventData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EventInfoReplyAgentData is block AgentData of EventInfoReply (Single).
@@ -25435,6 +30549,9 @@ func (*EventInfoReply) Trusted() bool { return true }
 // Zerocoded reports whether EventInfoReply is zerocoded by default.
 func (*EventInfoReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EventInfoReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EventInfoReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -25444,10 +30561,19 @@ func (m *EventInfoReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EventInfoReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.EventData.decode(b, off); err != nil {
 		return err
@@ -25456,6 +30582,19 @@ func (m *EventInfoReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[228], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EventInfoReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = EventInfoReplyAgentData{}
+		fallthrough
+	case 1:
+		m.EventData = EventInfoReplyEventData{Creator: m.EventData.Creator[:0], Name: m.EventData.Name[:0], Category: m.EventData.Category[:0], Desc: m.EventData.Desc[:0], Date: m.EventData.Date[:0], SimName: m.EventData.SimName[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -25470,6 +30609,8 @@ func (m *EventInfoReply) Validate() error {
 type EventNotificationAddRequest struct {
 	AgentData EventNotificationAddRequestAgentData // Single
 	EventData EventNotificationAddRequestEventData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EventNotificationAddRequestAgentData is block AgentData of EventNotificationAddRequest (Single).
@@ -25531,6 +30672,9 @@ func (*EventNotificationAddRequest) Trusted() bool { return false }
 // Zerocoded reports whether EventNotificationAddRequest is zerocoded by default.
 func (*EventNotificationAddRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EventNotificationAddRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EventNotificationAddRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -25540,10 +30684,19 @@ func (m *EventNotificationAddRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EventNotificationAddRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.EventData.decode(b, off); err != nil {
 		return err
@@ -25552,6 +30705,19 @@ func (m *EventNotificationAddRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[229], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EventNotificationAddRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = EventNotificationAddRequestAgentData{}
+		fallthrough
+	case 1:
+		m.EventData = EventNotificationAddRequestEventData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -25563,6 +30729,8 @@ func (m *EventNotificationAddRequest) Validate() error {
 type EventNotificationRemoveRequest struct {
 	AgentData EventNotificationRemoveRequestAgentData // Single
 	EventData EventNotificationRemoveRequestEventData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EventNotificationRemoveRequestAgentData is block AgentData of EventNotificationRemoveRequest (Single).
@@ -25624,6 +30792,9 @@ func (*EventNotificationRemoveRequest) Trusted() bool { return false }
 // Zerocoded reports whether EventNotificationRemoveRequest is zerocoded by default.
 func (*EventNotificationRemoveRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EventNotificationRemoveRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EventNotificationRemoveRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -25633,10 +30804,19 @@ func (m *EventNotificationRemoveRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EventNotificationRemoveRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.EventData.decode(b, off); err != nil {
 		return err
@@ -25645,6 +30825,19 @@ func (m *EventNotificationRemoveRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[230], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EventNotificationRemoveRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = EventNotificationRemoveRequestAgentData{}
+		fallthrough
+	case 1:
+		m.EventData = EventNotificationRemoveRequestEventData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -25657,6 +30850,8 @@ type EventGodDelete struct {
 	AgentData EventGodDeleteAgentData // Single
 	EventData EventGodDeleteEventData // Single
 	QueryData EventGodDeleteQueryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EventGodDeleteAgentData is block AgentData of EventGodDelete (Single).
@@ -25765,6 +30960,9 @@ func (*EventGodDelete) Trusted() bool { return false }
 // Zerocoded reports whether EventGodDelete is zerocoded by default.
 func (*EventGodDelete) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EventGodDelete) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EventGodDelete) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -25775,13 +30973,26 @@ func (m *EventGodDelete) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EventGodDelete) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.EventData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
 	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
@@ -25790,6 +31001,22 @@ func (m *EventGodDelete) Decode(b []byte) error {
 		return errTrailing(&infoTable[231], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EventGodDelete) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = EventGodDeleteAgentData{}
+		fallthrough
+	case 1:
+		m.EventData = EventGodDeleteEventData{}
+		fallthrough
+	case 2:
+		m.QueryData = EventGodDeleteQueryData{QueryText: m.QueryData.QueryText[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -25804,6 +31031,8 @@ func (m *EventGodDelete) Validate() error {
 type PickInfoReply struct {
 	AgentData PickInfoReplyAgentData // Single
 	Data      PickInfoReplyData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // PickInfoReplyAgentData is block AgentData of PickInfoReply (Single).
@@ -25940,6 +31169,9 @@ func (*PickInfoReply) Trusted() bool { return true }
 // Zerocoded reports whether PickInfoReply is zerocoded by default.
 func (*PickInfoReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *PickInfoReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *PickInfoReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -25949,10 +31181,19 @@ func (m *PickInfoReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *PickInfoReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -25961,6 +31202,19 @@ func (m *PickInfoReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[232], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *PickInfoReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = PickInfoReplyAgentData{}
+		fallthrough
+	case 1:
+		m.Data = PickInfoReplyData{Name: m.Data.Name[:0], Desc: m.Data.Desc[:0], User: m.Data.User[:0], OriginalName: m.Data.OriginalName[:0], SimName: m.Data.SimName[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -25975,6 +31229,8 @@ func (m *PickInfoReply) Validate() error {
 type PickInfoUpdate struct {
 	AgentData PickInfoUpdateAgentData // Single
 	Data      PickInfoUpdateData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // PickInfoUpdateAgentData is block AgentData of PickInfoUpdate (Single).
@@ -26084,6 +31340,9 @@ func (*PickInfoUpdate) Trusted() bool { return false }
 // Zerocoded reports whether PickInfoUpdate is zerocoded by default.
 func (*PickInfoUpdate) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *PickInfoUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *PickInfoUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -26093,10 +31352,19 @@ func (m *PickInfoUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *PickInfoUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -26105,6 +31373,19 @@ func (m *PickInfoUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[233], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *PickInfoUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = PickInfoUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.Data = PickInfoUpdateData{Name: m.Data.Name[:0], Desc: m.Data.Desc[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -26119,6 +31400,8 @@ func (m *PickInfoUpdate) Validate() error {
 type PickDelete struct {
 	AgentData PickDeleteAgentData // Single
 	Data      PickDeleteData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // PickDeleteAgentData is block AgentData of PickDelete (Single).
@@ -26180,6 +31463,9 @@ func (*PickDelete) Trusted() bool { return false }
 // Zerocoded reports whether PickDelete is zerocoded by default.
 func (*PickDelete) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *PickDelete) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *PickDelete) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -26189,10 +31475,19 @@ func (m *PickDelete) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *PickDelete) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -26201,6 +31496,19 @@ func (m *PickDelete) Decode(b []byte) error {
 		return errTrailing(&infoTable[234], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *PickDelete) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = PickDeleteAgentData{}
+		fallthrough
+	case 1:
+		m.Data = PickDeleteData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -26212,6 +31520,8 @@ func (m *PickDelete) Validate() error {
 type PickGodDelete struct {
 	AgentData PickGodDeleteAgentData // Single
 	Data      PickGodDeleteData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // PickGodDeleteAgentData is block AgentData of PickGodDelete (Single).
@@ -26276,6 +31586,9 @@ func (*PickGodDelete) Trusted() bool { return false }
 // Zerocoded reports whether PickGodDelete is zerocoded by default.
 func (*PickGodDelete) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *PickGodDelete) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *PickGodDelete) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -26285,10 +31598,19 @@ func (m *PickGodDelete) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *PickGodDelete) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -26297,6 +31619,19 @@ func (m *PickGodDelete) Decode(b []byte) error {
 		return errTrailing(&infoTable[235], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *PickGodDelete) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = PickGodDeleteAgentData{}
+		fallthrough
+	case 1:
+		m.Data = PickGodDeleteData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -26308,6 +31643,8 @@ func (m *PickGodDelete) Validate() error {
 type ScriptQuestion struct {
 	Data       ScriptQuestionData       // Single
 	Experience ScriptQuestionExperience // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ScriptQuestionData is block Data of ScriptQuestion (Single).
@@ -26399,6 +31736,9 @@ func (*ScriptQuestion) Trusted() bool { return true }
 // Zerocoded reports whether ScriptQuestion is zerocoded by default.
 func (*ScriptQuestion) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ScriptQuestion) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ScriptQuestion) AppendTo(b []byte) []byte {
 	b = m.Data.appendTo(b, 0)
@@ -26408,10 +31748,19 @@ func (m *ScriptQuestion) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ScriptQuestion) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Experience.decode(b, off); err != nil {
 		return err
@@ -26420,6 +31769,19 @@ func (m *ScriptQuestion) Decode(b []byte) error {
 		return errTrailing(&infoTable[236], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ScriptQuestion) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.Data = ScriptQuestionData{ObjectName: m.Data.ObjectName[:0], ObjectOwner: m.Data.ObjectOwner[:0]}
+		fallthrough
+	case 1:
+		m.Experience = ScriptQuestionExperience{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -26433,6 +31795,8 @@ func (m *ScriptQuestion) Validate() error {
 // ScriptControlChange is the template message ScriptControlChange (Low 189, Trusted, Unencoded).
 type ScriptControlChange struct {
 	Data []ScriptControlChangeData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ScriptControlChangeData is block Data of ScriptControlChange (Variable).
@@ -26475,6 +31839,9 @@ func (*ScriptControlChange) Trusted() bool { return true }
 // Zerocoded reports whether ScriptControlChange is zerocoded by default.
 func (*ScriptControlChange) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ScriptControlChange) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ScriptControlChange) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.Data), &infoTable[237], 0)
@@ -26486,15 +31853,16 @@ func (m *ScriptControlChange) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ScriptControlChange) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*6 > len(b)-off {
 			return errCount(&infoTable[237], 0, off-1, n, 6, len(b))
 		}
@@ -26511,6 +31879,16 @@ func (m *ScriptControlChange) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ScriptControlChange) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Data = m.Data[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ScriptControlChange) Validate() error {
 	if len(m.Data) > 0xFF {
@@ -26524,6 +31902,8 @@ type ScriptDialog struct {
 	Data      ScriptDialogData        // Single
 	Buttons   []ScriptDialogButtons   // Variable
 	OwnerData []ScriptDialogOwnerData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ScriptDialogData is block Data of ScriptDialog (Single).
@@ -26656,6 +32036,9 @@ func (*ScriptDialog) Trusted() bool { return true }
 // Zerocoded reports whether ScriptDialog is zerocoded by default.
 func (*ScriptDialog) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ScriptDialog) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ScriptDialog) AppendTo(b []byte) []byte {
 	b = m.Data.appendTo(b, 0)
@@ -26672,18 +32055,23 @@ func (m *ScriptDialog) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ScriptDialog) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*1 > len(b)-off {
 			return errCount(&infoTable[238], 1, off-1, n, 1, len(b))
 		}
@@ -26694,13 +32082,13 @@ func (m *ScriptDialog) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[238], 2, off-1, n, 16, len(b))
 		}
@@ -26715,6 +32103,22 @@ func (m *ScriptDialog) Decode(b []byte) error {
 		return errTrailing(&infoTable[238], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ScriptDialog) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.Data = ScriptDialogData{FirstName: m.Data.FirstName[:0], LastName: m.Data.LastName[:0], ObjectName: m.Data.ObjectName[:0], Message: m.Data.Message[:0]}
+		fallthrough
+	case 1:
+		m.Buttons = m.Buttons[:0]
+		fallthrough
+	case 2:
+		m.OwnerData = m.OwnerData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -26740,6 +32144,8 @@ func (m *ScriptDialog) Validate() error {
 type ScriptDialogReply struct {
 	AgentData ScriptDialogReplyAgentData // Single
 	Data      ScriptDialogReplyData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ScriptDialogReplyAgentData is block AgentData of ScriptDialogReply (Single).
@@ -26820,6 +32226,9 @@ func (*ScriptDialogReply) Trusted() bool { return false }
 // Zerocoded reports whether ScriptDialogReply is zerocoded by default.
 func (*ScriptDialogReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ScriptDialogReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ScriptDialogReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -26829,10 +32238,19 @@ func (m *ScriptDialogReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ScriptDialogReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -26841,6 +32259,19 @@ func (m *ScriptDialogReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[239], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ScriptDialogReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ScriptDialogReplyAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ScriptDialogReplyData{ButtonLabel: m.Data.ButtonLabel[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -26854,6 +32285,8 @@ func (m *ScriptDialogReply) Validate() error {
 // ForceScriptControlRelease is the template message ForceScriptControlRelease (Low 192, NotTrusted, Unencoded).
 type ForceScriptControlRelease struct {
 	AgentData ForceScriptControlReleaseAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ForceScriptControlReleaseAgentData is block AgentData of ForceScriptControlRelease (Single).
@@ -26893,6 +32326,9 @@ func (*ForceScriptControlRelease) Trusted() bool { return false }
 // Zerocoded reports whether ForceScriptControlRelease is zerocoded by default.
 func (*ForceScriptControlRelease) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ForceScriptControlRelease) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ForceScriptControlRelease) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -26901,8 +32337,13 @@ func (m *ForceScriptControlRelease) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ForceScriptControlRelease) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -26910,6 +32351,16 @@ func (m *ForceScriptControlRelease) Decode(b []byte) error {
 		return errTrailing(&infoTable[240], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ForceScriptControlRelease) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = ForceScriptControlReleaseAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -26921,6 +32372,8 @@ func (m *ForceScriptControlRelease) Validate() error {
 type RevokePermissions struct {
 	AgentData RevokePermissionsAgentData // Single
 	Data      RevokePermissionsData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RevokePermissionsAgentData is block AgentData of RevokePermissions (Single).
@@ -26985,6 +32438,9 @@ func (*RevokePermissions) Trusted() bool { return false }
 // Zerocoded reports whether RevokePermissions is zerocoded by default.
 func (*RevokePermissions) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RevokePermissions) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RevokePermissions) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -26994,10 +32450,19 @@ func (m *RevokePermissions) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RevokePermissions) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -27008,6 +32473,19 @@ func (m *RevokePermissions) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RevokePermissions) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = RevokePermissionsAgentData{}
+		fallthrough
+	case 1:
+		m.Data = RevokePermissionsData{}
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *RevokePermissions) Validate() error {
 	return nil
@@ -27016,6 +32494,8 @@ func (m *RevokePermissions) Validate() error {
 // LoadURL is the template message LoadURL (Low 194, Trusted, Unencoded).
 type LoadURL struct {
 	Data LoadURLData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LoadURLData is block Data of LoadURL (Single).
@@ -27087,6 +32567,9 @@ func (*LoadURL) Trusted() bool { return true }
 // Zerocoded reports whether LoadURL is zerocoded by default.
 func (*LoadURL) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LoadURL) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LoadURL) AppendTo(b []byte) []byte {
 	b = m.Data.appendTo(b, 0)
@@ -27095,8 +32578,13 @@ func (m *LoadURL) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LoadURL) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
 	}
@@ -27104,6 +32592,16 @@ func (m *LoadURL) Decode(b []byte) error {
 		return errTrailing(&infoTable[242], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LoadURL) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Data = LoadURLData{ObjectName: m.Data.ObjectName[:0], Message: m.Data.Message[:0], URL: m.Data.URL[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -27118,6 +32616,8 @@ func (m *LoadURL) Validate() error {
 type ScriptTeleportRequest struct {
 	Data    ScriptTeleportRequestData      // Single
 	Options []ScriptTeleportRequestOptions // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ScriptTeleportRequestData is block Data of ScriptTeleportRequest (Single).
@@ -27200,6 +32700,9 @@ func (*ScriptTeleportRequest) Trusted() bool { return true }
 // Zerocoded reports whether ScriptTeleportRequest is zerocoded by default.
 func (*ScriptTeleportRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ScriptTeleportRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ScriptTeleportRequest) AppendTo(b []byte) []byte {
 	b = m.Data.appendTo(b, 0)
@@ -27212,18 +32715,23 @@ func (m *ScriptTeleportRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ScriptTeleportRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[243], 1, off-1, n, 4, len(b))
 		}
@@ -27240,6 +32748,19 @@ func (m *ScriptTeleportRequest) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ScriptTeleportRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.Data = ScriptTeleportRequestData{ObjectName: m.Data.ObjectName[:0], SimName: m.Data.SimName[:0]}
+		fallthrough
+	case 1:
+		m.Options = m.Options[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ScriptTeleportRequest) Validate() error {
 	if err := m.Data.validate(0); err != nil {
@@ -27254,6 +32775,8 @@ func (m *ScriptTeleportRequest) Validate() error {
 // ParcelOverlay is the template message ParcelOverlay (Low 196, Trusted, Zerocoded).
 type ParcelOverlay struct {
 	ParcelData ParcelOverlayParcelData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelOverlayParcelData is block ParcelData of ParcelOverlay (Single).
@@ -27303,6 +32826,9 @@ func (*ParcelOverlay) Trusted() bool { return true }
 // Zerocoded reports whether ParcelOverlay is zerocoded by default.
 func (*ParcelOverlay) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelOverlay) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelOverlay) AppendTo(b []byte) []byte {
 	b = m.ParcelData.appendTo(b, 0)
@@ -27311,8 +32837,13 @@ func (m *ParcelOverlay) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelOverlay) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
 	}
@@ -27320,6 +32851,16 @@ func (m *ParcelOverlay) Decode(b []byte) error {
 		return errTrailing(&infoTable[244], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelOverlay) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ParcelData = ParcelOverlayParcelData{Data: m.ParcelData.Data[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -27334,6 +32875,8 @@ func (m *ParcelOverlay) Validate() error {
 type ParcelPropertiesRequest struct {
 	AgentData  ParcelPropertiesRequestAgentData  // Single
 	ParcelData ParcelPropertiesRequestParcelData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelPropertiesRequestAgentData is block AgentData of ParcelPropertiesRequest (Single).
@@ -27410,6 +32953,9 @@ func (*ParcelPropertiesRequest) Trusted() bool { return false }
 // Zerocoded reports whether ParcelPropertiesRequest is zerocoded by default.
 func (*ParcelPropertiesRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelPropertiesRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelPropertiesRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -27419,10 +32965,19 @@ func (m *ParcelPropertiesRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelPropertiesRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
@@ -27431,6 +32986,19 @@ func (m *ParcelPropertiesRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[42], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelPropertiesRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelPropertiesRequestAgentData{}
+		fallthrough
+	case 1:
+		m.ParcelData = ParcelPropertiesRequestParcelData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -27442,6 +33010,8 @@ func (m *ParcelPropertiesRequest) Validate() error {
 type ParcelPropertiesRequestByID struct {
 	AgentData  ParcelPropertiesRequestByIDAgentData  // Single
 	ParcelData ParcelPropertiesRequestByIDParcelData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelPropertiesRequestByIDAgentData is block AgentData of ParcelPropertiesRequestByID (Single).
@@ -27506,6 +33076,9 @@ func (*ParcelPropertiesRequestByID) Trusted() bool { return false }
 // Zerocoded reports whether ParcelPropertiesRequestByID is zerocoded by default.
 func (*ParcelPropertiesRequestByID) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelPropertiesRequestByID) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelPropertiesRequestByID) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -27515,10 +33088,19 @@ func (m *ParcelPropertiesRequestByID) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelPropertiesRequestByID) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
@@ -27527,6 +33109,19 @@ func (m *ParcelPropertiesRequestByID) Decode(b []byte) error {
 		return errTrailing(&infoTable[245], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelPropertiesRequestByID) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelPropertiesRequestByIDAgentData{}
+		fallthrough
+	case 1:
+		m.ParcelData = ParcelPropertiesRequestByIDParcelData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -27540,6 +33135,8 @@ type ParcelProperties struct {
 	AgeVerificationBlock   ParcelPropertiesAgeVerificationBlock   // Single
 	RegionAllowAccessBlock ParcelPropertiesRegionAllowAccessBlock // Single
 	ParcelEnvironmentBlock ParcelPropertiesParcelEnvironmentBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelPropertiesParcelData is block ParcelData of ParcelProperties (Single).
@@ -27831,6 +33428,9 @@ func (*ParcelProperties) Trusted() bool { return true }
 // Zerocoded reports whether ParcelProperties is zerocoded by default.
 func (*ParcelProperties) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelProperties) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelProperties) AppendTo(b []byte) []byte {
 	b = m.ParcelData.appendTo(b, 0)
@@ -27842,16 +33442,33 @@ func (m *ParcelProperties) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelProperties) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.AgeVerificationBlock.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	if off, err = m.RegionAllowAccessBlock.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
 	}
 	if off, err = m.ParcelEnvironmentBlock.decode(b, off); err != nil {
 		return err
@@ -27860,6 +33477,25 @@ func (m *ParcelProperties) Decode(b []byte) error {
 		return errTrailing(&infoTable[22], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelProperties) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.ParcelData = ParcelPropertiesParcelData{Bitmap: m.ParcelData.Bitmap[:0], Name: m.ParcelData.Name[:0], Desc: m.ParcelData.Desc[:0], MusicURL: m.ParcelData.MusicURL[:0], MediaURL: m.ParcelData.MediaURL[:0]}
+		fallthrough
+	case 1:
+		m.AgeVerificationBlock = ParcelPropertiesAgeVerificationBlock{}
+		fallthrough
+	case 2:
+		m.RegionAllowAccessBlock = ParcelPropertiesRegionAllowAccessBlock{}
+		fallthrough
+	case 3:
+		m.ParcelEnvironmentBlock = ParcelPropertiesParcelEnvironmentBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -27874,6 +33510,8 @@ func (m *ParcelProperties) Validate() error {
 type ParcelPropertiesUpdate struct {
 	AgentData  ParcelPropertiesUpdateAgentData  // Single
 	ParcelData ParcelPropertiesUpdateParcelData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelPropertiesUpdateAgentData is block AgentData of ParcelPropertiesUpdate (Single).
@@ -28020,6 +33658,9 @@ func (*ParcelPropertiesUpdate) Trusted() bool { return false }
 // Zerocoded reports whether ParcelPropertiesUpdate is zerocoded by default.
 func (*ParcelPropertiesUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelPropertiesUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelPropertiesUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -28029,10 +33670,19 @@ func (m *ParcelPropertiesUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelPropertiesUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
@@ -28041,6 +33691,19 @@ func (m *ParcelPropertiesUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[246], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelPropertiesUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelPropertiesUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.ParcelData = ParcelPropertiesUpdateParcelData{Name: m.ParcelData.Name[:0], Desc: m.ParcelData.Desc[:0], MusicURL: m.ParcelData.MusicURL[:0], MediaURL: m.ParcelData.MediaURL[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -28057,6 +33720,8 @@ type ParcelReturnObjects struct {
 	ParcelData ParcelReturnObjectsParcelData // Single
 	TaskIDs    []ParcelReturnObjectsTaskIDs  // Variable
 	OwnerIDs   []ParcelReturnObjectsOwnerIDs // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelReturnObjectsAgentData is block AgentData of ParcelReturnObjects (Single).
@@ -28165,6 +33830,9 @@ func (*ParcelReturnObjects) Trusted() bool { return false }
 // Zerocoded reports whether ParcelReturnObjects is zerocoded by default.
 func (*ParcelReturnObjects) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelReturnObjects) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelReturnObjects) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -28182,21 +33850,30 @@ func (m *ParcelReturnObjects) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelReturnObjects) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[247], 2, off-1, n, 16, len(b))
 		}
@@ -28207,13 +33884,13 @@ func (m *ParcelReturnObjects) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[247], 3, off-1, n, 16, len(b))
 		}
@@ -28228,6 +33905,25 @@ func (m *ParcelReturnObjects) Decode(b []byte) error {
 		return errTrailing(&infoTable[247], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelReturnObjects) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelReturnObjectsAgentData{}
+		fallthrough
+	case 1:
+		m.ParcelData = ParcelReturnObjectsParcelData{}
+		fallthrough
+	case 2:
+		m.TaskIDs = m.TaskIDs[:0]
+		fallthrough
+	case 3:
+		m.OwnerIDs = m.OwnerIDs[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -28245,6 +33941,8 @@ func (m *ParcelReturnObjects) Validate() error {
 type ParcelSetOtherCleanTime struct {
 	AgentData  ParcelSetOtherCleanTimeAgentData  // Single
 	ParcelData ParcelSetOtherCleanTimeParcelData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelSetOtherCleanTimeAgentData is block AgentData of ParcelSetOtherCleanTime (Single).
@@ -28309,6 +34007,9 @@ func (*ParcelSetOtherCleanTime) Trusted() bool { return false }
 // Zerocoded reports whether ParcelSetOtherCleanTime is zerocoded by default.
 func (*ParcelSetOtherCleanTime) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelSetOtherCleanTime) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelSetOtherCleanTime) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -28318,10 +34019,19 @@ func (m *ParcelSetOtherCleanTime) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelSetOtherCleanTime) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
@@ -28330,6 +34040,19 @@ func (m *ParcelSetOtherCleanTime) Decode(b []byte) error {
 		return errTrailing(&infoTable[248], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelSetOtherCleanTime) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelSetOtherCleanTimeAgentData{}
+		fallthrough
+	case 1:
+		m.ParcelData = ParcelSetOtherCleanTimeParcelData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -28343,6 +34066,8 @@ type ParcelDisableObjects struct {
 	ParcelData ParcelDisableObjectsParcelData // Single
 	TaskIDs    []ParcelDisableObjectsTaskIDs  // Variable
 	OwnerIDs   []ParcelDisableObjectsOwnerIDs // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelDisableObjectsAgentData is block AgentData of ParcelDisableObjects (Single).
@@ -28451,6 +34176,9 @@ func (*ParcelDisableObjects) Trusted() bool { return false }
 // Zerocoded reports whether ParcelDisableObjects is zerocoded by default.
 func (*ParcelDisableObjects) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelDisableObjects) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelDisableObjects) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -28468,21 +34196,30 @@ func (m *ParcelDisableObjects) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelDisableObjects) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[249], 2, off-1, n, 16, len(b))
 		}
@@ -28493,13 +34230,13 @@ func (m *ParcelDisableObjects) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[249], 3, off-1, n, 16, len(b))
 		}
@@ -28514,6 +34251,25 @@ func (m *ParcelDisableObjects) Decode(b []byte) error {
 		return errTrailing(&infoTable[249], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelDisableObjects) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelDisableObjectsAgentData{}
+		fallthrough
+	case 1:
+		m.ParcelData = ParcelDisableObjectsParcelData{}
+		fallthrough
+	case 2:
+		m.TaskIDs = m.TaskIDs[:0]
+		fallthrough
+	case 3:
+		m.OwnerIDs = m.OwnerIDs[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -28532,6 +34288,8 @@ type ParcelSelectObjects struct {
 	AgentData  ParcelSelectObjectsAgentData   // Single
 	ParcelData ParcelSelectObjectsParcelData  // Single
 	ReturnIDs  []ParcelSelectObjectsReturnIDs // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelSelectObjectsAgentData is block AgentData of ParcelSelectObjects (Single).
@@ -28618,6 +34376,9 @@ func (*ParcelSelectObjects) Trusted() bool { return false }
 // Zerocoded reports whether ParcelSelectObjects is zerocoded by default.
 func (*ParcelSelectObjects) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelSelectObjects) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelSelectObjects) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -28631,21 +34392,30 @@ func (m *ParcelSelectObjects) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelSelectObjects) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[250], 2, off-1, n, 16, len(b))
 		}
@@ -28662,6 +34432,22 @@ func (m *ParcelSelectObjects) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelSelectObjects) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelSelectObjectsAgentData{}
+		fallthrough
+	case 1:
+		m.ParcelData = ParcelSelectObjectsParcelData{}
+		fallthrough
+	case 2:
+		m.ReturnIDs = m.ReturnIDs[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ParcelSelectObjects) Validate() error {
 	if len(m.ReturnIDs) > 0xFF {
@@ -28673,6 +34459,8 @@ func (m *ParcelSelectObjects) Validate() error {
 // EstateCovenantRequest is the template message EstateCovenantRequest (Low 203, NotTrusted, Unencoded).
 type EstateCovenantRequest struct {
 	AgentData EstateCovenantRequestAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EstateCovenantRequestAgentData is block AgentData of EstateCovenantRequest (Single).
@@ -28712,6 +34500,9 @@ func (*EstateCovenantRequest) Trusted() bool { return false }
 // Zerocoded reports whether EstateCovenantRequest is zerocoded by default.
 func (*EstateCovenantRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EstateCovenantRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EstateCovenantRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -28720,8 +34511,13 @@ func (m *EstateCovenantRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EstateCovenantRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -28729,6 +34525,16 @@ func (m *EstateCovenantRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[251], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EstateCovenantRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = EstateCovenantRequestAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -28739,6 +34545,8 @@ func (m *EstateCovenantRequest) Validate() error {
 // EstateCovenantReply is the template message EstateCovenantReply (Low 204, Trusted, Unencoded).
 type EstateCovenantReply struct {
 	Data EstateCovenantReplyData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EstateCovenantReplyData is block Data of EstateCovenantReply (Single).
@@ -28800,6 +34608,9 @@ func (*EstateCovenantReply) Trusted() bool { return true }
 // Zerocoded reports whether EstateCovenantReply is zerocoded by default.
 func (*EstateCovenantReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EstateCovenantReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EstateCovenantReply) AppendTo(b []byte) []byte {
 	b = m.Data.appendTo(b, 0)
@@ -28808,8 +34619,13 @@ func (m *EstateCovenantReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EstateCovenantReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
 	}
@@ -28817,6 +34633,16 @@ func (m *EstateCovenantReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[252], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EstateCovenantReply) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Data = EstateCovenantReplyData{EstateName: m.Data.EstateName[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -28831,6 +34657,8 @@ func (m *EstateCovenantReply) Validate() error {
 type ForceObjectSelect struct {
 	Header ForceObjectSelectHeader // Single
 	Data   []ForceObjectSelectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ForceObjectSelectHeader is block Header of ForceObjectSelect (Single).
@@ -28889,6 +34717,9 @@ func (*ForceObjectSelect) Trusted() bool { return true }
 // Zerocoded reports whether ForceObjectSelect is zerocoded by default.
 func (*ForceObjectSelect) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ForceObjectSelect) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ForceObjectSelect) AppendTo(b []byte) []byte {
 	b = m.Header.appendTo(b, 0)
@@ -28901,18 +34732,23 @@ func (m *ForceObjectSelect) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ForceObjectSelect) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Header.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[253], 1, off-1, n, 4, len(b))
 		}
@@ -28929,6 +34765,19 @@ func (m *ForceObjectSelect) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ForceObjectSelect) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.Header = ForceObjectSelectHeader{}
+		fallthrough
+	case 1:
+		m.Data = m.Data[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ForceObjectSelect) Validate() error {
 	if len(m.Data) > 0xFF {
@@ -28941,6 +34790,8 @@ func (m *ForceObjectSelect) Validate() error {
 type ParcelBuyPass struct {
 	AgentData  ParcelBuyPassAgentData  // Single
 	ParcelData ParcelBuyPassParcelData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelBuyPassAgentData is block AgentData of ParcelBuyPass (Single).
@@ -29002,6 +34853,9 @@ func (*ParcelBuyPass) Trusted() bool { return false }
 // Zerocoded reports whether ParcelBuyPass is zerocoded by default.
 func (*ParcelBuyPass) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelBuyPass) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelBuyPass) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -29011,10 +34865,19 @@ func (m *ParcelBuyPass) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelBuyPass) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
@@ -29023,6 +34886,19 @@ func (m *ParcelBuyPass) Decode(b []byte) error {
 		return errTrailing(&infoTable[254], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelBuyPass) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelBuyPassAgentData{}
+		fallthrough
+	case 1:
+		m.ParcelData = ParcelBuyPassParcelData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -29034,6 +34910,8 @@ func (m *ParcelBuyPass) Validate() error {
 type ParcelDeedToGroup struct {
 	AgentData ParcelDeedToGroupAgentData // Single
 	Data      ParcelDeedToGroupData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelDeedToGroupAgentData is block AgentData of ParcelDeedToGroup (Single).
@@ -29098,6 +34976,9 @@ func (*ParcelDeedToGroup) Trusted() bool { return false }
 // Zerocoded reports whether ParcelDeedToGroup is zerocoded by default.
 func (*ParcelDeedToGroup) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelDeedToGroup) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelDeedToGroup) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -29107,10 +34988,19 @@ func (m *ParcelDeedToGroup) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelDeedToGroup) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -29119,6 +35009,19 @@ func (m *ParcelDeedToGroup) Decode(b []byte) error {
 		return errTrailing(&infoTable[255], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelDeedToGroup) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelDeedToGroupAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ParcelDeedToGroupData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -29130,6 +35033,8 @@ func (m *ParcelDeedToGroup) Validate() error {
 type ParcelReclaim struct {
 	AgentData ParcelReclaimAgentData // Single
 	Data      ParcelReclaimData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelReclaimAgentData is block AgentData of ParcelReclaim (Single).
@@ -29191,6 +35096,9 @@ func (*ParcelReclaim) Trusted() bool { return false }
 // Zerocoded reports whether ParcelReclaim is zerocoded by default.
 func (*ParcelReclaim) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelReclaim) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelReclaim) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -29200,10 +35108,19 @@ func (m *ParcelReclaim) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelReclaim) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -29212,6 +35129,19 @@ func (m *ParcelReclaim) Decode(b []byte) error {
 		return errTrailing(&infoTable[256], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelReclaim) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelReclaimAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ParcelReclaimData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -29224,6 +35154,8 @@ type ParcelClaim struct {
 	AgentData  ParcelClaimAgentData    // Single
 	Data       ParcelClaimData         // Single
 	ParcelData []ParcelClaimParcelData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelClaimAgentData is block AgentData of ParcelClaim (Single).
@@ -29322,6 +35254,9 @@ func (*ParcelClaim) Trusted() bool { return false }
 // Zerocoded reports whether ParcelClaim is zerocoded by default.
 func (*ParcelClaim) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelClaim) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelClaim) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -29335,21 +35270,30 @@ func (m *ParcelClaim) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelClaim) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[257], 2, off-1, n, 16, len(b))
 		}
@@ -29366,6 +35310,22 @@ func (m *ParcelClaim) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelClaim) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelClaimAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ParcelClaimData{}
+		fallthrough
+	case 2:
+		m.ParcelData = m.ParcelData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ParcelClaim) Validate() error {
 	if len(m.ParcelData) > 0xFF {
@@ -29378,6 +35338,8 @@ func (m *ParcelClaim) Validate() error {
 type ParcelJoin struct {
 	AgentData  ParcelJoinAgentData  // Single
 	ParcelData ParcelJoinParcelData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelJoinAgentData is block AgentData of ParcelJoin (Single).
@@ -29448,6 +35410,9 @@ func (*ParcelJoin) Trusted() bool { return false }
 // Zerocoded reports whether ParcelJoin is zerocoded by default.
 func (*ParcelJoin) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelJoin) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelJoin) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -29457,10 +35422,19 @@ func (m *ParcelJoin) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelJoin) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
@@ -29469,6 +35443,19 @@ func (m *ParcelJoin) Decode(b []byte) error {
 		return errTrailing(&infoTable[258], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelJoin) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelJoinAgentData{}
+		fallthrough
+	case 1:
+		m.ParcelData = ParcelJoinParcelData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -29480,6 +35467,8 @@ func (m *ParcelJoin) Validate() error {
 type ParcelDivide struct {
 	AgentData  ParcelDivideAgentData  // Single
 	ParcelData ParcelDivideParcelData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelDivideAgentData is block AgentData of ParcelDivide (Single).
@@ -29550,6 +35539,9 @@ func (*ParcelDivide) Trusted() bool { return false }
 // Zerocoded reports whether ParcelDivide is zerocoded by default.
 func (*ParcelDivide) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelDivide) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelDivide) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -29559,10 +35551,19 @@ func (m *ParcelDivide) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelDivide) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
@@ -29571,6 +35572,19 @@ func (m *ParcelDivide) Decode(b []byte) error {
 		return errTrailing(&infoTable[259], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelDivide) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelDivideAgentData{}
+		fallthrough
+	case 1:
+		m.ParcelData = ParcelDivideParcelData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -29582,6 +35596,8 @@ func (m *ParcelDivide) Validate() error {
 type ParcelRelease struct {
 	AgentData ParcelReleaseAgentData // Single
 	Data      ParcelReleaseData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelReleaseAgentData is block AgentData of ParcelRelease (Single).
@@ -29643,6 +35659,9 @@ func (*ParcelRelease) Trusted() bool { return false }
 // Zerocoded reports whether ParcelRelease is zerocoded by default.
 func (*ParcelRelease) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelRelease) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelRelease) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -29652,10 +35671,19 @@ func (m *ParcelRelease) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelRelease) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -29664,6 +35692,19 @@ func (m *ParcelRelease) Decode(b []byte) error {
 		return errTrailing(&infoTable[260], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelRelease) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelReleaseAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ParcelReleaseData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -29676,6 +35717,8 @@ type ParcelBuy struct {
 	AgentData  ParcelBuyAgentData  // Single
 	Data       ParcelBuyData       // Single
 	ParcelData ParcelBuyParcelData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelBuyAgentData is block AgentData of ParcelBuy (Single).
@@ -29774,6 +35817,9 @@ func (*ParcelBuy) Trusted() bool { return false }
 // Zerocoded reports whether ParcelBuy is zerocoded by default.
 func (*ParcelBuy) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelBuy) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelBuy) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -29784,13 +35830,26 @@ func (m *ParcelBuy) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelBuy) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
 	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
@@ -29799,6 +35858,22 @@ func (m *ParcelBuy) Decode(b []byte) error {
 		return errTrailing(&infoTable[261], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelBuy) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelBuyAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ParcelBuyData{}
+		fallthrough
+	case 2:
+		m.ParcelData = ParcelBuyParcelData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -29810,6 +35885,8 @@ func (m *ParcelBuy) Validate() error {
 type ParcelGodForceOwner struct {
 	AgentData ParcelGodForceOwnerAgentData // Single
 	Data      ParcelGodForceOwnerData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelGodForceOwnerAgentData is block AgentData of ParcelGodForceOwner (Single).
@@ -29874,6 +35951,9 @@ func (*ParcelGodForceOwner) Trusted() bool { return false }
 // Zerocoded reports whether ParcelGodForceOwner is zerocoded by default.
 func (*ParcelGodForceOwner) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelGodForceOwner) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelGodForceOwner) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -29883,10 +35963,19 @@ func (m *ParcelGodForceOwner) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelGodForceOwner) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -29895,6 +35984,19 @@ func (m *ParcelGodForceOwner) Decode(b []byte) error {
 		return errTrailing(&infoTable[262], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelGodForceOwner) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelGodForceOwnerAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ParcelGodForceOwnerData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -29906,6 +36008,8 @@ func (m *ParcelGodForceOwner) Validate() error {
 type ParcelAccessListRequest struct {
 	AgentData ParcelAccessListRequestAgentData // Single
 	Data      ParcelAccessListRequestData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelAccessListRequestAgentData is block AgentData of ParcelAccessListRequest (Single).
@@ -29973,6 +36077,9 @@ func (*ParcelAccessListRequest) Trusted() bool { return false }
 // Zerocoded reports whether ParcelAccessListRequest is zerocoded by default.
 func (*ParcelAccessListRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelAccessListRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelAccessListRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -29982,10 +36089,19 @@ func (m *ParcelAccessListRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelAccessListRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -29994,6 +36110,19 @@ func (m *ParcelAccessListRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[263], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelAccessListRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelAccessListRequestAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ParcelAccessListRequestData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -30005,6 +36134,8 @@ func (m *ParcelAccessListRequest) Validate() error {
 type ParcelAccessListReply struct {
 	Data ParcelAccessListReplyData   // Single
 	List []ParcelAccessListReplyList // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelAccessListReplyData is block Data of ParcelAccessListReply (Single).
@@ -30078,6 +36209,9 @@ func (*ParcelAccessListReply) Trusted() bool { return true }
 // Zerocoded reports whether ParcelAccessListReply is zerocoded by default.
 func (*ParcelAccessListReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelAccessListReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelAccessListReply) AppendTo(b []byte) []byte {
 	b = m.Data.appendTo(b, 0)
@@ -30090,18 +36224,23 @@ func (m *ParcelAccessListReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelAccessListReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*24 > len(b)-off {
 			return errCount(&infoTable[264], 1, off-1, n, 24, len(b))
 		}
@@ -30118,6 +36257,19 @@ func (m *ParcelAccessListReply) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelAccessListReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.Data = ParcelAccessListReplyData{}
+		fallthrough
+	case 1:
+		m.List = m.List[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ParcelAccessListReply) Validate() error {
 	if len(m.List) > 0xFF {
@@ -30131,6 +36283,8 @@ type ParcelAccessListUpdate struct {
 	AgentData ParcelAccessListUpdateAgentData // Single
 	Data      ParcelAccessListUpdateData      // Single
 	List      []ParcelAccessListUpdateList    // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelAccessListUpdateAgentData is block AgentData of ParcelAccessListUpdate (Single).
@@ -30232,6 +36386,9 @@ func (*ParcelAccessListUpdate) Trusted() bool { return false }
 // Zerocoded reports whether ParcelAccessListUpdate is zerocoded by default.
 func (*ParcelAccessListUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelAccessListUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelAccessListUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -30245,21 +36402,30 @@ func (m *ParcelAccessListUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelAccessListUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*24 > len(b)-off {
 			return errCount(&infoTable[265], 2, off-1, n, 24, len(b))
 		}
@@ -30276,6 +36442,22 @@ func (m *ParcelAccessListUpdate) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelAccessListUpdate) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelAccessListUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ParcelAccessListUpdateData{}
+		fallthrough
+	case 2:
+		m.List = m.List[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ParcelAccessListUpdate) Validate() error {
 	if len(m.List) > 0xFF {
@@ -30288,6 +36470,8 @@ func (m *ParcelAccessListUpdate) Validate() error {
 type ParcelDwellRequest struct {
 	AgentData ParcelDwellRequestAgentData // Single
 	Data      ParcelDwellRequestData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelDwellRequestAgentData is block AgentData of ParcelDwellRequest (Single).
@@ -30352,6 +36536,9 @@ func (*ParcelDwellRequest) Trusted() bool { return false }
 // Zerocoded reports whether ParcelDwellRequest is zerocoded by default.
 func (*ParcelDwellRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelDwellRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelDwellRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -30361,10 +36548,19 @@ func (m *ParcelDwellRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelDwellRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -30373,6 +36569,19 @@ func (m *ParcelDwellRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[266], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelDwellRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelDwellRequestAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ParcelDwellRequestData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -30384,6 +36593,8 @@ func (m *ParcelDwellRequest) Validate() error {
 type ParcelDwellReply struct {
 	AgentData ParcelDwellReplyAgentData // Single
 	Data      ParcelDwellReplyData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelDwellReplyAgentData is block AgentData of ParcelDwellReply (Single).
@@ -30448,6 +36659,9 @@ func (*ParcelDwellReply) Trusted() bool { return true }
 // Zerocoded reports whether ParcelDwellReply is zerocoded by default.
 func (*ParcelDwellReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelDwellReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelDwellReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -30457,10 +36671,19 @@ func (m *ParcelDwellReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelDwellReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -30469,6 +36692,19 @@ func (m *ParcelDwellReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[267], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelDwellReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelDwellReplyAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ParcelDwellReplyData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -30480,6 +36716,8 @@ func (m *ParcelDwellReply) Validate() error {
 type RequestParcelTransfer struct {
 	Data       RequestParcelTransferData       // Single
 	RegionData RequestParcelTransferRegionData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RequestParcelTransferData is block Data of RequestParcelTransfer (Single).
@@ -30574,6 +36812,9 @@ func (*RequestParcelTransfer) Trusted() bool { return true }
 // Zerocoded reports whether RequestParcelTransfer is zerocoded by default.
 func (*RequestParcelTransfer) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RequestParcelTransfer) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RequestParcelTransfer) AppendTo(b []byte) []byte {
 	b = m.Data.appendTo(b, 0)
@@ -30583,10 +36824,19 @@ func (m *RequestParcelTransfer) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RequestParcelTransfer) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.RegionData.decode(b, off); err != nil {
 		return err
@@ -30597,6 +36847,19 @@ func (m *RequestParcelTransfer) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RequestParcelTransfer) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.Data = RequestParcelTransferData{}
+		fallthrough
+	case 1:
+		m.RegionData = RequestParcelTransferRegionData{}
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *RequestParcelTransfer) Validate() error {
 	return nil
@@ -30605,6 +36868,8 @@ func (m *RequestParcelTransfer) Validate() error {
 // UpdateParcel is the template message UpdateParcel (Low 221, Trusted, Zerocoded).
 type UpdateParcel struct {
 	ParcelData UpdateParcelParcelData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UpdateParcelParcelData is block ParcelData of UpdateParcel (Single).
@@ -30727,6 +36992,9 @@ func (*UpdateParcel) Trusted() bool { return true }
 // Zerocoded reports whether UpdateParcel is zerocoded by default.
 func (*UpdateParcel) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UpdateParcel) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UpdateParcel) AppendTo(b []byte) []byte {
 	b = m.ParcelData.appendTo(b, 0)
@@ -30735,8 +37003,13 @@ func (m *UpdateParcel) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UpdateParcel) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
 	}
@@ -30744,6 +37017,16 @@ func (m *UpdateParcel) Decode(b []byte) error {
 		return errTrailing(&infoTable[269], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UpdateParcel) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ParcelData = UpdateParcelParcelData{Name: m.ParcelData.Name[:0], Description: m.ParcelData.Description[:0], MusicURL: m.ParcelData.MusicURL[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -30757,6 +37040,8 @@ func (m *UpdateParcel) Validate() error {
 // RemoveParcel is the template message RemoveParcel (Low 222, Trusted, Unencoded).
 type RemoveParcel struct {
 	ParcelData []RemoveParcelParcelData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RemoveParcelParcelData is block ParcelData of RemoveParcel (Variable).
@@ -30793,6 +37078,9 @@ func (*RemoveParcel) Trusted() bool { return true }
 // Zerocoded reports whether RemoveParcel is zerocoded by default.
 func (*RemoveParcel) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RemoveParcel) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RemoveParcel) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.ParcelData), &infoTable[270], 0)
@@ -30804,15 +37092,16 @@ func (m *RemoveParcel) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RemoveParcel) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[270], 0, off-1, n, 16, len(b))
 		}
@@ -30829,6 +37118,16 @@ func (m *RemoveParcel) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RemoveParcel) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ParcelData = m.ParcelData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *RemoveParcel) Validate() error {
 	if len(m.ParcelData) > 0xFF {
@@ -30841,6 +37140,8 @@ func (m *RemoveParcel) Validate() error {
 type MergeParcel struct {
 	MasterParcelData MergeParcelMasterParcelData  // Single
 	SlaveParcelData  []MergeParcelSlaveParcelData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MergeParcelMasterParcelData is block MasterParcelData of MergeParcel (Single).
@@ -30899,6 +37200,9 @@ func (*MergeParcel) Trusted() bool { return true }
 // Zerocoded reports whether MergeParcel is zerocoded by default.
 func (*MergeParcel) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MergeParcel) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MergeParcel) AppendTo(b []byte) []byte {
 	b = m.MasterParcelData.appendTo(b, 0)
@@ -30911,18 +37215,23 @@ func (m *MergeParcel) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MergeParcel) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.MasterParcelData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[271], 1, off-1, n, 16, len(b))
 		}
@@ -30939,6 +37248,19 @@ func (m *MergeParcel) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MergeParcel) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.MasterParcelData = MergeParcelMasterParcelData{}
+		fallthrough
+	case 1:
+		m.SlaveParcelData = m.SlaveParcelData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *MergeParcel) Validate() error {
 	if len(m.SlaveParcelData) > 0xFF {
@@ -30952,6 +37274,8 @@ type LogParcelChanges struct {
 	AgentData  LogParcelChangesAgentData    // Single
 	RegionData LogParcelChangesRegionData   // Single
 	ParcelData []LogParcelChangesParcelData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LogParcelChangesAgentData is block AgentData of LogParcelChanges (Single).
@@ -31047,6 +37371,9 @@ func (*LogParcelChanges) Trusted() bool { return true }
 // Zerocoded reports whether LogParcelChanges is zerocoded by default.
 func (*LogParcelChanges) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LogParcelChanges) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LogParcelChanges) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -31060,21 +37387,30 @@ func (m *LogParcelChanges) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LogParcelChanges) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.RegionData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*54 > len(b)-off {
 			return errCount(&infoTable[272], 2, off-1, n, 54, len(b))
 		}
@@ -31091,6 +37427,22 @@ func (m *LogParcelChanges) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LogParcelChanges) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = LogParcelChangesAgentData{}
+		fallthrough
+	case 1:
+		m.RegionData = LogParcelChangesRegionData{}
+		fallthrough
+	case 2:
+		m.ParcelData = m.ParcelData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *LogParcelChanges) Validate() error {
 	if len(m.ParcelData) > 0xFF {
@@ -31102,6 +37454,8 @@ func (m *LogParcelChanges) Validate() error {
 // CheckParcelSales is the template message CheckParcelSales (Low 225, Trusted, Unencoded).
 type CheckParcelSales struct {
 	RegionData []CheckParcelSalesRegionData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CheckParcelSalesRegionData is block RegionData of CheckParcelSales (Variable).
@@ -31138,6 +37492,9 @@ func (*CheckParcelSales) Trusted() bool { return true }
 // Zerocoded reports whether CheckParcelSales is zerocoded by default.
 func (*CheckParcelSales) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CheckParcelSales) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CheckParcelSales) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.RegionData), &infoTable[273], 0)
@@ -31149,15 +37506,16 @@ func (m *CheckParcelSales) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CheckParcelSales) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*8 > len(b)-off {
 			return errCount(&infoTable[273], 0, off-1, n, 8, len(b))
 		}
@@ -31174,6 +37532,16 @@ func (m *CheckParcelSales) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CheckParcelSales) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.RegionData = m.RegionData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *CheckParcelSales) Validate() error {
 	if len(m.RegionData) > 0xFF {
@@ -31185,6 +37553,8 @@ func (m *CheckParcelSales) Validate() error {
 // ParcelSales is the template message ParcelSales (Low 226, Trusted, Unencoded).
 type ParcelSales struct {
 	ParcelData []ParcelSalesParcelData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelSalesParcelData is block ParcelData of ParcelSales (Variable).
@@ -31224,6 +37594,9 @@ func (*ParcelSales) Trusted() bool { return true }
 // Zerocoded reports whether ParcelSales is zerocoded by default.
 func (*ParcelSales) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelSales) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelSales) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.ParcelData), &infoTable[274], 0)
@@ -31235,15 +37608,16 @@ func (m *ParcelSales) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelSales) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*32 > len(b)-off {
 			return errCount(&infoTable[274], 0, off-1, n, 32, len(b))
 		}
@@ -31260,6 +37634,16 @@ func (m *ParcelSales) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelSales) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ParcelData = m.ParcelData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ParcelSales) Validate() error {
 	if len(m.ParcelData) > 0xFF {
@@ -31272,6 +37656,8 @@ func (m *ParcelSales) Validate() error {
 type ParcelGodMarkAsContent struct {
 	AgentData  ParcelGodMarkAsContentAgentData  // Single
 	ParcelData ParcelGodMarkAsContentParcelData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelGodMarkAsContentAgentData is block AgentData of ParcelGodMarkAsContent (Single).
@@ -31333,6 +37719,9 @@ func (*ParcelGodMarkAsContent) Trusted() bool { return false }
 // Zerocoded reports whether ParcelGodMarkAsContent is zerocoded by default.
 func (*ParcelGodMarkAsContent) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelGodMarkAsContent) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelGodMarkAsContent) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -31342,10 +37731,19 @@ func (m *ParcelGodMarkAsContent) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelGodMarkAsContent) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
@@ -31354,6 +37752,19 @@ func (m *ParcelGodMarkAsContent) Decode(b []byte) error {
 		return errTrailing(&infoTable[275], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelGodMarkAsContent) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ParcelGodMarkAsContentAgentData{}
+		fallthrough
+	case 1:
+		m.ParcelData = ParcelGodMarkAsContentParcelData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -31365,6 +37776,8 @@ func (m *ParcelGodMarkAsContent) Validate() error {
 type ViewerStartAuction struct {
 	AgentData  ViewerStartAuctionAgentData  // Single
 	ParcelData ViewerStartAuctionParcelData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ViewerStartAuctionAgentData is block AgentData of ViewerStartAuction (Single).
@@ -31429,6 +37842,9 @@ func (*ViewerStartAuction) Trusted() bool { return false }
 // Zerocoded reports whether ViewerStartAuction is zerocoded by default.
 func (*ViewerStartAuction) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ViewerStartAuction) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ViewerStartAuction) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -31438,10 +37854,19 @@ func (m *ViewerStartAuction) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ViewerStartAuction) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
@@ -31450,6 +37875,19 @@ func (m *ViewerStartAuction) Decode(b []byte) error {
 		return errTrailing(&infoTable[276], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ViewerStartAuction) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ViewerStartAuctionAgentData{}
+		fallthrough
+	case 1:
+		m.ParcelData = ViewerStartAuctionParcelData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -31461,6 +37899,8 @@ func (m *ViewerStartAuction) Validate() error {
 type StartAuction struct {
 	AgentData  StartAuctionAgentData  // Single
 	ParcelData StartAuctionParcelData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // StartAuctionAgentData is block AgentData of StartAuction (Single).
@@ -31535,6 +37975,9 @@ func (*StartAuction) Trusted() bool { return true }
 // Zerocoded reports whether StartAuction is zerocoded by default.
 func (*StartAuction) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *StartAuction) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *StartAuction) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -31544,10 +37987,19 @@ func (m *StartAuction) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *StartAuction) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ParcelData.decode(b, off); err != nil {
 		return err
@@ -31556,6 +38008,19 @@ func (m *StartAuction) Decode(b []byte) error {
 		return errTrailing(&infoTable[277], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *StartAuction) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = StartAuctionAgentData{}
+		fallthrough
+	case 1:
+		m.ParcelData = StartAuctionParcelData{Name: m.ParcelData.Name[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -31569,6 +38034,8 @@ func (m *StartAuction) Validate() error {
 // ConfirmAuctionStart is the template message ConfirmAuctionStart (Low 230, Trusted, Unencoded).
 type ConfirmAuctionStart struct {
 	AuctionData ConfirmAuctionStartAuctionData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ConfirmAuctionStartAuctionData is block AuctionData of ConfirmAuctionStart (Single).
@@ -31608,6 +38075,9 @@ func (*ConfirmAuctionStart) Trusted() bool { return true }
 // Zerocoded reports whether ConfirmAuctionStart is zerocoded by default.
 func (*ConfirmAuctionStart) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ConfirmAuctionStart) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ConfirmAuctionStart) AppendTo(b []byte) []byte {
 	b = m.AuctionData.appendTo(b, 0)
@@ -31616,8 +38086,13 @@ func (m *ConfirmAuctionStart) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ConfirmAuctionStart) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AuctionData.decode(b, off); err != nil {
 		return err
 	}
@@ -31625,6 +38100,16 @@ func (m *ConfirmAuctionStart) Decode(b []byte) error {
 		return errTrailing(&infoTable[278], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ConfirmAuctionStart) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AuctionData = ConfirmAuctionStartAuctionData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -31635,6 +38120,8 @@ func (m *ConfirmAuctionStart) Validate() error {
 // CompleteAuction is the template message CompleteAuction (Low 231, Trusted, Unencoded).
 type CompleteAuction struct {
 	ParcelData []CompleteAuctionParcelData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CompleteAuctionParcelData is block ParcelData of CompleteAuction (Variable).
@@ -31671,6 +38158,9 @@ func (*CompleteAuction) Trusted() bool { return true }
 // Zerocoded reports whether CompleteAuction is zerocoded by default.
 func (*CompleteAuction) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CompleteAuction) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CompleteAuction) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.ParcelData), &infoTable[279], 0)
@@ -31682,15 +38172,16 @@ func (m *CompleteAuction) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CompleteAuction) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[279], 0, off-1, n, 16, len(b))
 		}
@@ -31707,6 +38198,16 @@ func (m *CompleteAuction) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CompleteAuction) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ParcelData = m.ParcelData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *CompleteAuction) Validate() error {
 	if len(m.ParcelData) > 0xFF {
@@ -31718,6 +38219,8 @@ func (m *CompleteAuction) Validate() error {
 // CancelAuction is the template message CancelAuction (Low 232, Trusted, Unencoded).
 type CancelAuction struct {
 	ParcelData []CancelAuctionParcelData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CancelAuctionParcelData is block ParcelData of CancelAuction (Variable).
@@ -31754,6 +38257,9 @@ func (*CancelAuction) Trusted() bool { return true }
 // Zerocoded reports whether CancelAuction is zerocoded by default.
 func (*CancelAuction) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CancelAuction) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CancelAuction) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.ParcelData), &infoTable[280], 0)
@@ -31765,15 +38271,16 @@ func (m *CancelAuction) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CancelAuction) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[280], 0, off-1, n, 16, len(b))
 		}
@@ -31790,6 +38297,16 @@ func (m *CancelAuction) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CancelAuction) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ParcelData = m.ParcelData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *CancelAuction) Validate() error {
 	if len(m.ParcelData) > 0xFF {
@@ -31801,6 +38318,8 @@ func (m *CancelAuction) Validate() error {
 // CheckParcelAuctions is the template message CheckParcelAuctions (Low 233, Trusted, Unencoded).
 type CheckParcelAuctions struct {
 	RegionData []CheckParcelAuctionsRegionData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CheckParcelAuctionsRegionData is block RegionData of CheckParcelAuctions (Variable).
@@ -31837,6 +38356,9 @@ func (*CheckParcelAuctions) Trusted() bool { return true }
 // Zerocoded reports whether CheckParcelAuctions is zerocoded by default.
 func (*CheckParcelAuctions) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CheckParcelAuctions) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CheckParcelAuctions) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.RegionData), &infoTable[281], 0)
@@ -31848,15 +38370,16 @@ func (m *CheckParcelAuctions) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CheckParcelAuctions) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*8 > len(b)-off {
 			return errCount(&infoTable[281], 0, off-1, n, 8, len(b))
 		}
@@ -31873,6 +38396,16 @@ func (m *CheckParcelAuctions) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CheckParcelAuctions) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.RegionData = m.RegionData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *CheckParcelAuctions) Validate() error {
 	if len(m.RegionData) > 0xFF {
@@ -31884,6 +38417,8 @@ func (m *CheckParcelAuctions) Validate() error {
 // ParcelAuctions is the template message ParcelAuctions (Low 234, Trusted, Unencoded).
 type ParcelAuctions struct {
 	ParcelData []ParcelAuctionsParcelData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelAuctionsParcelData is block ParcelData of ParcelAuctions (Variable).
@@ -31923,6 +38458,9 @@ func (*ParcelAuctions) Trusted() bool { return true }
 // Zerocoded reports whether ParcelAuctions is zerocoded by default.
 func (*ParcelAuctions) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelAuctions) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelAuctions) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.ParcelData), &infoTable[282], 0)
@@ -31934,15 +38472,16 @@ func (m *ParcelAuctions) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelAuctions) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*32 > len(b)-off {
 			return errCount(&infoTable[282], 0, off-1, n, 32, len(b))
 		}
@@ -31959,6 +38498,16 @@ func (m *ParcelAuctions) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelAuctions) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ParcelData = m.ParcelData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ParcelAuctions) Validate() error {
 	if len(m.ParcelData) > 0xFF {
@@ -31970,6 +38519,8 @@ func (m *ParcelAuctions) Validate() error {
 // UUIDNameRequest is the template message UUIDNameRequest (Low 235, NotTrusted, Unencoded).
 type UUIDNameRequest struct {
 	UUIDNameBlock []UUIDNameRequestUUIDNameBlock // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UUIDNameRequestUUIDNameBlock is block UUIDNameBlock of UUIDNameRequest (Variable).
@@ -32006,6 +38557,9 @@ func (*UUIDNameRequest) Trusted() bool { return false }
 // Zerocoded reports whether UUIDNameRequest is zerocoded by default.
 func (*UUIDNameRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UUIDNameRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UUIDNameRequest) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.UUIDNameBlock), &infoTable[283], 0)
@@ -32017,15 +38571,16 @@ func (m *UUIDNameRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UUIDNameRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[283], 0, off-1, n, 16, len(b))
 		}
@@ -32042,6 +38597,16 @@ func (m *UUIDNameRequest) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UUIDNameRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.UUIDNameBlock = m.UUIDNameBlock[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *UUIDNameRequest) Validate() error {
 	if len(m.UUIDNameBlock) > 0xFF {
@@ -32053,6 +38618,8 @@ func (m *UUIDNameRequest) Validate() error {
 // UUIDNameReply is the template message UUIDNameReply (Low 236, Trusted, Unencoded).
 type UUIDNameReply struct {
 	UUIDNameBlock []UUIDNameReplyUUIDNameBlock // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UUIDNameReplyUUIDNameBlock is block UUIDNameBlock of UUIDNameReply (Variable).
@@ -32110,6 +38677,9 @@ func (*UUIDNameReply) Trusted() bool { return true }
 // Zerocoded reports whether UUIDNameReply is zerocoded by default.
 func (*UUIDNameReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UUIDNameReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UUIDNameReply) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.UUIDNameBlock), &infoTable[284], 0)
@@ -32121,15 +38691,16 @@ func (m *UUIDNameReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UUIDNameReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*18 > len(b)-off {
 			return errCount(&infoTable[284], 0, off-1, n, 18, len(b))
 		}
@@ -32144,6 +38715,16 @@ func (m *UUIDNameReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[284], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UUIDNameReply) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.UUIDNameBlock = m.UUIDNameBlock[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -32162,6 +38743,8 @@ func (m *UUIDNameReply) Validate() error {
 // UUIDGroupNameRequest is the template message UUIDGroupNameRequest (Low 237, NotTrusted, Unencoded).
 type UUIDGroupNameRequest struct {
 	UUIDNameBlock []UUIDGroupNameRequestUUIDNameBlock // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UUIDGroupNameRequestUUIDNameBlock is block UUIDNameBlock of UUIDGroupNameRequest (Variable).
@@ -32198,6 +38781,9 @@ func (*UUIDGroupNameRequest) Trusted() bool { return false }
 // Zerocoded reports whether UUIDGroupNameRequest is zerocoded by default.
 func (*UUIDGroupNameRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UUIDGroupNameRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UUIDGroupNameRequest) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.UUIDNameBlock), &infoTable[285], 0)
@@ -32209,15 +38795,16 @@ func (m *UUIDGroupNameRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UUIDGroupNameRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[285], 0, off-1, n, 16, len(b))
 		}
@@ -32234,6 +38821,16 @@ func (m *UUIDGroupNameRequest) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UUIDGroupNameRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.UUIDNameBlock = m.UUIDNameBlock[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *UUIDGroupNameRequest) Validate() error {
 	if len(m.UUIDNameBlock) > 0xFF {
@@ -32245,6 +38842,8 @@ func (m *UUIDGroupNameRequest) Validate() error {
 // UUIDGroupNameReply is the template message UUIDGroupNameReply (Low 238, Trusted, Unencoded).
 type UUIDGroupNameReply struct {
 	UUIDNameBlock []UUIDGroupNameReplyUUIDNameBlock // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UUIDGroupNameReplyUUIDNameBlock is block UUIDNameBlock of UUIDGroupNameReply (Variable).
@@ -32294,6 +38893,9 @@ func (*UUIDGroupNameReply) Trusted() bool { return true }
 // Zerocoded reports whether UUIDGroupNameReply is zerocoded by default.
 func (*UUIDGroupNameReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UUIDGroupNameReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UUIDGroupNameReply) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.UUIDNameBlock), &infoTable[286], 0)
@@ -32305,15 +38907,16 @@ func (m *UUIDGroupNameReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UUIDGroupNameReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*17 > len(b)-off {
 			return errCount(&infoTable[286], 0, off-1, n, 17, len(b))
 		}
@@ -32328,6 +38931,16 @@ func (m *UUIDGroupNameReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[286], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UUIDGroupNameReply) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.UUIDNameBlock = m.UUIDNameBlock[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -32346,6 +38959,8 @@ func (m *UUIDGroupNameReply) Validate() error {
 // ChatPass is the template message ChatPass (Low 239, Trusted, Zerocoded).
 type ChatPass struct {
 	ChatData ChatPassChatData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ChatPassChatData is block ChatData of ChatPass (Single).
@@ -32430,6 +39045,9 @@ func (*ChatPass) Trusted() bool { return true }
 // Zerocoded reports whether ChatPass is zerocoded by default.
 func (*ChatPass) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ChatPass) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ChatPass) AppendTo(b []byte) []byte {
 	b = m.ChatData.appendTo(b, 0)
@@ -32438,8 +39056,13 @@ func (m *ChatPass) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ChatPass) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ChatData.decode(b, off); err != nil {
 		return err
 	}
@@ -32447,6 +39070,16 @@ func (m *ChatPass) Decode(b []byte) error {
 		return errTrailing(&infoTable[287], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ChatPass) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ChatData = ChatPassChatData{Name: m.ChatData.Name[:0], Message: m.ChatData.Message[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -32460,6 +39093,8 @@ func (m *ChatPass) Validate() error {
 // EdgeDataPacket is the template message EdgeDataPacket (High 24, Trusted, Zerocoded).
 type EdgeDataPacket struct {
 	EdgeData EdgeDataPacketEdgeData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EdgeDataPacketEdgeData is block EdgeData of EdgeDataPacket (Single).
@@ -32512,6 +39147,9 @@ func (*EdgeDataPacket) Trusted() bool { return true }
 // Zerocoded reports whether EdgeDataPacket is zerocoded by default.
 func (*EdgeDataPacket) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EdgeDataPacket) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EdgeDataPacket) AppendTo(b []byte) []byte {
 	b = m.EdgeData.appendTo(b, 0)
@@ -32520,8 +39158,13 @@ func (m *EdgeDataPacket) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EdgeDataPacket) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.EdgeData.decode(b, off); err != nil {
 		return err
 	}
@@ -32529,6 +39172,16 @@ func (m *EdgeDataPacket) Decode(b []byte) error {
 		return errTrailing(&infoTable[23], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EdgeDataPacket) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.EdgeData = EdgeDataPacketEdgeData{LayerData: m.EdgeData.LayerData[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -32543,6 +39196,8 @@ func (m *EdgeDataPacket) Validate() error {
 type SimStatus struct {
 	SimStatus SimStatusSimStatus // Single
 	SimFlags  SimStatusSimFlags  // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SimStatusSimStatus is block SimStatus of SimStatus (Single).
@@ -32604,6 +39259,9 @@ func (*SimStatus) Trusted() bool { return true }
 // Zerocoded reports whether SimStatus is zerocoded by default.
 func (*SimStatus) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SimStatus) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SimStatus) AppendTo(b []byte) []byte {
 	b = m.SimStatus.appendTo(b, 0)
@@ -32613,10 +39271,19 @@ func (m *SimStatus) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SimStatus) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.SimStatus.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.SimFlags.decode(b, off); err != nil {
 		return err
@@ -32625,6 +39292,19 @@ func (m *SimStatus) Decode(b []byte) error {
 		return errTrailing(&infoTable[43], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SimStatus) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.SimStatus = SimStatusSimStatus{}
+		fallthrough
+	case 1:
+		m.SimFlags = SimStatusSimFlags{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -32643,6 +39323,8 @@ type ChildAgentUpdate struct {
 	AgentAccess        []ChildAgentUpdateAgentAccess        // Variable
 	AgentInfo          []ChildAgentUpdateAgentInfo          // Variable
 	AgentInventoryHost []ChildAgentUpdateAgentInventoryHost // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ChildAgentUpdateAgentData is block AgentData of ChildAgentUpdate (Single).
@@ -32975,6 +39657,9 @@ func (*ChildAgentUpdate) Trusted() bool { return true }
 // Zerocoded reports whether ChildAgentUpdate is zerocoded by default.
 func (*ChildAgentUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ChildAgentUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ChildAgentUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -33015,18 +39700,23 @@ func (m *ChildAgentUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ChildAgentUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*25 > len(b)-off {
 			return errCount(&infoTable[24], 1, off-1, n, 25, len(b))
 		}
@@ -33037,13 +39727,13 @@ func (m *ChildAgentUpdate) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*32 > len(b)-off {
 			return errCount(&infoTable[24], 2, off-1, n, 32, len(b))
 		}
@@ -33054,13 +39744,13 @@ func (m *ChildAgentUpdate) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[24], 3, off-1, n, 16, len(b))
 		}
@@ -33071,13 +39761,13 @@ func (m *ChildAgentUpdate) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(4)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*2 > len(b)-off {
 			return errCount(&infoTable[24], 4, off-1, n, 2, len(b))
 		}
@@ -33088,13 +39778,13 @@ func (m *ChildAgentUpdate) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(5)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*1 > len(b)-off {
 			return errCount(&infoTable[24], 5, off-1, n, 1, len(b))
 		}
@@ -33105,13 +39795,13 @@ func (m *ChildAgentUpdate) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(6)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*2 > len(b)-off {
 			return errCount(&infoTable[24], 6, off-1, n, 2, len(b))
 		}
@@ -33122,13 +39812,13 @@ func (m *ChildAgentUpdate) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(7)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[24], 7, off-1, n, 4, len(b))
 		}
@@ -33139,13 +39829,13 @@ func (m *ChildAgentUpdate) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(8)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*1 > len(b)-off {
 			return errCount(&infoTable[24], 8, off-1, n, 1, len(b))
 		}
@@ -33160,6 +39850,40 @@ func (m *ChildAgentUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[24], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ChildAgentUpdate) absentFrom(k int) {
+	m.absent = uint8(9 - k)
+	switch k {
+	case 0:
+		m.AgentData = ChildAgentUpdateAgentData{Throttles: m.AgentData.Throttles[:0], AgentTextures: m.AgentData.AgentTextures[:0]}
+		fallthrough
+	case 1:
+		m.GroupData = m.GroupData[:0]
+		fallthrough
+	case 2:
+		m.AnimationData = m.AnimationData[:0]
+		fallthrough
+	case 3:
+		m.GranterBlock = m.GranterBlock[:0]
+		fallthrough
+	case 4:
+		m.NVPairData = m.NVPairData[:0]
+		fallthrough
+	case 5:
+		m.VisualParam = m.VisualParam[:0]
+		fallthrough
+	case 6:
+		m.AgentAccess = m.AgentAccess[:0]
+		fallthrough
+	case 7:
+		m.AgentInfo = m.AgentInfo[:0]
+		fallthrough
+	case 8:
+		m.AgentInventoryHost = m.AgentInventoryHost[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -33207,6 +39931,8 @@ func (m *ChildAgentUpdate) Validate() error {
 // ChildAgentAlive is the template message ChildAgentAlive (High 26, Trusted, Unencoded).
 type ChildAgentAlive struct {
 	AgentData ChildAgentAliveAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ChildAgentAliveAgentData is block AgentData of ChildAgentAlive (Single).
@@ -33252,6 +39978,9 @@ func (*ChildAgentAlive) Trusted() bool { return true }
 // Zerocoded reports whether ChildAgentAlive is zerocoded by default.
 func (*ChildAgentAlive) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ChildAgentAlive) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ChildAgentAlive) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -33260,8 +39989,13 @@ func (m *ChildAgentAlive) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ChildAgentAlive) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -33269,6 +40003,16 @@ func (m *ChildAgentAlive) Decode(b []byte) error {
 		return errTrailing(&infoTable[25], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ChildAgentAlive) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = ChildAgentAliveAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -33279,6 +40023,8 @@ func (m *ChildAgentAlive) Validate() error {
 // ChildAgentPositionUpdate is the template message ChildAgentPositionUpdate (High 27, Trusted, Unencoded).
 type ChildAgentPositionUpdate struct {
 	AgentData ChildAgentPositionUpdateAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ChildAgentPositionUpdateAgentData is block AgentData of ChildAgentPositionUpdate (Single).
@@ -33348,6 +40094,9 @@ func (*ChildAgentPositionUpdate) Trusted() bool { return true }
 // Zerocoded reports whether ChildAgentPositionUpdate is zerocoded by default.
 func (*ChildAgentPositionUpdate) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ChildAgentPositionUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ChildAgentPositionUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -33356,8 +40105,13 @@ func (m *ChildAgentPositionUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ChildAgentPositionUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -33365,6 +40119,16 @@ func (m *ChildAgentPositionUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[26], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ChildAgentPositionUpdate) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = ChildAgentPositionUpdateAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -33375,6 +40139,8 @@ func (m *ChildAgentPositionUpdate) Validate() error {
 // ChildAgentDying is the template message ChildAgentDying (Low 240, Trusted, Zerocoded).
 type ChildAgentDying struct {
 	AgentData ChildAgentDyingAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ChildAgentDyingAgentData is block AgentData of ChildAgentDying (Single).
@@ -33414,6 +40180,9 @@ func (*ChildAgentDying) Trusted() bool { return true }
 // Zerocoded reports whether ChildAgentDying is zerocoded by default.
 func (*ChildAgentDying) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ChildAgentDying) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ChildAgentDying) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -33422,8 +40191,13 @@ func (m *ChildAgentDying) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ChildAgentDying) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -33431,6 +40205,16 @@ func (m *ChildAgentDying) Decode(b []byte) error {
 		return errTrailing(&infoTable[288], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ChildAgentDying) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = ChildAgentDyingAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -33441,6 +40225,8 @@ func (m *ChildAgentDying) Validate() error {
 // ChildAgentUnknown is the template message ChildAgentUnknown (Low 241, Trusted, Unencoded).
 type ChildAgentUnknown struct {
 	AgentData ChildAgentUnknownAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ChildAgentUnknownAgentData is block AgentData of ChildAgentUnknown (Single).
@@ -33480,6 +40266,9 @@ func (*ChildAgentUnknown) Trusted() bool { return true }
 // Zerocoded reports whether ChildAgentUnknown is zerocoded by default.
 func (*ChildAgentUnknown) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ChildAgentUnknown) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ChildAgentUnknown) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -33488,8 +40277,13 @@ func (m *ChildAgentUnknown) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ChildAgentUnknown) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -33497,6 +40291,16 @@ func (m *ChildAgentUnknown) Decode(b []byte) error {
 		return errTrailing(&infoTable[289], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ChildAgentUnknown) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = ChildAgentUnknownAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -33507,6 +40311,8 @@ func (m *ChildAgentUnknown) Validate() error {
 // AtomicPassObject is the template message AtomicPassObject (High 28, Trusted, Unencoded).
 type AtomicPassObject struct {
 	TaskData AtomicPassObjectTaskData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AtomicPassObjectTaskData is block TaskData of AtomicPassObject (Single).
@@ -33546,6 +40352,9 @@ func (*AtomicPassObject) Trusted() bool { return true }
 // Zerocoded reports whether AtomicPassObject is zerocoded by default.
 func (*AtomicPassObject) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AtomicPassObject) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AtomicPassObject) AppendTo(b []byte) []byte {
 	b = m.TaskData.appendTo(b, 0)
@@ -33554,8 +40363,13 @@ func (m *AtomicPassObject) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AtomicPassObject) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TaskData.decode(b, off); err != nil {
 		return err
 	}
@@ -33563,6 +40377,16 @@ func (m *AtomicPassObject) Decode(b []byte) error {
 		return errTrailing(&infoTable[27], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AtomicPassObject) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.TaskData = AtomicPassObjectTaskData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -33573,6 +40397,8 @@ func (m *AtomicPassObject) Validate() error {
 // KillChildAgents is the template message KillChildAgents (Low 242, Trusted, Unencoded).
 type KillChildAgents struct {
 	IDBlock KillChildAgentsIDBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // KillChildAgentsIDBlock is block IDBlock of KillChildAgents (Single).
@@ -33609,6 +40435,9 @@ func (*KillChildAgents) Trusted() bool { return true }
 // Zerocoded reports whether KillChildAgents is zerocoded by default.
 func (*KillChildAgents) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *KillChildAgents) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *KillChildAgents) AppendTo(b []byte) []byte {
 	b = m.IDBlock.appendTo(b, 0)
@@ -33617,8 +40446,13 @@ func (m *KillChildAgents) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *KillChildAgents) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.IDBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -33626,6 +40460,16 @@ func (m *KillChildAgents) Decode(b []byte) error {
 		return errTrailing(&infoTable[290], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *KillChildAgents) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.IDBlock = KillChildAgentsIDBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -33636,6 +40480,8 @@ func (m *KillChildAgents) Validate() error {
 // GetScriptRunning is the template message GetScriptRunning (Low 243, NotTrusted, Unencoded).
 type GetScriptRunning struct {
 	Script GetScriptRunningScript // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GetScriptRunningScript is block Script of GetScriptRunning (Single).
@@ -33675,6 +40521,9 @@ func (*GetScriptRunning) Trusted() bool { return false }
 // Zerocoded reports whether GetScriptRunning is zerocoded by default.
 func (*GetScriptRunning) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GetScriptRunning) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GetScriptRunning) AppendTo(b []byte) []byte {
 	b = m.Script.appendTo(b, 0)
@@ -33683,8 +40532,13 @@ func (m *GetScriptRunning) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GetScriptRunning) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Script.decode(b, off); err != nil {
 		return err
 	}
@@ -33692,6 +40546,16 @@ func (m *GetScriptRunning) Decode(b []byte) error {
 		return errTrailing(&infoTable[291], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GetScriptRunning) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Script = GetScriptRunningScript{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -33702,6 +40566,8 @@ func (m *GetScriptRunning) Validate() error {
 // ScriptRunningReply is the template message ScriptRunningReply (Low 244, NotTrusted, Unencoded, UDPDeprecated).
 type ScriptRunningReply struct {
 	Script ScriptRunningReplyScript // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ScriptRunningReplyScript is block Script of ScriptRunningReply (Single).
@@ -33744,6 +40610,9 @@ func (*ScriptRunningReply) Trusted() bool { return false }
 // Zerocoded reports whether ScriptRunningReply is zerocoded by default.
 func (*ScriptRunningReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ScriptRunningReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ScriptRunningReply) AppendTo(b []byte) []byte {
 	b = m.Script.appendTo(b, 0)
@@ -33752,8 +40621,13 @@ func (m *ScriptRunningReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ScriptRunningReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Script.decode(b, off); err != nil {
 		return err
 	}
@@ -33761,6 +40635,16 @@ func (m *ScriptRunningReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[292], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ScriptRunningReply) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Script = ScriptRunningReplyScript{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -33772,6 +40656,8 @@ func (m *ScriptRunningReply) Validate() error {
 type SetScriptRunning struct {
 	AgentData SetScriptRunningAgentData // Single
 	Script    SetScriptRunningScript    // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SetScriptRunningAgentData is block AgentData of SetScriptRunning (Single).
@@ -33839,6 +40725,9 @@ func (*SetScriptRunning) Trusted() bool { return false }
 // Zerocoded reports whether SetScriptRunning is zerocoded by default.
 func (*SetScriptRunning) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SetScriptRunning) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SetScriptRunning) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -33848,10 +40737,19 @@ func (m *SetScriptRunning) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SetScriptRunning) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Script.decode(b, off); err != nil {
 		return err
@@ -33860,6 +40758,19 @@ func (m *SetScriptRunning) Decode(b []byte) error {
 		return errTrailing(&infoTable[293], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SetScriptRunning) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = SetScriptRunningAgentData{}
+		fallthrough
+	case 1:
+		m.Script = SetScriptRunningScript{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -33871,6 +40782,8 @@ func (m *SetScriptRunning) Validate() error {
 type ScriptReset struct {
 	AgentData ScriptResetAgentData // Single
 	Script    ScriptResetScript    // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ScriptResetAgentData is block AgentData of ScriptReset (Single).
@@ -33935,6 +40848,9 @@ func (*ScriptReset) Trusted() bool { return false }
 // Zerocoded reports whether ScriptReset is zerocoded by default.
 func (*ScriptReset) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ScriptReset) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ScriptReset) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -33944,10 +40860,19 @@ func (m *ScriptReset) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ScriptReset) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Script.decode(b, off); err != nil {
 		return err
@@ -33958,6 +40883,19 @@ func (m *ScriptReset) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ScriptReset) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ScriptResetAgentData{}
+		fallthrough
+	case 1:
+		m.Script = ScriptResetScript{}
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ScriptReset) Validate() error {
 	return nil
@@ -33966,6 +40904,8 @@ func (m *ScriptReset) Validate() error {
 // ScriptSensorRequest is the template message ScriptSensorRequest (Low 247, Trusted, Zerocoded).
 type ScriptSensorRequest struct {
 	Requester ScriptSensorRequestRequester // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ScriptSensorRequestRequester is block Requester of ScriptSensorRequest (Single).
@@ -34048,6 +40988,9 @@ func (*ScriptSensorRequest) Trusted() bool { return true }
 // Zerocoded reports whether ScriptSensorRequest is zerocoded by default.
 func (*ScriptSensorRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ScriptSensorRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ScriptSensorRequest) AppendTo(b []byte) []byte {
 	b = m.Requester.appendTo(b, 0)
@@ -34056,8 +40999,13 @@ func (m *ScriptSensorRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ScriptSensorRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Requester.decode(b, off); err != nil {
 		return err
 	}
@@ -34065,6 +41013,16 @@ func (m *ScriptSensorRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[295], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ScriptSensorRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Requester = ScriptSensorRequestRequester{SearchName: m.Requester.SearchName[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -34079,6 +41037,8 @@ func (m *ScriptSensorRequest) Validate() error {
 type ScriptSensorReply struct {
 	Requester  ScriptSensorReplyRequester    // Single
 	SensedData []ScriptSensorReplySensedData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ScriptSensorReplyRequester is block Requester of ScriptSensorReply (Single).
@@ -34177,6 +41137,9 @@ func (*ScriptSensorReply) Trusted() bool { return true }
 // Zerocoded reports whether ScriptSensorReply is zerocoded by default.
 func (*ScriptSensorReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ScriptSensorReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ScriptSensorReply) AppendTo(b []byte) []byte {
 	b = m.Requester.appendTo(b, 0)
@@ -34189,18 +41152,23 @@ func (m *ScriptSensorReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ScriptSensorReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Requester.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*93 > len(b)-off {
 			return errCount(&infoTable[296], 1, off-1, n, 93, len(b))
 		}
@@ -34215,6 +41183,19 @@ func (m *ScriptSensorReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[296], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ScriptSensorReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.Requester = ScriptSensorReplyRequester{}
+		fallthrough
+	case 1:
+		m.SensedData = m.SensedData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -34233,6 +41214,8 @@ func (m *ScriptSensorReply) Validate() error {
 // CompleteAgentMovement is the template message CompleteAgentMovement (Low 249, NotTrusted, Unencoded).
 type CompleteAgentMovement struct {
 	AgentData CompleteAgentMovementAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CompleteAgentMovementAgentData is block AgentData of CompleteAgentMovement (Single).
@@ -34275,6 +41258,9 @@ func (*CompleteAgentMovement) Trusted() bool { return false }
 // Zerocoded reports whether CompleteAgentMovement is zerocoded by default.
 func (*CompleteAgentMovement) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CompleteAgentMovement) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CompleteAgentMovement) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -34283,8 +41269,13 @@ func (m *CompleteAgentMovement) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CompleteAgentMovement) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -34292,6 +41283,16 @@ func (m *CompleteAgentMovement) Decode(b []byte) error {
 		return errTrailing(&infoTable[297], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CompleteAgentMovement) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = CompleteAgentMovementAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -34304,6 +41305,8 @@ type AgentMovementComplete struct {
 	AgentData AgentMovementCompleteAgentData // Single
 	Data      AgentMovementCompleteData      // Single
 	SimData   AgentMovementCompleteSimData   // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentMovementCompleteAgentData is block AgentData of AgentMovementComplete (Single).
@@ -34399,6 +41402,9 @@ func (*AgentMovementComplete) Trusted() bool { return false }
 // Zerocoded reports whether AgentMovementComplete is zerocoded by default.
 func (*AgentMovementComplete) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentMovementComplete) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentMovementComplete) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -34409,13 +41415,26 @@ func (m *AgentMovementComplete) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentMovementComplete) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
 	}
 	if off, err = m.SimData.decode(b, off); err != nil {
 		return err
@@ -34424,6 +41443,22 @@ func (m *AgentMovementComplete) Decode(b []byte) error {
 		return errTrailing(&infoTable[298], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentMovementComplete) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentMovementCompleteAgentData{}
+		fallthrough
+	case 1:
+		m.Data = AgentMovementCompleteData{}
+		fallthrough
+	case 2:
+		m.SimData = AgentMovementCompleteSimData{ChannelVersion: m.SimData.ChannelVersion[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -34437,6 +41472,8 @@ func (m *AgentMovementComplete) Validate() error {
 // DataServerLogout is the template message DataServerLogout (Low 251, Trusted, Unencoded).
 type DataServerLogout struct {
 	UserData DataServerLogoutUserData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DataServerLogoutUserData is block UserData of DataServerLogout (Single).
@@ -34482,6 +41519,9 @@ func (*DataServerLogout) Trusted() bool { return true }
 // Zerocoded reports whether DataServerLogout is zerocoded by default.
 func (*DataServerLogout) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DataServerLogout) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DataServerLogout) AppendTo(b []byte) []byte {
 	b = m.UserData.appendTo(b, 0)
@@ -34490,8 +41530,13 @@ func (m *DataServerLogout) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DataServerLogout) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.UserData.decode(b, off); err != nil {
 		return err
 	}
@@ -34499,6 +41544,16 @@ func (m *DataServerLogout) Decode(b []byte) error {
 		return errTrailing(&infoTable[299], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DataServerLogout) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.UserData = DataServerLogoutUserData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -34509,6 +41564,8 @@ func (m *DataServerLogout) Validate() error {
 // LogoutRequest is the template message LogoutRequest (Low 252, NotTrusted, Unencoded).
 type LogoutRequest struct {
 	AgentData LogoutRequestAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LogoutRequestAgentData is block AgentData of LogoutRequest (Single).
@@ -34548,6 +41605,9 @@ func (*LogoutRequest) Trusted() bool { return false }
 // Zerocoded reports whether LogoutRequest is zerocoded by default.
 func (*LogoutRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LogoutRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LogoutRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -34556,8 +41616,13 @@ func (m *LogoutRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LogoutRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -34565,6 +41630,16 @@ func (m *LogoutRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[300], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LogoutRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = LogoutRequestAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -34576,6 +41651,8 @@ func (m *LogoutRequest) Validate() error {
 type LogoutReply struct {
 	AgentData     LogoutReplyAgentData       // Single
 	InventoryData []LogoutReplyInventoryData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LogoutReplyAgentData is block AgentData of LogoutReply (Single).
@@ -34637,6 +41714,9 @@ func (*LogoutReply) Trusted() bool { return true }
 // Zerocoded reports whether LogoutReply is zerocoded by default.
 func (*LogoutReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LogoutReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LogoutReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -34649,18 +41729,23 @@ func (m *LogoutReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LogoutReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[301], 1, off-1, n, 16, len(b))
 		}
@@ -34677,6 +41762,19 @@ func (m *LogoutReply) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LogoutReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = LogoutReplyAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = m.InventoryData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *LogoutReply) Validate() error {
 	if len(m.InventoryData) > 0xFF {
@@ -34691,6 +41789,8 @@ type ImprovedInstantMessage struct {
 	MessageBlock ImprovedInstantMessageMessageBlock // Single
 	EstateBlock  ImprovedInstantMessageEstateBlock  // Single
 	MetaData     []ImprovedInstantMessageMetaData   // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ImprovedInstantMessageAgentData is block AgentData of ImprovedInstantMessage (Single).
@@ -34852,6 +41952,9 @@ func (*ImprovedInstantMessage) Trusted() bool { return false }
 // Zerocoded reports whether ImprovedInstantMessage is zerocoded by default.
 func (*ImprovedInstantMessage) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ImprovedInstantMessage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ImprovedInstantMessage) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -34866,24 +41969,37 @@ func (m *ImprovedInstantMessage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ImprovedInstantMessage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MessageBlock.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	if off, err = m.EstateBlock.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*2 > len(b)-off {
 			return errCount(&infoTable[302], 3, off-1, n, 2, len(b))
 		}
@@ -34898,6 +42014,25 @@ func (m *ImprovedInstantMessage) Decode(b []byte) error {
 		return errTrailing(&infoTable[302], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ImprovedInstantMessage) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.AgentData = ImprovedInstantMessageAgentData{}
+		fallthrough
+	case 1:
+		m.MessageBlock = ImprovedInstantMessageMessageBlock{FromAgentName: m.MessageBlock.FromAgentName[:0], Message: m.MessageBlock.Message[:0], BinaryBucket: m.MessageBlock.BinaryBucket[:0]}
+		fallthrough
+	case 2:
+		m.EstateBlock = ImprovedInstantMessageEstateBlock{}
+		fallthrough
+	case 3:
+		m.MetaData = m.MetaData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -34919,6 +42054,8 @@ func (m *ImprovedInstantMessage) Validate() error {
 // RetrieveInstantMessages is the template message RetrieveInstantMessages (Low 255, NotTrusted, Unencoded).
 type RetrieveInstantMessages struct {
 	AgentData RetrieveInstantMessagesAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RetrieveInstantMessagesAgentData is block AgentData of RetrieveInstantMessages (Single).
@@ -34958,6 +42095,9 @@ func (*RetrieveInstantMessages) Trusted() bool { return false }
 // Zerocoded reports whether RetrieveInstantMessages is zerocoded by default.
 func (*RetrieveInstantMessages) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RetrieveInstantMessages) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RetrieveInstantMessages) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -34966,8 +42106,13 @@ func (m *RetrieveInstantMessages) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RetrieveInstantMessages) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -34975,6 +42120,16 @@ func (m *RetrieveInstantMessages) Decode(b []byte) error {
 		return errTrailing(&infoTable[303], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RetrieveInstantMessages) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = RetrieveInstantMessagesAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -34986,6 +42141,8 @@ func (m *RetrieveInstantMessages) Validate() error {
 type FindAgent struct {
 	AgentBlock    FindAgentAgentBlock      // Single
 	LocationBlock []FindAgentLocationBlock // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // FindAgentAgentBlock is block AgentBlock of FindAgent (Single).
@@ -35053,6 +42210,9 @@ func (*FindAgent) Trusted() bool { return false }
 // Zerocoded reports whether FindAgent is zerocoded by default.
 func (*FindAgent) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *FindAgent) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *FindAgent) AppendTo(b []byte) []byte {
 	b = m.AgentBlock.appendTo(b, 0)
@@ -35065,18 +42225,23 @@ func (m *FindAgent) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *FindAgent) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentBlock.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[304], 1, off-1, n, 16, len(b))
 		}
@@ -35093,6 +42258,19 @@ func (m *FindAgent) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *FindAgent) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentBlock = FindAgentAgentBlock{}
+		fallthrough
+	case 1:
+		m.LocationBlock = m.LocationBlock[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *FindAgent) Validate() error {
 	if len(m.LocationBlock) > 0xFF {
@@ -35105,6 +42283,8 @@ func (m *FindAgent) Validate() error {
 type RequestGodlikePowers struct {
 	AgentData    RequestGodlikePowersAgentData    // Single
 	RequestBlock RequestGodlikePowersRequestBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RequestGodlikePowersAgentData is block AgentData of RequestGodlikePowers (Single).
@@ -35169,6 +42349,9 @@ func (*RequestGodlikePowers) Trusted() bool { return false }
 // Zerocoded reports whether RequestGodlikePowers is zerocoded by default.
 func (*RequestGodlikePowers) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RequestGodlikePowers) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RequestGodlikePowers) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -35178,10 +42361,19 @@ func (m *RequestGodlikePowers) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RequestGodlikePowers) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.RequestBlock.decode(b, off); err != nil {
 		return err
@@ -35190,6 +42382,19 @@ func (m *RequestGodlikePowers) Decode(b []byte) error {
 		return errTrailing(&infoTable[305], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RequestGodlikePowers) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = RequestGodlikePowersAgentData{}
+		fallthrough
+	case 1:
+		m.RequestBlock = RequestGodlikePowersRequestBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -35201,6 +42406,8 @@ func (m *RequestGodlikePowers) Validate() error {
 type GrantGodlikePowers struct {
 	AgentData GrantGodlikePowersAgentData // Single
 	GrantData GrantGodlikePowersGrantData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GrantGodlikePowersAgentData is block AgentData of GrantGodlikePowers (Single).
@@ -35265,6 +42472,9 @@ func (*GrantGodlikePowers) Trusted() bool { return true }
 // Zerocoded reports whether GrantGodlikePowers is zerocoded by default.
 func (*GrantGodlikePowers) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GrantGodlikePowers) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GrantGodlikePowers) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -35274,10 +42484,19 @@ func (m *GrantGodlikePowers) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GrantGodlikePowers) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GrantData.decode(b, off); err != nil {
 		return err
@@ -35286,6 +42505,19 @@ func (m *GrantGodlikePowers) Decode(b []byte) error {
 		return errTrailing(&infoTable[306], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GrantGodlikePowers) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GrantGodlikePowersAgentData{}
+		fallthrough
+	case 1:
+		m.GrantData = GrantGodlikePowersGrantData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -35298,6 +42530,8 @@ type GodlikeMessage struct {
 	AgentData  GodlikeMessageAgentData   // Single
 	MethodData GodlikeMessageMethodData  // Single
 	ParamList  []GodlikeMessageParamList // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GodlikeMessageAgentData is block AgentData of GodlikeMessage (Single).
@@ -35400,6 +42634,9 @@ func (*GodlikeMessage) Trusted() bool { return false }
 // Zerocoded reports whether GodlikeMessage is zerocoded by default.
 func (*GodlikeMessage) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GodlikeMessage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GodlikeMessage) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -35413,21 +42650,30 @@ func (m *GodlikeMessage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GodlikeMessage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MethodData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*1 > len(b)-off {
 			return errCount(&infoTable[307], 2, off-1, n, 1, len(b))
 		}
@@ -35442,6 +42688,22 @@ func (m *GodlikeMessage) Decode(b []byte) error {
 		return errTrailing(&infoTable[307], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GodlikeMessage) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = GodlikeMessageAgentData{}
+		fallthrough
+	case 1:
+		m.MethodData = GodlikeMessageMethodData{Method: m.MethodData.Method[:0]}
+		fallthrough
+	case 2:
+		m.ParamList = m.ParamList[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -35465,6 +42727,8 @@ type EstateOwnerMessage struct {
 	AgentData  EstateOwnerMessageAgentData   // Single
 	MethodData EstateOwnerMessageMethodData  // Single
 	ParamList  []EstateOwnerMessageParamList // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EstateOwnerMessageAgentData is block AgentData of EstateOwnerMessage (Single).
@@ -35567,6 +42831,9 @@ func (*EstateOwnerMessage) Trusted() bool { return false }
 // Zerocoded reports whether EstateOwnerMessage is zerocoded by default.
 func (*EstateOwnerMessage) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EstateOwnerMessage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EstateOwnerMessage) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -35580,21 +42847,30 @@ func (m *EstateOwnerMessage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EstateOwnerMessage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MethodData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*1 > len(b)-off {
 			return errCount(&infoTable[308], 2, off-1, n, 1, len(b))
 		}
@@ -35609,6 +42885,22 @@ func (m *EstateOwnerMessage) Decode(b []byte) error {
 		return errTrailing(&infoTable[308], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EstateOwnerMessage) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = EstateOwnerMessageAgentData{}
+		fallthrough
+	case 1:
+		m.MethodData = EstateOwnerMessageMethodData{Method: m.MethodData.Method[:0]}
+		fallthrough
+	case 2:
+		m.ParamList = m.ParamList[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -35632,6 +42924,8 @@ type GenericMessage struct {
 	AgentData  GenericMessageAgentData   // Single
 	MethodData GenericMessageMethodData  // Single
 	ParamList  []GenericMessageParamList // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GenericMessageAgentData is block AgentData of GenericMessage (Single).
@@ -35734,6 +43028,9 @@ func (*GenericMessage) Trusted() bool { return false }
 // Zerocoded reports whether GenericMessage is zerocoded by default.
 func (*GenericMessage) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GenericMessage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GenericMessage) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -35747,21 +43044,30 @@ func (m *GenericMessage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GenericMessage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MethodData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*1 > len(b)-off {
 			return errCount(&infoTable[309], 2, off-1, n, 1, len(b))
 		}
@@ -35776,6 +43082,22 @@ func (m *GenericMessage) Decode(b []byte) error {
 		return errTrailing(&infoTable[309], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GenericMessage) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = GenericMessageAgentData{}
+		fallthrough
+	case 1:
+		m.MethodData = GenericMessageMethodData{Method: m.MethodData.Method[:0]}
+		fallthrough
+	case 2:
+		m.ParamList = m.ParamList[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -35798,6 +43120,8 @@ func (m *GenericMessage) Validate() error {
 type GenericStreamingMessage struct {
 	MethodData GenericStreamingMessageMethodData // Single
 	DataBlock  GenericStreamingMessageDataBlock  // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GenericStreamingMessageMethodData is block MethodData of GenericStreamingMessage (Single).
@@ -35859,6 +43183,9 @@ func (*GenericStreamingMessage) Trusted() bool { return true }
 // Zerocoded reports whether GenericStreamingMessage is zerocoded by default.
 func (*GenericStreamingMessage) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GenericStreamingMessage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GenericStreamingMessage) AppendTo(b []byte) []byte {
 	b = m.MethodData.appendTo(b, 0)
@@ -35868,10 +43195,19 @@ func (m *GenericStreamingMessage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GenericStreamingMessage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.MethodData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
@@ -35880,6 +43216,19 @@ func (m *GenericStreamingMessage) Decode(b []byte) error {
 		return errTrailing(&infoTable[30], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GenericStreamingMessage) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.MethodData = GenericStreamingMessageMethodData{}
+		fallthrough
+	case 1:
+		m.DataBlock = GenericStreamingMessageDataBlock{Data: m.DataBlock.Data[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -35895,6 +43244,8 @@ type LargeGenericMessage struct {
 	AgentData  LargeGenericMessageAgentData   // Single
 	MethodData LargeGenericMessageMethodData  // Single
 	ParamList  []LargeGenericMessageParamList // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LargeGenericMessageAgentData is block AgentData of LargeGenericMessage (Single).
@@ -35997,6 +43348,9 @@ func (*LargeGenericMessage) Trusted() bool { return false }
 // Zerocoded reports whether LargeGenericMessage is zerocoded by default.
 func (*LargeGenericMessage) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LargeGenericMessage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LargeGenericMessage) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -36010,21 +43364,30 @@ func (m *LargeGenericMessage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LargeGenericMessage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MethodData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*2 > len(b)-off {
 			return errCount(&infoTable[478], 2, off-1, n, 2, len(b))
 		}
@@ -36039,6 +43402,22 @@ func (m *LargeGenericMessage) Decode(b []byte) error {
 		return errTrailing(&infoTable[478], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LargeGenericMessage) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = LargeGenericMessageAgentData{}
+		fallthrough
+	case 1:
+		m.MethodData = LargeGenericMessageMethodData{Method: m.MethodData.Method[:0]}
+		fallthrough
+	case 2:
+		m.ParamList = m.ParamList[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -36061,6 +43440,8 @@ func (m *LargeGenericMessage) Validate() error {
 type MuteListRequest struct {
 	AgentData MuteListRequestAgentData // Single
 	MuteData  MuteListRequestMuteData  // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MuteListRequestAgentData is block AgentData of MuteListRequest (Single).
@@ -36122,6 +43503,9 @@ func (*MuteListRequest) Trusted() bool { return false }
 // Zerocoded reports whether MuteListRequest is zerocoded by default.
 func (*MuteListRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MuteListRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MuteListRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -36131,10 +43515,19 @@ func (m *MuteListRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MuteListRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MuteData.decode(b, off); err != nil {
 		return err
@@ -36143,6 +43536,19 @@ func (m *MuteListRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[310], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MuteListRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = MuteListRequestAgentData{}
+		fallthrough
+	case 1:
+		m.MuteData = MuteListRequestMuteData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -36154,6 +43560,8 @@ func (m *MuteListRequest) Validate() error {
 type UpdateMuteListEntry struct {
 	AgentData UpdateMuteListEntryAgentData // Single
 	MuteData  UpdateMuteListEntryMuteData  // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UpdateMuteListEntryAgentData is block AgentData of UpdateMuteListEntry (Single).
@@ -36240,6 +43648,9 @@ func (*UpdateMuteListEntry) Trusted() bool { return false }
 // Zerocoded reports whether UpdateMuteListEntry is zerocoded by default.
 func (*UpdateMuteListEntry) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UpdateMuteListEntry) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UpdateMuteListEntry) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -36249,10 +43660,19 @@ func (m *UpdateMuteListEntry) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UpdateMuteListEntry) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MuteData.decode(b, off); err != nil {
 		return err
@@ -36261,6 +43681,19 @@ func (m *UpdateMuteListEntry) Decode(b []byte) error {
 		return errTrailing(&infoTable[311], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UpdateMuteListEntry) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = UpdateMuteListEntryAgentData{}
+		fallthrough
+	case 1:
+		m.MuteData = UpdateMuteListEntryMuteData{MuteName: m.MuteData.MuteName[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -36275,6 +43708,8 @@ func (m *UpdateMuteListEntry) Validate() error {
 type RemoveMuteListEntry struct {
 	AgentData RemoveMuteListEntryAgentData // Single
 	MuteData  RemoveMuteListEntryMuteData  // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RemoveMuteListEntryAgentData is block AgentData of RemoveMuteListEntry (Single).
@@ -36349,6 +43784,9 @@ func (*RemoveMuteListEntry) Trusted() bool { return false }
 // Zerocoded reports whether RemoveMuteListEntry is zerocoded by default.
 func (*RemoveMuteListEntry) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RemoveMuteListEntry) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RemoveMuteListEntry) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -36358,10 +43796,19 @@ func (m *RemoveMuteListEntry) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RemoveMuteListEntry) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MuteData.decode(b, off); err != nil {
 		return err
@@ -36370,6 +43817,19 @@ func (m *RemoveMuteListEntry) Decode(b []byte) error {
 		return errTrailing(&infoTable[312], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RemoveMuteListEntry) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = RemoveMuteListEntryAgentData{}
+		fallthrough
+	case 1:
+		m.MuteData = RemoveMuteListEntryMuteData{MuteName: m.MuteData.MuteName[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -36385,6 +43845,8 @@ type CopyInventoryFromNotecard struct {
 	AgentData     CopyInventoryFromNotecardAgentData       // Single
 	NotecardData  CopyInventoryFromNotecardNotecardData    // Single
 	InventoryData []CopyInventoryFromNotecardInventoryData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CopyInventoryFromNotecardAgentData is block AgentData of CopyInventoryFromNotecard (Single).
@@ -36474,6 +43936,9 @@ func (*CopyInventoryFromNotecard) Trusted() bool { return false }
 // Zerocoded reports whether CopyInventoryFromNotecard is zerocoded by default.
 func (*CopyInventoryFromNotecard) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CopyInventoryFromNotecard) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CopyInventoryFromNotecard) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -36487,21 +43952,30 @@ func (m *CopyInventoryFromNotecard) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CopyInventoryFromNotecard) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.NotecardData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*32 > len(b)-off {
 			return errCount(&infoTable[313], 2, off-1, n, 32, len(b))
 		}
@@ -36518,6 +43992,22 @@ func (m *CopyInventoryFromNotecard) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CopyInventoryFromNotecard) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = CopyInventoryFromNotecardAgentData{}
+		fallthrough
+	case 1:
+		m.NotecardData = CopyInventoryFromNotecardNotecardData{}
+		fallthrough
+	case 2:
+		m.InventoryData = m.InventoryData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *CopyInventoryFromNotecard) Validate() error {
 	if len(m.InventoryData) > 0xFF {
@@ -36530,6 +44020,8 @@ func (m *CopyInventoryFromNotecard) Validate() error {
 type UpdateInventoryItem struct {
 	AgentData     UpdateInventoryItemAgentData       // Single
 	InventoryData []UpdateInventoryItemInventoryData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UpdateInventoryItemAgentData is block AgentData of UpdateInventoryItem (Single).
@@ -36678,6 +44170,9 @@ func (*UpdateInventoryItem) Trusted() bool { return false }
 // Zerocoded reports whether UpdateInventoryItem is zerocoded by default.
 func (*UpdateInventoryItem) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UpdateInventoryItem) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UpdateInventoryItem) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -36690,18 +44185,23 @@ func (m *UpdateInventoryItem) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UpdateInventoryItem) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*142 > len(b)-off {
 			return errCount(&infoTable[314], 1, off-1, n, 142, len(b))
 		}
@@ -36716,6 +44216,19 @@ func (m *UpdateInventoryItem) Decode(b []byte) error {
 		return errTrailing(&infoTable[314], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UpdateInventoryItem) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = UpdateInventoryItemAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = m.InventoryData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -36735,6 +44248,8 @@ func (m *UpdateInventoryItem) Validate() error {
 type UpdateCreateInventoryItem struct {
 	AgentData     UpdateCreateInventoryItemAgentData       // Single
 	InventoryData []UpdateCreateInventoryItemInventoryData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UpdateCreateInventoryItemAgentData is block AgentData of UpdateCreateInventoryItem (Single).
@@ -36883,6 +44398,9 @@ func (*UpdateCreateInventoryItem) Trusted() bool { return true }
 // Zerocoded reports whether UpdateCreateInventoryItem is zerocoded by default.
 func (*UpdateCreateInventoryItem) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UpdateCreateInventoryItem) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UpdateCreateInventoryItem) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -36895,18 +44413,23 @@ func (m *UpdateCreateInventoryItem) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UpdateCreateInventoryItem) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*142 > len(b)-off {
 			return errCount(&infoTable[315], 1, off-1, n, 142, len(b))
 		}
@@ -36921,6 +44444,19 @@ func (m *UpdateCreateInventoryItem) Decode(b []byte) error {
 		return errTrailing(&infoTable[315], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UpdateCreateInventoryItem) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = UpdateCreateInventoryItemAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = m.InventoryData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -36940,6 +44476,8 @@ func (m *UpdateCreateInventoryItem) Validate() error {
 type MoveInventoryItem struct {
 	AgentData     MoveInventoryItemAgentData       // Single
 	InventoryData []MoveInventoryItemInventoryData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MoveInventoryItemAgentData is block AgentData of MoveInventoryItem (Single).
@@ -37020,6 +44558,9 @@ func (*MoveInventoryItem) Trusted() bool { return false }
 // Zerocoded reports whether MoveInventoryItem is zerocoded by default.
 func (*MoveInventoryItem) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MoveInventoryItem) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MoveInventoryItem) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -37032,18 +44573,23 @@ func (m *MoveInventoryItem) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MoveInventoryItem) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*33 > len(b)-off {
 			return errCount(&infoTable[316], 1, off-1, n, 33, len(b))
 		}
@@ -37058,6 +44604,19 @@ func (m *MoveInventoryItem) Decode(b []byte) error {
 		return errTrailing(&infoTable[316], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MoveInventoryItem) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = MoveInventoryItemAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = m.InventoryData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -37077,6 +44636,8 @@ func (m *MoveInventoryItem) Validate() error {
 type CopyInventoryItem struct {
 	AgentData     CopyInventoryItemAgentData       // Single
 	InventoryData []CopyInventoryItemInventoryData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CopyInventoryItemAgentData is block AgentData of CopyInventoryItem (Single).
@@ -37160,6 +44721,9 @@ func (*CopyInventoryItem) Trusted() bool { return false }
 // Zerocoded reports whether CopyInventoryItem is zerocoded by default.
 func (*CopyInventoryItem) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CopyInventoryItem) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CopyInventoryItem) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -37172,18 +44736,23 @@ func (m *CopyInventoryItem) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CopyInventoryItem) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*53 > len(b)-off {
 			return errCount(&infoTable[317], 1, off-1, n, 53, len(b))
 		}
@@ -37198,6 +44767,19 @@ func (m *CopyInventoryItem) Decode(b []byte) error {
 		return errTrailing(&infoTable[317], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CopyInventoryItem) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = CopyInventoryItemAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = m.InventoryData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -37217,6 +44799,8 @@ func (m *CopyInventoryItem) Validate() error {
 type RemoveInventoryItem struct {
 	AgentData     RemoveInventoryItemAgentData       // Single
 	InventoryData []RemoveInventoryItemInventoryData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RemoveInventoryItemAgentData is block AgentData of RemoveInventoryItem (Single).
@@ -37278,6 +44862,9 @@ func (*RemoveInventoryItem) Trusted() bool { return false }
 // Zerocoded reports whether RemoveInventoryItem is zerocoded by default.
 func (*RemoveInventoryItem) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RemoveInventoryItem) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RemoveInventoryItem) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -37290,18 +44877,23 @@ func (m *RemoveInventoryItem) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RemoveInventoryItem) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[318], 1, off-1, n, 16, len(b))
 		}
@@ -37318,6 +44910,19 @@ func (m *RemoveInventoryItem) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RemoveInventoryItem) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = RemoveInventoryItemAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = m.InventoryData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *RemoveInventoryItem) Validate() error {
 	if len(m.InventoryData) > 0xFF {
@@ -37330,6 +44935,8 @@ func (m *RemoveInventoryItem) Validate() error {
 type ChangeInventoryItemFlags struct {
 	AgentData     ChangeInventoryItemFlagsAgentData       // Single
 	InventoryData []ChangeInventoryItemFlagsInventoryData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ChangeInventoryItemFlagsAgentData is block AgentData of ChangeInventoryItemFlags (Single).
@@ -37394,6 +45001,9 @@ func (*ChangeInventoryItemFlags) Trusted() bool { return false }
 // Zerocoded reports whether ChangeInventoryItemFlags is zerocoded by default.
 func (*ChangeInventoryItemFlags) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ChangeInventoryItemFlags) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ChangeInventoryItemFlags) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -37406,18 +45016,23 @@ func (m *ChangeInventoryItemFlags) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ChangeInventoryItemFlags) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*20 > len(b)-off {
 			return errCount(&infoTable[319], 1, off-1, n, 20, len(b))
 		}
@@ -37434,6 +45049,19 @@ func (m *ChangeInventoryItemFlags) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ChangeInventoryItemFlags) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ChangeInventoryItemFlagsAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = m.InventoryData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ChangeInventoryItemFlags) Validate() error {
 	if len(m.InventoryData) > 0xFF {
@@ -37446,6 +45074,8 @@ func (m *ChangeInventoryItemFlags) Validate() error {
 type SaveAssetIntoInventory struct {
 	AgentData     SaveAssetIntoInventoryAgentData     // Single
 	InventoryData SaveAssetIntoInventoryInventoryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SaveAssetIntoInventoryAgentData is block AgentData of SaveAssetIntoInventory (Single).
@@ -37507,6 +45137,9 @@ func (*SaveAssetIntoInventory) Trusted() bool { return true }
 // Zerocoded reports whether SaveAssetIntoInventory is zerocoded by default.
 func (*SaveAssetIntoInventory) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SaveAssetIntoInventory) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SaveAssetIntoInventory) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -37516,10 +45149,19 @@ func (m *SaveAssetIntoInventory) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SaveAssetIntoInventory) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.InventoryData.decode(b, off); err != nil {
 		return err
@@ -37528,6 +45170,19 @@ func (m *SaveAssetIntoInventory) Decode(b []byte) error {
 		return errTrailing(&infoTable[320], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SaveAssetIntoInventory) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = SaveAssetIntoInventoryAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = SaveAssetIntoInventoryInventoryData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -37539,6 +45194,8 @@ func (m *SaveAssetIntoInventory) Validate() error {
 type CreateInventoryFolder struct {
 	AgentData  CreateInventoryFolderAgentData  // Single
 	FolderData CreateInventoryFolderFolderData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CreateInventoryFolderAgentData is block AgentData of CreateInventoryFolder (Single).
@@ -37619,6 +45276,9 @@ func (*CreateInventoryFolder) Trusted() bool { return false }
 // Zerocoded reports whether CreateInventoryFolder is zerocoded by default.
 func (*CreateInventoryFolder) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CreateInventoryFolder) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CreateInventoryFolder) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -37628,10 +45288,19 @@ func (m *CreateInventoryFolder) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CreateInventoryFolder) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.FolderData.decode(b, off); err != nil {
 		return err
@@ -37640,6 +45309,19 @@ func (m *CreateInventoryFolder) Decode(b []byte) error {
 		return errTrailing(&infoTable[321], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CreateInventoryFolder) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = CreateInventoryFolderAgentData{}
+		fallthrough
+	case 1:
+		m.FolderData = CreateInventoryFolderFolderData{Name: m.FolderData.Name[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -37654,6 +45336,8 @@ func (m *CreateInventoryFolder) Validate() error {
 type UpdateInventoryFolder struct {
 	AgentData  UpdateInventoryFolderAgentData    // Single
 	FolderData []UpdateInventoryFolderFolderData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UpdateInventoryFolderAgentData is block AgentData of UpdateInventoryFolder (Single).
@@ -37734,6 +45418,9 @@ func (*UpdateInventoryFolder) Trusted() bool { return false }
 // Zerocoded reports whether UpdateInventoryFolder is zerocoded by default.
 func (*UpdateInventoryFolder) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UpdateInventoryFolder) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UpdateInventoryFolder) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -37746,18 +45433,23 @@ func (m *UpdateInventoryFolder) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UpdateInventoryFolder) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*34 > len(b)-off {
 			return errCount(&infoTable[322], 1, off-1, n, 34, len(b))
 		}
@@ -37772,6 +45464,19 @@ func (m *UpdateInventoryFolder) Decode(b []byte) error {
 		return errTrailing(&infoTable[322], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UpdateInventoryFolder) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = UpdateInventoryFolderAgentData{}
+		fallthrough
+	case 1:
+		m.FolderData = m.FolderData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -37791,6 +45496,8 @@ func (m *UpdateInventoryFolder) Validate() error {
 type MoveInventoryFolder struct {
 	AgentData     MoveInventoryFolderAgentData       // Single
 	InventoryData []MoveInventoryFolderInventoryData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MoveInventoryFolderAgentData is block AgentData of MoveInventoryFolder (Single).
@@ -37858,6 +45565,9 @@ func (*MoveInventoryFolder) Trusted() bool { return false }
 // Zerocoded reports whether MoveInventoryFolder is zerocoded by default.
 func (*MoveInventoryFolder) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MoveInventoryFolder) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MoveInventoryFolder) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -37870,18 +45580,23 @@ func (m *MoveInventoryFolder) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MoveInventoryFolder) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*32 > len(b)-off {
 			return errCount(&infoTable[323], 1, off-1, n, 32, len(b))
 		}
@@ -37898,6 +45613,19 @@ func (m *MoveInventoryFolder) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MoveInventoryFolder) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = MoveInventoryFolderAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = m.InventoryData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *MoveInventoryFolder) Validate() error {
 	if len(m.InventoryData) > 0xFF {
@@ -37910,6 +45638,8 @@ func (m *MoveInventoryFolder) Validate() error {
 type RemoveInventoryFolder struct {
 	AgentData  RemoveInventoryFolderAgentData    // Single
 	FolderData []RemoveInventoryFolderFolderData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RemoveInventoryFolderAgentData is block AgentData of RemoveInventoryFolder (Single).
@@ -37971,6 +45701,9 @@ func (*RemoveInventoryFolder) Trusted() bool { return false }
 // Zerocoded reports whether RemoveInventoryFolder is zerocoded by default.
 func (*RemoveInventoryFolder) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RemoveInventoryFolder) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RemoveInventoryFolder) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -37983,18 +45716,23 @@ func (m *RemoveInventoryFolder) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RemoveInventoryFolder) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[324], 1, off-1, n, 16, len(b))
 		}
@@ -38011,6 +45749,19 @@ func (m *RemoveInventoryFolder) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RemoveInventoryFolder) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = RemoveInventoryFolderAgentData{}
+		fallthrough
+	case 1:
+		m.FolderData = m.FolderData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *RemoveInventoryFolder) Validate() error {
 	if len(m.FolderData) > 0xFF {
@@ -38023,6 +45774,8 @@ func (m *RemoveInventoryFolder) Validate() error {
 type FetchInventoryDescendents struct {
 	AgentData     FetchInventoryDescendentsAgentData     // Single
 	InventoryData FetchInventoryDescendentsInventoryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // FetchInventoryDescendentsAgentData is block AgentData of FetchInventoryDescendents (Single).
@@ -38096,6 +45849,9 @@ func (*FetchInventoryDescendents) Trusted() bool { return false }
 // Zerocoded reports whether FetchInventoryDescendents is zerocoded by default.
 func (*FetchInventoryDescendents) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *FetchInventoryDescendents) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *FetchInventoryDescendents) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -38105,10 +45861,19 @@ func (m *FetchInventoryDescendents) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *FetchInventoryDescendents) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.InventoryData.decode(b, off); err != nil {
 		return err
@@ -38117,6 +45882,19 @@ func (m *FetchInventoryDescendents) Decode(b []byte) error {
 		return errTrailing(&infoTable[325], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *FetchInventoryDescendents) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = FetchInventoryDescendentsAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = FetchInventoryDescendentsInventoryData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -38129,6 +45907,8 @@ type InventoryDescendents struct {
 	AgentData  InventoryDescendentsAgentData    // Single
 	FolderData []InventoryDescendentsFolderData // Variable
 	ItemData   []InventoryDescendentsItemData   // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // InventoryDescendentsAgentData is block AgentData of InventoryDescendents (Single).
@@ -38321,6 +46101,9 @@ func (*InventoryDescendents) Trusted() bool { return true }
 // Zerocoded reports whether InventoryDescendents is zerocoded by default.
 func (*InventoryDescendents) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *InventoryDescendents) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *InventoryDescendents) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -38337,18 +46120,23 @@ func (m *InventoryDescendents) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *InventoryDescendents) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*34 > len(b)-off {
 			return errCount(&infoTable[326], 1, off-1, n, 34, len(b))
 		}
@@ -38359,13 +46147,13 @@ func (m *InventoryDescendents) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*138 > len(b)-off {
 			return errCount(&infoTable[326], 2, off-1, n, 138, len(b))
 		}
@@ -38380,6 +46168,22 @@ func (m *InventoryDescendents) Decode(b []byte) error {
 		return errTrailing(&infoTable[326], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *InventoryDescendents) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = InventoryDescendentsAgentData{}
+		fallthrough
+	case 1:
+		m.FolderData = m.FolderData[:0]
+		fallthrough
+	case 2:
+		m.ItemData = m.ItemData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -38407,6 +46211,8 @@ func (m *InventoryDescendents) Validate() error {
 type FetchInventory struct {
 	AgentData     FetchInventoryAgentData       // Single
 	InventoryData []FetchInventoryInventoryData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // FetchInventoryAgentData is block AgentData of FetchInventory (Single).
@@ -38471,6 +46277,9 @@ func (*FetchInventory) Trusted() bool { return false }
 // Zerocoded reports whether FetchInventory is zerocoded by default.
 func (*FetchInventory) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *FetchInventory) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *FetchInventory) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -38483,18 +46292,23 @@ func (m *FetchInventory) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *FetchInventory) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*32 > len(b)-off {
 			return errCount(&infoTable[327], 1, off-1, n, 32, len(b))
 		}
@@ -38511,6 +46325,19 @@ func (m *FetchInventory) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *FetchInventory) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = FetchInventoryAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = m.InventoryData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *FetchInventory) Validate() error {
 	if len(m.InventoryData) > 0xFF {
@@ -38523,6 +46350,8 @@ func (m *FetchInventory) Validate() error {
 type FetchInventoryReply struct {
 	AgentData     FetchInventoryReplyAgentData       // Single
 	InventoryData []FetchInventoryReplyInventoryData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // FetchInventoryReplyAgentData is block AgentData of FetchInventoryReply (Single).
@@ -38662,6 +46491,9 @@ func (*FetchInventoryReply) Trusted() bool { return true }
 // Zerocoded reports whether FetchInventoryReply is zerocoded by default.
 func (*FetchInventoryReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *FetchInventoryReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *FetchInventoryReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -38674,18 +46506,23 @@ func (m *FetchInventoryReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *FetchInventoryReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*138 > len(b)-off {
 			return errCount(&infoTable[328], 1, off-1, n, 138, len(b))
 		}
@@ -38700,6 +46537,19 @@ func (m *FetchInventoryReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[328], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *FetchInventoryReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = FetchInventoryReplyAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = m.InventoryData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -38720,6 +46570,8 @@ type BulkUpdateInventory struct {
 	AgentData  BulkUpdateInventoryAgentData    // Single
 	FolderData []BulkUpdateInventoryFolderData // Variable
 	ItemData   []BulkUpdateInventoryItemData   // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // BulkUpdateInventoryAgentData is block AgentData of BulkUpdateInventory (Single).
@@ -38906,6 +46758,9 @@ func (*BulkUpdateInventory) Trusted() bool { return true }
 // Zerocoded reports whether BulkUpdateInventory is zerocoded by default.
 func (*BulkUpdateInventory) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *BulkUpdateInventory) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *BulkUpdateInventory) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -38922,18 +46777,23 @@ func (m *BulkUpdateInventory) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *BulkUpdateInventory) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*34 > len(b)-off {
 			return errCount(&infoTable[329], 1, off-1, n, 34, len(b))
 		}
@@ -38944,13 +46804,13 @@ func (m *BulkUpdateInventory) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*142 > len(b)-off {
 			return errCount(&infoTable[329], 2, off-1, n, 142, len(b))
 		}
@@ -38965,6 +46825,22 @@ func (m *BulkUpdateInventory) Decode(b []byte) error {
 		return errTrailing(&infoTable[329], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *BulkUpdateInventory) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = BulkUpdateInventoryAgentData{}
+		fallthrough
+	case 1:
+		m.FolderData = m.FolderData[:0]
+		fallthrough
+	case 2:
+		m.ItemData = m.ItemData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -38991,6 +46867,8 @@ func (m *BulkUpdateInventory) Validate() error {
 // RequestInventoryAsset is the template message RequestInventoryAsset (Low 282, Trusted, Unencoded).
 type RequestInventoryAsset struct {
 	QueryData RequestInventoryAssetQueryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RequestInventoryAssetQueryData is block QueryData of RequestInventoryAsset (Single).
@@ -39036,6 +46914,9 @@ func (*RequestInventoryAsset) Trusted() bool { return true }
 // Zerocoded reports whether RequestInventoryAsset is zerocoded by default.
 func (*RequestInventoryAsset) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RequestInventoryAsset) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RequestInventoryAsset) AppendTo(b []byte) []byte {
 	b = m.QueryData.appendTo(b, 0)
@@ -39044,8 +46925,13 @@ func (m *RequestInventoryAsset) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RequestInventoryAsset) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
 	}
@@ -39053,6 +46939,16 @@ func (m *RequestInventoryAsset) Decode(b []byte) error {
 		return errTrailing(&infoTable[330], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RequestInventoryAsset) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.QueryData = RequestInventoryAssetQueryData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -39063,6 +46959,8 @@ func (m *RequestInventoryAsset) Validate() error {
 // InventoryAssetResponse is the template message InventoryAssetResponse (Low 283, Trusted, Unencoded).
 type InventoryAssetResponse struct {
 	QueryData InventoryAssetResponseQueryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // InventoryAssetResponseQueryData is block QueryData of InventoryAssetResponse (Single).
@@ -39105,6 +47003,9 @@ func (*InventoryAssetResponse) Trusted() bool { return true }
 // Zerocoded reports whether InventoryAssetResponse is zerocoded by default.
 func (*InventoryAssetResponse) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *InventoryAssetResponse) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *InventoryAssetResponse) AppendTo(b []byte) []byte {
 	b = m.QueryData.appendTo(b, 0)
@@ -39113,8 +47014,13 @@ func (m *InventoryAssetResponse) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *InventoryAssetResponse) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
 	}
@@ -39122,6 +47028,16 @@ func (m *InventoryAssetResponse) Decode(b []byte) error {
 		return errTrailing(&infoTable[331], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *InventoryAssetResponse) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.QueryData = InventoryAssetResponseQueryData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -39134,6 +47050,8 @@ type RemoveInventoryObjects struct {
 	AgentData  RemoveInventoryObjectsAgentData    // Single
 	FolderData []RemoveInventoryObjectsFolderData // Variable
 	ItemData   []RemoveInventoryObjectsItemData   // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RemoveInventoryObjectsAgentData is block AgentData of RemoveInventoryObjects (Single).
@@ -39217,6 +47135,9 @@ func (*RemoveInventoryObjects) Trusted() bool { return false }
 // Zerocoded reports whether RemoveInventoryObjects is zerocoded by default.
 func (*RemoveInventoryObjects) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RemoveInventoryObjects) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RemoveInventoryObjects) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -39233,18 +47154,23 @@ func (m *RemoveInventoryObjects) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RemoveInventoryObjects) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[332], 1, off-1, n, 16, len(b))
 		}
@@ -39255,13 +47181,13 @@ func (m *RemoveInventoryObjects) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[332], 2, off-1, n, 16, len(b))
 		}
@@ -39276,6 +47202,22 @@ func (m *RemoveInventoryObjects) Decode(b []byte) error {
 		return errTrailing(&infoTable[332], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RemoveInventoryObjects) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = RemoveInventoryObjectsAgentData{}
+		fallthrough
+	case 1:
+		m.FolderData = m.FolderData[:0]
+		fallthrough
+	case 2:
+		m.ItemData = m.ItemData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -39293,6 +47235,8 @@ func (m *RemoveInventoryObjects) Validate() error {
 type PurgeInventoryDescendents struct {
 	AgentData     PurgeInventoryDescendentsAgentData     // Single
 	InventoryData PurgeInventoryDescendentsInventoryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // PurgeInventoryDescendentsAgentData is block AgentData of PurgeInventoryDescendents (Single).
@@ -39354,6 +47298,9 @@ func (*PurgeInventoryDescendents) Trusted() bool { return false }
 // Zerocoded reports whether PurgeInventoryDescendents is zerocoded by default.
 func (*PurgeInventoryDescendents) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *PurgeInventoryDescendents) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *PurgeInventoryDescendents) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -39363,10 +47310,19 @@ func (m *PurgeInventoryDescendents) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *PurgeInventoryDescendents) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.InventoryData.decode(b, off); err != nil {
 		return err
@@ -39375,6 +47331,19 @@ func (m *PurgeInventoryDescendents) Decode(b []byte) error {
 		return errTrailing(&infoTable[333], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *PurgeInventoryDescendents) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = PurgeInventoryDescendentsAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = PurgeInventoryDescendentsInventoryData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -39387,6 +47356,8 @@ type UpdateTaskInventory struct {
 	AgentData     UpdateTaskInventoryAgentData     // Single
 	UpdateData    UpdateTaskInventoryUpdateData    // Single
 	InventoryData UpdateTaskInventoryInventoryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UpdateTaskInventoryAgentData is block AgentData of UpdateTaskInventory (Single).
@@ -39554,6 +47525,9 @@ func (*UpdateTaskInventory) Trusted() bool { return false }
 // Zerocoded reports whether UpdateTaskInventory is zerocoded by default.
 func (*UpdateTaskInventory) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UpdateTaskInventory) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UpdateTaskInventory) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -39564,13 +47538,26 @@ func (m *UpdateTaskInventory) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UpdateTaskInventory) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.UpdateData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
 	}
 	if off, err = m.InventoryData.decode(b, off); err != nil {
 		return err
@@ -39579,6 +47566,22 @@ func (m *UpdateTaskInventory) Decode(b []byte) error {
 		return errTrailing(&infoTable[334], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UpdateTaskInventory) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = UpdateTaskInventoryAgentData{}
+		fallthrough
+	case 1:
+		m.UpdateData = UpdateTaskInventoryUpdateData{}
+		fallthrough
+	case 2:
+		m.InventoryData = UpdateTaskInventoryInventoryData{Name: m.InventoryData.Name[:0], Description: m.InventoryData.Description[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -39593,6 +47596,8 @@ func (m *UpdateTaskInventory) Validate() error {
 type RemoveTaskInventory struct {
 	AgentData     RemoveTaskInventoryAgentData     // Single
 	InventoryData RemoveTaskInventoryInventoryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RemoveTaskInventoryAgentData is block AgentData of RemoveTaskInventory (Single).
@@ -39657,6 +47662,9 @@ func (*RemoveTaskInventory) Trusted() bool { return false }
 // Zerocoded reports whether RemoveTaskInventory is zerocoded by default.
 func (*RemoveTaskInventory) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RemoveTaskInventory) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RemoveTaskInventory) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -39666,10 +47674,19 @@ func (m *RemoveTaskInventory) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RemoveTaskInventory) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.InventoryData.decode(b, off); err != nil {
 		return err
@@ -39678,6 +47695,19 @@ func (m *RemoveTaskInventory) Decode(b []byte) error {
 		return errTrailing(&infoTable[335], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RemoveTaskInventory) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = RemoveTaskInventoryAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = RemoveTaskInventoryInventoryData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -39689,6 +47719,8 @@ func (m *RemoveTaskInventory) Validate() error {
 type MoveTaskInventory struct {
 	AgentData     MoveTaskInventoryAgentData     // Single
 	InventoryData MoveTaskInventoryInventoryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MoveTaskInventoryAgentData is block AgentData of MoveTaskInventory (Single).
@@ -39756,6 +47788,9 @@ func (*MoveTaskInventory) Trusted() bool { return false }
 // Zerocoded reports whether MoveTaskInventory is zerocoded by default.
 func (*MoveTaskInventory) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MoveTaskInventory) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MoveTaskInventory) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -39765,10 +47800,19 @@ func (m *MoveTaskInventory) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MoveTaskInventory) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.InventoryData.decode(b, off); err != nil {
 		return err
@@ -39777,6 +47821,19 @@ func (m *MoveTaskInventory) Decode(b []byte) error {
 		return errTrailing(&infoTable[336], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MoveTaskInventory) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = MoveTaskInventoryAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = MoveTaskInventoryInventoryData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -39788,6 +47845,8 @@ func (m *MoveTaskInventory) Validate() error {
 type RequestTaskInventory struct {
 	AgentData     RequestTaskInventoryAgentData     // Single
 	InventoryData RequestTaskInventoryInventoryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RequestTaskInventoryAgentData is block AgentData of RequestTaskInventory (Single).
@@ -39849,6 +47908,9 @@ func (*RequestTaskInventory) Trusted() bool { return false }
 // Zerocoded reports whether RequestTaskInventory is zerocoded by default.
 func (*RequestTaskInventory) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RequestTaskInventory) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RequestTaskInventory) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -39858,10 +47920,19 @@ func (m *RequestTaskInventory) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RequestTaskInventory) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.InventoryData.decode(b, off); err != nil {
 		return err
@@ -39872,6 +47943,19 @@ func (m *RequestTaskInventory) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RequestTaskInventory) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = RequestTaskInventoryAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = RequestTaskInventoryInventoryData{}
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *RequestTaskInventory) Validate() error {
 	return nil
@@ -39880,6 +47964,8 @@ func (m *RequestTaskInventory) Validate() error {
 // ReplyTaskInventory is the template message ReplyTaskInventory (Low 290, Trusted, Zerocoded).
 type ReplyTaskInventory struct {
 	InventoryData ReplyTaskInventoryInventoryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ReplyTaskInventoryInventoryData is block InventoryData of ReplyTaskInventory (Single).
@@ -39932,6 +48018,9 @@ func (*ReplyTaskInventory) Trusted() bool { return true }
 // Zerocoded reports whether ReplyTaskInventory is zerocoded by default.
 func (*ReplyTaskInventory) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ReplyTaskInventory) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ReplyTaskInventory) AppendTo(b []byte) []byte {
 	b = m.InventoryData.appendTo(b, 0)
@@ -39940,8 +48029,13 @@ func (m *ReplyTaskInventory) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ReplyTaskInventory) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.InventoryData.decode(b, off); err != nil {
 		return err
 	}
@@ -39949,6 +48043,16 @@ func (m *ReplyTaskInventory) Decode(b []byte) error {
 		return errTrailing(&infoTable[338], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ReplyTaskInventory) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.InventoryData = ReplyTaskInventoryInventoryData{Filename: m.InventoryData.Filename[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -39964,6 +48068,8 @@ type DeRezObject struct {
 	AgentData  DeRezObjectAgentData    // Single
 	AgentBlock DeRezObjectAgentBlock   // Single
 	ObjectData []DeRezObjectObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DeRezObjectAgentData is block AgentData of DeRezObject (Single).
@@ -40062,6 +48168,9 @@ func (*DeRezObject) Trusted() bool { return false }
 // Zerocoded reports whether DeRezObject is zerocoded by default.
 func (*DeRezObject) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DeRezObject) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DeRezObject) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -40075,21 +48184,30 @@ func (m *DeRezObject) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DeRezObject) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.AgentBlock.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[339], 2, off-1, n, 4, len(b))
 		}
@@ -40106,6 +48224,22 @@ func (m *DeRezObject) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DeRezObject) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = DeRezObjectAgentData{}
+		fallthrough
+	case 1:
+		m.AgentBlock = DeRezObjectAgentBlock{}
+		fallthrough
+	case 2:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *DeRezObject) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -40117,6 +48251,8 @@ func (m *DeRezObject) Validate() error {
 // DeRezAck is the template message DeRezAck (Low 292, Trusted, Unencoded).
 type DeRezAck struct {
 	TransactionData DeRezAckTransactionData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DeRezAckTransactionData is block TransactionData of DeRezAck (Single).
@@ -40156,6 +48292,9 @@ func (*DeRezAck) Trusted() bool { return true }
 // Zerocoded reports whether DeRezAck is zerocoded by default.
 func (*DeRezAck) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DeRezAck) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DeRezAck) AppendTo(b []byte) []byte {
 	b = m.TransactionData.appendTo(b, 0)
@@ -40164,8 +48303,13 @@ func (m *DeRezAck) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DeRezAck) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TransactionData.decode(b, off); err != nil {
 		return err
 	}
@@ -40173,6 +48317,16 @@ func (m *DeRezAck) Decode(b []byte) error {
 		return errTrailing(&infoTable[340], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DeRezAck) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.TransactionData = DeRezAckTransactionData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -40185,6 +48339,8 @@ type RezObject struct {
 	AgentData     RezObjectAgentData     // Single
 	RezData       RezObjectRezData       // Single
 	InventoryData RezObjectInventoryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RezObjectAgentData is block AgentData of RezObject (Single).
@@ -40385,6 +48541,9 @@ func (*RezObject) Trusted() bool { return false }
 // Zerocoded reports whether RezObject is zerocoded by default.
 func (*RezObject) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RezObject) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RezObject) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -40395,13 +48554,26 @@ func (m *RezObject) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RezObject) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.RezData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
 	}
 	if off, err = m.InventoryData.decode(b, off); err != nil {
 		return err
@@ -40410,6 +48582,22 @@ func (m *RezObject) Decode(b []byte) error {
 		return errTrailing(&infoTable[341], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RezObject) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = RezObjectAgentData{}
+		fallthrough
+	case 1:
+		m.RezData = RezObjectRezData{}
+		fallthrough
+	case 2:
+		m.InventoryData = RezObjectInventoryData{Name: m.InventoryData.Name[:0], Description: m.InventoryData.Description[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -40426,6 +48614,8 @@ type RezObjectFromNotecard struct {
 	RezData       RezObjectFromNotecardRezData         // Single
 	NotecardData  RezObjectFromNotecardNotecardData    // Single
 	InventoryData []RezObjectFromNotecardInventoryData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RezObjectFromNotecardAgentData is block AgentData of RezObjectFromNotecard (Single).
@@ -40570,6 +48760,9 @@ func (*RezObjectFromNotecard) Trusted() bool { return false }
 // Zerocoded reports whether RezObjectFromNotecard is zerocoded by default.
 func (*RezObjectFromNotecard) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RezObjectFromNotecard) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RezObjectFromNotecard) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -40584,24 +48777,37 @@ func (m *RezObjectFromNotecard) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RezObjectFromNotecard) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.RezData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	if off, err = m.NotecardData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[342], 3, off-1, n, 16, len(b))
 		}
@@ -40618,6 +48824,25 @@ func (m *RezObjectFromNotecard) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RezObjectFromNotecard) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.AgentData = RezObjectFromNotecardAgentData{}
+		fallthrough
+	case 1:
+		m.RezData = RezObjectFromNotecardRezData{}
+		fallthrough
+	case 2:
+		m.NotecardData = RezObjectFromNotecardNotecardData{}
+		fallthrough
+	case 3:
+		m.InventoryData = m.InventoryData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *RezObjectFromNotecard) Validate() error {
 	if len(m.InventoryData) > 0xFF {
@@ -40631,6 +48856,8 @@ type TransferInventory struct {
 	InfoBlock       TransferInventoryInfoBlock        // Single
 	InventoryBlock  []TransferInventoryInventoryBlock // Variable
 	ValidationBlock TransferInventoryValidationBlock  // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TransferInventoryInfoBlock is block InfoBlock of TransferInventory (Single).
@@ -40723,6 +48950,9 @@ func (*TransferInventory) Trusted() bool { return true }
 // Zerocoded reports whether TransferInventory is zerocoded by default.
 func (*TransferInventory) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TransferInventory) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TransferInventory) AppendTo(b []byte) []byte {
 	b = m.InfoBlock.appendTo(b, 0)
@@ -40736,18 +48966,23 @@ func (m *TransferInventory) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TransferInventory) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.InfoBlock.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*17 > len(b)-off {
 			return errCount(&infoTable[343], 1, off-1, n, 17, len(b))
 		}
@@ -40758,6 +48993,10 @@ func (m *TransferInventory) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	if off, err = m.ValidationBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -40765,6 +49004,22 @@ func (m *TransferInventory) Decode(b []byte) error {
 		return errTrailing(&infoTable[343], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TransferInventory) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.InfoBlock = TransferInventoryInfoBlock{}
+		fallthrough
+	case 1:
+		m.InventoryBlock = m.InventoryBlock[:0]
+		fallthrough
+	case 2:
+		m.ValidationBlock = TransferInventoryValidationBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -40778,6 +49033,8 @@ func (m *TransferInventory) Validate() error {
 // TransferInventoryAck is the template message TransferInventoryAck (Low 296, Trusted, Zerocoded).
 type TransferInventoryAck struct {
 	InfoBlock TransferInventoryAckInfoBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TransferInventoryAckInfoBlock is block InfoBlock of TransferInventoryAck (Single).
@@ -40817,6 +49074,9 @@ func (*TransferInventoryAck) Trusted() bool { return true }
 // Zerocoded reports whether TransferInventoryAck is zerocoded by default.
 func (*TransferInventoryAck) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TransferInventoryAck) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TransferInventoryAck) AppendTo(b []byte) []byte {
 	b = m.InfoBlock.appendTo(b, 0)
@@ -40825,8 +49085,13 @@ func (m *TransferInventoryAck) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TransferInventoryAck) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.InfoBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -40834,6 +49099,16 @@ func (m *TransferInventoryAck) Decode(b []byte) error {
 		return errTrailing(&infoTable[344], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TransferInventoryAck) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.InfoBlock = TransferInventoryAckInfoBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -40846,6 +49121,8 @@ type AcceptFriendship struct {
 	AgentData        AcceptFriendshipAgentData        // Single
 	TransactionBlock AcceptFriendshipTransactionBlock // Single
 	FolderData       []AcceptFriendshipFolderData     // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AcceptFriendshipAgentData is block AgentData of AcceptFriendship (Single).
@@ -40929,6 +49206,9 @@ func (*AcceptFriendship) Trusted() bool { return false }
 // Zerocoded reports whether AcceptFriendship is zerocoded by default.
 func (*AcceptFriendship) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AcceptFriendship) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AcceptFriendship) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -40942,21 +49222,30 @@ func (m *AcceptFriendship) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AcceptFriendship) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.TransactionBlock.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[345], 2, off-1, n, 16, len(b))
 		}
@@ -40973,6 +49262,22 @@ func (m *AcceptFriendship) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AcceptFriendship) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = AcceptFriendshipAgentData{}
+		fallthrough
+	case 1:
+		m.TransactionBlock = AcceptFriendshipTransactionBlock{}
+		fallthrough
+	case 2:
+		m.FolderData = m.FolderData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *AcceptFriendship) Validate() error {
 	if len(m.FolderData) > 0xFF {
@@ -40985,6 +49290,8 @@ func (m *AcceptFriendship) Validate() error {
 type DeclineFriendship struct {
 	AgentData        DeclineFriendshipAgentData        // Single
 	TransactionBlock DeclineFriendshipTransactionBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DeclineFriendshipAgentData is block AgentData of DeclineFriendship (Single).
@@ -41046,6 +49353,9 @@ func (*DeclineFriendship) Trusted() bool { return false }
 // Zerocoded reports whether DeclineFriendship is zerocoded by default.
 func (*DeclineFriendship) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DeclineFriendship) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DeclineFriendship) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -41055,10 +49365,19 @@ func (m *DeclineFriendship) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DeclineFriendship) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.TransactionBlock.decode(b, off); err != nil {
 		return err
@@ -41069,6 +49388,19 @@ func (m *DeclineFriendship) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DeclineFriendship) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = DeclineFriendshipAgentData{}
+		fallthrough
+	case 1:
+		m.TransactionBlock = DeclineFriendshipTransactionBlock{}
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *DeclineFriendship) Validate() error {
 	return nil
@@ -41077,6 +49409,8 @@ func (m *DeclineFriendship) Validate() error {
 // FormFriendship is the template message FormFriendship (Low 299, Trusted, Unencoded).
 type FormFriendship struct {
 	AgentBlock FormFriendshipAgentBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // FormFriendshipAgentBlock is block AgentBlock of FormFriendship (Single).
@@ -41116,6 +49450,9 @@ func (*FormFriendship) Trusted() bool { return true }
 // Zerocoded reports whether FormFriendship is zerocoded by default.
 func (*FormFriendship) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *FormFriendship) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *FormFriendship) AppendTo(b []byte) []byte {
 	b = m.AgentBlock.appendTo(b, 0)
@@ -41124,8 +49461,13 @@ func (m *FormFriendship) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *FormFriendship) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -41133,6 +49475,16 @@ func (m *FormFriendship) Decode(b []byte) error {
 		return errTrailing(&infoTable[347], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *FormFriendship) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentBlock = FormFriendshipAgentBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -41144,6 +49496,8 @@ func (m *FormFriendship) Validate() error {
 type TerminateFriendship struct {
 	AgentData TerminateFriendshipAgentData // Single
 	ExBlock   TerminateFriendshipExBlock   // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // TerminateFriendshipAgentData is block AgentData of TerminateFriendship (Single).
@@ -41205,6 +49559,9 @@ func (*TerminateFriendship) Trusted() bool { return false }
 // Zerocoded reports whether TerminateFriendship is zerocoded by default.
 func (*TerminateFriendship) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *TerminateFriendship) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TerminateFriendship) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -41214,10 +49571,19 @@ func (m *TerminateFriendship) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *TerminateFriendship) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ExBlock.decode(b, off); err != nil {
 		return err
@@ -41226,6 +49592,19 @@ func (m *TerminateFriendship) Decode(b []byte) error {
 		return errTrailing(&infoTable[348], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *TerminateFriendship) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = TerminateFriendshipAgentData{}
+		fallthrough
+	case 1:
+		m.ExBlock = TerminateFriendshipExBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -41237,6 +49616,8 @@ func (m *TerminateFriendship) Validate() error {
 type OfferCallingCard struct {
 	AgentData  OfferCallingCardAgentData  // Single
 	AgentBlock OfferCallingCardAgentBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // OfferCallingCardAgentData is block AgentData of OfferCallingCard (Single).
@@ -41301,6 +49682,9 @@ func (*OfferCallingCard) Trusted() bool { return false }
 // Zerocoded reports whether OfferCallingCard is zerocoded by default.
 func (*OfferCallingCard) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *OfferCallingCard) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *OfferCallingCard) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -41310,10 +49694,19 @@ func (m *OfferCallingCard) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *OfferCallingCard) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.AgentBlock.decode(b, off); err != nil {
 		return err
@@ -41322,6 +49715,19 @@ func (m *OfferCallingCard) Decode(b []byte) error {
 		return errTrailing(&infoTable[349], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *OfferCallingCard) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = OfferCallingCardAgentData{}
+		fallthrough
+	case 1:
+		m.AgentBlock = OfferCallingCardAgentBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -41334,6 +49740,8 @@ type AcceptCallingCard struct {
 	AgentData        AcceptCallingCardAgentData        // Single
 	TransactionBlock AcceptCallingCardTransactionBlock // Single
 	FolderData       []AcceptCallingCardFolderData     // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AcceptCallingCardAgentData is block AgentData of AcceptCallingCard (Single).
@@ -41417,6 +49825,9 @@ func (*AcceptCallingCard) Trusted() bool { return false }
 // Zerocoded reports whether AcceptCallingCard is zerocoded by default.
 func (*AcceptCallingCard) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AcceptCallingCard) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AcceptCallingCard) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -41430,21 +49841,30 @@ func (m *AcceptCallingCard) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AcceptCallingCard) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.TransactionBlock.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[350], 2, off-1, n, 16, len(b))
 		}
@@ -41461,6 +49881,22 @@ func (m *AcceptCallingCard) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AcceptCallingCard) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = AcceptCallingCardAgentData{}
+		fallthrough
+	case 1:
+		m.TransactionBlock = AcceptCallingCardTransactionBlock{}
+		fallthrough
+	case 2:
+		m.FolderData = m.FolderData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *AcceptCallingCard) Validate() error {
 	if len(m.FolderData) > 0xFF {
@@ -41473,6 +49909,8 @@ func (m *AcceptCallingCard) Validate() error {
 type DeclineCallingCard struct {
 	AgentData        DeclineCallingCardAgentData        // Single
 	TransactionBlock DeclineCallingCardTransactionBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DeclineCallingCardAgentData is block AgentData of DeclineCallingCard (Single).
@@ -41534,6 +49972,9 @@ func (*DeclineCallingCard) Trusted() bool { return false }
 // Zerocoded reports whether DeclineCallingCard is zerocoded by default.
 func (*DeclineCallingCard) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DeclineCallingCard) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DeclineCallingCard) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -41543,10 +49984,19 @@ func (m *DeclineCallingCard) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DeclineCallingCard) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.TransactionBlock.decode(b, off); err != nil {
 		return err
@@ -41555,6 +50005,19 @@ func (m *DeclineCallingCard) Decode(b []byte) error {
 		return errTrailing(&infoTable[351], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DeclineCallingCard) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = DeclineCallingCardAgentData{}
+		fallthrough
+	case 1:
+		m.TransactionBlock = DeclineCallingCardTransactionBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -41567,6 +50030,8 @@ type RezScript struct {
 	AgentData      RezScriptAgentData      // Single
 	UpdateBlock    RezScriptUpdateBlock    // Single
 	InventoryBlock RezScriptInventoryBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RezScriptAgentData is block AgentData of RezScript (Single).
@@ -41737,6 +50202,9 @@ func (*RezScript) Trusted() bool { return false }
 // Zerocoded reports whether RezScript is zerocoded by default.
 func (*RezScript) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RezScript) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RezScript) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -41747,13 +50215,26 @@ func (m *RezScript) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RezScript) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.UpdateBlock.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
 	}
 	if off, err = m.InventoryBlock.decode(b, off); err != nil {
 		return err
@@ -41762,6 +50243,22 @@ func (m *RezScript) Decode(b []byte) error {
 		return errTrailing(&infoTable[352], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RezScript) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = RezScriptAgentData{}
+		fallthrough
+	case 1:
+		m.UpdateBlock = RezScriptUpdateBlock{}
+		fallthrough
+	case 2:
+		m.InventoryBlock = RezScriptInventoryBlock{Name: m.InventoryBlock.Name[:0], Description: m.InventoryBlock.Description[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -41776,6 +50273,8 @@ func (m *RezScript) Validate() error {
 type CreateInventoryItem struct {
 	AgentData      CreateInventoryItemAgentData      // Single
 	InventoryBlock CreateInventoryItemInventoryBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CreateInventoryItemAgentData is block AgentData of CreateInventoryItem (Single).
@@ -41876,6 +50375,9 @@ func (*CreateInventoryItem) Trusted() bool { return false }
 // Zerocoded reports whether CreateInventoryItem is zerocoded by default.
 func (*CreateInventoryItem) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CreateInventoryItem) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CreateInventoryItem) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -41885,10 +50387,19 @@ func (m *CreateInventoryItem) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CreateInventoryItem) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.InventoryBlock.decode(b, off); err != nil {
 		return err
@@ -41897,6 +50408,19 @@ func (m *CreateInventoryItem) Decode(b []byte) error {
 		return errTrailing(&infoTable[353], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CreateInventoryItem) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = CreateInventoryItemAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryBlock = CreateInventoryItemInventoryBlock{Name: m.InventoryBlock.Name[:0], Description: m.InventoryBlock.Description[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -41912,6 +50436,8 @@ type CreateLandmarkForEvent struct {
 	AgentData      CreateLandmarkForEventAgentData      // Single
 	EventData      CreateLandmarkForEventEventData      // Single
 	InventoryBlock CreateLandmarkForEventInventoryBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CreateLandmarkForEventAgentData is block AgentData of CreateLandmarkForEvent (Single).
@@ -42008,6 +50534,9 @@ func (*CreateLandmarkForEvent) Trusted() bool { return false }
 // Zerocoded reports whether CreateLandmarkForEvent is zerocoded by default.
 func (*CreateLandmarkForEvent) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CreateLandmarkForEvent) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CreateLandmarkForEvent) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -42018,13 +50547,26 @@ func (m *CreateLandmarkForEvent) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CreateLandmarkForEvent) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.EventData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
 	}
 	if off, err = m.InventoryBlock.decode(b, off); err != nil {
 		return err
@@ -42033,6 +50575,22 @@ func (m *CreateLandmarkForEvent) Decode(b []byte) error {
 		return errTrailing(&infoTable[354], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CreateLandmarkForEvent) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = CreateLandmarkForEventAgentData{}
+		fallthrough
+	case 1:
+		m.EventData = CreateLandmarkForEventEventData{}
+		fallthrough
+	case 2:
+		m.InventoryBlock = CreateLandmarkForEventInventoryBlock{Name: m.InventoryBlock.Name[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -42047,6 +50605,8 @@ func (m *CreateLandmarkForEvent) Validate() error {
 type EventLocationRequest struct {
 	QueryData EventLocationRequestQueryData // Single
 	EventData EventLocationRequestEventData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EventLocationRequestQueryData is block QueryData of EventLocationRequest (Single).
@@ -42105,6 +50665,9 @@ func (*EventLocationRequest) Trusted() bool { return true }
 // Zerocoded reports whether EventLocationRequest is zerocoded by default.
 func (*EventLocationRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EventLocationRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EventLocationRequest) AppendTo(b []byte) []byte {
 	b = m.QueryData.appendTo(b, 0)
@@ -42114,10 +50677,19 @@ func (m *EventLocationRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EventLocationRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.EventData.decode(b, off); err != nil {
 		return err
@@ -42126,6 +50698,19 @@ func (m *EventLocationRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[355], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EventLocationRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.QueryData = EventLocationRequestQueryData{}
+		fallthrough
+	case 1:
+		m.EventData = EventLocationRequestEventData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -42137,6 +50722,8 @@ func (m *EventLocationRequest) Validate() error {
 type EventLocationReply struct {
 	QueryData EventLocationReplyQueryData // Single
 	EventData EventLocationReplyEventData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EventLocationReplyQueryData is block QueryData of EventLocationReply (Single).
@@ -42201,6 +50788,9 @@ func (*EventLocationReply) Trusted() bool { return true }
 // Zerocoded reports whether EventLocationReply is zerocoded by default.
 func (*EventLocationReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EventLocationReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EventLocationReply) AppendTo(b []byte) []byte {
 	b = m.QueryData.appendTo(b, 0)
@@ -42210,10 +50800,19 @@ func (m *EventLocationReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EventLocationReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.QueryData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.EventData.decode(b, off); err != nil {
 		return err
@@ -42224,6 +50823,19 @@ func (m *EventLocationReply) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EventLocationReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.QueryData = EventLocationReplyQueryData{}
+		fallthrough
+	case 1:
+		m.EventData = EventLocationReplyEventData{}
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *EventLocationReply) Validate() error {
 	return nil
@@ -42232,6 +50844,8 @@ func (m *EventLocationReply) Validate() error {
 // RegionHandleRequest is the template message RegionHandleRequest (Low 309, NotTrusted, Unencoded).
 type RegionHandleRequest struct {
 	RequestBlock RegionHandleRequestRequestBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RegionHandleRequestRequestBlock is block RequestBlock of RegionHandleRequest (Single).
@@ -42268,6 +50882,9 @@ func (*RegionHandleRequest) Trusted() bool { return false }
 // Zerocoded reports whether RegionHandleRequest is zerocoded by default.
 func (*RegionHandleRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RegionHandleRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RegionHandleRequest) AppendTo(b []byte) []byte {
 	b = m.RequestBlock.appendTo(b, 0)
@@ -42276,8 +50893,13 @@ func (m *RegionHandleRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RegionHandleRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.RequestBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -42285,6 +50907,16 @@ func (m *RegionHandleRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[357], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RegionHandleRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.RequestBlock = RegionHandleRequestRequestBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -42295,6 +50927,8 @@ func (m *RegionHandleRequest) Validate() error {
 // RegionIDAndHandleReply is the template message RegionIDAndHandleReply (Low 310, Trusted, Unencoded).
 type RegionIDAndHandleReply struct {
 	ReplyBlock RegionIDAndHandleReplyReplyBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RegionIDAndHandleReplyReplyBlock is block ReplyBlock of RegionIDAndHandleReply (Single).
@@ -42334,6 +50968,9 @@ func (*RegionIDAndHandleReply) Trusted() bool { return true }
 // Zerocoded reports whether RegionIDAndHandleReply is zerocoded by default.
 func (*RegionIDAndHandleReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RegionIDAndHandleReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RegionIDAndHandleReply) AppendTo(b []byte) []byte {
 	b = m.ReplyBlock.appendTo(b, 0)
@@ -42342,8 +50979,13 @@ func (m *RegionIDAndHandleReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RegionIDAndHandleReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ReplyBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -42351,6 +50993,16 @@ func (m *RegionIDAndHandleReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[358], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RegionIDAndHandleReply) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ReplyBlock = RegionIDAndHandleReplyReplyBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -42362,6 +51014,8 @@ func (m *RegionIDAndHandleReply) Validate() error {
 type MoneyTransferRequest struct {
 	AgentData MoneyTransferRequestAgentData // Single
 	MoneyData MoneyTransferRequestMoneyData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MoneyTransferRequestAgentData is block AgentData of MoneyTransferRequest (Single).
@@ -42454,6 +51108,9 @@ func (*MoneyTransferRequest) Trusted() bool { return false }
 // Zerocoded reports whether MoneyTransferRequest is zerocoded by default.
 func (*MoneyTransferRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MoneyTransferRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MoneyTransferRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -42463,10 +51120,19 @@ func (m *MoneyTransferRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MoneyTransferRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MoneyData.decode(b, off); err != nil {
 		return err
@@ -42475,6 +51141,19 @@ func (m *MoneyTransferRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[359], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MoneyTransferRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = MoneyTransferRequestAgentData{}
+		fallthrough
+	case 1:
+		m.MoneyData = MoneyTransferRequestMoneyData{Description: m.MoneyData.Description[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -42488,6 +51167,8 @@ func (m *MoneyTransferRequest) Validate() error {
 // MoneyTransferBackend is the template message MoneyTransferBackend (Low 312, Trusted, Zerocoded).
 type MoneyTransferBackend struct {
 	MoneyData MoneyTransferBackendMoneyData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MoneyTransferBackendMoneyData is block MoneyData of MoneyTransferBackend (Single).
@@ -42570,6 +51251,9 @@ func (*MoneyTransferBackend) Trusted() bool { return true }
 // Zerocoded reports whether MoneyTransferBackend is zerocoded by default.
 func (*MoneyTransferBackend) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MoneyTransferBackend) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MoneyTransferBackend) AppendTo(b []byte) []byte {
 	b = m.MoneyData.appendTo(b, 0)
@@ -42578,8 +51262,13 @@ func (m *MoneyTransferBackend) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MoneyTransferBackend) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.MoneyData.decode(b, off); err != nil {
 		return err
 	}
@@ -42587,6 +51276,16 @@ func (m *MoneyTransferBackend) Decode(b []byte) error {
 		return errTrailing(&infoTable[360], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MoneyTransferBackend) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.MoneyData = MoneyTransferBackendMoneyData{Description: m.MoneyData.Description[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -42601,6 +51300,8 @@ func (m *MoneyTransferBackend) Validate() error {
 type MoneyBalanceRequest struct {
 	AgentData MoneyBalanceRequestAgentData // Single
 	MoneyData MoneyBalanceRequestMoneyData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MoneyBalanceRequestAgentData is block AgentData of MoneyBalanceRequest (Single).
@@ -42662,6 +51363,9 @@ func (*MoneyBalanceRequest) Trusted() bool { return false }
 // Zerocoded reports whether MoneyBalanceRequest is zerocoded by default.
 func (*MoneyBalanceRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MoneyBalanceRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MoneyBalanceRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -42671,10 +51375,19 @@ func (m *MoneyBalanceRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MoneyBalanceRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MoneyData.decode(b, off); err != nil {
 		return err
@@ -42683,6 +51396,19 @@ func (m *MoneyBalanceRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[361], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MoneyBalanceRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = MoneyBalanceRequestAgentData{}
+		fallthrough
+	case 1:
+		m.MoneyData = MoneyBalanceRequestMoneyData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -42694,6 +51420,8 @@ func (m *MoneyBalanceRequest) Validate() error {
 type MoneyBalanceReply struct {
 	MoneyData       MoneyBalanceReplyMoneyData       // Single
 	TransactionInfo MoneyBalanceReplyTransactionInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MoneyBalanceReplyMoneyData is block MoneyData of MoneyBalanceReply (Single).
@@ -42808,6 +51536,9 @@ func (*MoneyBalanceReply) Trusted() bool { return true }
 // Zerocoded reports whether MoneyBalanceReply is zerocoded by default.
 func (*MoneyBalanceReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MoneyBalanceReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MoneyBalanceReply) AppendTo(b []byte) []byte {
 	b = m.MoneyData.appendTo(b, 0)
@@ -42817,10 +51548,19 @@ func (m *MoneyBalanceReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MoneyBalanceReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.MoneyData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.TransactionInfo.decode(b, off); err != nil {
 		return err
@@ -42829,6 +51569,19 @@ func (m *MoneyBalanceReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[362], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MoneyBalanceReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.MoneyData = MoneyBalanceReplyMoneyData{Description: m.MoneyData.Description[:0]}
+		fallthrough
+	case 1:
+		m.TransactionInfo = MoneyBalanceReplyTransactionInfo{ItemDescription: m.TransactionInfo.ItemDescription[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -42847,6 +51600,8 @@ type RoutedMoneyBalanceReply struct {
 	TargetBlock     RoutedMoneyBalanceReplyTargetBlock     // Single
 	MoneyData       RoutedMoneyBalanceReplyMoneyData       // Single
 	TransactionInfo RoutedMoneyBalanceReplyTransactionInfo // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RoutedMoneyBalanceReplyTargetBlock is block TargetBlock of RoutedMoneyBalanceReply (Single).
@@ -42986,6 +51741,9 @@ func (*RoutedMoneyBalanceReply) Trusted() bool { return true }
 // Zerocoded reports whether RoutedMoneyBalanceReply is zerocoded by default.
 func (*RoutedMoneyBalanceReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RoutedMoneyBalanceReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RoutedMoneyBalanceReply) AppendTo(b []byte) []byte {
 	b = m.TargetBlock.appendTo(b, 0)
@@ -42996,13 +51754,26 @@ func (m *RoutedMoneyBalanceReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RoutedMoneyBalanceReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TargetBlock.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.MoneyData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
 	}
 	if off, err = m.TransactionInfo.decode(b, off); err != nil {
 		return err
@@ -43011,6 +51782,22 @@ func (m *RoutedMoneyBalanceReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[363], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RoutedMoneyBalanceReply) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.TargetBlock = RoutedMoneyBalanceReplyTargetBlock{}
+		fallthrough
+	case 1:
+		m.MoneyData = RoutedMoneyBalanceReplyMoneyData{Description: m.MoneyData.Description[:0]}
+		fallthrough
+	case 2:
+		m.TransactionInfo = RoutedMoneyBalanceReplyTransactionInfo{ItemDescription: m.TransactionInfo.ItemDescription[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -43028,6 +51815,8 @@ func (m *RoutedMoneyBalanceReply) Validate() error {
 type ActivateGestures struct {
 	AgentData ActivateGesturesAgentData // Single
 	Data      []ActivateGesturesData    // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ActivateGesturesAgentData is block AgentData of ActivateGestures (Single).
@@ -43098,6 +51887,9 @@ func (*ActivateGestures) Trusted() bool { return false }
 // Zerocoded reports whether ActivateGestures is zerocoded by default.
 func (*ActivateGestures) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ActivateGestures) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ActivateGestures) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -43110,18 +51902,23 @@ func (m *ActivateGestures) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ActivateGestures) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*36 > len(b)-off {
 			return errCount(&infoTable[364], 1, off-1, n, 36, len(b))
 		}
@@ -43138,6 +51935,19 @@ func (m *ActivateGestures) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ActivateGestures) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ActivateGesturesAgentData{}
+		fallthrough
+	case 1:
+		m.Data = m.Data[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ActivateGestures) Validate() error {
 	if len(m.Data) > 0xFF {
@@ -43150,6 +51960,8 @@ func (m *ActivateGestures) Validate() error {
 type DeactivateGestures struct {
 	AgentData DeactivateGesturesAgentData // Single
 	Data      []DeactivateGesturesData    // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DeactivateGesturesAgentData is block AgentData of DeactivateGestures (Single).
@@ -43217,6 +52029,9 @@ func (*DeactivateGestures) Trusted() bool { return false }
 // Zerocoded reports whether DeactivateGestures is zerocoded by default.
 func (*DeactivateGestures) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DeactivateGestures) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DeactivateGestures) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -43229,18 +52044,23 @@ func (m *DeactivateGestures) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DeactivateGestures) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*20 > len(b)-off {
 			return errCount(&infoTable[365], 1, off-1, n, 20, len(b))
 		}
@@ -43257,6 +52077,19 @@ func (m *DeactivateGestures) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DeactivateGestures) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = DeactivateGesturesAgentData{}
+		fallthrough
+	case 1:
+		m.Data = m.Data[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *DeactivateGestures) Validate() error {
 	if len(m.Data) > 0xFF {
@@ -43268,6 +52101,8 @@ func (m *DeactivateGestures) Validate() error {
 // MuteListUpdate is the template message MuteListUpdate (Low 318, Trusted, Unencoded).
 type MuteListUpdate struct {
 	MuteData MuteListUpdateMuteData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MuteListUpdateMuteData is block MuteData of MuteListUpdate (Single).
@@ -43317,6 +52152,9 @@ func (*MuteListUpdate) Trusted() bool { return true }
 // Zerocoded reports whether MuteListUpdate is zerocoded by default.
 func (*MuteListUpdate) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MuteListUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MuteListUpdate) AppendTo(b []byte) []byte {
 	b = m.MuteData.appendTo(b, 0)
@@ -43325,8 +52163,13 @@ func (m *MuteListUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MuteListUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.MuteData.decode(b, off); err != nil {
 		return err
 	}
@@ -43334,6 +52177,16 @@ func (m *MuteListUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[366], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MuteListUpdate) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.MuteData = MuteListUpdateMuteData{Filename: m.MuteData.Filename[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -43347,6 +52200,8 @@ func (m *MuteListUpdate) Validate() error {
 // UseCachedMuteList is the template message UseCachedMuteList (Low 319, NotTrusted, Unencoded).
 type UseCachedMuteList struct {
 	AgentData UseCachedMuteListAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UseCachedMuteListAgentData is block AgentData of UseCachedMuteList (Single).
@@ -43383,6 +52238,9 @@ func (*UseCachedMuteList) Trusted() bool { return false }
 // Zerocoded reports whether UseCachedMuteList is zerocoded by default.
 func (*UseCachedMuteList) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UseCachedMuteList) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UseCachedMuteList) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -43391,8 +52249,13 @@ func (m *UseCachedMuteList) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UseCachedMuteList) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -43400,6 +52263,16 @@ func (m *UseCachedMuteList) Decode(b []byte) error {
 		return errTrailing(&infoTable[367], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UseCachedMuteList) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = UseCachedMuteListAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -43411,6 +52284,8 @@ func (m *UseCachedMuteList) Validate() error {
 type GrantUserRights struct {
 	AgentData GrantUserRightsAgentData // Single
 	Rights    []GrantUserRightsRights  // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GrantUserRightsAgentData is block AgentData of GrantUserRights (Single).
@@ -43475,6 +52350,9 @@ func (*GrantUserRights) Trusted() bool { return false }
 // Zerocoded reports whether GrantUserRights is zerocoded by default.
 func (*GrantUserRights) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GrantUserRights) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GrantUserRights) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -43487,18 +52365,23 @@ func (m *GrantUserRights) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GrantUserRights) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*20 > len(b)-off {
 			return errCount(&infoTable[368], 1, off-1, n, 20, len(b))
 		}
@@ -43515,6 +52398,19 @@ func (m *GrantUserRights) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GrantUserRights) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GrantUserRightsAgentData{}
+		fallthrough
+	case 1:
+		m.Rights = m.Rights[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *GrantUserRights) Validate() error {
 	if len(m.Rights) > 0xFF {
@@ -43527,6 +52423,8 @@ func (m *GrantUserRights) Validate() error {
 type ChangeUserRights struct {
 	AgentData ChangeUserRightsAgentData // Single
 	Rights    []ChangeUserRightsRights  // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ChangeUserRightsAgentData is block AgentData of ChangeUserRights (Single).
@@ -43588,6 +52486,9 @@ func (*ChangeUserRights) Trusted() bool { return true }
 // Zerocoded reports whether ChangeUserRights is zerocoded by default.
 func (*ChangeUserRights) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ChangeUserRights) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ChangeUserRights) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -43600,18 +52501,23 @@ func (m *ChangeUserRights) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ChangeUserRights) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*20 > len(b)-off {
 			return errCount(&infoTable[369], 1, off-1, n, 20, len(b))
 		}
@@ -43628,6 +52534,19 @@ func (m *ChangeUserRights) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ChangeUserRights) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ChangeUserRightsAgentData{}
+		fallthrough
+	case 1:
+		m.Rights = m.Rights[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ChangeUserRights) Validate() error {
 	if len(m.Rights) > 0xFF {
@@ -43639,6 +52558,8 @@ func (m *ChangeUserRights) Validate() error {
 // OnlineNotification is the template message OnlineNotification (Low 322, Trusted, Unencoded).
 type OnlineNotification struct {
 	AgentBlock []OnlineNotificationAgentBlock // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // OnlineNotificationAgentBlock is block AgentBlock of OnlineNotification (Variable).
@@ -43675,6 +52596,9 @@ func (*OnlineNotification) Trusted() bool { return true }
 // Zerocoded reports whether OnlineNotification is zerocoded by default.
 func (*OnlineNotification) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *OnlineNotification) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *OnlineNotification) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.AgentBlock), &infoTable[370], 0)
@@ -43686,15 +52610,16 @@ func (m *OnlineNotification) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *OnlineNotification) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[370], 0, off-1, n, 16, len(b))
 		}
@@ -43711,6 +52636,16 @@ func (m *OnlineNotification) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *OnlineNotification) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentBlock = m.AgentBlock[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *OnlineNotification) Validate() error {
 	if len(m.AgentBlock) > 0xFF {
@@ -43722,6 +52657,8 @@ func (m *OnlineNotification) Validate() error {
 // OfflineNotification is the template message OfflineNotification (Low 323, Trusted, Unencoded).
 type OfflineNotification struct {
 	AgentBlock []OfflineNotificationAgentBlock // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // OfflineNotificationAgentBlock is block AgentBlock of OfflineNotification (Variable).
@@ -43758,6 +52695,9 @@ func (*OfflineNotification) Trusted() bool { return true }
 // Zerocoded reports whether OfflineNotification is zerocoded by default.
 func (*OfflineNotification) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *OfflineNotification) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *OfflineNotification) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.AgentBlock), &infoTable[371], 0)
@@ -43769,15 +52709,16 @@ func (m *OfflineNotification) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *OfflineNotification) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[371], 0, off-1, n, 16, len(b))
 		}
@@ -43794,6 +52735,16 @@ func (m *OfflineNotification) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *OfflineNotification) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentBlock = m.AgentBlock[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *OfflineNotification) Validate() error {
 	if len(m.AgentBlock) > 0xFF {
@@ -43806,6 +52757,8 @@ func (m *OfflineNotification) Validate() error {
 type SetStartLocationRequest struct {
 	AgentData         SetStartLocationRequestAgentData         // Single
 	StartLocationData SetStartLocationRequestStartLocationData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SetStartLocationRequestAgentData is block AgentData of SetStartLocationRequest (Single).
@@ -43886,6 +52839,9 @@ func (*SetStartLocationRequest) Trusted() bool { return false }
 // Zerocoded reports whether SetStartLocationRequest is zerocoded by default.
 func (*SetStartLocationRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SetStartLocationRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SetStartLocationRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -43895,10 +52851,19 @@ func (m *SetStartLocationRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SetStartLocationRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.StartLocationData.decode(b, off); err != nil {
 		return err
@@ -43907,6 +52872,19 @@ func (m *SetStartLocationRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[372], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SetStartLocationRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = SetStartLocationRequestAgentData{}
+		fallthrough
+	case 1:
+		m.StartLocationData = SetStartLocationRequestStartLocationData{SimName: m.StartLocationData.SimName[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -43920,6 +52898,8 @@ func (m *SetStartLocationRequest) Validate() error {
 // SetStartLocation is the template message SetStartLocation (Low 325, Trusted, Zerocoded).
 type SetStartLocation struct {
 	StartLocationData SetStartLocationStartLocationData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SetStartLocationStartLocationData is block StartLocationData of SetStartLocation (Single).
@@ -43971,6 +52951,9 @@ func (*SetStartLocation) Trusted() bool { return true }
 // Zerocoded reports whether SetStartLocation is zerocoded by default.
 func (*SetStartLocation) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SetStartLocation) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SetStartLocation) AppendTo(b []byte) []byte {
 	b = m.StartLocationData.appendTo(b, 0)
@@ -43979,8 +52962,13 @@ func (m *SetStartLocation) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SetStartLocation) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.StartLocationData.decode(b, off); err != nil {
 		return err
 	}
@@ -43988,6 +52976,16 @@ func (m *SetStartLocation) Decode(b []byte) error {
 		return errTrailing(&infoTable[373], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SetStartLocation) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.StartLocationData = SetStartLocationStartLocationData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -43998,6 +52996,8 @@ func (m *SetStartLocation) Validate() error {
 // NetTest is the template message NetTest (Low 326, NotTrusted, Unencoded).
 type NetTest struct {
 	NetBlock NetTestNetBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // NetTestNetBlock is block NetBlock of NetTest (Single).
@@ -44034,6 +53034,9 @@ func (*NetTest) Trusted() bool { return false }
 // Zerocoded reports whether NetTest is zerocoded by default.
 func (*NetTest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *NetTest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *NetTest) AppendTo(b []byte) []byte {
 	b = m.NetBlock.appendTo(b, 0)
@@ -44042,8 +53045,13 @@ func (m *NetTest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *NetTest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.NetBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -44051,6 +53059,16 @@ func (m *NetTest) Decode(b []byte) error {
 		return errTrailing(&infoTable[374], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *NetTest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.NetBlock = NetTestNetBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -44061,6 +53079,8 @@ func (m *NetTest) Validate() error {
 // SetCPURatio is the template message SetCPURatio (Low 327, NotTrusted, Unencoded).
 type SetCPURatio struct {
 	Data SetCPURatioData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SetCPURatioData is block Data of SetCPURatio (Single).
@@ -44097,6 +53117,9 @@ func (*SetCPURatio) Trusted() bool { return false }
 // Zerocoded reports whether SetCPURatio is zerocoded by default.
 func (*SetCPURatio) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SetCPURatio) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SetCPURatio) AppendTo(b []byte) []byte {
 	b = m.Data.appendTo(b, 0)
@@ -44105,8 +53128,13 @@ func (m *SetCPURatio) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SetCPURatio) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
 	}
@@ -44114,6 +53142,16 @@ func (m *SetCPURatio) Decode(b []byte) error {
 		return errTrailing(&infoTable[375], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SetCPURatio) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.Data = SetCPURatioData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -44125,6 +53163,8 @@ func (m *SetCPURatio) Validate() error {
 type SimCrashed struct {
 	Data  SimCrashedData    // Single
 	Users []SimCrashedUsers // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SimCrashedData is block Data of SimCrashed (Single).
@@ -44186,6 +53226,9 @@ func (*SimCrashed) Trusted() bool { return false }
 // Zerocoded reports whether SimCrashed is zerocoded by default.
 func (*SimCrashed) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SimCrashed) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SimCrashed) AppendTo(b []byte) []byte {
 	b = m.Data.appendTo(b, 0)
@@ -44198,18 +53241,23 @@ func (m *SimCrashed) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SimCrashed) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[376], 1, off-1, n, 16, len(b))
 		}
@@ -44226,6 +53274,19 @@ func (m *SimCrashed) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SimCrashed) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.Data = SimCrashedData{}
+		fallthrough
+	case 1:
+		m.Users = m.Users[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *SimCrashed) Validate() error {
 	if len(m.Users) > 0xFF {
@@ -44238,6 +53299,8 @@ func (m *SimCrashed) Validate() error {
 type NameValuePair struct {
 	TaskData      NameValuePairTaskData        // Single
 	NameValueData []NameValuePairNameValueData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // NameValuePairTaskData is block TaskData of NameValuePair (Single).
@@ -44299,6 +53362,9 @@ func (*NameValuePair) Trusted() bool { return true }
 // Zerocoded reports whether NameValuePair is zerocoded by default.
 func (*NameValuePair) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *NameValuePair) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *NameValuePair) AppendTo(b []byte) []byte {
 	b = m.TaskData.appendTo(b, 0)
@@ -44311,18 +53377,23 @@ func (m *NameValuePair) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *NameValuePair) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TaskData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*2 > len(b)-off {
 			return errCount(&infoTable[377], 1, off-1, n, 2, len(b))
 		}
@@ -44337,6 +53408,19 @@ func (m *NameValuePair) Decode(b []byte) error {
 		return errTrailing(&infoTable[377], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *NameValuePair) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.TaskData = NameValuePairTaskData{}
+		fallthrough
+	case 1:
+		m.NameValueData = m.NameValueData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -44356,6 +53440,8 @@ func (m *NameValuePair) Validate() error {
 type RemoveNameValuePair struct {
 	TaskData      RemoveNameValuePairTaskData        // Single
 	NameValueData []RemoveNameValuePairNameValueData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RemoveNameValuePairTaskData is block TaskData of RemoveNameValuePair (Single).
@@ -44417,6 +53503,9 @@ func (*RemoveNameValuePair) Trusted() bool { return true }
 // Zerocoded reports whether RemoveNameValuePair is zerocoded by default.
 func (*RemoveNameValuePair) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RemoveNameValuePair) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RemoveNameValuePair) AppendTo(b []byte) []byte {
 	b = m.TaskData.appendTo(b, 0)
@@ -44429,18 +53518,23 @@ func (m *RemoveNameValuePair) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RemoveNameValuePair) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TaskData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*2 > len(b)-off {
 			return errCount(&infoTable[378], 1, off-1, n, 2, len(b))
 		}
@@ -44455,6 +53549,19 @@ func (m *RemoveNameValuePair) Decode(b []byte) error {
 		return errTrailing(&infoTable[378], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RemoveNameValuePair) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.TaskData = RemoveNameValuePairTaskData{}
+		fallthrough
+	case 1:
+		m.NameValueData = m.NameValueData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -44476,6 +53583,8 @@ type UpdateAttachment struct {
 	AttachmentBlock UpdateAttachmentAttachmentBlock // Single
 	OperationData   UpdateAttachmentOperationData   // Single
 	InventoryData   UpdateAttachmentInventoryData   // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UpdateAttachmentAgentData is block AgentData of UpdateAttachment (Single).
@@ -44665,6 +53774,9 @@ func (*UpdateAttachment) Trusted() bool { return true }
 // Zerocoded reports whether UpdateAttachment is zerocoded by default.
 func (*UpdateAttachment) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UpdateAttachment) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UpdateAttachment) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -44676,16 +53788,33 @@ func (m *UpdateAttachment) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UpdateAttachment) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.AttachmentBlock.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	if off, err = m.OperationData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
 	}
 	if off, err = m.InventoryData.decode(b, off); err != nil {
 		return err
@@ -44694,6 +53823,25 @@ func (m *UpdateAttachment) Decode(b []byte) error {
 		return errTrailing(&infoTable[379], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UpdateAttachment) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.AgentData = UpdateAttachmentAgentData{}
+		fallthrough
+	case 1:
+		m.AttachmentBlock = UpdateAttachmentAttachmentBlock{}
+		fallthrough
+	case 2:
+		m.OperationData = UpdateAttachmentOperationData{}
+		fallthrough
+	case 3:
+		m.InventoryData = UpdateAttachmentInventoryData{Name: m.InventoryData.Name[:0], Description: m.InventoryData.Description[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -44708,6 +53856,8 @@ func (m *UpdateAttachment) Validate() error {
 type RemoveAttachment struct {
 	AgentData       RemoveAttachmentAgentData       // Single
 	AttachmentBlock RemoveAttachmentAttachmentBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RemoveAttachmentAgentData is block AgentData of RemoveAttachment (Single).
@@ -44772,6 +53922,9 @@ func (*RemoveAttachment) Trusted() bool { return false }
 // Zerocoded reports whether RemoveAttachment is zerocoded by default.
 func (*RemoveAttachment) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RemoveAttachment) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RemoveAttachment) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -44781,10 +53934,19 @@ func (m *RemoveAttachment) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RemoveAttachment) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.AttachmentBlock.decode(b, off); err != nil {
 		return err
@@ -44795,6 +53957,19 @@ func (m *RemoveAttachment) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RemoveAttachment) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = RemoveAttachmentAgentData{}
+		fallthrough
+	case 1:
+		m.AttachmentBlock = RemoveAttachmentAttachmentBlock{}
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *RemoveAttachment) Validate() error {
 	return nil
@@ -44803,6 +53978,8 @@ func (m *RemoveAttachment) Validate() error {
 // SoundTrigger is the template message SoundTrigger (High 29, NotTrusted, Unencoded).
 type SoundTrigger struct {
 	SoundData SoundTriggerSoundData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SoundTriggerSoundData is block SoundData of SoundTrigger (Single).
@@ -44857,6 +54034,9 @@ func (*SoundTrigger) Trusted() bool { return false }
 // Zerocoded reports whether SoundTrigger is zerocoded by default.
 func (*SoundTrigger) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SoundTrigger) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SoundTrigger) AppendTo(b []byte) []byte {
 	b = m.SoundData.appendTo(b, 0)
@@ -44865,8 +54045,13 @@ func (m *SoundTrigger) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SoundTrigger) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.SoundData.decode(b, off); err != nil {
 		return err
 	}
@@ -44874,6 +54059,16 @@ func (m *SoundTrigger) Decode(b []byte) error {
 		return errTrailing(&infoTable[28], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SoundTrigger) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.SoundData = SoundTriggerSoundData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -44884,6 +54079,8 @@ func (m *SoundTrigger) Validate() error {
 // AttachedSound is the template message AttachedSound (Medium 13, Trusted, Unencoded).
 type AttachedSound struct {
 	DataBlock AttachedSoundDataBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AttachedSoundDataBlock is block DataBlock of AttachedSound (Single).
@@ -44932,6 +54129,9 @@ func (*AttachedSound) Trusted() bool { return true }
 // Zerocoded reports whether AttachedSound is zerocoded by default.
 func (*AttachedSound) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AttachedSound) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AttachedSound) AppendTo(b []byte) []byte {
 	b = m.DataBlock.appendTo(b, 0)
@@ -44940,8 +54140,13 @@ func (m *AttachedSound) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AttachedSound) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -44949,6 +54154,16 @@ func (m *AttachedSound) Decode(b []byte) error {
 		return errTrailing(&infoTable[44], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AttachedSound) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = AttachedSoundDataBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -44959,6 +54174,8 @@ func (m *AttachedSound) Validate() error {
 // AttachedSoundGainChange is the template message AttachedSoundGainChange (Medium 14, Trusted, Unencoded).
 type AttachedSoundGainChange struct {
 	DataBlock AttachedSoundGainChangeDataBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AttachedSoundGainChangeDataBlock is block DataBlock of AttachedSoundGainChange (Single).
@@ -44998,6 +54215,9 @@ func (*AttachedSoundGainChange) Trusted() bool { return true }
 // Zerocoded reports whether AttachedSoundGainChange is zerocoded by default.
 func (*AttachedSoundGainChange) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AttachedSoundGainChange) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AttachedSoundGainChange) AppendTo(b []byte) []byte {
 	b = m.DataBlock.appendTo(b, 0)
@@ -45006,8 +54226,13 @@ func (m *AttachedSoundGainChange) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AttachedSoundGainChange) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -45015,6 +54240,16 @@ func (m *AttachedSoundGainChange) Decode(b []byte) error {
 		return errTrailing(&infoTable[45], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AttachedSoundGainChange) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = AttachedSoundGainChangeDataBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -45025,6 +54260,8 @@ func (m *AttachedSoundGainChange) Validate() error {
 // PreloadSound is the template message PreloadSound (Medium 15, Trusted, Unencoded).
 type PreloadSound struct {
 	DataBlock []PreloadSoundDataBlock // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // PreloadSoundDataBlock is block DataBlock of PreloadSound (Variable).
@@ -45067,6 +54304,9 @@ func (*PreloadSound) Trusted() bool { return true }
 // Zerocoded reports whether PreloadSound is zerocoded by default.
 func (*PreloadSound) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *PreloadSound) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *PreloadSound) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.DataBlock), &infoTable[46], 0)
@@ -45078,15 +54318,16 @@ func (m *PreloadSound) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *PreloadSound) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*48 > len(b)-off {
 			return errCount(&infoTable[46], 0, off-1, n, 48, len(b))
 		}
@@ -45103,6 +54344,16 @@ func (m *PreloadSound) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *PreloadSound) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = m.DataBlock[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *PreloadSound) Validate() error {
 	if len(m.DataBlock) > 0xFF {
@@ -45115,6 +54366,8 @@ func (m *PreloadSound) Validate() error {
 type ObjectAnimation struct {
 	Sender        ObjectAnimationSender          // Single
 	AnimationList []ObjectAnimationAnimationList // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectAnimationSender is block Sender of ObjectAnimation (Single).
@@ -45176,6 +54429,9 @@ func (*ObjectAnimation) Trusted() bool { return true }
 // Zerocoded reports whether ObjectAnimation is zerocoded by default.
 func (*ObjectAnimation) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectAnimation) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectAnimation) AppendTo(b []byte) []byte {
 	b = m.Sender.appendTo(b, 0)
@@ -45188,18 +54444,23 @@ func (m *ObjectAnimation) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectAnimation) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.Sender.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*20 > len(b)-off {
 			return errCount(&infoTable[29], 1, off-1, n, 20, len(b))
 		}
@@ -45216,6 +54477,19 @@ func (m *ObjectAnimation) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectAnimation) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.Sender = ObjectAnimationSender{}
+		fallthrough
+	case 1:
+		m.AnimationList = m.AnimationList[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectAnimation) Validate() error {
 	if len(m.AnimationList) > 0xFF {
@@ -45227,6 +54501,8 @@ func (m *ObjectAnimation) Validate() error {
 // AssetUploadRequest is the template message AssetUploadRequest (Low 333, NotTrusted, Unencoded).
 type AssetUploadRequest struct {
 	AssetBlock AssetUploadRequestAssetBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AssetUploadRequestAssetBlock is block AssetBlock of AssetUploadRequest (Single).
@@ -45285,6 +54561,9 @@ func (*AssetUploadRequest) Trusted() bool { return false }
 // Zerocoded reports whether AssetUploadRequest is zerocoded by default.
 func (*AssetUploadRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AssetUploadRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AssetUploadRequest) AppendTo(b []byte) []byte {
 	b = m.AssetBlock.appendTo(b, 0)
@@ -45293,8 +54572,13 @@ func (m *AssetUploadRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AssetUploadRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AssetBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -45302,6 +54586,16 @@ func (m *AssetUploadRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[381], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AssetUploadRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AssetBlock = AssetUploadRequestAssetBlock{AssetData: m.AssetBlock.AssetData[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -45315,6 +54609,8 @@ func (m *AssetUploadRequest) Validate() error {
 // AssetUploadComplete is the template message AssetUploadComplete (Low 334, NotTrusted, Unencoded).
 type AssetUploadComplete struct {
 	AssetBlock AssetUploadCompleteAssetBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AssetUploadCompleteAssetBlock is block AssetBlock of AssetUploadComplete (Single).
@@ -45357,6 +54653,9 @@ func (*AssetUploadComplete) Trusted() bool { return false }
 // Zerocoded reports whether AssetUploadComplete is zerocoded by default.
 func (*AssetUploadComplete) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AssetUploadComplete) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AssetUploadComplete) AppendTo(b []byte) []byte {
 	b = m.AssetBlock.appendTo(b, 0)
@@ -45365,8 +54664,13 @@ func (m *AssetUploadComplete) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AssetUploadComplete) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AssetBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -45374,6 +54678,16 @@ func (m *AssetUploadComplete) Decode(b []byte) error {
 		return errTrailing(&infoTable[382], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AssetUploadComplete) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AssetBlock = AssetUploadCompleteAssetBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -45384,6 +54698,8 @@ func (m *AssetUploadComplete) Validate() error {
 // EmailMessageRequest is the template message EmailMessageRequest (Low 335, Trusted, Unencoded).
 type EmailMessageRequest struct {
 	DataBlock EmailMessageRequestDataBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EmailMessageRequestDataBlock is block DataBlock of EmailMessageRequest (Single).
@@ -45441,6 +54757,9 @@ func (*EmailMessageRequest) Trusted() bool { return true }
 // Zerocoded reports whether EmailMessageRequest is zerocoded by default.
 func (*EmailMessageRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EmailMessageRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EmailMessageRequest) AppendTo(b []byte) []byte {
 	b = m.DataBlock.appendTo(b, 0)
@@ -45449,8 +54768,13 @@ func (m *EmailMessageRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EmailMessageRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -45458,6 +54782,16 @@ func (m *EmailMessageRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[383], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EmailMessageRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = EmailMessageRequestDataBlock{FromAddress: m.DataBlock.FromAddress[:0], Subject: m.DataBlock.Subject[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -45471,6 +54805,8 @@ func (m *EmailMessageRequest) Validate() error {
 // EmailMessageReply is the template message EmailMessageReply (Low 336, Trusted, Unencoded).
 type EmailMessageReply struct {
 	DataBlock EmailMessageReplyDataBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EmailMessageReplyDataBlock is block DataBlock of EmailMessageReply (Single).
@@ -45550,6 +54886,9 @@ func (*EmailMessageReply) Trusted() bool { return true }
 // Zerocoded reports whether EmailMessageReply is zerocoded by default.
 func (*EmailMessageReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EmailMessageReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EmailMessageReply) AppendTo(b []byte) []byte {
 	b = m.DataBlock.appendTo(b, 0)
@@ -45558,8 +54897,13 @@ func (m *EmailMessageReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EmailMessageReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -45567,6 +54911,16 @@ func (m *EmailMessageReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[384], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EmailMessageReply) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = EmailMessageReplyDataBlock{FromAddress: m.DataBlock.FromAddress[:0], Subject: m.DataBlock.Subject[:0], Data: m.DataBlock.Data[:0], MailFilter: m.DataBlock.MailFilter[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -45580,6 +54934,8 @@ func (m *EmailMessageReply) Validate() error {
 // InternalScriptMail is the template message InternalScriptMail (Medium 16, Trusted, Unencoded).
 type InternalScriptMail struct {
 	DataBlock InternalScriptMailDataBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // InternalScriptMailDataBlock is block DataBlock of InternalScriptMail (Single).
@@ -45645,6 +55001,9 @@ func (*InternalScriptMail) Trusted() bool { return true }
 // Zerocoded reports whether InternalScriptMail is zerocoded by default.
 func (*InternalScriptMail) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *InternalScriptMail) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *InternalScriptMail) AppendTo(b []byte) []byte {
 	b = m.DataBlock.appendTo(b, 0)
@@ -45653,8 +55012,13 @@ func (m *InternalScriptMail) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *InternalScriptMail) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -45662,6 +55026,16 @@ func (m *InternalScriptMail) Decode(b []byte) error {
 		return errTrailing(&infoTable[47], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *InternalScriptMail) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = InternalScriptMailDataBlock{From: m.DataBlock.From[:0], Subject: m.DataBlock.Subject[:0], Body: m.DataBlock.Body[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -45675,6 +55049,8 @@ func (m *InternalScriptMail) Validate() error {
 // ScriptDataRequest is the template message ScriptDataRequest (Low 337, Trusted, Unencoded).
 type ScriptDataRequest struct {
 	DataBlock []ScriptDataRequestDataBlock // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ScriptDataRequestDataBlock is block DataBlock of ScriptDataRequest (Variable).
@@ -45727,6 +55103,9 @@ func (*ScriptDataRequest) Trusted() bool { return true }
 // Zerocoded reports whether ScriptDataRequest is zerocoded by default.
 func (*ScriptDataRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ScriptDataRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ScriptDataRequest) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.DataBlock), &infoTable[385], 0)
@@ -45738,15 +55117,16 @@ func (m *ScriptDataRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ScriptDataRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*11 > len(b)-off {
 			return errCount(&infoTable[385], 0, off-1, n, 11, len(b))
 		}
@@ -45761,6 +55141,16 @@ func (m *ScriptDataRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[385], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ScriptDataRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = m.DataBlock[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -45779,6 +55169,8 @@ func (m *ScriptDataRequest) Validate() error {
 // ScriptDataReply is the template message ScriptDataReply (Low 338, Trusted, Unencoded).
 type ScriptDataReply struct {
 	DataBlock []ScriptDataReplyDataBlock // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ScriptDataReplyDataBlock is block DataBlock of ScriptDataReply (Variable).
@@ -45828,6 +55220,9 @@ func (*ScriptDataReply) Trusted() bool { return true }
 // Zerocoded reports whether ScriptDataReply is zerocoded by default.
 func (*ScriptDataReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ScriptDataReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ScriptDataReply) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.DataBlock), &infoTable[386], 0)
@@ -45839,15 +55234,16 @@ func (m *ScriptDataReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ScriptDataReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*10 > len(b)-off {
 			return errCount(&infoTable[386], 0, off-1, n, 10, len(b))
 		}
@@ -45862,6 +55258,16 @@ func (m *ScriptDataReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[386], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ScriptDataReply) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = m.DataBlock[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -45881,6 +55287,8 @@ func (m *ScriptDataReply) Validate() error {
 type CreateGroupRequest struct {
 	AgentData CreateGroupRequestAgentData // Single
 	GroupData CreateGroupRequestGroupData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CreateGroupRequestAgentData is block AgentData of CreateGroupRequest (Single).
@@ -45978,6 +55386,9 @@ func (*CreateGroupRequest) Trusted() bool { return false }
 // Zerocoded reports whether CreateGroupRequest is zerocoded by default.
 func (*CreateGroupRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CreateGroupRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CreateGroupRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -45987,10 +55398,19 @@ func (m *CreateGroupRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CreateGroupRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
@@ -45999,6 +55419,19 @@ func (m *CreateGroupRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[387], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CreateGroupRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = CreateGroupRequestAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = CreateGroupRequestGroupData{Name: m.GroupData.Name[:0], Charter: m.GroupData.Charter[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -46013,6 +55446,8 @@ func (m *CreateGroupRequest) Validate() error {
 type CreateGroupReply struct {
 	AgentData CreateGroupReplyAgentData // Single
 	ReplyData CreateGroupReplyReplyData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CreateGroupReplyAgentData is block AgentData of CreateGroupReply (Single).
@@ -46087,6 +55522,9 @@ func (*CreateGroupReply) Trusted() bool { return true }
 // Zerocoded reports whether CreateGroupReply is zerocoded by default.
 func (*CreateGroupReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CreateGroupReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CreateGroupReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -46096,10 +55534,19 @@ func (m *CreateGroupReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CreateGroupReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ReplyData.decode(b, off); err != nil {
 		return err
@@ -46108,6 +55555,19 @@ func (m *CreateGroupReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[388], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CreateGroupReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = CreateGroupReplyAgentData{}
+		fallthrough
+	case 1:
+		m.ReplyData = CreateGroupReplyReplyData{Message: m.ReplyData.Message[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -46122,6 +55582,8 @@ func (m *CreateGroupReply) Validate() error {
 type UpdateGroupInfo struct {
 	AgentData UpdateGroupInfoAgentData // Single
 	GroupData UpdateGroupInfoGroupData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UpdateGroupInfoAgentData is block AgentData of UpdateGroupInfo (Single).
@@ -46220,6 +55682,9 @@ func (*UpdateGroupInfo) Trusted() bool { return false }
 // Zerocoded reports whether UpdateGroupInfo is zerocoded by default.
 func (*UpdateGroupInfo) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UpdateGroupInfo) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UpdateGroupInfo) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -46229,10 +55694,19 @@ func (m *UpdateGroupInfo) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UpdateGroupInfo) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
@@ -46241,6 +55715,19 @@ func (m *UpdateGroupInfo) Decode(b []byte) error {
 		return errTrailing(&infoTable[389], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UpdateGroupInfo) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = UpdateGroupInfoAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = UpdateGroupInfoGroupData{Charter: m.GroupData.Charter[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -46255,6 +55742,8 @@ func (m *UpdateGroupInfo) Validate() error {
 type GroupRoleChanges struct {
 	AgentData  GroupRoleChangesAgentData    // Single
 	RoleChange []GroupRoleChangesRoleChange // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupRoleChangesAgentData is block AgentData of GroupRoleChanges (Single).
@@ -46325,6 +55814,9 @@ func (*GroupRoleChanges) Trusted() bool { return false }
 // Zerocoded reports whether GroupRoleChanges is zerocoded by default.
 func (*GroupRoleChanges) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupRoleChanges) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupRoleChanges) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -46337,18 +55829,23 @@ func (m *GroupRoleChanges) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupRoleChanges) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*36 > len(b)-off {
 			return errCount(&infoTable[390], 1, off-1, n, 36, len(b))
 		}
@@ -46365,6 +55862,19 @@ func (m *GroupRoleChanges) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupRoleChanges) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupRoleChangesAgentData{}
+		fallthrough
+	case 1:
+		m.RoleChange = m.RoleChange[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *GroupRoleChanges) Validate() error {
 	if len(m.RoleChange) > 0xFF {
@@ -46377,6 +55887,8 @@ func (m *GroupRoleChanges) Validate() error {
 type JoinGroupRequest struct {
 	AgentData JoinGroupRequestAgentData // Single
 	GroupData JoinGroupRequestGroupData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // JoinGroupRequestAgentData is block AgentData of JoinGroupRequest (Single).
@@ -46438,6 +55950,9 @@ func (*JoinGroupRequest) Trusted() bool { return false }
 // Zerocoded reports whether JoinGroupRequest is zerocoded by default.
 func (*JoinGroupRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *JoinGroupRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *JoinGroupRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -46447,10 +55962,19 @@ func (m *JoinGroupRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *JoinGroupRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
@@ -46459,6 +55983,19 @@ func (m *JoinGroupRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[391], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *JoinGroupRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = JoinGroupRequestAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = JoinGroupRequestGroupData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -46470,6 +56007,8 @@ func (m *JoinGroupRequest) Validate() error {
 type JoinGroupReply struct {
 	AgentData JoinGroupReplyAgentData // Single
 	GroupData JoinGroupReplyGroupData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // JoinGroupReplyAgentData is block AgentData of JoinGroupReply (Single).
@@ -46531,6 +56070,9 @@ func (*JoinGroupReply) Trusted() bool { return true }
 // Zerocoded reports whether JoinGroupReply is zerocoded by default.
 func (*JoinGroupReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *JoinGroupReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *JoinGroupReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -46540,10 +56082,19 @@ func (m *JoinGroupReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *JoinGroupReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
@@ -46552,6 +56103,19 @@ func (m *JoinGroupReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[392], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *JoinGroupReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = JoinGroupReplyAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = JoinGroupReplyGroupData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -46564,6 +56128,8 @@ type EjectGroupMemberRequest struct {
 	AgentData EjectGroupMemberRequestAgentData   // Single
 	GroupData EjectGroupMemberRequestGroupData   // Single
 	EjectData []EjectGroupMemberRequestEjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EjectGroupMemberRequestAgentData is block AgentData of EjectGroupMemberRequest (Single).
@@ -46647,6 +56213,9 @@ func (*EjectGroupMemberRequest) Trusted() bool { return false }
 // Zerocoded reports whether EjectGroupMemberRequest is zerocoded by default.
 func (*EjectGroupMemberRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EjectGroupMemberRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EjectGroupMemberRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -46660,21 +56229,30 @@ func (m *EjectGroupMemberRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EjectGroupMemberRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*16 > len(b)-off {
 			return errCount(&infoTable[393], 2, off-1, n, 16, len(b))
 		}
@@ -46691,6 +56269,22 @@ func (m *EjectGroupMemberRequest) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EjectGroupMemberRequest) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = EjectGroupMemberRequestAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = EjectGroupMemberRequestGroupData{}
+		fallthrough
+	case 2:
+		m.EjectData = m.EjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *EjectGroupMemberRequest) Validate() error {
 	if len(m.EjectData) > 0xFF {
@@ -46704,6 +56298,8 @@ type EjectGroupMemberReply struct {
 	AgentData EjectGroupMemberReplyAgentData // Single
 	GroupData EjectGroupMemberReplyGroupData // Single
 	EjectData EjectGroupMemberReplyEjectData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // EjectGroupMemberReplyAgentData is block AgentData of EjectGroupMemberReply (Single).
@@ -46784,6 +56380,9 @@ func (*EjectGroupMemberReply) Trusted() bool { return true }
 // Zerocoded reports whether EjectGroupMemberReply is zerocoded by default.
 func (*EjectGroupMemberReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *EjectGroupMemberReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *EjectGroupMemberReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -46794,13 +56393,26 @@ func (m *EjectGroupMemberReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *EjectGroupMemberReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
 	}
 	if off, err = m.EjectData.decode(b, off); err != nil {
 		return err
@@ -46809,6 +56421,22 @@ func (m *EjectGroupMemberReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[394], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *EjectGroupMemberReply) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = EjectGroupMemberReplyAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = EjectGroupMemberReplyGroupData{}
+		fallthrough
+	case 2:
+		m.EjectData = EjectGroupMemberReplyEjectData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -46820,6 +56448,8 @@ func (m *EjectGroupMemberReply) Validate() error {
 type LeaveGroupRequest struct {
 	AgentData LeaveGroupRequestAgentData // Single
 	GroupData LeaveGroupRequestGroupData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LeaveGroupRequestAgentData is block AgentData of LeaveGroupRequest (Single).
@@ -46881,6 +56511,9 @@ func (*LeaveGroupRequest) Trusted() bool { return false }
 // Zerocoded reports whether LeaveGroupRequest is zerocoded by default.
 func (*LeaveGroupRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LeaveGroupRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LeaveGroupRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -46890,10 +56523,19 @@ func (m *LeaveGroupRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LeaveGroupRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
@@ -46902,6 +56544,19 @@ func (m *LeaveGroupRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[395], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LeaveGroupRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = LeaveGroupRequestAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = LeaveGroupRequestGroupData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -46913,6 +56568,8 @@ func (m *LeaveGroupRequest) Validate() error {
 type LeaveGroupReply struct {
 	AgentData LeaveGroupReplyAgentData // Single
 	GroupData LeaveGroupReplyGroupData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LeaveGroupReplyAgentData is block AgentData of LeaveGroupReply (Single).
@@ -46974,6 +56631,9 @@ func (*LeaveGroupReply) Trusted() bool { return true }
 // Zerocoded reports whether LeaveGroupReply is zerocoded by default.
 func (*LeaveGroupReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LeaveGroupReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LeaveGroupReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -46983,10 +56643,19 @@ func (m *LeaveGroupReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LeaveGroupReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
@@ -46995,6 +56664,19 @@ func (m *LeaveGroupReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[396], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LeaveGroupReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = LeaveGroupReplyAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = LeaveGroupReplyGroupData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -47007,6 +56689,8 @@ type InviteGroupRequest struct {
 	AgentData  InviteGroupRequestAgentData    // Single
 	GroupData  InviteGroupRequestGroupData    // Single
 	InviteData []InviteGroupRequestInviteData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // InviteGroupRequestAgentData is block AgentData of InviteGroupRequest (Single).
@@ -47093,6 +56777,9 @@ func (*InviteGroupRequest) Trusted() bool { return false }
 // Zerocoded reports whether InviteGroupRequest is zerocoded by default.
 func (*InviteGroupRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *InviteGroupRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *InviteGroupRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -47106,21 +56793,30 @@ func (m *InviteGroupRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *InviteGroupRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*32 > len(b)-off {
 			return errCount(&infoTable[397], 2, off-1, n, 32, len(b))
 		}
@@ -47137,6 +56833,22 @@ func (m *InviteGroupRequest) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *InviteGroupRequest) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = InviteGroupRequestAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = InviteGroupRequestGroupData{}
+		fallthrough
+	case 2:
+		m.InviteData = m.InviteData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *InviteGroupRequest) Validate() error {
 	if len(m.InviteData) > 0xFF {
@@ -47149,6 +56861,8 @@ func (m *InviteGroupRequest) Validate() error {
 type InviteGroupResponse struct {
 	InviteData InviteGroupResponseInviteData // Single
 	GroupData  InviteGroupResponseGroupData  // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // InviteGroupResponseInviteData is block InviteData of InviteGroupResponse (Single).
@@ -47219,6 +56933,9 @@ func (*InviteGroupResponse) Trusted() bool { return true }
 // Zerocoded reports whether InviteGroupResponse is zerocoded by default.
 func (*InviteGroupResponse) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *InviteGroupResponse) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *InviteGroupResponse) AppendTo(b []byte) []byte {
 	b = m.InviteData.appendTo(b, 0)
@@ -47228,10 +56945,19 @@ func (m *InviteGroupResponse) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *InviteGroupResponse) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.InviteData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
@@ -47240,6 +56966,19 @@ func (m *InviteGroupResponse) Decode(b []byte) error {
 		return errTrailing(&infoTable[398], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *InviteGroupResponse) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.InviteData = InviteGroupResponseInviteData{}
+		fallthrough
+	case 1:
+		m.GroupData = InviteGroupResponseGroupData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -47251,6 +56990,8 @@ func (m *InviteGroupResponse) Validate() error {
 type GroupProfileRequest struct {
 	AgentData GroupProfileRequestAgentData // Single
 	GroupData GroupProfileRequestGroupData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupProfileRequestAgentData is block AgentData of GroupProfileRequest (Single).
@@ -47312,6 +57053,9 @@ func (*GroupProfileRequest) Trusted() bool { return false }
 // Zerocoded reports whether GroupProfileRequest is zerocoded by default.
 func (*GroupProfileRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupProfileRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupProfileRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -47321,10 +57065,19 @@ func (m *GroupProfileRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupProfileRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
@@ -47333,6 +57086,19 @@ func (m *GroupProfileRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[399], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupProfileRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupProfileRequestAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = GroupProfileRequestGroupData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -47344,6 +57110,8 @@ func (m *GroupProfileRequest) Validate() error {
 type GroupProfileReply struct {
 	AgentData GroupProfileReplyAgentData // Single
 	GroupData GroupProfileReplyGroupData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupProfileReplyAgentData is block AgentData of GroupProfileReply (Single).
@@ -47479,6 +57247,9 @@ func (*GroupProfileReply) Trusted() bool { return true }
 // Zerocoded reports whether GroupProfileReply is zerocoded by default.
 func (*GroupProfileReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupProfileReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupProfileReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -47488,10 +57259,19 @@ func (m *GroupProfileReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupProfileReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
@@ -47500,6 +57280,19 @@ func (m *GroupProfileReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[400], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupProfileReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupProfileReplyAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = GroupProfileReplyGroupData{Name: m.GroupData.Name[:0], Charter: m.GroupData.Charter[:0], MemberTitle: m.GroupData.MemberTitle[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -47514,6 +57307,8 @@ func (m *GroupProfileReply) Validate() error {
 type GroupAccountSummaryRequest struct {
 	AgentData GroupAccountSummaryRequestAgentData // Single
 	MoneyData GroupAccountSummaryRequestMoneyData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupAccountSummaryRequestAgentData is block AgentData of GroupAccountSummaryRequest (Single).
@@ -47584,6 +57379,9 @@ func (*GroupAccountSummaryRequest) Trusted() bool { return false }
 // Zerocoded reports whether GroupAccountSummaryRequest is zerocoded by default.
 func (*GroupAccountSummaryRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupAccountSummaryRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupAccountSummaryRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -47593,10 +57391,19 @@ func (m *GroupAccountSummaryRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupAccountSummaryRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MoneyData.decode(b, off); err != nil {
 		return err
@@ -47605,6 +57412,19 @@ func (m *GroupAccountSummaryRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[401], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupAccountSummaryRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupAccountSummaryRequestAgentData{}
+		fallthrough
+	case 1:
+		m.MoneyData = GroupAccountSummaryRequestMoneyData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -47616,6 +57436,8 @@ func (m *GroupAccountSummaryRequest) Validate() error {
 type GroupAccountSummaryReply struct {
 	AgentData GroupAccountSummaryReplyAgentData // Single
 	MoneyData GroupAccountSummaryReplyMoneyData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupAccountSummaryReplyAgentData is block AgentData of GroupAccountSummaryReply (Single).
@@ -47760,6 +57582,9 @@ func (*GroupAccountSummaryReply) Trusted() bool { return true }
 // Zerocoded reports whether GroupAccountSummaryReply is zerocoded by default.
 func (*GroupAccountSummaryReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupAccountSummaryReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupAccountSummaryReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -47769,10 +57594,19 @@ func (m *GroupAccountSummaryReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupAccountSummaryReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MoneyData.decode(b, off); err != nil {
 		return err
@@ -47781,6 +57615,19 @@ func (m *GroupAccountSummaryReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[402], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupAccountSummaryReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupAccountSummaryReplyAgentData{}
+		fallthrough
+	case 1:
+		m.MoneyData = GroupAccountSummaryReplyMoneyData{StartDate: m.MoneyData.StartDate[:0], LastTaxDate: m.MoneyData.LastTaxDate[:0], TaxDate: m.MoneyData.TaxDate[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -47795,6 +57642,8 @@ func (m *GroupAccountSummaryReply) Validate() error {
 type GroupAccountDetailsRequest struct {
 	AgentData GroupAccountDetailsRequestAgentData // Single
 	MoneyData GroupAccountDetailsRequestMoneyData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupAccountDetailsRequestAgentData is block AgentData of GroupAccountDetailsRequest (Single).
@@ -47865,6 +57714,9 @@ func (*GroupAccountDetailsRequest) Trusted() bool { return false }
 // Zerocoded reports whether GroupAccountDetailsRequest is zerocoded by default.
 func (*GroupAccountDetailsRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupAccountDetailsRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupAccountDetailsRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -47874,10 +57726,19 @@ func (m *GroupAccountDetailsRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupAccountDetailsRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MoneyData.decode(b, off); err != nil {
 		return err
@@ -47886,6 +57747,19 @@ func (m *GroupAccountDetailsRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[403], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupAccountDetailsRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupAccountDetailsRequestAgentData{}
+		fallthrough
+	case 1:
+		m.MoneyData = GroupAccountDetailsRequestMoneyData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -47898,6 +57772,8 @@ type GroupAccountDetailsReply struct {
 	AgentData   GroupAccountDetailsReplyAgentData     // Single
 	MoneyData   GroupAccountDetailsReplyMoneyData     // Single
 	HistoryData []GroupAccountDetailsReplyHistoryData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupAccountDetailsReplyAgentData is block AgentData of GroupAccountDetailsReply (Single).
@@ -48013,6 +57889,9 @@ func (*GroupAccountDetailsReply) Trusted() bool { return true }
 // Zerocoded reports whether GroupAccountDetailsReply is zerocoded by default.
 func (*GroupAccountDetailsReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupAccountDetailsReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupAccountDetailsReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -48026,21 +57905,30 @@ func (m *GroupAccountDetailsReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupAccountDetailsReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MoneyData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*5 > len(b)-off {
 			return errCount(&infoTable[404], 2, off-1, n, 5, len(b))
 		}
@@ -48055,6 +57943,22 @@ func (m *GroupAccountDetailsReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[404], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupAccountDetailsReply) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupAccountDetailsReplyAgentData{}
+		fallthrough
+	case 1:
+		m.MoneyData = GroupAccountDetailsReplyMoneyData{StartDate: m.MoneyData.StartDate[:0]}
+		fallthrough
+	case 2:
+		m.HistoryData = m.HistoryData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -48077,6 +57981,8 @@ func (m *GroupAccountDetailsReply) Validate() error {
 type GroupAccountTransactionsRequest struct {
 	AgentData GroupAccountTransactionsRequestAgentData // Single
 	MoneyData GroupAccountTransactionsRequestMoneyData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupAccountTransactionsRequestAgentData is block AgentData of GroupAccountTransactionsRequest (Single).
@@ -48147,6 +58053,9 @@ func (*GroupAccountTransactionsRequest) Trusted() bool { return false }
 // Zerocoded reports whether GroupAccountTransactionsRequest is zerocoded by default.
 func (*GroupAccountTransactionsRequest) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupAccountTransactionsRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupAccountTransactionsRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -48156,10 +58065,19 @@ func (m *GroupAccountTransactionsRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupAccountTransactionsRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MoneyData.decode(b, off); err != nil {
 		return err
@@ -48168,6 +58086,19 @@ func (m *GroupAccountTransactionsRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[405], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupAccountTransactionsRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupAccountTransactionsRequestAgentData{}
+		fallthrough
+	case 1:
+		m.MoneyData = GroupAccountTransactionsRequestMoneyData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -48180,6 +58111,8 @@ type GroupAccountTransactionsReply struct {
 	AgentData   GroupAccountTransactionsReplyAgentData     // Single
 	MoneyData   GroupAccountTransactionsReplyMoneyData     // Single
 	HistoryData []GroupAccountTransactionsReplyHistoryData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupAccountTransactionsReplyAgentData is block AgentData of GroupAccountTransactionsReply (Single).
@@ -48320,6 +58253,9 @@ func (*GroupAccountTransactionsReply) Trusted() bool { return true }
 // Zerocoded reports whether GroupAccountTransactionsReply is zerocoded by default.
 func (*GroupAccountTransactionsReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupAccountTransactionsReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupAccountTransactionsReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -48333,21 +58269,30 @@ func (m *GroupAccountTransactionsReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupAccountTransactionsReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.MoneyData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*11 > len(b)-off {
 			return errCount(&infoTable[406], 2, off-1, n, 11, len(b))
 		}
@@ -48362,6 +58307,22 @@ func (m *GroupAccountTransactionsReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[406], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupAccountTransactionsReply) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupAccountTransactionsReplyAgentData{}
+		fallthrough
+	case 1:
+		m.MoneyData = GroupAccountTransactionsReplyMoneyData{StartDate: m.MoneyData.StartDate[:0]}
+		fallthrough
+	case 2:
+		m.HistoryData = m.HistoryData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -48385,6 +58346,8 @@ type GroupActiveProposalsRequest struct {
 	AgentData       GroupActiveProposalsRequestAgentData       // Single
 	GroupData       GroupActiveProposalsRequestGroupData       // Single
 	TransactionData GroupActiveProposalsRequestTransactionData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupActiveProposalsRequestAgentData is block AgentData of GroupActiveProposalsRequest (Single).
@@ -48468,6 +58431,9 @@ func (*GroupActiveProposalsRequest) Trusted() bool { return false }
 // Zerocoded reports whether GroupActiveProposalsRequest is zerocoded by default.
 func (*GroupActiveProposalsRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupActiveProposalsRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupActiveProposalsRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -48478,13 +58444,26 @@ func (m *GroupActiveProposalsRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupActiveProposalsRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
 	}
 	if off, err = m.TransactionData.decode(b, off); err != nil {
 		return err
@@ -48493,6 +58472,22 @@ func (m *GroupActiveProposalsRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[407], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupActiveProposalsRequest) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupActiveProposalsRequestAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = GroupActiveProposalsRequestGroupData{}
+		fallthrough
+	case 2:
+		m.TransactionData = GroupActiveProposalsRequestTransactionData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -48505,6 +58500,8 @@ type GroupActiveProposalItemReply struct {
 	AgentData       GroupActiveProposalItemReplyAgentData       // Single
 	TransactionData GroupActiveProposalItemReplyTransactionData // Single
 	ProposalData    []GroupActiveProposalItemReplyProposalData  // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupActiveProposalItemReplyAgentData is block AgentData of GroupActiveProposalItemReply (Single).
@@ -48660,6 +58657,9 @@ func (*GroupActiveProposalItemReply) Trusted() bool { return true }
 // Zerocoded reports whether GroupActiveProposalItemReply is zerocoded by default.
 func (*GroupActiveProposalItemReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupActiveProposalItemReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupActiveProposalItemReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -48673,21 +58673,30 @@ func (m *GroupActiveProposalItemReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupActiveProposalItemReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.TransactionData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*46 > len(b)-off {
 			return errCount(&infoTable[408], 2, off-1, n, 46, len(b))
 		}
@@ -48702,6 +58711,22 @@ func (m *GroupActiveProposalItemReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[408], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupActiveProposalItemReply) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupActiveProposalItemReplyAgentData{}
+		fallthrough
+	case 1:
+		m.TransactionData = GroupActiveProposalItemReplyTransactionData{}
+		fallthrough
+	case 2:
+		m.ProposalData = m.ProposalData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -48722,6 +58747,8 @@ type GroupVoteHistoryRequest struct {
 	AgentData       GroupVoteHistoryRequestAgentData       // Single
 	GroupData       GroupVoteHistoryRequestGroupData       // Single
 	TransactionData GroupVoteHistoryRequestTransactionData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupVoteHistoryRequestAgentData is block AgentData of GroupVoteHistoryRequest (Single).
@@ -48805,6 +58832,9 @@ func (*GroupVoteHistoryRequest) Trusted() bool { return false }
 // Zerocoded reports whether GroupVoteHistoryRequest is zerocoded by default.
 func (*GroupVoteHistoryRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupVoteHistoryRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupVoteHistoryRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -48815,13 +58845,26 @@ func (m *GroupVoteHistoryRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupVoteHistoryRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
 	}
 	if off, err = m.TransactionData.decode(b, off); err != nil {
 		return err
@@ -48830,6 +58873,22 @@ func (m *GroupVoteHistoryRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[409], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupVoteHistoryRequest) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupVoteHistoryRequestAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = GroupVoteHistoryRequestGroupData{}
+		fallthrough
+	case 2:
+		m.TransactionData = GroupVoteHistoryRequestTransactionData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -48843,6 +58902,8 @@ type GroupVoteHistoryItemReply struct {
 	TransactionData GroupVoteHistoryItemReplyTransactionData // Single
 	HistoryItemData GroupVoteHistoryItemReplyHistoryItemData // Single
 	VoteItem        []GroupVoteHistoryItemReplyVoteItem      // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupVoteHistoryItemReplyAgentData is block AgentData of GroupVoteHistoryItemReply (Single).
@@ -49047,6 +59108,9 @@ func (*GroupVoteHistoryItemReply) Trusted() bool { return true }
 // Zerocoded reports whether GroupVoteHistoryItemReply is zerocoded by default.
 func (*GroupVoteHistoryItemReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupVoteHistoryItemReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupVoteHistoryItemReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -49061,24 +59125,37 @@ func (m *GroupVoteHistoryItemReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupVoteHistoryItemReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.TransactionData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	if off, err = m.HistoryItemData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(3)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*21 > len(b)-off {
 			return errCount(&infoTable[410], 3, off-1, n, 21, len(b))
 		}
@@ -49093,6 +59170,25 @@ func (m *GroupVoteHistoryItemReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[410], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupVoteHistoryItemReply) absentFrom(k int) {
+	m.absent = uint8(4 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupVoteHistoryItemReplyAgentData{}
+		fallthrough
+	case 1:
+		m.TransactionData = GroupVoteHistoryItemReplyTransactionData{}
+		fallthrough
+	case 2:
+		m.HistoryItemData = GroupVoteHistoryItemReplyHistoryItemData{TerseDateID: m.HistoryItemData.TerseDateID[:0], StartDateTime: m.HistoryItemData.StartDateTime[:0], EndDateTime: m.HistoryItemData.EndDateTime[:0], VoteType: m.HistoryItemData.VoteType[:0], VoteResult: m.HistoryItemData.VoteResult[:0], ProposalText: m.HistoryItemData.ProposalText[:0]}
+		fallthrough
+	case 3:
+		m.VoteItem = m.VoteItem[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -49115,6 +59211,8 @@ func (m *GroupVoteHistoryItemReply) Validate() error {
 type StartGroupProposal struct {
 	AgentData    StartGroupProposalAgentData    // Single
 	ProposalData StartGroupProposalProposalData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // StartGroupProposalAgentData is block AgentData of StartGroupProposal (Single).
@@ -49198,6 +59296,9 @@ func (*StartGroupProposal) Trusted() bool { return false }
 // Zerocoded reports whether StartGroupProposal is zerocoded by default.
 func (*StartGroupProposal) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *StartGroupProposal) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *StartGroupProposal) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -49207,10 +59308,19 @@ func (m *StartGroupProposal) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *StartGroupProposal) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ProposalData.decode(b, off); err != nil {
 		return err
@@ -49219,6 +59329,19 @@ func (m *StartGroupProposal) Decode(b []byte) error {
 		return errTrailing(&infoTable[411], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *StartGroupProposal) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = StartGroupProposalAgentData{}
+		fallthrough
+	case 1:
+		m.ProposalData = StartGroupProposalProposalData{ProposalText: m.ProposalData.ProposalText[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -49233,6 +59356,8 @@ func (m *StartGroupProposal) Validate() error {
 type GroupProposalBallot struct {
 	AgentData    GroupProposalBallotAgentData    // Single
 	ProposalData GroupProposalBallotProposalData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupProposalBallotAgentData is block AgentData of GroupProposalBallot (Single).
@@ -49310,6 +59435,9 @@ func (*GroupProposalBallot) Trusted() bool { return false }
 // Zerocoded reports whether GroupProposalBallot is zerocoded by default.
 func (*GroupProposalBallot) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupProposalBallot) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupProposalBallot) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -49319,10 +59447,19 @@ func (m *GroupProposalBallot) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupProposalBallot) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ProposalData.decode(b, off); err != nil {
 		return err
@@ -49331,6 +59468,19 @@ func (m *GroupProposalBallot) Decode(b []byte) error {
 		return errTrailing(&infoTable[412], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupProposalBallot) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupProposalBallotAgentData{}
+		fallthrough
+	case 1:
+		m.ProposalData = GroupProposalBallotProposalData{VoteCast: m.ProposalData.VoteCast[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -49357,6 +59507,9 @@ func (*TallyVotes) Trusted() bool { return true }
 // Zerocoded reports whether TallyVotes is zerocoded by default.
 func (*TallyVotes) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (*TallyVotes) Absent() int { return 0 }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *TallyVotes) AppendTo(b []byte) []byte {
 	return b
@@ -49379,6 +59532,8 @@ func (m *TallyVotes) Validate() error {
 type GroupMembersRequest struct {
 	AgentData GroupMembersRequestAgentData // Single
 	GroupData GroupMembersRequestGroupData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupMembersRequestAgentData is block AgentData of GroupMembersRequest (Single).
@@ -49443,6 +59598,9 @@ func (*GroupMembersRequest) Trusted() bool { return false }
 // Zerocoded reports whether GroupMembersRequest is zerocoded by default.
 func (*GroupMembersRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupMembersRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupMembersRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -49452,10 +59610,19 @@ func (m *GroupMembersRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupMembersRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
@@ -49464,6 +59631,19 @@ func (m *GroupMembersRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[414], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupMembersRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupMembersRequestAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = GroupMembersRequestGroupData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -49476,6 +59656,8 @@ type GroupMembersReply struct {
 	AgentData  GroupMembersReplyAgentData    // Single
 	GroupData  GroupMembersReplyGroupData    // Single
 	MemberData []GroupMembersReplyMemberData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupMembersReplyAgentData is block AgentData of GroupMembersReply (Single).
@@ -49604,6 +59786,9 @@ func (*GroupMembersReply) Trusted() bool { return true }
 // Zerocoded reports whether GroupMembersReply is zerocoded by default.
 func (*GroupMembersReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupMembersReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupMembersReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -49617,21 +59802,30 @@ func (m *GroupMembersReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupMembersReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*31 > len(b)-off {
 			return errCount(&infoTable[415], 2, off-1, n, 31, len(b))
 		}
@@ -49646,6 +59840,22 @@ func (m *GroupMembersReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[415], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupMembersReply) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupMembersReplyAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = GroupMembersReplyGroupData{}
+		fallthrough
+	case 2:
+		m.MemberData = m.MemberData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -49664,6 +59874,8 @@ func (m *GroupMembersReply) Validate() error {
 // ActivateGroup is the template message ActivateGroup (Low 368, NotTrusted, Zerocoded).
 type ActivateGroup struct {
 	AgentData ActivateGroupAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ActivateGroupAgentData is block AgentData of ActivateGroup (Single).
@@ -49706,6 +59918,9 @@ func (*ActivateGroup) Trusted() bool { return false }
 // Zerocoded reports whether ActivateGroup is zerocoded by default.
 func (*ActivateGroup) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ActivateGroup) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ActivateGroup) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -49714,8 +59929,13 @@ func (m *ActivateGroup) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ActivateGroup) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -49723,6 +59943,16 @@ func (m *ActivateGroup) Decode(b []byte) error {
 		return errTrailing(&infoTable[416], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ActivateGroup) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = ActivateGroupAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -49734,6 +59964,8 @@ func (m *ActivateGroup) Validate() error {
 type SetGroupContribution struct {
 	AgentData SetGroupContributionAgentData // Single
 	Data      SetGroupContributionData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SetGroupContributionAgentData is block AgentData of SetGroupContribution (Single).
@@ -49798,6 +60030,9 @@ func (*SetGroupContribution) Trusted() bool { return false }
 // Zerocoded reports whether SetGroupContribution is zerocoded by default.
 func (*SetGroupContribution) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SetGroupContribution) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SetGroupContribution) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -49807,10 +60042,19 @@ func (m *SetGroupContribution) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SetGroupContribution) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -49819,6 +60063,19 @@ func (m *SetGroupContribution) Decode(b []byte) error {
 		return errTrailing(&infoTable[417], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SetGroupContribution) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = SetGroupContributionAgentData{}
+		fallthrough
+	case 1:
+		m.Data = SetGroupContributionData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -49831,6 +60088,8 @@ type SetGroupAcceptNotices struct {
 	AgentData SetGroupAcceptNoticesAgentData // Single
 	Data      SetGroupAcceptNoticesData      // Single
 	NewData   SetGroupAcceptNoticesNewData   // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SetGroupAcceptNoticesAgentData is block AgentData of SetGroupAcceptNotices (Single).
@@ -49917,6 +60176,9 @@ func (*SetGroupAcceptNotices) Trusted() bool { return false }
 // Zerocoded reports whether SetGroupAcceptNotices is zerocoded by default.
 func (*SetGroupAcceptNotices) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SetGroupAcceptNotices) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SetGroupAcceptNotices) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -49927,13 +60189,26 @@ func (m *SetGroupAcceptNotices) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SetGroupAcceptNotices) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
 	}
 	if off, err = m.NewData.decode(b, off); err != nil {
 		return err
@@ -49942,6 +60217,22 @@ func (m *SetGroupAcceptNotices) Decode(b []byte) error {
 		return errTrailing(&infoTable[418], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SetGroupAcceptNotices) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = SetGroupAcceptNoticesAgentData{}
+		fallthrough
+	case 1:
+		m.Data = SetGroupAcceptNoticesData{}
+		fallthrough
+	case 2:
+		m.NewData = SetGroupAcceptNoticesNewData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -49953,6 +60244,8 @@ func (m *SetGroupAcceptNotices) Validate() error {
 type GroupRoleDataRequest struct {
 	AgentData GroupRoleDataRequestAgentData // Single
 	GroupData GroupRoleDataRequestGroupData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupRoleDataRequestAgentData is block AgentData of GroupRoleDataRequest (Single).
@@ -50017,6 +60310,9 @@ func (*GroupRoleDataRequest) Trusted() bool { return false }
 // Zerocoded reports whether GroupRoleDataRequest is zerocoded by default.
 func (*GroupRoleDataRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupRoleDataRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupRoleDataRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -50026,10 +60322,19 @@ func (m *GroupRoleDataRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupRoleDataRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
@@ -50038,6 +60343,19 @@ func (m *GroupRoleDataRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[419], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupRoleDataRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupRoleDataRequestAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = GroupRoleDataRequestGroupData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -50050,6 +60368,8 @@ type GroupRoleDataReply struct {
 	AgentData GroupRoleDataReplyAgentData  // Single
 	GroupData GroupRoleDataReplyGroupData  // Single
 	RoleData  []GroupRoleDataReplyRoleData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupRoleDataReplyAgentData is block AgentData of GroupRoleDataReply (Single).
@@ -50177,6 +60497,9 @@ func (*GroupRoleDataReply) Trusted() bool { return true }
 // Zerocoded reports whether GroupRoleDataReply is zerocoded by default.
 func (*GroupRoleDataReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupRoleDataReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupRoleDataReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -50190,21 +60513,30 @@ func (m *GroupRoleDataReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupRoleDataReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*31 > len(b)-off {
 			return errCount(&infoTable[420], 2, off-1, n, 31, len(b))
 		}
@@ -50219,6 +60551,22 @@ func (m *GroupRoleDataReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[420], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupRoleDataReply) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupRoleDataReplyAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = GroupRoleDataReplyGroupData{}
+		fallthrough
+	case 2:
+		m.RoleData = m.RoleData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -50238,6 +60586,8 @@ func (m *GroupRoleDataReply) Validate() error {
 type GroupRoleMembersRequest struct {
 	AgentData GroupRoleMembersRequestAgentData // Single
 	GroupData GroupRoleMembersRequestGroupData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupRoleMembersRequestAgentData is block AgentData of GroupRoleMembersRequest (Single).
@@ -50302,6 +60652,9 @@ func (*GroupRoleMembersRequest) Trusted() bool { return false }
 // Zerocoded reports whether GroupRoleMembersRequest is zerocoded by default.
 func (*GroupRoleMembersRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupRoleMembersRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupRoleMembersRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -50311,10 +60664,19 @@ func (m *GroupRoleMembersRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupRoleMembersRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
@@ -50323,6 +60685,19 @@ func (m *GroupRoleMembersRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[421], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupRoleMembersRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupRoleMembersRequestAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = GroupRoleMembersRequestGroupData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -50334,6 +60709,8 @@ func (m *GroupRoleMembersRequest) Validate() error {
 type GroupRoleMembersReply struct {
 	AgentData  GroupRoleMembersReplyAgentData    // Single
 	MemberData []GroupRoleMembersReplyMemberData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupRoleMembersReplyAgentData is block AgentData of GroupRoleMembersReply (Single).
@@ -50404,6 +60781,9 @@ func (*GroupRoleMembersReply) Trusted() bool { return true }
 // Zerocoded reports whether GroupRoleMembersReply is zerocoded by default.
 func (*GroupRoleMembersReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupRoleMembersReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupRoleMembersReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -50416,18 +60796,23 @@ func (m *GroupRoleMembersReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupRoleMembersReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*32 > len(b)-off {
 			return errCount(&infoTable[422], 1, off-1, n, 32, len(b))
 		}
@@ -50444,6 +60829,19 @@ func (m *GroupRoleMembersReply) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupRoleMembersReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupRoleMembersReplyAgentData{}
+		fallthrough
+	case 1:
+		m.MemberData = m.MemberData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *GroupRoleMembersReply) Validate() error {
 	if len(m.MemberData) > 0xFF {
@@ -50455,6 +60853,8 @@ func (m *GroupRoleMembersReply) Validate() error {
 // GroupTitlesRequest is the template message GroupTitlesRequest (Low 375, NotTrusted, Unencoded).
 type GroupTitlesRequest struct {
 	AgentData GroupTitlesRequestAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupTitlesRequestAgentData is block AgentData of GroupTitlesRequest (Single).
@@ -50500,6 +60900,9 @@ func (*GroupTitlesRequest) Trusted() bool { return false }
 // Zerocoded reports whether GroupTitlesRequest is zerocoded by default.
 func (*GroupTitlesRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupTitlesRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupTitlesRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -50508,8 +60911,13 @@ func (m *GroupTitlesRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupTitlesRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -50517,6 +60925,16 @@ func (m *GroupTitlesRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[423], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupTitlesRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupTitlesRequestAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -50528,6 +60946,8 @@ func (m *GroupTitlesRequest) Validate() error {
 type GroupTitlesReply struct {
 	AgentData GroupTitlesReplyAgentData   // Single
 	GroupData []GroupTitlesReplyGroupData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupTitlesReplyAgentData is block AgentData of GroupTitlesReply (Single).
@@ -50608,6 +61028,9 @@ func (*GroupTitlesReply) Trusted() bool { return true }
 // Zerocoded reports whether GroupTitlesReply is zerocoded by default.
 func (*GroupTitlesReply) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupTitlesReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupTitlesReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -50620,18 +61043,23 @@ func (m *GroupTitlesReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupTitlesReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*18 > len(b)-off {
 			return errCount(&infoTable[424], 1, off-1, n, 18, len(b))
 		}
@@ -50646,6 +61074,19 @@ func (m *GroupTitlesReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[424], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupTitlesReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupTitlesReplyAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = m.GroupData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -50664,6 +61105,8 @@ func (m *GroupTitlesReply) Validate() error {
 // GroupTitleUpdate is the template message GroupTitleUpdate (Low 377, NotTrusted, Unencoded).
 type GroupTitleUpdate struct {
 	AgentData GroupTitleUpdateAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupTitleUpdateAgentData is block AgentData of GroupTitleUpdate (Single).
@@ -50709,6 +61152,9 @@ func (*GroupTitleUpdate) Trusted() bool { return false }
 // Zerocoded reports whether GroupTitleUpdate is zerocoded by default.
 func (*GroupTitleUpdate) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupTitleUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupTitleUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -50717,8 +61163,13 @@ func (m *GroupTitleUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupTitleUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -50726,6 +61177,16 @@ func (m *GroupTitleUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[425], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupTitleUpdate) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupTitleUpdateAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -50737,6 +61198,8 @@ func (m *GroupTitleUpdate) Validate() error {
 type GroupRoleUpdate struct {
 	AgentData GroupRoleUpdateAgentData  // Single
 	RoleData  []GroupRoleUpdateRoleData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupRoleUpdateAgentData is block AgentData of GroupRoleUpdate (Single).
@@ -50842,6 +61305,9 @@ func (*GroupRoleUpdate) Trusted() bool { return false }
 // Zerocoded reports whether GroupRoleUpdate is zerocoded by default.
 func (*GroupRoleUpdate) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupRoleUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupRoleUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -50854,18 +61320,23 @@ func (m *GroupRoleUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupRoleUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*28 > len(b)-off {
 			return errCount(&infoTable[426], 1, off-1, n, 28, len(b))
 		}
@@ -50880,6 +61351,19 @@ func (m *GroupRoleUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[426], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupRoleUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = GroupRoleUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.RoleData = m.RoleData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -50898,6 +61382,8 @@ func (m *GroupRoleUpdate) Validate() error {
 // LiveHelpGroupRequest is the template message LiveHelpGroupRequest (Low 379, Trusted, Unencoded).
 type LiveHelpGroupRequest struct {
 	RequestData LiveHelpGroupRequestRequestData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LiveHelpGroupRequestRequestData is block RequestData of LiveHelpGroupRequest (Single).
@@ -50937,6 +61423,9 @@ func (*LiveHelpGroupRequest) Trusted() bool { return true }
 // Zerocoded reports whether LiveHelpGroupRequest is zerocoded by default.
 func (*LiveHelpGroupRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LiveHelpGroupRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LiveHelpGroupRequest) AppendTo(b []byte) []byte {
 	b = m.RequestData.appendTo(b, 0)
@@ -50945,8 +61434,13 @@ func (m *LiveHelpGroupRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LiveHelpGroupRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.RequestData.decode(b, off); err != nil {
 		return err
 	}
@@ -50954,6 +61448,16 @@ func (m *LiveHelpGroupRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[427], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LiveHelpGroupRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.RequestData = LiveHelpGroupRequestRequestData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -50964,6 +61468,8 @@ func (m *LiveHelpGroupRequest) Validate() error {
 // LiveHelpGroupReply is the template message LiveHelpGroupReply (Low 380, Trusted, Unencoded).
 type LiveHelpGroupReply struct {
 	ReplyData LiveHelpGroupReplyReplyData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LiveHelpGroupReplyReplyData is block ReplyData of LiveHelpGroupReply (Single).
@@ -51016,6 +61522,9 @@ func (*LiveHelpGroupReply) Trusted() bool { return true }
 // Zerocoded reports whether LiveHelpGroupReply is zerocoded by default.
 func (*LiveHelpGroupReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LiveHelpGroupReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LiveHelpGroupReply) AppendTo(b []byte) []byte {
 	b = m.ReplyData.appendTo(b, 0)
@@ -51024,8 +61533,13 @@ func (m *LiveHelpGroupReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LiveHelpGroupReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ReplyData.decode(b, off); err != nil {
 		return err
 	}
@@ -51033,6 +61547,16 @@ func (m *LiveHelpGroupReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[428], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LiveHelpGroupReply) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ReplyData = LiveHelpGroupReplyReplyData{Selection: m.ReplyData.Selection[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -51046,6 +61570,8 @@ func (m *LiveHelpGroupReply) Validate() error {
 // AgentWearablesRequest is the template message AgentWearablesRequest (Low 381, NotTrusted, Unencoded).
 type AgentWearablesRequest struct {
 	AgentData AgentWearablesRequestAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentWearablesRequestAgentData is block AgentData of AgentWearablesRequest (Single).
@@ -51085,6 +61611,9 @@ func (*AgentWearablesRequest) Trusted() bool { return false }
 // Zerocoded reports whether AgentWearablesRequest is zerocoded by default.
 func (*AgentWearablesRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentWearablesRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentWearablesRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -51093,8 +61622,13 @@ func (m *AgentWearablesRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentWearablesRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -51102,6 +61636,16 @@ func (m *AgentWearablesRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[429], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentWearablesRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentWearablesRequestAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -51113,6 +61657,8 @@ func (m *AgentWearablesRequest) Validate() error {
 type AgentWearablesUpdate struct {
 	AgentData    AgentWearablesUpdateAgentData      // Single
 	WearableData []AgentWearablesUpdateWearableData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentWearablesUpdateAgentData is block AgentData of AgentWearablesUpdate (Single).
@@ -51183,6 +61729,9 @@ func (*AgentWearablesUpdate) Trusted() bool { return true }
 // Zerocoded reports whether AgentWearablesUpdate is zerocoded by default.
 func (*AgentWearablesUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentWearablesUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentWearablesUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -51195,18 +61744,23 @@ func (m *AgentWearablesUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentWearablesUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*33 > len(b)-off {
 			return errCount(&infoTable[430], 1, off-1, n, 33, len(b))
 		}
@@ -51223,6 +61777,19 @@ func (m *AgentWearablesUpdate) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentWearablesUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentWearablesUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.WearableData = m.WearableData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *AgentWearablesUpdate) Validate() error {
 	if len(m.WearableData) > 0xFF {
@@ -51235,6 +61802,8 @@ func (m *AgentWearablesUpdate) Validate() error {
 type AgentIsNowWearing struct {
 	AgentData    AgentIsNowWearingAgentData      // Single
 	WearableData []AgentIsNowWearingWearableData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentIsNowWearingAgentData is block AgentData of AgentIsNowWearing (Single).
@@ -51299,6 +61868,9 @@ func (*AgentIsNowWearing) Trusted() bool { return false }
 // Zerocoded reports whether AgentIsNowWearing is zerocoded by default.
 func (*AgentIsNowWearing) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentIsNowWearing) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentIsNowWearing) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -51311,18 +61883,23 @@ func (m *AgentIsNowWearing) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentIsNowWearing) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*17 > len(b)-off {
 			return errCount(&infoTable[431], 1, off-1, n, 17, len(b))
 		}
@@ -51339,6 +61916,19 @@ func (m *AgentIsNowWearing) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentIsNowWearing) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentIsNowWearingAgentData{}
+		fallthrough
+	case 1:
+		m.WearableData = m.WearableData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *AgentIsNowWearing) Validate() error {
 	if len(m.WearableData) > 0xFF {
@@ -51351,6 +61941,8 @@ func (m *AgentIsNowWearing) Validate() error {
 type AgentCachedTexture struct {
 	AgentData    AgentCachedTextureAgentData      // Single
 	WearableData []AgentCachedTextureWearableData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentCachedTextureAgentData is block AgentData of AgentCachedTexture (Single).
@@ -51418,6 +62010,9 @@ func (*AgentCachedTexture) Trusted() bool { return false }
 // Zerocoded reports whether AgentCachedTexture is zerocoded by default.
 func (*AgentCachedTexture) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentCachedTexture) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentCachedTexture) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -51430,18 +62025,23 @@ func (m *AgentCachedTexture) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentCachedTexture) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*17 > len(b)-off {
 			return errCount(&infoTable[432], 1, off-1, n, 17, len(b))
 		}
@@ -51458,6 +62058,19 @@ func (m *AgentCachedTexture) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentCachedTexture) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentCachedTextureAgentData{}
+		fallthrough
+	case 1:
+		m.WearableData = m.WearableData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *AgentCachedTexture) Validate() error {
 	if len(m.WearableData) > 0xFF {
@@ -51470,6 +62083,8 @@ func (m *AgentCachedTexture) Validate() error {
 type AgentCachedTextureResponse struct {
 	AgentData    AgentCachedTextureResponseAgentData      // Single
 	WearableData []AgentCachedTextureResponseWearableData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentCachedTextureResponseAgentData is block AgentData of AgentCachedTextureResponse (Single).
@@ -51550,6 +62165,9 @@ func (*AgentCachedTextureResponse) Trusted() bool { return true }
 // Zerocoded reports whether AgentCachedTextureResponse is zerocoded by default.
 func (*AgentCachedTextureResponse) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentCachedTextureResponse) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentCachedTextureResponse) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -51562,18 +62180,23 @@ func (m *AgentCachedTextureResponse) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentCachedTextureResponse) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*18 > len(b)-off {
 			return errCount(&infoTable[433], 1, off-1, n, 18, len(b))
 		}
@@ -51588,6 +62211,19 @@ func (m *AgentCachedTextureResponse) Decode(b []byte) error {
 		return errTrailing(&infoTable[433], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentCachedTextureResponse) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentCachedTextureResponseAgentData{}
+		fallthrough
+	case 1:
+		m.WearableData = m.WearableData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -51606,6 +62242,8 @@ func (m *AgentCachedTextureResponse) Validate() error {
 // AgentDataUpdateRequest is the template message AgentDataUpdateRequest (Low 386, NotTrusted, Unencoded).
 type AgentDataUpdateRequest struct {
 	AgentData AgentDataUpdateRequestAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentDataUpdateRequestAgentData is block AgentData of AgentDataUpdateRequest (Single).
@@ -51645,6 +62283,9 @@ func (*AgentDataUpdateRequest) Trusted() bool { return false }
 // Zerocoded reports whether AgentDataUpdateRequest is zerocoded by default.
 func (*AgentDataUpdateRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentDataUpdateRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentDataUpdateRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -51653,8 +62294,13 @@ func (m *AgentDataUpdateRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentDataUpdateRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -51662,6 +62308,16 @@ func (m *AgentDataUpdateRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[434], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentDataUpdateRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentDataUpdateRequestAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -51672,6 +62328,8 @@ func (m *AgentDataUpdateRequest) Validate() error {
 // AgentDataUpdate is the template message AgentDataUpdate (Low 387, Trusted, Zerocoded).
 type AgentDataUpdate struct {
 	AgentData AgentDataUpdateAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentDataUpdateAgentData is block AgentData of AgentDataUpdate (Single).
@@ -51757,6 +62415,9 @@ func (*AgentDataUpdate) Trusted() bool { return true }
 // Zerocoded reports whether AgentDataUpdate is zerocoded by default.
 func (*AgentDataUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentDataUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentDataUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -51765,8 +62426,13 @@ func (m *AgentDataUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentDataUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -51774,6 +62440,16 @@ func (m *AgentDataUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[435], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentDataUpdate) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentDataUpdateAgentData{FirstName: m.AgentData.FirstName[:0], LastName: m.AgentData.LastName[:0], GroupTitle: m.AgentData.GroupTitle[:0], GroupName: m.AgentData.GroupName[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -51787,6 +62463,8 @@ func (m *AgentDataUpdate) Validate() error {
 // GroupDataUpdate is the template message GroupDataUpdate (Low 388, Trusted, Zerocoded).
 type GroupDataUpdate struct {
 	AgentGroupData []GroupDataUpdateAgentGroupData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GroupDataUpdateAgentGroupData is block AgentGroupData of GroupDataUpdate (Variable).
@@ -51842,6 +62520,9 @@ func (*GroupDataUpdate) Trusted() bool { return true }
 // Zerocoded reports whether GroupDataUpdate is zerocoded by default.
 func (*GroupDataUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GroupDataUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GroupDataUpdate) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.AgentGroupData), &infoTable[436], 0)
@@ -51853,15 +62534,16 @@ func (m *GroupDataUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GroupDataUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*41 > len(b)-off {
 			return errCount(&infoTable[436], 0, off-1, n, 41, len(b))
 		}
@@ -51876,6 +62558,16 @@ func (m *GroupDataUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[436], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GroupDataUpdate) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentGroupData = m.AgentGroupData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -51895,6 +62587,8 @@ func (m *GroupDataUpdate) Validate() error {
 type AgentGroupDataUpdate struct {
 	AgentData AgentGroupDataUpdateAgentData   // Single
 	GroupData []AgentGroupDataUpdateGroupData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentGroupDataUpdateAgentData is block AgentData of AgentGroupDataUpdate (Single).
@@ -51978,6 +62672,9 @@ func (*AgentGroupDataUpdate) Trusted() bool { return true }
 // Zerocoded reports whether AgentGroupDataUpdate is zerocoded by default.
 func (*AgentGroupDataUpdate) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentGroupDataUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentGroupDataUpdate) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -51990,18 +62687,23 @@ func (m *AgentGroupDataUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentGroupDataUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*46 > len(b)-off {
 			return errCount(&infoTable[437], 1, off-1, n, 46, len(b))
 		}
@@ -52016,6 +62718,19 @@ func (m *AgentGroupDataUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[437], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentGroupDataUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentGroupDataUpdateAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = m.GroupData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -52034,6 +62749,8 @@ func (m *AgentGroupDataUpdate) Validate() error {
 // AgentDropGroup is the template message AgentDropGroup (Low 390, Trusted, Zerocoded, UDPDeprecated).
 type AgentDropGroup struct {
 	AgentData AgentDropGroupAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // AgentDropGroupAgentData is block AgentData of AgentDropGroup (Single).
@@ -52073,6 +62790,9 @@ func (*AgentDropGroup) Trusted() bool { return true }
 // Zerocoded reports whether AgentDropGroup is zerocoded by default.
 func (*AgentDropGroup) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *AgentDropGroup) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *AgentDropGroup) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -52081,8 +62801,13 @@ func (m *AgentDropGroup) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *AgentDropGroup) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -52090,6 +62815,16 @@ func (m *AgentDropGroup) Decode(b []byte) error {
 		return errTrailing(&infoTable[438], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *AgentDropGroup) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = AgentDropGroupAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -52100,6 +62835,8 @@ func (m *AgentDropGroup) Validate() error {
 // LogTextMessage is the template message LogTextMessage (Low 391, Trusted, Zerocoded).
 type LogTextMessage struct {
 	DataBlock []LogTextMessageDataBlock // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LogTextMessageDataBlock is block DataBlock of LogTextMessage (Variable).
@@ -52161,6 +62898,9 @@ func (*LogTextMessage) Trusted() bool { return true }
 // Zerocoded reports whether LogTextMessage is zerocoded by default.
 func (*LogTextMessage) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LogTextMessage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LogTextMessage) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.DataBlock), &infoTable[439], 0)
@@ -52172,15 +62912,16 @@ func (m *LogTextMessage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LogTextMessage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*54 > len(b)-off {
 			return errCount(&infoTable[439], 0, off-1, n, 54, len(b))
 		}
@@ -52195,6 +62936,16 @@ func (m *LogTextMessage) Decode(b []byte) error {
 		return errTrailing(&infoTable[439], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LogTextMessage) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = m.DataBlock[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -52214,6 +62965,8 @@ func (m *LogTextMessage) Validate() error {
 type ViewerEffect struct {
 	AgentData ViewerEffectAgentData // Single
 	Effect    []ViewerEffectEffect  // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ViewerEffectAgentData is block AgentData of ViewerEffect (Single).
@@ -52300,6 +63053,9 @@ func (*ViewerEffect) Trusted() bool { return false }
 // Zerocoded reports whether ViewerEffect is zerocoded by default.
 func (*ViewerEffect) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ViewerEffect) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ViewerEffect) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -52312,18 +63068,23 @@ func (m *ViewerEffect) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ViewerEffect) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*42 > len(b)-off {
 			return errCount(&infoTable[48], 1, off-1, n, 42, len(b))
 		}
@@ -52338,6 +63099,19 @@ func (m *ViewerEffect) Decode(b []byte) error {
 		return errTrailing(&infoTable[48], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ViewerEffect) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ViewerEffectAgentData{}
+		fallthrough
+	case 1:
+		m.Effect = m.Effect[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -52356,6 +63130,8 @@ func (m *ViewerEffect) Validate() error {
 // CreateTrustedCircuit is the template message CreateTrustedCircuit (Low 392, NotTrusted, Unencoded).
 type CreateTrustedCircuit struct {
 	DataBlock CreateTrustedCircuitDataBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CreateTrustedCircuitDataBlock is block DataBlock of CreateTrustedCircuit (Single).
@@ -52395,6 +63171,9 @@ func (*CreateTrustedCircuit) Trusted() bool { return false }
 // Zerocoded reports whether CreateTrustedCircuit is zerocoded by default.
 func (*CreateTrustedCircuit) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CreateTrustedCircuit) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CreateTrustedCircuit) AppendTo(b []byte) []byte {
 	b = m.DataBlock.appendTo(b, 0)
@@ -52403,8 +63182,13 @@ func (m *CreateTrustedCircuit) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CreateTrustedCircuit) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -52412,6 +63196,16 @@ func (m *CreateTrustedCircuit) Decode(b []byte) error {
 		return errTrailing(&infoTable[440], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CreateTrustedCircuit) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = CreateTrustedCircuitDataBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -52422,6 +63216,8 @@ func (m *CreateTrustedCircuit) Validate() error {
 // DenyTrustedCircuit is the template message DenyTrustedCircuit (Low 393, NotTrusted, Unencoded).
 type DenyTrustedCircuit struct {
 	DataBlock DenyTrustedCircuitDataBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DenyTrustedCircuitDataBlock is block DataBlock of DenyTrustedCircuit (Single).
@@ -52458,6 +63254,9 @@ func (*DenyTrustedCircuit) Trusted() bool { return false }
 // Zerocoded reports whether DenyTrustedCircuit is zerocoded by default.
 func (*DenyTrustedCircuit) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DenyTrustedCircuit) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DenyTrustedCircuit) AppendTo(b []byte) []byte {
 	b = m.DataBlock.appendTo(b, 0)
@@ -52466,8 +63265,13 @@ func (m *DenyTrustedCircuit) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DenyTrustedCircuit) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -52475,6 +63279,16 @@ func (m *DenyTrustedCircuit) Decode(b []byte) error {
 		return errTrailing(&infoTable[441], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DenyTrustedCircuit) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = DenyTrustedCircuitDataBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -52498,6 +63312,9 @@ func (*RequestTrustedCircuit) Trusted() bool { return true }
 // Zerocoded reports whether RequestTrustedCircuit is zerocoded by default.
 func (*RequestTrustedCircuit) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (*RequestTrustedCircuit) Absent() int { return 0 }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RequestTrustedCircuit) AppendTo(b []byte) []byte {
 	return b
@@ -52520,6 +63337,8 @@ func (m *RequestTrustedCircuit) Validate() error {
 type RezSingleAttachmentFromInv struct {
 	AgentData  RezSingleAttachmentFromInvAgentData  // Single
 	ObjectData RezSingleAttachmentFromInvObjectData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RezSingleAttachmentFromInvAgentData is block AgentData of RezSingleAttachmentFromInv (Single).
@@ -52620,6 +63439,9 @@ func (*RezSingleAttachmentFromInv) Trusted() bool { return false }
 // Zerocoded reports whether RezSingleAttachmentFromInv is zerocoded by default.
 func (*RezSingleAttachmentFromInv) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RezSingleAttachmentFromInv) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RezSingleAttachmentFromInv) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -52629,10 +63451,19 @@ func (m *RezSingleAttachmentFromInv) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RezSingleAttachmentFromInv) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
@@ -52641,6 +63472,19 @@ func (m *RezSingleAttachmentFromInv) Decode(b []byte) error {
 		return errTrailing(&infoTable[443], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RezSingleAttachmentFromInv) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = RezSingleAttachmentFromInvAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = RezSingleAttachmentFromInvObjectData{Name: m.ObjectData.Name[:0], Description: m.ObjectData.Description[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -52656,6 +63500,8 @@ type RezMultipleAttachmentsFromInv struct {
 	AgentData  RezMultipleAttachmentsFromInvAgentData    // Single
 	HeaderData RezMultipleAttachmentsFromInvHeaderData   // Single
 	ObjectData []RezMultipleAttachmentsFromInvObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RezMultipleAttachmentsFromInvAgentData is block AgentData of RezMultipleAttachmentsFromInv (Single).
@@ -52784,6 +63630,9 @@ func (*RezMultipleAttachmentsFromInv) Trusted() bool { return false }
 // Zerocoded reports whether RezMultipleAttachmentsFromInv is zerocoded by default.
 func (*RezMultipleAttachmentsFromInv) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RezMultipleAttachmentsFromInv) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RezMultipleAttachmentsFromInv) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -52797,21 +63646,30 @@ func (m *RezMultipleAttachmentsFromInv) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RezMultipleAttachmentsFromInv) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.HeaderData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*51 > len(b)-off {
 			return errCount(&infoTable[444], 2, off-1, n, 51, len(b))
 		}
@@ -52826,6 +63684,22 @@ func (m *RezMultipleAttachmentsFromInv) Decode(b []byte) error {
 		return errTrailing(&infoTable[444], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RezMultipleAttachmentsFromInv) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = RezMultipleAttachmentsFromInvAgentData{}
+		fallthrough
+	case 1:
+		m.HeaderData = RezMultipleAttachmentsFromInvHeaderData{}
+		fallthrough
+	case 2:
+		m.ObjectData = m.ObjectData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -52844,6 +63718,8 @@ func (m *RezMultipleAttachmentsFromInv) Validate() error {
 // DetachAttachmentIntoInv is the template message DetachAttachmentIntoInv (Low 397, NotTrusted, Unencoded).
 type DetachAttachmentIntoInv struct {
 	ObjectData DetachAttachmentIntoInvObjectData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // DetachAttachmentIntoInvObjectData is block ObjectData of DetachAttachmentIntoInv (Single).
@@ -52883,6 +63759,9 @@ func (*DetachAttachmentIntoInv) Trusted() bool { return false }
 // Zerocoded reports whether DetachAttachmentIntoInv is zerocoded by default.
 func (*DetachAttachmentIntoInv) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *DetachAttachmentIntoInv) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *DetachAttachmentIntoInv) AppendTo(b []byte) []byte {
 	b = m.ObjectData.appendTo(b, 0)
@@ -52891,8 +63770,13 @@ func (m *DetachAttachmentIntoInv) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *DetachAttachmentIntoInv) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.ObjectData.decode(b, off); err != nil {
 		return err
 	}
@@ -52900,6 +63784,16 @@ func (m *DetachAttachmentIntoInv) Decode(b []byte) error {
 		return errTrailing(&infoTable[445], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *DetachAttachmentIntoInv) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ObjectData = DetachAttachmentIntoInvObjectData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -52912,6 +63806,8 @@ type CreateNewOutfitAttachments struct {
 	AgentData  CreateNewOutfitAttachmentsAgentData    // Single
 	HeaderData CreateNewOutfitAttachmentsHeaderData   // Single
 	ObjectData []CreateNewOutfitAttachmentsObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CreateNewOutfitAttachmentsAgentData is block AgentData of CreateNewOutfitAttachments (Single).
@@ -52998,6 +63894,9 @@ func (*CreateNewOutfitAttachments) Trusted() bool { return false }
 // Zerocoded reports whether CreateNewOutfitAttachments is zerocoded by default.
 func (*CreateNewOutfitAttachments) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CreateNewOutfitAttachments) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CreateNewOutfitAttachments) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -53011,21 +63910,30 @@ func (m *CreateNewOutfitAttachments) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CreateNewOutfitAttachments) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.HeaderData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*32 > len(b)-off {
 			return errCount(&infoTable[446], 2, off-1, n, 32, len(b))
 		}
@@ -53042,6 +63950,22 @@ func (m *CreateNewOutfitAttachments) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CreateNewOutfitAttachments) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = CreateNewOutfitAttachmentsAgentData{}
+		fallthrough
+	case 1:
+		m.HeaderData = CreateNewOutfitAttachmentsHeaderData{}
+		fallthrough
+	case 2:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *CreateNewOutfitAttachments) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -53053,6 +63977,8 @@ func (m *CreateNewOutfitAttachments) Validate() error {
 // UserInfoRequest is the template message UserInfoRequest (Low 399, NotTrusted, Unencoded).
 type UserInfoRequest struct {
 	AgentData UserInfoRequestAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UserInfoRequestAgentData is block AgentData of UserInfoRequest (Single).
@@ -53092,6 +64018,9 @@ func (*UserInfoRequest) Trusted() bool { return false }
 // Zerocoded reports whether UserInfoRequest is zerocoded by default.
 func (*UserInfoRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UserInfoRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UserInfoRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -53100,8 +64029,13 @@ func (m *UserInfoRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UserInfoRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -53109,6 +64043,16 @@ func (m *UserInfoRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[447], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UserInfoRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = UserInfoRequestAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -53120,6 +64064,8 @@ func (m *UserInfoRequest) Validate() error {
 type UserInfoReply struct {
 	AgentData UserInfoReplyAgentData // Single
 	UserData  UserInfoReplyUserData  // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UserInfoReplyAgentData is block AgentData of UserInfoReply (Single).
@@ -53199,6 +64145,9 @@ func (*UserInfoReply) Trusted() bool { return false }
 // Zerocoded reports whether UserInfoReply is zerocoded by default.
 func (*UserInfoReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UserInfoReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UserInfoReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -53208,10 +64157,19 @@ func (m *UserInfoReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UserInfoReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.UserData.decode(b, off); err != nil {
 		return err
@@ -53220,6 +64178,19 @@ func (m *UserInfoReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[448], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UserInfoReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = UserInfoReplyAgentData{}
+		fallthrough
+	case 1:
+		m.UserData = UserInfoReplyUserData{DirectoryVisibility: m.UserData.DirectoryVisibility[:0], EMail: m.UserData.EMail[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -53234,6 +64205,8 @@ func (m *UserInfoReply) Validate() error {
 type UpdateUserInfo struct {
 	AgentData UpdateUserInfoAgentData // Single
 	UserData  UpdateUserInfoUserData  // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // UpdateUserInfoAgentData is block AgentData of UpdateUserInfo (Single).
@@ -53308,6 +64281,9 @@ func (*UpdateUserInfo) Trusted() bool { return false }
 // Zerocoded reports whether UpdateUserInfo is zerocoded by default.
 func (*UpdateUserInfo) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *UpdateUserInfo) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *UpdateUserInfo) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -53317,10 +64293,19 @@ func (m *UpdateUserInfo) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *UpdateUserInfo) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.UserData.decode(b, off); err != nil {
 		return err
@@ -53329,6 +64314,19 @@ func (m *UpdateUserInfo) Decode(b []byte) error {
 		return errTrailing(&infoTable[449], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *UpdateUserInfo) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = UpdateUserInfoAgentData{}
+		fallthrough
+	case 1:
+		m.UserData = UpdateUserInfoUserData{DirectoryVisibility: m.UserData.DirectoryVisibility[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -53342,6 +64340,8 @@ func (m *UpdateUserInfo) Validate() error {
 // ParcelRename is the template message ParcelRename (Low 402, Trusted, Unencoded).
 type ParcelRename struct {
 	ParcelData []ParcelRenameParcelData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelRenameParcelData is block ParcelData of ParcelRename (Variable).
@@ -53391,6 +64391,9 @@ func (*ParcelRename) Trusted() bool { return true }
 // Zerocoded reports whether ParcelRename is zerocoded by default.
 func (*ParcelRename) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelRename) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelRename) AppendTo(b []byte) []byte {
 	b = appendCount(b, len(m.ParcelData), &infoTable[450], 0)
@@ -53402,15 +64405,16 @@ func (m *ParcelRename) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelRename) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*17 > len(b)-off {
 			return errCount(&infoTable[450], 0, off-1, n, 17, len(b))
 		}
@@ -53425,6 +64429,16 @@ func (m *ParcelRename) Decode(b []byte) error {
 		return errTrailing(&infoTable[450], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelRename) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.ParcelData = m.ParcelData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -53444,6 +64458,8 @@ func (m *ParcelRename) Validate() error {
 type InitiateDownload struct {
 	AgentData InitiateDownloadAgentData // Single
 	FileData  InitiateDownloadFileData  // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // InitiateDownloadAgentData is block AgentData of InitiateDownload (Single).
@@ -53513,6 +64529,9 @@ func (*InitiateDownload) Trusted() bool { return false }
 // Zerocoded reports whether InitiateDownload is zerocoded by default.
 func (*InitiateDownload) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *InitiateDownload) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *InitiateDownload) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -53522,10 +64541,19 @@ func (m *InitiateDownload) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *InitiateDownload) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.FileData.decode(b, off); err != nil {
 		return err
@@ -53534,6 +64562,19 @@ func (m *InitiateDownload) Decode(b []byte) error {
 		return errTrailing(&infoTable[451], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *InitiateDownload) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = InitiateDownloadAgentData{}
+		fallthrough
+	case 1:
+		m.FileData = InitiateDownloadFileData{SimFilename: m.FileData.SimFilename[:0], ViewerFilename: m.FileData.ViewerFilename[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -53548,6 +64589,8 @@ func (m *InitiateDownload) Validate() error {
 type SystemMessage struct {
 	MethodData SystemMessageMethodData  // Single
 	ParamList  []SystemMessageParamList // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SystemMessageMethodData is block MethodData of SystemMessage (Single).
@@ -53625,6 +64668,9 @@ func (*SystemMessage) Trusted() bool { return true }
 // Zerocoded reports whether SystemMessage is zerocoded by default.
 func (*SystemMessage) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SystemMessage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SystemMessage) AppendTo(b []byte) []byte {
 	b = m.MethodData.appendTo(b, 0)
@@ -53637,18 +64683,23 @@ func (m *SystemMessage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SystemMessage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.MethodData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*1 > len(b)-off {
 			return errCount(&infoTable[452], 1, off-1, n, 1, len(b))
 		}
@@ -53663,6 +64714,19 @@ func (m *SystemMessage) Decode(b []byte) error {
 		return errTrailing(&infoTable[452], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SystemMessage) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.MethodData = SystemMessageMethodData{Method: m.MethodData.Method[:0]}
+		fallthrough
+	case 1:
+		m.ParamList = m.ParamList[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -53684,6 +64748,8 @@ func (m *SystemMessage) Validate() error {
 // MapLayerRequest is the template message MapLayerRequest (Low 405, NotTrusted, Unencoded).
 type MapLayerRequest struct {
 	AgentData MapLayerRequestAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MapLayerRequestAgentData is block AgentData of MapLayerRequest (Single).
@@ -53732,6 +64798,9 @@ func (*MapLayerRequest) Trusted() bool { return false }
 // Zerocoded reports whether MapLayerRequest is zerocoded by default.
 func (*MapLayerRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MapLayerRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MapLayerRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -53740,8 +64809,13 @@ func (m *MapLayerRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MapLayerRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -53749,6 +64823,16 @@ func (m *MapLayerRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[453], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MapLayerRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = MapLayerRequestAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -53760,6 +64844,8 @@ func (m *MapLayerRequest) Validate() error {
 type MapLayerReply struct {
 	AgentData MapLayerReplyAgentData   // Single
 	LayerData []MapLayerReplyLayerData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MapLayerReplyAgentData is block AgentData of MapLayerReply (Single).
@@ -53833,6 +64919,9 @@ func (*MapLayerReply) Trusted() bool { return true }
 // Zerocoded reports whether MapLayerReply is zerocoded by default.
 func (*MapLayerReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MapLayerReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MapLayerReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -53845,18 +64934,23 @@ func (m *MapLayerReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MapLayerReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*32 > len(b)-off {
 			return errCount(&infoTable[454], 1, off-1, n, 32, len(b))
 		}
@@ -53873,6 +64967,19 @@ func (m *MapLayerReply) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MapLayerReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = MapLayerReplyAgentData{}
+		fallthrough
+	case 1:
+		m.LayerData = m.LayerData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *MapLayerReply) Validate() error {
 	if len(m.LayerData) > 0xFF {
@@ -53885,6 +64992,8 @@ func (m *MapLayerReply) Validate() error {
 type MapBlockRequest struct {
 	AgentData    MapBlockRequestAgentData    // Single
 	PositionData MapBlockRequestPositionData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MapBlockRequestAgentData is block AgentData of MapBlockRequest (Single).
@@ -53964,6 +65073,9 @@ func (*MapBlockRequest) Trusted() bool { return false }
 // Zerocoded reports whether MapBlockRequest is zerocoded by default.
 func (*MapBlockRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MapBlockRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MapBlockRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -53973,10 +65085,19 @@ func (m *MapBlockRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MapBlockRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.PositionData.decode(b, off); err != nil {
 		return err
@@ -53985,6 +65106,19 @@ func (m *MapBlockRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[455], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MapBlockRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = MapBlockRequestAgentData{}
+		fallthrough
+	case 1:
+		m.PositionData = MapBlockRequestPositionData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -53996,6 +65130,8 @@ func (m *MapBlockRequest) Validate() error {
 type MapNameRequest struct {
 	AgentData MapNameRequestAgentData // Single
 	NameData  MapNameRequestNameData  // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MapNameRequestAgentData is block AgentData of MapNameRequest (Single).
@@ -54069,6 +65205,9 @@ func (*MapNameRequest) Trusted() bool { return false }
 // Zerocoded reports whether MapNameRequest is zerocoded by default.
 func (*MapNameRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MapNameRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MapNameRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -54078,10 +65217,19 @@ func (m *MapNameRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MapNameRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.NameData.decode(b, off); err != nil {
 		return err
@@ -54090,6 +65238,19 @@ func (m *MapNameRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[456], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MapNameRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = MapNameRequestAgentData{}
+		fallthrough
+	case 1:
+		m.NameData = MapNameRequestNameData{Name: m.NameData.Name[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -54105,6 +65266,8 @@ type MapBlockReply struct {
 	AgentData MapBlockReplyAgentData // Single
 	Data      []MapBlockReplyData    // Variable
 	Size      []MapBlockReplySize    // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MapBlockReplyAgentData is block AgentData of MapBlockReply (Single).
@@ -54228,6 +65391,9 @@ func (*MapBlockReply) Trusted() bool { return true }
 // Zerocoded reports whether MapBlockReply is zerocoded by default.
 func (*MapBlockReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MapBlockReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MapBlockReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -54244,18 +65410,23 @@ func (m *MapBlockReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MapBlockReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*28 > len(b)-off {
 			return errCount(&infoTable[457], 1, off-1, n, 28, len(b))
 		}
@@ -54266,13 +65437,13 @@ func (m *MapBlockReply) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*4 > len(b)-off {
 			return errCount(&infoTable[457], 2, off-1, n, 4, len(b))
 		}
@@ -54287,6 +65458,22 @@ func (m *MapBlockReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[457], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MapBlockReply) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = MapBlockReplyAgentData{}
+		fallthrough
+	case 1:
+		m.Data = m.Data[:0]
+		fallthrough
+	case 2:
+		m.Size = m.Size[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -54309,6 +65496,8 @@ func (m *MapBlockReply) Validate() error {
 type MapItemRequest struct {
 	AgentData   MapItemRequestAgentData   // Single
 	RequestData MapItemRequestRequestData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MapItemRequestAgentData is block AgentData of MapItemRequest (Single).
@@ -54382,6 +65571,9 @@ func (*MapItemRequest) Trusted() bool { return false }
 // Zerocoded reports whether MapItemRequest is zerocoded by default.
 func (*MapItemRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MapItemRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MapItemRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -54391,10 +65583,19 @@ func (m *MapItemRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MapItemRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.RequestData.decode(b, off); err != nil {
 		return err
@@ -54403,6 +65604,19 @@ func (m *MapItemRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[458], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MapItemRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = MapItemRequestAgentData{}
+		fallthrough
+	case 1:
+		m.RequestData = MapItemRequestRequestData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -54415,6 +65629,8 @@ type MapItemReply struct {
 	AgentData   MapItemReplyAgentData   // Single
 	RequestData MapItemReplyRequestData // Single
 	Data        []MapItemReplyData      // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // MapItemReplyAgentData is block AgentData of MapItemReply (Single).
@@ -54523,6 +65739,9 @@ func (*MapItemReply) Trusted() bool { return true }
 // Zerocoded reports whether MapItemReply is zerocoded by default.
 func (*MapItemReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *MapItemReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *MapItemReply) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -54536,21 +65755,30 @@ func (m *MapItemReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *MapItemReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.RequestData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*33 > len(b)-off {
 			return errCount(&infoTable[459], 2, off-1, n, 33, len(b))
 		}
@@ -54565,6 +65793,22 @@ func (m *MapItemReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[459], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *MapItemReply) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = MapItemReplyAgentData{}
+		fallthrough
+	case 1:
+		m.RequestData = MapItemReplyRequestData{}
+		fallthrough
+	case 2:
+		m.Data = m.Data[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -54583,6 +65827,8 @@ func (m *MapItemReply) Validate() error {
 // SendPostcard is the template message SendPostcard (Low 412, NotTrusted, Unencoded).
 type SendPostcard struct {
 	AgentData SendPostcardAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // SendPostcardAgentData is block AgentData of SendPostcard (Single).
@@ -54685,6 +65931,9 @@ func (*SendPostcard) Trusted() bool { return false }
 // Zerocoded reports whether SendPostcard is zerocoded by default.
 func (*SendPostcard) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *SendPostcard) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *SendPostcard) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -54693,8 +65942,13 @@ func (m *SendPostcard) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *SendPostcard) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -54702,6 +65956,16 @@ func (m *SendPostcard) Decode(b []byte) error {
 		return errTrailing(&infoTable[460], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *SendPostcard) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = SendPostcardAgentData{To: m.AgentData.To[:0], From: m.AgentData.From[:0], Name: m.AgentData.Name[:0], Subject: m.AgentData.Subject[:0], Msg: m.AgentData.Msg[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -54715,6 +65979,8 @@ func (m *SendPostcard) Validate() error {
 // RpcChannelRequest is the template message RpcChannelRequest (Low 413, Trusted, Unencoded).
 type RpcChannelRequest struct {
 	DataBlock RpcChannelRequestDataBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RpcChannelRequestDataBlock is block DataBlock of RpcChannelRequest (Single).
@@ -54760,6 +66026,9 @@ func (*RpcChannelRequest) Trusted() bool { return true }
 // Zerocoded reports whether RpcChannelRequest is zerocoded by default.
 func (*RpcChannelRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RpcChannelRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RpcChannelRequest) AppendTo(b []byte) []byte {
 	b = m.DataBlock.appendTo(b, 0)
@@ -54768,8 +66037,13 @@ func (m *RpcChannelRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RpcChannelRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -54777,6 +66051,16 @@ func (m *RpcChannelRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[461], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RpcChannelRequest) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = RpcChannelRequestDataBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -54787,6 +66071,8 @@ func (m *RpcChannelRequest) Validate() error {
 // RpcChannelReply is the template message RpcChannelReply (Low 414, Trusted, Unencoded).
 type RpcChannelReply struct {
 	DataBlock RpcChannelReplyDataBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RpcChannelReplyDataBlock is block DataBlock of RpcChannelReply (Single).
@@ -54829,6 +66115,9 @@ func (*RpcChannelReply) Trusted() bool { return true }
 // Zerocoded reports whether RpcChannelReply is zerocoded by default.
 func (*RpcChannelReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RpcChannelReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RpcChannelReply) AppendTo(b []byte) []byte {
 	b = m.DataBlock.appendTo(b, 0)
@@ -54837,8 +66126,13 @@ func (m *RpcChannelReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RpcChannelReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -54846,6 +66140,16 @@ func (m *RpcChannelReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[462], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RpcChannelReply) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = RpcChannelReplyDataBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -54857,6 +66161,8 @@ func (m *RpcChannelReply) Validate() error {
 type RpcScriptRequestInbound struct {
 	TargetBlock RpcScriptRequestInboundTargetBlock // Single
 	DataBlock   RpcScriptRequestInboundDataBlock   // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RpcScriptRequestInboundTargetBlock is block TargetBlock of RpcScriptRequestInbound (Single).
@@ -54940,6 +66246,9 @@ func (*RpcScriptRequestInbound) Trusted() bool { return false }
 // Zerocoded reports whether RpcScriptRequestInbound is zerocoded by default.
 func (*RpcScriptRequestInbound) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RpcScriptRequestInbound) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RpcScriptRequestInbound) AppendTo(b []byte) []byte {
 	b = m.TargetBlock.appendTo(b, 0)
@@ -54949,10 +66258,19 @@ func (m *RpcScriptRequestInbound) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RpcScriptRequestInbound) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.TargetBlock.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
@@ -54961,6 +66279,19 @@ func (m *RpcScriptRequestInbound) Decode(b []byte) error {
 		return errTrailing(&infoTable[463], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RpcScriptRequestInbound) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.TargetBlock = RpcScriptRequestInboundTargetBlock{}
+		fallthrough
+	case 1:
+		m.DataBlock = RpcScriptRequestInboundDataBlock{StringValue: m.DataBlock.StringValue[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -54974,6 +66305,8 @@ func (m *RpcScriptRequestInbound) Validate() error {
 // RpcScriptRequestInboundForward is the template message RpcScriptRequestInboundForward (Low 416, Trusted, Unencoded, UDPDeprecated).
 type RpcScriptRequestInboundForward struct {
 	DataBlock RpcScriptRequestInboundForwardDataBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RpcScriptRequestInboundForwardDataBlock is block DataBlock of RpcScriptRequestInboundForward (Single).
@@ -55038,6 +66371,9 @@ func (*RpcScriptRequestInboundForward) Trusted() bool { return true }
 // Zerocoded reports whether RpcScriptRequestInboundForward is zerocoded by default.
 func (*RpcScriptRequestInboundForward) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RpcScriptRequestInboundForward) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RpcScriptRequestInboundForward) AppendTo(b []byte) []byte {
 	b = m.DataBlock.appendTo(b, 0)
@@ -55046,8 +66382,13 @@ func (m *RpcScriptRequestInboundForward) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RpcScriptRequestInboundForward) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -55055,6 +66396,16 @@ func (m *RpcScriptRequestInboundForward) Decode(b []byte) error {
 		return errTrailing(&infoTable[464], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RpcScriptRequestInboundForward) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = RpcScriptRequestInboundForwardDataBlock{StringValue: m.DataBlock.StringValue[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -55068,6 +66419,8 @@ func (m *RpcScriptRequestInboundForward) Validate() error {
 // RpcScriptReplyInbound is the template message RpcScriptReplyInbound (Low 417, NotTrusted, Unencoded).
 type RpcScriptReplyInbound struct {
 	DataBlock RpcScriptReplyInboundDataBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RpcScriptReplyInboundDataBlock is block DataBlock of RpcScriptReplyInbound (Single).
@@ -55126,6 +66479,9 @@ func (*RpcScriptReplyInbound) Trusted() bool { return false }
 // Zerocoded reports whether RpcScriptReplyInbound is zerocoded by default.
 func (*RpcScriptReplyInbound) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RpcScriptReplyInbound) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RpcScriptReplyInbound) AppendTo(b []byte) []byte {
 	b = m.DataBlock.appendTo(b, 0)
@@ -55134,8 +66490,13 @@ func (m *RpcScriptReplyInbound) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RpcScriptReplyInbound) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -55143,6 +66504,16 @@ func (m *RpcScriptReplyInbound) Decode(b []byte) error {
 		return errTrailing(&infoTable[465], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RpcScriptReplyInbound) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = RpcScriptReplyInboundDataBlock{StringValue: m.DataBlock.StringValue[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -55156,6 +66527,8 @@ func (m *RpcScriptReplyInbound) Validate() error {
 // ScriptMailRegistration is the template message ScriptMailRegistration (Low 418, Trusted, Unencoded).
 type ScriptMailRegistration struct {
 	DataBlock ScriptMailRegistrationDataBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ScriptMailRegistrationDataBlock is block DataBlock of ScriptMailRegistration (Single).
@@ -55211,6 +66584,9 @@ func (*ScriptMailRegistration) Trusted() bool { return true }
 // Zerocoded reports whether ScriptMailRegistration is zerocoded by default.
 func (*ScriptMailRegistration) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ScriptMailRegistration) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ScriptMailRegistration) AppendTo(b []byte) []byte {
 	b = m.DataBlock.appendTo(b, 0)
@@ -55219,8 +66595,13 @@ func (m *ScriptMailRegistration) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ScriptMailRegistration) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -55228,6 +66609,16 @@ func (m *ScriptMailRegistration) Decode(b []byte) error {
 		return errTrailing(&infoTable[466], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ScriptMailRegistration) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.DataBlock = ScriptMailRegistrationDataBlock{TargetIP: m.DataBlock.TargetIP[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -55241,6 +66632,8 @@ func (m *ScriptMailRegistration) Validate() error {
 // ParcelMediaCommandMessage is the template message ParcelMediaCommandMessage (Low 419, Trusted, Unencoded).
 type ParcelMediaCommandMessage struct {
 	CommandBlock ParcelMediaCommandMessageCommandBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelMediaCommandMessageCommandBlock is block CommandBlock of ParcelMediaCommandMessage (Single).
@@ -55283,6 +66676,9 @@ func (*ParcelMediaCommandMessage) Trusted() bool { return true }
 // Zerocoded reports whether ParcelMediaCommandMessage is zerocoded by default.
 func (*ParcelMediaCommandMessage) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelMediaCommandMessage) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelMediaCommandMessage) AppendTo(b []byte) []byte {
 	b = m.CommandBlock.appendTo(b, 0)
@@ -55291,8 +66687,13 @@ func (m *ParcelMediaCommandMessage) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelMediaCommandMessage) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.CommandBlock.decode(b, off); err != nil {
 		return err
 	}
@@ -55300,6 +66701,16 @@ func (m *ParcelMediaCommandMessage) Decode(b []byte) error {
 		return errTrailing(&infoTable[467], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelMediaCommandMessage) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.CommandBlock = ParcelMediaCommandMessageCommandBlock{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -55311,6 +66722,8 @@ func (m *ParcelMediaCommandMessage) Validate() error {
 type ParcelMediaUpdate struct {
 	DataBlock         ParcelMediaUpdateDataBlock         // Single
 	DataBlockExtended ParcelMediaUpdateDataBlockExtended // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ParcelMediaUpdateDataBlock is block DataBlock of ParcelMediaUpdate (Single).
@@ -55412,6 +66825,9 @@ func (*ParcelMediaUpdate) Trusted() bool { return true }
 // Zerocoded reports whether ParcelMediaUpdate is zerocoded by default.
 func (*ParcelMediaUpdate) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ParcelMediaUpdate) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ParcelMediaUpdate) AppendTo(b []byte) []byte {
 	b = m.DataBlock.appendTo(b, 0)
@@ -55421,10 +66837,19 @@ func (m *ParcelMediaUpdate) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ParcelMediaUpdate) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.DataBlock.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.DataBlockExtended.decode(b, off); err != nil {
 		return err
@@ -55433,6 +66858,19 @@ func (m *ParcelMediaUpdate) Decode(b []byte) error {
 		return errTrailing(&infoTable[468], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ParcelMediaUpdate) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.DataBlock = ParcelMediaUpdateDataBlock{MediaURL: m.DataBlock.MediaURL[:0]}
+		fallthrough
+	case 1:
+		m.DataBlockExtended = ParcelMediaUpdateDataBlockExtended{MediaType: m.DataBlockExtended.MediaType[:0], MediaDesc: m.DataBlockExtended.MediaDesc[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -55450,6 +66888,8 @@ func (m *ParcelMediaUpdate) Validate() error {
 type LandStatRequest struct {
 	AgentData   LandStatRequestAgentData   // Single
 	RequestData LandStatRequestRequestData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LandStatRequestAgentData is block AgentData of LandStatRequest (Single).
@@ -55536,6 +66976,9 @@ func (*LandStatRequest) Trusted() bool { return false }
 // Zerocoded reports whether LandStatRequest is zerocoded by default.
 func (*LandStatRequest) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LandStatRequest) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LandStatRequest) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -55545,10 +66988,19 @@ func (m *LandStatRequest) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LandStatRequest) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.RequestData.decode(b, off); err != nil {
 		return err
@@ -55557,6 +67009,19 @@ func (m *LandStatRequest) Decode(b []byte) error {
 		return errTrailing(&infoTable[469], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LandStatRequest) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = LandStatRequestAgentData{}
+		fallthrough
+	case 1:
+		m.RequestData = LandStatRequestRequestData{Filter: m.RequestData.Filter[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -55571,6 +67036,8 @@ func (m *LandStatRequest) Validate() error {
 type LandStatReply struct {
 	RequestData LandStatReplyRequestData  // Single
 	ReportData  []LandStatReplyReportData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LandStatReplyRequestData is block RequestData of LandStatReply (Single).
@@ -55671,6 +67138,9 @@ func (*LandStatReply) Trusted() bool { return true }
 // Zerocoded reports whether LandStatReply is zerocoded by default.
 func (*LandStatReply) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LandStatReply) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LandStatReply) AppendTo(b []byte) []byte {
 	b = m.RequestData.appendTo(b, 0)
@@ -55683,18 +67153,23 @@ func (m *LandStatReply) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LandStatReply) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.RequestData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*38 > len(b)-off {
 			return errCount(&infoTable[470], 1, off-1, n, 38, len(b))
 		}
@@ -55709,6 +67184,19 @@ func (m *LandStatReply) Decode(b []byte) error {
 		return errTrailing(&infoTable[470], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LandStatReply) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.RequestData = LandStatReplyRequestData{}
+		fallthrough
+	case 1:
+		m.ReportData = m.ReportData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -55728,6 +67216,8 @@ func (m *LandStatReply) Validate() error {
 type Error struct {
 	AgentData ErrorAgentData // Single
 	Data      ErrorData      // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ErrorAgentData is block AgentData of Error (Single).
@@ -55832,6 +67322,9 @@ func (*Error) Trusted() bool { return false }
 // Zerocoded reports whether Error is zerocoded by default.
 func (*Error) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *Error) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *Error) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -55841,10 +67334,19 @@ func (m *Error) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *Error) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.Data.decode(b, off); err != nil {
 		return err
@@ -55853,6 +67355,19 @@ func (m *Error) Decode(b []byte) error {
 		return errTrailing(&infoTable[471], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *Error) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ErrorAgentData{}
+		fallthrough
+	case 1:
+		m.Data = ErrorData{Token: m.Data.Token[:0], System: m.Data.System[:0], Message: m.Data.Message[:0], Data: m.Data.Data[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -55867,6 +67382,8 @@ func (m *Error) Validate() error {
 type ObjectIncludeInSearch struct {
 	AgentData  ObjectIncludeInSearchAgentData    // Single
 	ObjectData []ObjectIncludeInSearchObjectData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // ObjectIncludeInSearchAgentData is block AgentData of ObjectIncludeInSearch (Single).
@@ -55931,6 +67448,9 @@ func (*ObjectIncludeInSearch) Trusted() bool { return false }
 // Zerocoded reports whether ObjectIncludeInSearch is zerocoded by default.
 func (*ObjectIncludeInSearch) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *ObjectIncludeInSearch) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *ObjectIncludeInSearch) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -55943,18 +67463,23 @@ func (m *ObjectIncludeInSearch) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *ObjectIncludeInSearch) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*5 > len(b)-off {
 			return errCount(&infoTable[472], 1, off-1, n, 5, len(b))
 		}
@@ -55971,6 +67496,19 @@ func (m *ObjectIncludeInSearch) Decode(b []byte) error {
 	return nil
 }
 
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *ObjectIncludeInSearch) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = ObjectIncludeInSearchAgentData{}
+		fallthrough
+	case 1:
+		m.ObjectData = m.ObjectData[:0]
+	}
+}
+
 // Validate reports whether m can be encoded (see Message).
 func (m *ObjectIncludeInSearch) Validate() error {
 	if len(m.ObjectData) > 0xFF {
@@ -55983,6 +67521,8 @@ func (m *ObjectIncludeInSearch) Validate() error {
 type RezRestoreToWorld struct {
 	AgentData     RezRestoreToWorldAgentData     // Single
 	InventoryData RezRestoreToWorldInventoryData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RezRestoreToWorldAgentData is block AgentData of RezRestoreToWorld (Single).
@@ -56125,6 +67665,9 @@ func (*RezRestoreToWorld) Trusted() bool { return false }
 // Zerocoded reports whether RezRestoreToWorld is zerocoded by default.
 func (*RezRestoreToWorld) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RezRestoreToWorld) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RezRestoreToWorld) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -56134,10 +67677,19 @@ func (m *RezRestoreToWorld) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RezRestoreToWorld) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.InventoryData.decode(b, off); err != nil {
 		return err
@@ -56146,6 +67698,19 @@ func (m *RezRestoreToWorld) Decode(b []byte) error {
 		return errTrailing(&infoTable[473], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RezRestoreToWorld) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = RezRestoreToWorldAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryData = RezRestoreToWorldInventoryData{Name: m.InventoryData.Name[:0], Description: m.InventoryData.Description[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -56160,6 +67725,8 @@ func (m *RezRestoreToWorld) Validate() error {
 type LinkInventoryItem struct {
 	AgentData      LinkInventoryItemAgentData      // Single
 	InventoryBlock LinkInventoryItemInventoryBlock // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // LinkInventoryItemAgentData is block AgentData of LinkInventoryItem (Single).
@@ -56257,6 +67824,9 @@ func (*LinkInventoryItem) Trusted() bool { return false }
 // Zerocoded reports whether LinkInventoryItem is zerocoded by default.
 func (*LinkInventoryItem) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *LinkInventoryItem) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *LinkInventoryItem) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -56266,10 +67836,19 @@ func (m *LinkInventoryItem) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *LinkInventoryItem) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.InventoryBlock.decode(b, off); err != nil {
 		return err
@@ -56278,6 +67857,19 @@ func (m *LinkInventoryItem) Decode(b []byte) error {
 		return errTrailing(&infoTable[474], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *LinkInventoryItem) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = LinkInventoryItemAgentData{}
+		fallthrough
+	case 1:
+		m.InventoryBlock = LinkInventoryItemInventoryBlock{Name: m.InventoryBlock.Name[:0], Description: m.InventoryBlock.Description[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -56291,6 +67883,8 @@ func (m *LinkInventoryItem) Validate() error {
 // RetrieveIMsExtended is the template message RetrieveIMsExtended (Low 427, Trusted, Unencoded).
 type RetrieveIMsExtended struct {
 	AgentData RetrieveIMsExtendedAgentData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // RetrieveIMsExtendedAgentData is block AgentData of RetrieveIMsExtended (Single).
@@ -56333,6 +67927,9 @@ func (*RetrieveIMsExtended) Trusted() bool { return true }
 // Zerocoded reports whether RetrieveIMsExtended is zerocoded by default.
 func (*RetrieveIMsExtended) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *RetrieveIMsExtended) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *RetrieveIMsExtended) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -56341,8 +67938,13 @@ func (m *RetrieveIMsExtended) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *RetrieveIMsExtended) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
@@ -56350,6 +67952,16 @@ func (m *RetrieveIMsExtended) Decode(b []byte) error {
 		return errTrailing(&infoTable[475], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *RetrieveIMsExtended) absentFrom(k int) {
+	m.absent = uint8(1 - k)
+	switch k {
+	case 0:
+		m.AgentData = RetrieveIMsExtendedAgentData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -56361,6 +67973,8 @@ func (m *RetrieveIMsExtended) Validate() error {
 type JoinGroupRequestExtended struct {
 	AgentData JoinGroupRequestExtendedAgentData // Single
 	GroupData JoinGroupRequestExtendedGroupData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // JoinGroupRequestExtendedAgentData is block AgentData of JoinGroupRequestExtended (Single).
@@ -56425,6 +68039,9 @@ func (*JoinGroupRequestExtended) Trusted() bool { return true }
 // Zerocoded reports whether JoinGroupRequestExtended is zerocoded by default.
 func (*JoinGroupRequestExtended) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *JoinGroupRequestExtended) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *JoinGroupRequestExtended) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -56434,10 +68051,19 @@ func (m *JoinGroupRequestExtended) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *JoinGroupRequestExtended) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
@@ -56446,6 +68072,19 @@ func (m *JoinGroupRequestExtended) Decode(b []byte) error {
 		return errTrailing(&infoTable[476], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *JoinGroupRequestExtended) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = JoinGroupRequestExtendedAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = JoinGroupRequestExtendedGroupData{}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -56457,6 +68096,8 @@ func (m *JoinGroupRequestExtended) Validate() error {
 type CreateGroupRequestExtended struct {
 	AgentData CreateGroupRequestExtendedAgentData // Single
 	GroupData CreateGroupRequestExtendedGroupData // Single
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // CreateGroupRequestExtendedAgentData is block AgentData of CreateGroupRequestExtended (Single).
@@ -56557,6 +68198,9 @@ func (*CreateGroupRequestExtended) Trusted() bool { return true }
 // Zerocoded reports whether CreateGroupRequestExtended is zerocoded by default.
 func (*CreateGroupRequestExtended) Zerocoded() bool { return false }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *CreateGroupRequestExtended) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *CreateGroupRequestExtended) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -56566,10 +68210,19 @@ func (m *CreateGroupRequestExtended) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *CreateGroupRequestExtended) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
+	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
 	}
 	if off, err = m.GroupData.decode(b, off); err != nil {
 		return err
@@ -56578,6 +68231,19 @@ func (m *CreateGroupRequestExtended) Decode(b []byte) error {
 		return errTrailing(&infoTable[477], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *CreateGroupRequestExtended) absentFrom(k int) {
+	m.absent = uint8(2 - k)
+	switch k {
+	case 0:
+		m.AgentData = CreateGroupRequestExtendedAgentData{}
+		fallthrough
+	case 1:
+		m.GroupData = CreateGroupRequestExtendedGroupData{Name: m.GroupData.Name[:0], Charter: m.GroupData.Charter[:0]}
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).
@@ -56593,6 +68259,8 @@ type GameControlInput struct {
 	AgentData  GameControlInputAgentData    // Single
 	AxisData   []GameControlInputAxisData   // Variable
 	ButtonData []GameControlInputButtonData // Variable
+
+	absent uint8 // trailing blocks the last decoded body lacked
 }
 
 // GameControlInputAgentData is block AgentData of GameControlInput (Single).
@@ -56682,6 +68350,9 @@ func (*GameControlInput) Trusted() bool { return false }
 // Zerocoded reports whether GameControlInput is zerocoded by default.
 func (*GameControlInput) Zerocoded() bool { return true }
 
+// Absent returns how many trailing blocks the body last decoded lacked (see Message).
+func (m *GameControlInput) Absent() int { return int(m.absent) }
+
 // AppendTo appends the body of m to b (see Message).
 func (m *GameControlInput) AppendTo(b []byte) []byte {
 	b = m.AgentData.appendTo(b, 0)
@@ -56698,18 +68369,23 @@ func (m *GameControlInput) AppendTo(b []byte) []byte {
 
 // Decode fills m from a body (see Message).
 func (m *GameControlInput) Decode(b []byte) error {
+	m.absent = 0
 	off := 0
 	var err error
+	if off == len(b) {
+		m.absentFrom(0)
+		return nil
+	}
 	if off, err = m.AgentData.decode(b, off); err != nil {
 		return err
 	}
+	if off == len(b) {
+		m.absentFrom(1)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*3 > len(b)-off {
 			return errCount(&infoTable[31], 1, off-1, n, 3, len(b))
 		}
@@ -56720,13 +68396,13 @@ func (m *GameControlInput) Decode(b []byte) error {
 			}
 		}
 	}
+	if off == len(b) {
+		m.absentFrom(2)
+		return nil
+	}
 	{
-		// A missing count at the end of the data means none.
-		n := 0
-		if off < len(b) {
-			n = int(b[off])
-			off++
-		}
+		n := int(b[off])
+		off++
 		if n*1 > len(b)-off {
 			return errCount(&infoTable[31], 2, off-1, n, 1, len(b))
 		}
@@ -56741,6 +68417,22 @@ func (m *GameControlInput) Decode(b []byte) error {
 		return errTrailing(&infoTable[31], off, len(b))
 	}
 	return nil
+}
+
+// absentFrom records that the body ended where block k starts and zeroes
+// blocks k and after.
+func (m *GameControlInput) absentFrom(k int) {
+	m.absent = uint8(3 - k)
+	switch k {
+	case 0:
+		m.AgentData = GameControlInputAgentData{}
+		fallthrough
+	case 1:
+		m.AxisData = m.AxisData[:0]
+		fallthrough
+	case 2:
+		m.ButtonData = m.ButtonData[:0]
+	}
 }
 
 // Validate reports whether m can be encoded (see Message).

@@ -1,50 +1,33 @@
 package diagnose
 
 import (
-	"fmt"
-	"net/netip"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"ritual/trace"
+	"ritual/trace/cause"
 )
 
-// Steps of the ritual, numbered as in the package documentation.
+// Steps of the ritual, numbered as in the package documentation (the
+// numbers of package trace/cause's steps).
 const (
-	StepLoginAnswered = iota + 1
-	StepLoginAccepted
-	StepCircuitAcked
-	StepHandshake
-	StepMovementComplete
-	StepSeed
-	StepEventQueue
-	StepFirstObject
-	StepTerrain
-	StepComplete
+	StepLoginAnswered    = int(cause.StepLoginAnswered)
+	StepLoginAccepted    = int(cause.StepLoginAccepted)
+	StepCircuitAcked     = int(cause.StepCircuitAcked)
+	StepHandshake        = int(cause.StepHandshake)
+	StepMovementComplete = int(cause.StepMovementComplete)
+	StepSeed             = int(cause.StepSeed)
+	StepEventQueue       = int(cause.StepEventQueue)
+	StepFirstObject      = int(cause.StepFirstObject)
+	StepTerrain          = int(cause.StepTerrain)
+	StepComplete         = int(cause.StepComplete)
 )
-
-var stepNames = [...]string{
-	StepLoginAnswered:    "the login service answers",
-	StepLoginAccepted:    "the login is accepted",
-	StepCircuitAcked:     "the region acknowledges UseCircuitCode",
-	StepHandshake:        "RegionHandshake arrives",
-	StepMovementComplete: "AgentMovementComplete arrives",
-	StepSeed:             "the seed capability answers",
-	StepEventQueue:       "the event queue answers a poll",
-	StepFirstObject:      "the first ObjectUpdate arrives",
-	StepTerrain:          "every terrain patch arrives",
-	StepComplete:         "the ritual completes",
-}
 
 // StepName describes step n.
-func StepName(n int) string {
-	if n <= 0 || n >= len(stepNames) {
-		return "step " + strconv.Itoa(n)
-	}
-	return stepNames[n]
-}
+func StepName(n int) string { return cause.Step(n).String() }
 
 // facts is what the events say about the connection.
 type facts struct {
@@ -71,6 +54,12 @@ type facts struct {
 	terrainDone    bool
 	complete       bool
 	kicked         string
+
+	// When the signals were seen, for the waits the causes name.
+	first, lastStep               time.Time
+	failedAt, uccAt, handshakeAt  time.Time
+	movementAt, seedAt, firstPoll time.Time
+	eqSilent                      *trace.Anomaly
 }
 
 func gather(events []trace.Event) facts {
@@ -80,6 +69,9 @@ func gather(events []trace.Event) facts {
 		if ev.Head().Side != trace.Client {
 			continue
 		}
+		if f.first.IsZero() {
+			f.first = ev.Head().Time
+		}
 		switch e := ev.(type) {
 		case *trace.LoginStart:
 			f.start = e
@@ -87,12 +79,13 @@ func gather(events []trace.Event) facts {
 			f.response = e
 		case *trace.LoginProgress:
 			if e.Stage == "Failed" {
-				f.failed = e
+				f.failed, f.failedAt = e, e.Time
 			}
 		case *trace.Packet:
 			f.packet(e)
 		case *trace.SeedRequest:
 			f.seedRequested = true
+			f.seedAt = e.Time
 		case *trace.SeedGrant:
 			f.seedGrant = e
 			for _, g := range e.Granted {
@@ -105,7 +98,12 @@ func gather(events []trace.Event) facts {
 				f.seedError = e.Detail
 			}
 		case *trace.EQPoll:
-			f.eqPolls++
+			if !e.Done {
+				if f.eqPolls == 0 {
+					f.firstPoll = e.Time
+				}
+				f.eqPolls++
+			}
 		case *trace.EQDeliver:
 			f.eqAnswered = true
 		case *trace.EQTimeout:
@@ -117,9 +115,9 @@ func gather(events []trace.Event) facts {
 		case *trace.Milestone:
 			switch e.Step {
 			case trace.MilestoneHandshake:
-				f.handshake = true
+				f.seenHandshake(e.Time)
 			case trace.MilestoneMovementComplete:
-				f.movement = true
+				f.seenMovement(e.Time)
 			case trace.MilestoneFirstObject:
 				f.objects = max(f.objects, max(e.Objects, 1))
 			case trace.MilestoneTerrainComplete:
@@ -135,6 +133,9 @@ func gather(events []trace.Event) facts {
 			if e.Kind == trace.AnomalyReject && e.Message == "KickUser" {
 				f.kicked = e.Reason
 			}
+			if e.Cause == string(cause.EventQueueSilent) {
+				f.eqSilent = e
+			}
 		}
 	}
 	if f.uccSent && (f.handshake || f.movement) {
@@ -143,11 +144,25 @@ func gather(events []trace.Event) facts {
 	return f
 }
 
+func (f *facts) seenHandshake(at time.Time) {
+	if !f.handshake {
+		f.handshakeAt = at
+	}
+	f.handshake = true
+}
+
+func (f *facts) seenMovement(at time.Time) {
+	if !f.movement {
+		f.movementAt = at
+	}
+	f.movement = true
+}
+
 func (f *facts) packet(p *trace.Packet) {
 	if p.Dir == trace.Send {
 		if p.Message == "UseCircuitCode" {
 			if !f.uccSent {
-				f.uccSeq = p.Seq
+				f.uccSeq, f.uccAt = p.Seq, p.Time
 			}
 			f.uccSent = true
 			f.uccSends++
@@ -170,9 +185,9 @@ func (f *facts) packet(p *trace.Packet) {
 			}
 		}
 	case "RegionHandshake":
-		f.handshake = true
+		f.seenHandshake(p.Time)
 	case "AgentMovementComplete":
-		f.movement = true
+		f.seenMovement(p.Time)
 	case "ObjectUpdate", "ObjectUpdateCompressed", "ObjectUpdateCached", "ImprovedTerseObjectUpdate":
 		n := 1
 		if v, ok := p.Fields.Get("objects"); ok {
@@ -208,6 +223,10 @@ func (f *facts) reached() int {
 		return 0
 	case !f.response.OK:
 		return StepLoginAnswered
+	case f.complete:
+		// The UDP ritual completed: faults of the capabilities are
+		// anomalies then, told where they happened, not a stall.
+		return StepComplete
 	case !f.acked:
 		return StepLoginAccepted
 	case !f.handshake:
@@ -216,7 +235,7 @@ func (f *facts) reached() int {
 		return StepHandshake
 	case f.seedGrant == nil || f.seedGrant.Status != 200:
 		return StepMovementComplete
-	case f.eqGranted && !f.eqAnswered && f.eqPolls > 0 && f.eqTimeouts > 0:
+	case f.eqGranted && !f.eqAnswered && f.eqPolls > 0 && (f.eqTimeouts > 0 || f.eqSilent != nil):
 		return StepSeed
 	case f.objects == 0:
 		return StepEventQueue
@@ -230,7 +249,8 @@ func (f *facts) reached() int {
 
 // Diagnose explains a stall: it returns the trace.Stall event to record
 // (Side Client), or nil when the events show the ritual completed. waited
-// is how long the client waited in all.
+// is how long the client waited in all. The causes come from package
+// trace/cause, picked by what the events show.
 func Diagnose(events []trace.Event, waited time.Duration) *trace.Stall {
 	f := gather(events)
 	reached := f.reached()
@@ -238,21 +258,16 @@ func Diagnose(events []trace.Event, waited time.Duration) *trace.Stall {
 		return nil
 	}
 	next := reached + 1
-	st := &trace.Stall{
-		Header:   trace.Header{Side: trace.Client, Layer: layerOf(next), From: trace.EndClient, To: endOf(next)},
-		Step:     next,
-		Expected: StepName(next),
-		Waited:   waited,
-	}
+	lastSeen := StepName(reached)
 	if reached == 0 {
-		st.LastSeen = "the login request was sent"
+		lastSeen = "the login request was sent"
 		if f.start == nil {
-			st.LastSeen = "nothing: the client never started a login"
+			lastSeen = "nothing: the client never started a login"
 		}
-	} else {
-		st.LastSeen = StepName(reached)
 	}
-	st.Causes = f.causes(next, waited)
+	h := trace.Header{Side: trace.Client, Layer: layerOf(next), From: trace.EndClient, To: endOf(next)}
+	st := cause.Stall(h, lastSeen, StepName(next), waited, f.causes(next, waited)...)
+	st.Step = next
 	return st
 }
 
@@ -278,122 +293,87 @@ func endOf(step int) string {
 	return trace.EndRegion
 }
 
-func (f *facts) causes(step int, waited time.Duration) []string {
-	var c []string
-	if f.kicked != "" {
-		c = append(c, fmt.Sprintf("The region disconnected the agent: %q.", f.kicked))
+// since is how long before the end of the wait t was (the whole wait when
+// t is unknown).
+func (f *facts) since(t time.Time, waited time.Duration) time.Duration {
+	if t.IsZero() || f.first.IsZero() {
+		return waited
 	}
+	return max(f.first.Add(waited).Sub(t), 0)
+}
+
+// causes picks the catalogue's causes the events support for a stall
+// before step, the most certain first.
+func (f *facts) causes(step int, waited time.Duration) []cause.Cause {
+	var c []cause.Cause
 	switch step {
 	case StepLoginAnswered:
 		uri := ""
+		var startAt time.Time
 		if f.start != nil {
-			uri = f.start.URI
+			uri, startAt = f.start.URI, f.start.Time
 		}
-		if f.failed != nil && f.failed.Detail != "" {
-			c = append(c, "The login request failed: "+f.failed.Detail+".")
+		switch {
+		case f.response != nil && f.response.Status >= 400:
+			c = append(c, cause.LoginHTTPStatus(f.response.Status))
+		case f.failed != nil && f.failed.Detail != "":
+			took := waited
+			if !startAt.IsZero() && !f.failedAt.IsZero() {
+				took = f.failedAt.Sub(startAt)
+			}
+			c = append(c, cause.LoginFailedText(uri, f.failed.Detail, took))
+		case f.start != nil:
+			c = append(c, cause.LoginPending(f.since(startAt, waited)))
 		}
-		if f.response != nil && f.response.Status >= 400 {
-			c = append(c, fmt.Sprintf("The login service answered HTTP %d: the URI is not a login service, or it is failing.", f.response.Status))
-		}
-		c = append(c,
-			fmt.Sprintf("The login URI %s is wrong, or no grid is running there.", orUnknown(uri)),
-			"A firewall or proxy blocks TCP to the login port.",
-		)
 	case StepLoginAccepted:
 		r := f.response
-		c = append(c, refusal(r.Reason, r.Message)...)
+		c = append(c, cause.LoginRefusedBy(r.Reason, r.Message))
 	case StepCircuitAcked:
 		r := f.response
-		addr := net(r.SimIP, r.SimPort)
-		c = append(c, fmt.Sprintf("The region's UDP address %s is unreachable from this client: UseCircuitCode was sent %d time(s) and never acknowledged.", addr, f.uccSends))
-		if ip, err := netip.ParseAddr(r.SimIP); err == nil {
-			host := loginHost(f.start)
-			hostIP, herr := netip.ParseAddr(host)
-			switch {
-			case ip.IsUnspecified():
-				c = append(c, "The grid hands out sim_ip "+r.SimIP+", which no client can send to: set the region's external host to a real address.")
-			case ip.IsLoopback() && (herr != nil || !hostIP.IsLoopback()):
-				c = append(c, "The grid hands out a loopback sim_ip ("+r.SimIP+") although it was reached at "+host+": set the region's external host to the address clients use.")
-			case ip.IsPrivate() && herr == nil && !hostIP.IsPrivate() && !hostIP.IsLoopback():
-				c = append(c, "The grid hands out a private sim_ip ("+r.SimIP+") to a client that reached it at a public address: set the external host.")
-			}
-		} else if r.SimIP != "" {
-			c = append(c, "sim_ip "+strconv.Quote(r.SimIP)+" is not an IP literal; viewers such as LibreMetaverse refuse host names there.")
+		if bad, ok := cause.SimAddressUnusable(r.SimIP, r.SimPort, loginHost(f.start)); ok {
+			c = append(c, bad)
 		}
-		c = append(c,
-			"A firewall blocks UDP to the region's port (the login's TCP port may be open while UDP is not).",
-			"The region is not running, or listens on another port than the login service announced.",
-		)
+		// The client cannot tell a silent region from a network that
+		// drops its datagrams.
+		c = append(c, cause.NoCircuitAnswer(hostPort(r.SimIP, r.SimPort), f.uccSends).Blame(cause.Unknown))
 	case StepHandshake:
-		c = append(c,
-			"The region acknowledged UseCircuitCode but never sent RegionHandshake: it may not know the circuit (a login service and region out of step), or it refused the session.",
-			"The region sends RegionHandshake only after CompleteAgentMovement: check that it was sent and acknowledged.",
-			"The region is overloaded or stuck handling the new agent.",
-		)
+		c = append(c, cause.NoRegionHandshake(f.since(f.uccAt, waited)))
 	case StepMovementComplete:
-		c = append(c,
-			"RegionHandshake arrived but AgentMovementComplete did not: the region did not finish placing the agent (CompleteAgentMovement lost or refused).",
-		)
+		c = append(c, cause.NoMovementComplete(f.since(f.handshakeAt, waited)))
 	case StepSeed:
 		r := f.response
 		switch {
 		case r == nil || r.SeedCapability == "":
-			c = append(c, "The login response carried a blank seed_capability: the grid did not give the client its capabilities.")
+			c = append(c, cause.SeedCapabilityBlank())
 		case f.seedGrant != nil && f.seedGrant.Status != 200:
-			c = append(c, fmt.Sprintf("The seed capability answered HTTP %d.", f.seedGrant.Status))
+			c = append(c, cause.SeedHTTPStatus(f.seedGrant.Status))
+		case f.seedError != "":
+			c = append(c, cause.SeedFailedText(r.SeedCapability, f.seedError, f.since(f.seedAt, waited)))
 		case !f.seedRequested:
-			c = append(c, "The client never requested the seed capability.")
+			c = append(c, cause.SeedNeverAsked())
 		default:
-			c = append(c, "The seed capability never answered: its URL ("+r.SeedCapability+") may point at an address or port the client cannot reach.")
+			c = append(c, cause.SeedNoAnswer(f.since(f.seedAt, waited)))
 		}
-		if f.seedError != "" {
-			c = append(c, "The seed request failed: "+f.seedError+".")
-		}
-		c = append(c, "The region's HTTP port is blocked or not the one the login service announced.")
 	case StepEventQueue:
-		c = append(c, fmt.Sprintf("The event queue never answered: %d poll(s) without a reply in %v. A long poll is held up to about a minute, then answered 502; none came back.", f.eqPolls, waited.Round(time.Millisecond)))
-		c = append(c, "A proxy between client and region cuts long HTTP requests.")
+		c = append(c, cause.EventQueueHeld(f.eqPolls, f.since(f.firstPoll, waited)))
 	case StepFirstObject:
-		c = append(c,
-			"No ObjectUpdate arrived: the region sends the scene after RegionHandshakeReply (and, on OpenSimulator, after the seed capability request).",
-			"The region may be empty: an empty region sends only the agent's own avatar.",
-		)
+		c = append(c, cause.NoObject(f.since(f.movementAt, waited), 0))
 	case StepTerrain:
-		c = append(c, fmt.Sprintf("Terrain incomplete: %d of %d patches arrived.", f.patches, f.patchesOf))
-		c = append(c, "LayerData packets were lost and not resent, or the client's throttle starves the land category.")
+		c = append(c, cause.TerrainStopped(f.patches, f.patchesOf))
 	case StepComplete:
-		c = append(c, "Every step arrived but the ritual was not marked complete in time.")
+		c = append(c, cause.NeverComplete())
+	}
+	if f.kicked != "" {
+		c = append([]cause.Cause{cause.KickedOut(cause.Step(step), f.kicked)}, c...)
 	}
 	return c
 }
 
-func refusal(reason, message string) []string {
-	var c []string
-	if message != "" {
-		c = append(c, fmt.Sprintf("The login service refused the login: reason %q, %q.", reason, message))
-	} else {
-		c = append(c, fmt.Sprintf("The login service refused the login: reason %q.", reason))
-	}
-	switch reason {
-	case "key":
-		c = append(c, "The first name, last name or password is wrong, or the account does not exist.")
-	case "presence":
-		c = append(c, "The account is already logged in, or the region is full; try again in a minute.")
-	case "update":
-		c = append(c, "The grid requires a newer viewer version.")
-	case "tos", "critical":
-		c = append(c, "The grid requires the user to accept its terms or read a critical message first.")
-	case "connect":
-		c = append(c, "The login service could not reach the region to provision the circuit.")
-	}
-	return c
-}
-
-func net(ip string, port int) string {
+func hostPort(ip string, port int) string {
 	if ip == "" {
-		return "(none given)"
+		return ""
 	}
-	return ip + ":" + strconv.Itoa(port)
+	return net.JoinHostPort(ip, strconv.Itoa(port))
 }
 
 func loginHost(s *trace.LoginStart) string {
@@ -405,11 +385,4 @@ func loginHost(s *trace.LoginStart) string {
 		return ""
 	}
 	return u.Hostname()
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "(unknown)"
-	}
-	return s
 }

@@ -15,4 +15,13 @@
 //	7  event queue answered           (EventQueueGet polls come back)
 //	8  first object received          (the scene is arriving)
 //	9  all terrain patches received   (the ground is complete)
+//
+// The causes come from package trace/cause, the one catalogue the client
+// and the proxy use too: each names its step, its kind and the side at
+// fault, and the Stall carries the first cause's kind and side. Diagnose
+// picks the causes the client's events support; a client that never heard
+// from the region cannot tell a silent region from a network that drops its
+// datagrams, so that cause's side is unknown here. A ritual whose UDP part
+// completed is no stall, whatever the capabilities did: the session tells
+// those faults as FAULT anomalies.
 package diagnose

@@ -43,6 +43,9 @@ func (p Part) Title() string {
 	case PartStall:
 		return "Stall"
 	}
+	if p >= PartRegions {
+		return "Part " + roman(int(PartWorld)+1+int(p-PartRegions))
+	}
 	return "Background"
 }
 
@@ -207,8 +210,27 @@ func ackIDs(p *trace.Packet) []uint32 {
 // the rest of the UDP stream is Part IV. An anomaly goes with the message
 // it names, or, naming none, with the UDP part being told when it happened
 // (Part II before any).
+//
+// The rituals in other regions (see trace.RegionChange) are parts of
+// their own from PartRegions on, one per episode: the region changes, and
+// the packets and capability calls of that region's lane (see Episodes).
 func Classify(events []trace.Event) []Part {
-	return classifyAll(events, newSeqIndex(events))
+	parts := classifyAll(events, newSeqIndex(events))
+	classifyRegions(events, parts)
+	return parts
+}
+
+// Episodes returns the titles of the rituals in other regions, in order:
+// the title of part PartRegions+k is Episodes(events)[k], for events in
+// time order (see Prepare).
+func Episodes(events []trace.Event) []string {
+	parts := classifyAll(events, newSeqIndex(events))
+	eps := classifyRegions(events, parts)
+	out := make([]string, len(eps))
+	for i, ep := range eps {
+		out[i] = ep.title
+	}
+	return out
 }
 
 func classifyAll(events []trace.Event, idx seqIndex) []Part {
@@ -242,10 +264,12 @@ func classify(ev trace.Event, idx seqIndex) Part {
 		return PartHandshake
 	case *trace.Connected:
 		return PartWorld
-	case *trace.CircuitClosed:
+	case *trace.CircuitClosed, *trace.SessionEnd:
 		return PartEpilogue
 	case *trace.Stall:
 		return PartStall
+	case *trace.WorldView:
+		return Background // drawn by the observatory, not told
 	case *trace.Milestone:
 		switch e.Step {
 		case trace.MilestoneHandshake:

@@ -8,6 +8,8 @@
 //	## Part II: The Handshake (UDP)
 //	## Part III: The Capabilities (HTTP)
 //	## Part IV: World Materialization (UDP Stream)
+//	## Part V, VI, …: A Neighbour / Crossing into / A Teleport to <region>
+//	                                         one part per ritual in another region
 //	## Stall: The Ritual Stopped at Step N  only when a trace.Stall was recorded
 //	## Epilogue: Departure and Summary      logout, closed circuits, timings, traffic
 //
@@ -16,6 +18,14 @@
 // masked session ids, positions, region names, granted capabilities,
 // counts). The time is the offset from the first event. Lines are in time
 // order within each part; Classify says which part an event belongs to.
+//
+// The rituals in other regions are told from trace.RegionChange events: a
+// part begins at each child circuit opened (EnableSimulator), crossing
+// (CrossedRegion) and teleport request, and takes that region's packets
+// and capability calls — events whose endpoint is "region X,Y" or "caps
+// X,Y", and the login region's own once a teleport goes back to it — and
+// the teleport messages (MapNameRequest, TeleportStart, …) of the teleport
+// under way. Logout and closed circuits stay in the epilogue.
 //
 // Streams are summarised rather than listed: the packets of one message,
 // side and direction within a part are told as one line at the first of

@@ -26,6 +26,8 @@ var streams = []struct {
 	{"stalled", narrativetest.Stalled, narrative.Options{}},
 	{"troubled", narrativetest.Troubled, narrative.Options{ServerName: "Ritual grid", ClientName: "Ritual client"}},
 	{"login_refused", narrativetest.LoginRefused, narrative.Options{}},
+	{"unwhole", narrativetest.Unwhole, narrative.Options{}},
+	{"grid", narrativetest.Grid, narrative.Options{}},
 	{"ritual_shown", narrativetest.Ritual, narrative.Options{Show: trace.ShowSecrets, Title: "The Ritual, Secrets Shown"}},
 }
 

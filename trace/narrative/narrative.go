@@ -75,6 +75,7 @@ type story struct {
 	anomalies  map[trace.Side]map[string]int // told anomalies by side and kind
 	told       map[string]bool               // failure messages already told
 	unreceived map[int]bool                  // sends the other side, though recorded, never received
+	episodes   []*episode                    // rituals in other regions, told after Part IV
 }
 
 func newStory(events []trace.Event, opt Options) *story {
@@ -94,6 +95,7 @@ func newStory(events []trace.Event, opt Options) *story {
 		told:       map[string]bool{},
 	}
 	s.parts = classifyAll(evs, s.idx)
+	s.episodes = classifyRegions(evs, s.parts)
 	s.unreceived = unreceived(evs)
 	if len(evs) > 0 {
 		s.t0 = times[0]
@@ -222,7 +224,11 @@ type line struct {
 func (s *story) write(b *bytes.Buffer) {
 	slots := s.slots()
 	lines := map[Part][]line{}
-	for _, part := range []Part{PartLogin, PartHandshake, PartCaps, PartWorld, PartEpilogue, PartStall} {
+	order := []Part{PartLogin, PartHandshake, PartCaps, PartWorld, PartEpilogue, PartStall}
+	for k := range s.episodes {
+		order = append(order, PartRegions+Part(k))
+	}
+	for _, part := range order {
 		for _, sl := range slots[part] {
 			if l, ok := s.tell(sl); ok {
 				lines[part] = append(lines[part], l)
@@ -259,6 +265,13 @@ func (s *story) write(b *bytes.Buffer) {
 			b.WriteString(notReached)
 		default:
 			b.WriteString("*No signal of this part was observed.*\n")
+		}
+		b.WriteString("\n")
+	}
+	for k, ep := range s.episodes {
+		fmt.Fprintf(b, "## Part %s: %s\n\n", roman(int(PartWorld)+1+k), text(ep.title))
+		if ls := lines[PartRegions+Part(k)]; len(ls) > 0 {
+			writeLines(b, s, ls)
 		}
 		b.WriteString("\n")
 	}
@@ -577,7 +590,13 @@ func unreceived(evs []trace.Event) map[int]bool {
 		}
 	}
 	out := map[int]bool{}
-	if !client || !server {
+	receipts := 0
+	for _, n := range recvs {
+		receipts += n
+	}
+	// A relay between the sides (ritual proxy) records each datagram once,
+	// as sent; without any receipt recorded there is nothing to pair.
+	if !client || !server || receipts == 0 {
 		return out
 	}
 	for k, ss := range sends {

@@ -289,18 +289,18 @@ func between(s, from, to string) string {
 func TestStall(t *testing.T) {
 	story := render(t, narrativetest.Stalled(), narrative.Options{})
 	for _, want := range []string{
-		"## Stall: The Ritual Stopped at Step 4\n",
-		"**[CLIENT] [UDP] STALL** `+10.183 s`: The ritual stopped at step 4 after waiting 10.000 s.",
+		"## Stall: The Ritual Stopped at Step 3\n",
+		"**[CLIENT] [UDP] STALL** `+10.183 s`: The ritual stopped at step 3 after waiting 10.000 s.",
 		"Last seen: `[CLIENT] [UDP] SEND UseCircuitCode`.",
 		"Expected next: `[CLIENT] [UDP] RECV PacketAck of UseCircuitCode`.",
-		"Likely causes:\n    - the sim address 10.0.0.5:9000 from the login response is private",
-		"\n    - UDP to port 9000 is blocked on the way\n",
+		"At fault: the login service. Likely causes:\n    - the login service gave a private sim 10.0.0.5:9000",
+		"\n    - the region never answered UseCircuitCode (sent 4 times); the login service gave sim 10.0.0.5:9000\n",
 		"3 RESENT UseCircuitCode (seq 0 ×3) in 2.000 s",
 		"the region at `10.0.0.5:9000`",
 		"- To handshake: not reached\n",
 		"- To full terrain: not reached\n",
 		"*Not reached: the ritual stalled before this part.*",
-		"**Outcome**: the ritual stalled at step 4, waiting for `[CLIENT] [UDP] RECV PacketAck of UseCircuitCode`.",
+		"**Outcome**: the ritual stalled at step 3, waiting for `[CLIENT] [UDP] RECV PacketAck of UseCircuitCode`.",
 	} {
 		if !strings.Contains(story, want) {
 			t.Errorf("story lacks %q", want)
@@ -568,5 +568,29 @@ func TestChatAndIMSummarised(t *testing.T) {
 	// Summarised, not told one by one.
 	if n := strings.Count(story, "CHAT"); n != 1 {
 		t.Errorf("CHAT told %d times", n)
+	}
+}
+
+// TestLoginFailureInPlainWords: the HTTP client's error recorded by a
+// failed login is told as what it means, not as Go.
+func TestLoginFailureInPlainWords(t *testing.T) {
+	t0 := narrativetest.Start
+	h := func(d time.Duration) trace.Header {
+		return trace.Header{Time: t0.Add(d), Side: trace.Client, Layer: trace.Login, From: trace.EndClient, To: trace.EndLogin}
+	}
+	for detail, want := range map[string]string{
+		`login: Post "http://127.0.0.1:9000/": context deadline exceeded`:                            "The login fails: no answer within 12 s.",
+		`login: Post "http://127.0.0.1:9000/": dial tcp 127.0.0.1:9000: connect: connection refused`: "The login fails: nothing is listening at 127.0.0.1:9000.",
+	} {
+		story := render(t, []trace.Event{
+			&trace.LoginStart{Header: h(0), URI: "http://127.0.0.1:9000/", First: "Test", Last: "User", Format: "xmlrpc"},
+			&trace.LoginProgress{Header: h(12 * time.Second), Stage: "Failed", Detail: detail},
+		}, narrative.Options{})
+		if !strings.Contains(story, want) {
+			t.Errorf("story lacks %q:\n%s", want, story)
+		}
+		if strings.Contains(story, "context deadline") || strings.Contains(story, "dial tcp") {
+			t.Errorf("story speaks Go:\n%s", story)
+		}
 	}
 }

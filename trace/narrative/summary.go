@@ -325,6 +325,9 @@ func (s *story) writeSummary(b *bytes.Buffer) {
 			fmt.Fprintf(b, "- %s: not reached\n", ph.name)
 		}
 	}
+	for _, l := range s.episodeTimings() {
+		b.WriteString("- " + l + "\n")
+	}
 	b.WriteString("\n**Traffic**, as each side counted its circuit, and anomalies:\n")
 	var quiet, troubles []string
 	circuits := 0
@@ -360,6 +363,17 @@ func (s *story) writeSummary(b *bytes.Buffer) {
 	fmt.Fprintf(b, "\n**Outcome**: %s\n\n", s.outcome(phases))
 }
 
+// firstFault returns the first anomaly that names a catalogued cause, or
+// nil.
+func (s *story) firstFault() *trace.Anomaly {
+	for _, ev := range s.evs {
+		if a, ok := ev.(*trace.Anomaly); ok && a.Cause != "" {
+			return a
+		}
+	}
+	return nil
+}
+
 func (s *story) outcome(phases []phase) string {
 	if st, ok := first[*trace.Stall](s.evs); ok {
 		out := "the ritual stalled at step " + strconv.Itoa(st.Step)
@@ -381,7 +395,14 @@ func (s *story) outcome(phases []phase) string {
 		}
 	}
 	if i := s.find(isMilestone(trace.MilestoneComplete)); i >= 0 {
-		return "the ritual completed in " + dur(s.at(i)) + "."
+		out := "the ritual completed in " + dur(s.at(i))
+		if f := s.firstFault(); f != nil {
+			out += ", but it is not whole: " + text(f.Reason)
+			if f.Fault != "" && f.Fault != "unknown" {
+				out += " (at fault: the " + text(f.Fault) + ")"
+			}
+		}
+		return out + "."
 	}
 	var last time.Duration
 	for _, ph := range phases {

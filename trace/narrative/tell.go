@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ritual/trace"
+	"ritual/trace/cause"
 )
 
 // tagOf builds a line's tag, "[SIDE] [LAYER] WHAT", with WHAT escaped.
@@ -59,6 +60,27 @@ func (s *story) noteAnomaly(side trace.Side, kind string, n int) {
 		s.anomalies[side] = m
 	}
 	m[kind] += n
+}
+
+// loginFailure tells a failed login in plain words: the refusal's reason,
+// or what the HTTP client's error means (a timeout with the time the login
+// really took since its start), never the error's Go text.
+func (s *story) loginFailure(i int, e *trace.LoginProgress) string {
+	var start *trace.LoginStart
+	for _, ev := range s.evs[:i] {
+		if ls, ok := ev.(*trace.LoginStart); ok && ls.Side == e.Side {
+			start = ls
+		}
+		if r, ok := ev.(*trace.LoginResponse); ok && r.Side == e.Side && !r.OK && r.Reason == e.Detail {
+			return "The login fails: the login service refused it (reason " + code(e.Detail) + ")"
+		}
+	}
+	uri, took := "", time.Duration(0)
+	if start != nil {
+		uri, took = start.URI, e.Time.Sub(start.Time)
+	}
+	x := cause.ExplainText(e.Detail, uri, took)
+	return "The login fails: " + text(x.Words)
 }
 
 // tellOne tells a single event.
@@ -123,12 +145,15 @@ func (s *story) tellOne(i int) line {
 	case *trace.LoginResponse:
 		s.tellLoginResponse(&b, e)
 	case *trace.LoginProgress:
-		if e.Stage == "ConnectingToSim" {
+		switch {
+		case e.Stage == "ConnectingToSim":
 			b.WriteString("The client accepts the login and prepares to connect to the simulator")
-		} else {
+		case e.Stage == "Failed" && e.Detail != "":
+			b.WriteString(s.loginFailure(i, e))
+		default:
 			b.WriteString("The client reaches login stage " + code(e.Stage))
 		}
-		if e.Detail != "" {
+		if e.Detail != "" && e.Stage != "Failed" {
 			b.WriteString(" (" + text(e.Detail) + ")")
 		}
 	case *trace.Packet:
@@ -231,6 +256,9 @@ func (s *story) tellOne(i int) line {
 		if e.Expected != "" {
 			b.WriteString(" Expected next: " + code(e.Expected) + ".")
 		}
+		if e.Fault != "" && e.Fault != "unknown" {
+			b.WriteString(" At fault: the " + text(e.Fault) + ".")
+		}
 		if len(e.Causes) == 0 {
 			b.WriteString(" No likely cause was named.")
 		} else {
@@ -240,6 +268,25 @@ func (s *story) tellOne(i int) line {
 			}
 		}
 		s.noteAnomaly(side, "STALL", 1)
+	case *trace.RegionChange:
+		b.WriteString(tellRegionChange(e))
+	case *trace.Rewrite:
+		b.WriteString("The proxy rewrites " + code(e.Field) + " in the " + e.In + ": " + code(e.Original) + " becomes " + code(e.Relayed) + ", so the client's next step comes through the proxy too")
+	case *trace.Undecoded:
+		b.WriteString(subject(side) + " sends a " + strconv.Itoa(e.Size) + "-byte datagram the codec cannot decode (" + e.Error + "); the proxy relayed it as it was")
+		if e.Hex != "" {
+			b.WriteString(": " + code(e.Hex))
+		}
+	case *trace.SessionEnd:
+		b.WriteString("The proxy closes the story of this session: " + e.Reason)
+		if e.Complete {
+			b.WriteString(", the ritual complete")
+		} else {
+			b.WriteString(", the ritual not complete")
+		}
+		if e.Untold > 0 {
+			b.WriteString("; " + strconv.Itoa(e.Untold) + " routine packets of this long session are in the JSON-lines log only")
+		}
 	default:
 		b.WriteString(subject(side) + " records " + code(ev.Name()))
 	}
@@ -715,6 +762,8 @@ func anomalySentence(e *trace.Anomaly) string {
 		}
 		s = capital(what) + from + " is rejected"
 		from = ""
+	case trace.AnomalyFault:
+		s = "The ritual goes on despite a fault"
 	case trace.AnomalyTimeout:
 		if e.Message == "" {
 			s = "A wait timed out"
@@ -731,6 +780,9 @@ func anomalySentence(e *trace.Anomaly) string {
 		} else {
 			s += ": " + text(e.Reason)
 		}
+	}
+	if e.Fault != "" && e.Fault != "unknown" {
+		s += " (at fault: the " + text(e.Fault) + ")"
 	}
 	return s
 }

@@ -390,79 +390,26 @@ type line struct {
 	lost     bool   // never received: drawn with a cross
 	over     string // a note over this endpoint
 	text     string
+
+	kind string // the group's kind: "pkt", "resent", "anomaly", "part", "quiet", ...
+	n    int    // events the line stands for
+	part narrative.Part
+	at   time.Time // the first event's time
+}
+
+// layout is the diagram before it is written: its title, participants
+// (Mermaid ids and declarations) and lines.
+type layout struct {
+	title string
+	ids   []string
+	ends  []string // the endpoint of each id
+	decl  []string
+	body  []line
 }
 
 func (d *diagram) write(b *bytes.Buffer, opt Options) {
-	items := d.items()
-	var body []line
-	used := map[string]bool{}
-	order := []narrative.Part{narrative.PartLogin, narrative.PartHandshake, narrative.PartCaps, narrative.PartWorld, narrative.PartEpilogue, narrative.PartStall}
-	for _, part := range order {
-		if len(items[part]) == 0 {
-			continue
-		}
-		if part != narrative.PartStall {
-			body = append(body, line{over: "*", text: esc(part.Title(), 0)})
-		}
-		for _, it := range items[part] {
-			l, ok := d.draw(it)
-			if !ok {
-				continue
-			}
-			if l.from != "" {
-				used[l.from], used[l.to] = true, true
-			} else if l.over != "*" {
-				used[l.over] = true
-			}
-			body = append(body, l)
-		}
-	}
-	if len(d.quiet) > 0 {
-		names := make([]string, 0, len(d.quiet))
-		for m := range d.quiet {
-			names = append(names, m)
-		}
-		slices.Sort(names)
-		parts := make([]string, len(names))
-		for i, m := range names {
-			parts[i] = strconv.Itoa(d.quiet[m]) + " " + v(m)
-		}
-		body = append(body, line{over: "*", text: "Not drawn: " + strings.Join(parts, ", ")})
-	}
-
-	// Participants: the known ones in the ritual's order, then the others
-	// by name.
-	var ids []string
-	var decl []string
-	seenID := map[string]bool{}
-	for _, k := range known {
-		if used[k.end] {
-			ids = append(ids, k.id)
-			seenID[k.id] = true
-			if k.label != "" {
-				decl = append(decl, "participant "+k.id+" as "+k.label)
-			} else {
-				decl = append(decl, "participant "+k.id)
-			}
-		}
-	}
-	var others []string
-	for end := range used {
-		if id := participantID(end); !seenID[id] && end != "*" {
-			seenID[id] = true
-			others = append(others, end)
-		}
-	}
-	slices.SortFunc(others, func(a, b string) int { return strings.Compare(participantID(a), participantID(b)) })
-	for _, end := range others {
-		id := participantID(end)
-		ids = append(ids, id)
-		decl = append(decl, "participant "+id+" as "+plain(end, 32))
-	}
-	if len(ids) == 0 {
-		ids = []string{"Client"}
-		decl = append(decl, "participant Client")
-	}
+	lay := d.layout(opt)
+	ids, decl, body := lay.ids, lay.decl, lay.body
 	span := ids[0]
 	if len(ids) > 1 {
 		span += "," + ids[len(ids)-1]
@@ -472,11 +419,7 @@ func (d *diagram) write(b *bytes.Buffer, opt Options) {
 		b.WriteString("```mermaid\n")
 	}
 	b.WriteString("sequenceDiagram\n")
-	title := opt.Title
-	if title == "" {
-		title = d.title()
-	}
-	fmt.Fprintf(b, "    title %s\n", plain(title, 0))
+	fmt.Fprintf(b, "    title %s\n", plain(lay.title, 0))
 	for _, l := range decl {
 		fmt.Fprintf(b, "    %s\n", l)
 	}
@@ -500,6 +443,103 @@ func (d *diagram) write(b *bytes.Buffer, opt Options) {
 	if opt.Fence {
 		b.WriteString("```\n")
 	}
+}
+
+func (d *diagram) layout(opt Options) layout {
+	items := d.items()
+	var body []line
+	used := map[string]bool{}
+	order := []narrative.Part{narrative.PartLogin, narrative.PartHandshake, narrative.PartCaps, narrative.PartWorld}
+	episodes := narrative.Episodes(d.evs)
+	for k := range episodes {
+		order = append(order, narrative.PartRegions+narrative.Part(k))
+	}
+	order = append(order, narrative.PartEpilogue, narrative.PartStall)
+	for _, part := range order {
+		if len(items[part]) == 0 {
+			continue
+		}
+		if part != narrative.PartStall {
+			title := part.Title()
+			if part >= narrative.PartRegions {
+				title += ": " + episodes[part-narrative.PartRegions]
+			}
+			body = append(body, line{over: "*", text: esc(title, 0), kind: "part", part: part, at: d.evs[items[part][0].evs[0]].Head().Time})
+		}
+		for _, it := range items[part] {
+			l, ok := d.draw(it)
+			if !ok {
+				continue
+			}
+			l.n, l.part, l.at = len(it.evs), part, d.evs[it.evs[0]].Head().Time
+			if l.kind == "" {
+				l.kind, _, _ = strings.Cut(it.key, "|")
+			}
+			if _, stall := d.evs[it.evs[0]].(*trace.Stall); stall {
+				l.kind = "stall"
+			}
+			if l.from != "" {
+				used[l.from], used[l.to] = true, true
+			} else if l.over != "*" {
+				used[l.over] = true
+			}
+			body = append(body, l)
+		}
+	}
+	if len(d.quiet) > 0 {
+		names := make([]string, 0, len(d.quiet))
+		for m := range d.quiet {
+			names = append(names, m)
+		}
+		slices.Sort(names)
+		parts := make([]string, len(names))
+		for i, m := range names {
+			parts[i] = strconv.Itoa(d.quiet[m]) + " " + v(m)
+		}
+		body = append(body, line{over: "*", text: "Not drawn: " + strings.Join(parts, ", "), kind: "quiet"})
+	}
+
+	// Participants: the known ones in the ritual's order, then the others
+	// by name.
+	var ids, ends []string
+	var decl []string
+	seenID := map[string]bool{}
+	for _, k := range known {
+		if used[k.end] {
+			ids = append(ids, k.id)
+			ends = append(ends, k.end)
+			seenID[k.id] = true
+			if k.label != "" {
+				decl = append(decl, "participant "+k.id+" as "+k.label)
+			} else {
+				decl = append(decl, "participant "+k.id)
+			}
+		}
+	}
+	var others []string
+	for end := range used {
+		if id := participantID(end); !seenID[id] && end != "*" {
+			seenID[id] = true
+			others = append(others, end)
+		}
+	}
+	slices.SortFunc(others, func(a, b string) int { return strings.Compare(participantID(a), participantID(b)) })
+	for _, end := range others {
+		id := participantID(end)
+		ids = append(ids, id)
+		ends = append(ends, end)
+		decl = append(decl, "participant "+id+" as "+plain(end, 32))
+	}
+	if len(ids) == 0 {
+		ids = []string{"Client"}
+		ends = []string{trace.EndClient}
+		decl = append(decl, "participant Client")
+	}
+	title := opt.Title
+	if title == "" {
+		title = d.title()
+	}
+	return layout{title: title, ids: ids, ends: ends, decl: decl, body: body}
 }
 
 func (d *diagram) title() string {
@@ -757,6 +797,9 @@ func (d *diagram) describe(i int, l *line) string {
 		if e.Expected != "" {
 			s += ". Expected: " + v(e.Expected)
 		}
+		if e.Fault != "" && e.Fault != "unknown" {
+			s += ". At fault: the " + v(e.Fault)
+		}
 		if len(e.Causes) > 0 {
 			cs := make([]string, 0, len(e.Causes))
 			for _, c := range e.Causes {
@@ -766,6 +809,25 @@ func (d *diagram) describe(i int, l *line) string {
 				cs = append(cs, esc(c, 96))
 			}
 			s += ". Likely: " + strings.Join(cs, " / ")
+		}
+		return s
+	case *trace.RegionChange:
+		s := v(trace.What(e))
+		var d []string
+		switch {
+		case e.Region != "":
+			d = append(d, v(e.Region))
+		case e.End != "" && e.End != trace.EndRegion:
+			d = append(d, v(e.End))
+		}
+		if e.Elapsed > 0 {
+			d = append(d, dur(e.Elapsed))
+		}
+		if e.Reason != "" {
+			d = append(d, esc(e.Reason, 96))
+		}
+		if len(d) > 0 {
+			s += " (" + strings.Join(d, ", ") + ")"
 		}
 		return s
 	}

@@ -28,6 +28,7 @@ var streams = []struct {
 	{"stalled", narrativetest.Stalled, seqdiagram.Options{Fence: true}},
 	{"troubled", narrativetest.Troubled, seqdiagram.Options{}},
 	{"login_refused", narrativetest.LoginRefused, seqdiagram.Options{Title: "A refused login"}},
+	{"grid", narrativetest.Grid, seqdiagram.Options{}},
 }
 
 func render(t testing.TB, evs []trace.Event, opt seqdiagram.Options) string {
@@ -185,7 +186,7 @@ func TestAnomaliesAndStall(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSuffix(s, "\n```\n"), "\n")
 	last := lines[len(lines)-1]
-	if !strings.HasPrefix(last, "    Note over Client,Region: STALL at step 4 after 10.000 s. Last seen: [CLIENT] [UDP] SEND UseCircuitCode. Expected: [CLIENT] [UDP] RECV PacketAck of UseCircuitCode. Likely: the sim address") {
+	if !strings.HasPrefix(last, "    Note over Client,Region: STALL at step 3 after 10.000 s. Last seen: [CLIENT] [UDP] SEND UseCircuitCode. Expected: [CLIENT] [UDP] RECV PacketAck of UseCircuitCode. At fault: the login service. Likely: the login service gave a private sim") {
 		t.Errorf("last line = %q", last)
 	}
 	expectInOrder(t, s, "Client->>Region: UseCircuitCode", "Note over Client: RESENT UseCircuitCode ×3 (seq 0 ×3)")
@@ -293,5 +294,57 @@ func BenchmarkRender(b *testing.B) {
 		if err := seqdiagram.Render(&buf, evs, seqdiagram.Options{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestBuild: the diagram as data has the Mermaid diagram's lanes and
+// lines, in plain text, with resends and anomalies marked.
+func TestBuild(t *testing.T) {
+	d, err := seqdiagram.Build(narrativetest.Troubled(), seqdiagram.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, p := range d.Participants {
+		ids = append(ids, p.ID)
+	}
+	if strings.Join(ids, ",") != "Client,Login,Region,Caps" {
+		t.Errorf("participants %v", ids)
+	}
+	mermaid := render(t, narrativetest.Troubled(), seqdiagram.Options{})
+	// Every line of the Mermaid diagram after the declarations is one Line.
+	n := 0
+	for l := range strings.SplitSeq(mermaid, "\n") {
+		if strings.HasPrefix(l, "    ") && !strings.HasPrefix(l, "    title ") && !strings.HasPrefix(l, "    participant ") {
+			n++
+		}
+	}
+	if n != len(d.Lines) {
+		t.Errorf("%d lines, Mermaid has %d", len(d.Lines), n)
+	}
+	kinds := map[string]int{}
+	for _, l := range d.Lines {
+		kinds[l.Kind]++
+		if strings.Contains(l.Text, "#59;") || strings.Contains(l.Text, "#35;") {
+			t.Errorf("Mermaid entity left in %q", l.Text)
+		}
+		if l.Arrow() && (l.From == "" || l.To == "") {
+			t.Errorf("arrow without ends: %+v", l)
+		}
+	}
+	for _, k := range []string{seqdiagram.KindPart, seqdiagram.KindAnomaly, seqdiagram.KindResent, "pkt"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s line in the troubled ritual: %v", k, kinds)
+		}
+	}
+	st, err := seqdiagram.Build(narrativetest.Stalled(), seqdiagram.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := st.Lines[len(st.Lines)-1]; last.Kind != seqdiagram.KindStall || !last.Anomalous() || last.Over != "" {
+		t.Errorf("stalled: last line %+v, want the stall over every lane", last)
+	}
+	if _, err := seqdiagram.Build(nil, seqdiagram.Options{}); !errors.Is(err, seqdiagram.ErrNoEvents) {
+		t.Errorf("Build(nil) = %v", err)
 	}
 }

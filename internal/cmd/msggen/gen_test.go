@@ -104,6 +104,13 @@ func TestGenerateSmall(t *testing.T) {
 		"func (m *Nothing) Decode(b []byte) error {",
 		"if n*4 > len(b)-off {", // Bytes: 1 + 1 + 2 bytes at least
 		"var highIndex = [256]uint16{",
+		// A body may end where a block starts: the rest are absent.
+		"func (m *Ping) Absent() int { return int(m.absent) }",
+		"func (*Nothing) Absent() int { return 0 }",
+		"m.absentFrom(2)",
+		"m.absent = uint8(3 - k)",
+		"m.Others = [2]EverythingOthers{}",
+		"m.Bytes = m.Bytes[:0]",
 		"var lowIndex = [8]uint16{",
 	} {
 		if !strings.Contains(squash(string(src)), squash(want)) {
@@ -181,6 +188,9 @@ func TestGenerateCollisions(t *testing.T) {
 		{"method name", `version 2.0
 { Foo Low 1 Trusted Unencoded { Decode Single { X U8 } } }`, nil,
 			[]string{"block Foo.Decode (line 2) would be a field named as the method Decode"}},
+		{"Absent method", `version 2.0
+{ Foo Low 1 Trusted Unencoded { Absent Single { X U8 } } }`, nil,
+			[]string{"block Foo.Absent (line 2) would be a field named as the method Absent"}},
 		{"unexported", `version 2.0
 { foo Low 1 Trusted Unencoded { bar Single { baz U8 } } }`, nil,
 			[]string{`message foo (line 2): "foo" does not start with an upper-case letter`,

@@ -9,6 +9,7 @@ import (
 
 	"ritual"
 	"ritual/trace"
+	"ritual/trace/cause"
 )
 
 // The values the streams carry, for tests to look for.
@@ -388,14 +389,10 @@ func Stalled() []trace.Event {
 	}
 	s.at(10183.0, &trace.Anomaly{Header: udpHeader(trace.Client, trace.Server), Kind: trace.AnomalyTimeout,
 		Message: "PacketAck", Reason: "no acknowledgement of UseCircuitCode (seq 0) within 10 s"})
-	s.at(10183.2, &trace.Stall{Header: udpHeader(trace.Client, trace.Client), Step: 4,
-		LastSeen: "[CLIENT] [UDP] SEND UseCircuitCode", Expected: "[CLIENT] [UDP] RECV PacketAck of UseCircuitCode",
-		Causes: []string{
-			"the sim address 10.0.0.5:9000 from the login response is private: unreachable from outside the grid's network",
-			"UDP to port 9000 is blocked on the way",
-			"the region does not know circuit code 473293782 and answers it with silence",
-		},
-		Waited: 10 * time.Second})
+	bad, _ := cause.SimAddressUnusable(StalledSimIP, SimPort, "grid.example.org")
+	s.at(10183.2, cause.Stall(udpHeader(trace.Client, trace.Client),
+		"[CLIENT] [UDP] SEND UseCircuitCode", "[CLIENT] [UDP] RECV PacketAck of UseCircuitCode", 10*time.Second,
+		bad, cause.NoCircuitAnswer(StalledSimIP+":9000", 4).Blame(cause.Unknown)))
 	s.closed(10183.5, trace.Client, "stalled: no answer from the region")
 	return s.done()
 }
@@ -509,5 +506,24 @@ func LoginRefused() []trace.Event {
 		OK: false, Reason: "key", Message: msg, Status: 200, Elapsed: 2600 * time.Microsecond})
 	s.at(2.70, &trace.LoginProgress{Header: hdr(trace.Client, trace.Login, trace.EndClient, trace.EndClient),
 		Stage: "Failed", Detail: "key"})
+	return s.done()
+}
+
+// Unwhole returns a client-only ritual whose UDP part completes while the
+// capabilities fail: the seed capability answers HTTP 500, the client
+// tells the fault and goes on, and the ritual completes without them.
+func Unwhole() []trace.Event {
+	s := newScript()
+	for _, ev := range Only(Ritual(), trace.Client) {
+		switch ev.Head().Layer {
+		case trace.Caps, trace.EQ:
+			continue
+		}
+		s.evs = append(s.evs, ev)
+	}
+	s.at(5.35, &trace.SeedRequest{Header: hdr(trace.Client, trace.Caps, trace.EndClient, trace.EndCaps), URL: SeedCap, Names: usedCaps})
+	s.at(6.25, &trace.SeedGrant{Header: hdr(trace.Client, trace.Caps, trace.EndCaps, trace.EndClient), Status: 500})
+	s.at(6.30, cause.Anomaly(hdr(trace.Client, trace.Caps, trace.EndCaps, trace.EndClient), trace.AnomalyFault, "", "",
+		cause.SeedHTTPStatus(500)))
 	return s.done()
 }
