@@ -160,6 +160,11 @@ func (c *Conn) Unacked() int {
 	return int(c.nUnacked.Load())
 }
 
+// Queued returns how many messages wait in the outbound queue: a sender
+// that chooses what to send (the region's interest management) sends less
+// while the peer is not keeping up.
+func (c *Conn) Queued() int { return len(c.outbound) }
+
 // RTT returns the smoothed round-trip time, from acknowledgements of
 // packets sent once (never of resent ones: their ack cannot tell which
 // transmission it answers) and from CompletePingCheck; 0 before the first

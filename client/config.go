@@ -183,6 +183,13 @@ type Config struct {
 	// EventBuffer is the capacity of Session.Events (default 256); events
 	// that find it full are dropped and counted.
 	EventBuffer int
+	// WorldEventBuffer is the capacity of Session.WorldEvents (default
+	// DefaultWorldEventBuffer); events that find it full are dropped and
+	// counted.
+	WorldEventBuffer int
+	// DrawDistance is the view radius AgentUpdate asks for, in metres
+	// (default DefaultDrawDistance).
+	DrawDistance float32
 }
 
 // Errors of the client.

@@ -29,6 +29,19 @@
 // helpers (WaitMovementComplete, WaitObjects, WaitTerrain, WaitRitual) block
 // until a step of the ritual is reached or their context ends.
 //
+// # Other avatars, chat and instant messages
+//
+// The session follows the other avatars the region shows it (ObjectUpdate
+// with PCode 47, ImprovedTerseObjectUpdate, KillObject, AvatarAnimation):
+// Avatars lists them nearest first with id, name, position, velocity and
+// last update. WorldEvents is a bounded channel of what happens around the
+// agent: an avatar arriving, moving or leaving, a chat line heard
+// (ChatFromSimulator), an instant message received; events that find it
+// full are dropped and counted, never waited for. Say, Whisper, Shout and
+// Chat speak on a channel; SendIM sends an ImprovedInstantMessage; WalkTo
+// and FlyTo steer the avatar toward a point with AgentUpdate's control
+// flags and body rotation until it is within a metre, and Stop stops it.
+
 // Like a viewer, a session goes on without what the grid fails to give: a
 // blank, failing or unreadable seed capability, no event queue granted, or
 // an event queue that holds its polls and delivers nothing for

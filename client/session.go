@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -88,6 +89,8 @@ type Session struct {
 	log   *slog.Logger
 	rec   trace.Recorder
 	world *World
+	// social keeps the other avatars, chat and IM (social.go).
+	social *social
 
 	tr        *circuit.Transport
 	conn      *circuit.Conn
@@ -286,7 +289,8 @@ func newSession(cfg Config, resp *login.Response, world *World) *Session {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Session{
 		cfg: cfg, resp: resp, log: cfg.Logger, rec: cfg.Recorder, world: world,
-		ctx: ctx, cancel: cancel,
+		social: newSocial(resp.Agent, cfg.WorldEventBuffer),
+		ctx:    ctx, cancel: cancel,
 		handshakeCh: make(chan struct{}),
 		logoutCh:    make(chan struct{}),
 		events:      make(chan caps.Event, cfg.EventBuffer),
@@ -678,6 +682,12 @@ func (s *Session) sendAgentUpdate() {
 	}
 	half := math.Atan2(float64(at.Y), float64(at.X)) / 2
 	rot := ritual.Quaternion{Z: float32(math.Sin(half)), W: float32(math.Cos(half))}
+	flags, steer, steering := s.controls()
+	if steering {
+		rot = steer
+		at = ritual.Vector3{X: 1 - 2*rot.Z*rot.Z, Y: 2 * rot.Z * rot.W}
+		mv.Position = s.Position()
+	}
 	err := s.send(&msg.AgentUpdate{AgentData: msg.AgentUpdateAgentData{
 		AgentID: s.resp.Agent, SessionID: s.resp.Session,
 		BodyRotation: rot, HeadRotation: rot,
@@ -685,7 +695,8 @@ func (s *Session) sendAgentUpdate() {
 		CameraAtAxis:   at,
 		CameraLeftAxis: ritual.Vector3{X: -at.Y, Y: at.X},
 		CameraUpAxis:   ritual.Vector3{Z: 1},
-		Far:            DefaultDrawDistance,
+		Far:            cmp.Or(s.cfg.DrawDistance, DefaultDrawDistance),
+		ControlFlags:   flags,
 	}}, false)
 	if err != nil && !errors.Is(err, circuit.ErrQueueFull) && !errors.Is(err, circuit.ErrClosed) {
 		s.log.Warn("client: sending AgentUpdate", "err", err)
@@ -741,6 +752,7 @@ func (s *Session) handle(m msg.Message) error {
 	s.mu.Lock()
 	s.received[m.Name()]++
 	s.mu.Unlock()
+	s.social.observe(m, time.Now())
 	switch m := m.(type) {
 	case *msg.RegionHandshake:
 		s.onHandshake(m)

@@ -193,7 +193,9 @@ func TestMetricsAndLimits(t *testing.T) {
 			t.Errorf("%s = %v, want > 0", key, m[key])
 		}
 	}
-	for _, key := range []string{"ritual_resends_total", "ritual_drops_total{reason=oversized}", "ritual_drops_total{reason=circuit}"} {
+	for _, key := range []string{"ritual_resends_total", "ritual_drops_total{reason=oversized}", "ritual_drops_total{reason=circuit}",
+		"ritual_chat_total{outcome=heard}", "ritual_instant_messages_total{outcome=stored_offline}", "ritual_world_passes_total{outcome=skipped_behind}",
+		"ritual_world_frames_total", "ritual_world_updates_total{kind=full}"} {
 		if _, ok := m[key]; !ok {
 			t.Errorf("%s missing", key)
 		}

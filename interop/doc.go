@@ -4,8 +4,12 @@
 // asserts what the client itself saw: a completed connect, RegionHandshake,
 // AgentMovementComplete, prims, the whole terrain through the client's own
 // LayerData decoder, and a LogoutReply when it logs out. Other scenarios:
-// two bots in the region at once, and a wrong password refused with reason
-// "key".
+// two bots in the region at once, a wrong password refused with reason
+// "key", and the shared world (nm-world.mjs): two bots see each other's
+// avatars, one hears the other's chat with its name and position, sees it
+// walk and leave, they exchange an instant message, and a message to an
+// account that is offline is answered for it and delivered at its next
+// login.
 //
 // The Node side lives in testdata/ (so that Go's ./... never walks its
 // node_modules): package.json and package-lock.json pin node-metaverse

@@ -43,21 +43,26 @@ type agent struct {
 	c       login.Circuit
 	localID uint32
 
+	av *avatar
+
 	kickOnce sync.Once
 	kicked   atomic.Bool
 
 	// Owned by run.
 	moved, handshaken, sceneSent, loggedOut bool
+	joined, offlineTaken                    bool
 	position                                ritual.Vector3
 	wearableSerial                          uint32
 }
 
 func newAgent(r *Region, conn *circuit.Conn, c login.Circuit) *agent {
-	return &agent{
+	a := &agent{
 		r: r, conn: conn, c: c,
 		localID:  firstAvatarLocalID + avatarLocalIDs.Add(1),
 		position: r.scene.arrival(c.Start, r.info.Name),
 	}
+	a.av = newAvatar(a)
+	return a
 }
 
 // run handles the agent's messages until its circuit closes.
@@ -115,7 +120,30 @@ func (a *agent) handle(m msg.Message) {
 		}
 		a.throttle(m.Throttle.Throttles)
 	case *msg.AgentUpdate:
-		// Accepted; a standing avatar needs nothing more.
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.av.input(&m.AgentData)
+	case *msg.SetAlwaysRun:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.av.setAlwaysRun(m.AgentData.AlwaysRun)
+	case *msg.ChatFromViewer:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.chat(m)
+	case *msg.ImprovedInstantMessage:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.instantMessage(m)
+	case *msg.RetrieveInstantMessages:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.deliverOffline()
 	case *msg.AgentWearablesRequest:
 		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
 			return
@@ -191,7 +219,18 @@ func (a *agent) completeMovement() {
 	}
 	amc.SimData.ChannelVersion = cstr(a.r.cfg.ChannelVersion)
 	a.send(amc)
-	a.send(sc.avatarUpdate(a.localID, a.c.Agent, a.c.First, a.c.Last, a.position))
+	pos := a.position
+	if a.joined {
+		if p, ok := a.r.world.position(a.av); ok {
+			pos = p
+		}
+	}
+	a.send(sc.avatarUpdate(a.localID, a.c.Agent, a.c.First, a.c.Last, pos))
+	if !a.joined {
+		a.joined = true
+		a.r.world.join(a.av, a.position)
+		a.deliverOffline()
+	}
 }
 
 // sendScene sends the world once: terrain first (what a viewer draws
@@ -224,6 +263,7 @@ func (a *agent) throttle(b []byte) {
 	}
 	// Never below what the initial scene needs in a reasonable time.
 	a.conn.SetThrottle(max(bps/8, 64*1024))
+	a.av.setThrottle(bps)
 }
 
 func (a *agent) regionInfo() *msg.RegionInfo {

@@ -16,6 +16,35 @@
 // always answered with LogoutReply before the circuit closes. On Close every
 // agent is told it is being disconnected.
 //
+// # The shared world
+//
+// One frame loop (Config.FrameRate, 10 Hz by default) owns the avatars:
+// each frame it takes every agent's latest AgentUpdate (control flags, body
+// rotation, draw distance) and SetAlwaysRun, moves the avatars (package
+// sim/motion: walking, running, flying, falling, landing, the terrain, the
+// region's edge), and publishes an immutable snapshot with a spatial
+// index. Every other frame each agent gets an interest pass that chooses
+// what it is sent: KillObject for avatars that left its view, then, within
+// a byte budget taken from its AgentThrottle, its 16 nearest changed avatars
+// and the others by distance and waiting time: a full ObjectUpdate for an
+// avatar it has not seen, an ImprovedTerseObjectUpdate for one that moved
+// beyond small thresholds, AvatarAnimation when its animation changed. An
+// agent whose circuit has more than a few dozen messages waiting is passed
+// over until it drains, so an agent that stops reading costs the region a
+// bounded queue, never a growing one. CoarseLocationUpdate (the minimap)
+// goes out about once a second.
+//
+// Chat (ChatFromViewer) is handed at once, from the speaker's goroutine
+// and the latest snapshot, to every avatar within 10 m (whisper), 20 m
+// (say, typing) or 100 m (shout); other channels are for scripts, which
+// the region does not run. ImprovedInstantMessage goes straight to its
+// recipient when it is in the region; an ordinary message to an account
+// that is not is kept in the store (store.OfflineMessages), the sender is
+// answered "User is not logged in. Message saved." from the recipient, and
+// the message is delivered, marked offline, at the recipient's next
+// arrival. Both are traced (trace.Chat, trace.InstantMessage) and counted
+// (WorldStats).
+//
 // The region counts what it does without locks or allocations on the packet
 // path: Counters (circuits, refusals and closes by reason, logins refused
 // because MaxCircuits was reached), Messages (each message by name, received

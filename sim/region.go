@@ -49,6 +49,11 @@ type Config struct {
 	// Circuit is the template for every agent's circuit.Config.
 	Circuit circuit.Config
 
+	// FrameRate is how many times a second the shared world steps its
+	// avatars and chooses what each agent is sent (default
+	// DefaultFrameRate).
+	FrameRate int
+
 	Recorder trace.Recorder
 	Logger   *slog.Logger
 }
@@ -77,6 +82,9 @@ func (c *Config) fill() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.FrameRate <= 0 {
+		c.FrameRate = DefaultFrameRate
 	}
 	return nil
 }
@@ -120,6 +128,9 @@ type Region struct {
 	provisioned, accepted, rejected, stray, logouts atomic.Uint64
 	wg                                              sync.WaitGroup
 
+	world        *world
+	worldStarted atomic.Bool
+
 	counts      *counters
 	live        map[*agent]struct{} // agents whose goroutine runs (r.mu)
 	closedStats trace.CircuitStats  // the closed circuits' final counts (r.mu)
@@ -158,6 +169,7 @@ func Open(ctx context.Context, cfg Config) (*Region, error) {
 		counts:  newCounters(),
 		live:    map[*agent]struct{}{},
 	}
+	r.world = newWorld(r, cfg.FrameRate)
 	r.simPort.Store(uint32(cfg.SimPort))
 	return r, nil
 }
@@ -209,6 +221,9 @@ func (r *Region) Counters() Counters {
 	}
 	return c
 }
+
+// World returns the shared world's running counts.
+func (r *Region) World() WorldStats { return r.world.stats() }
 
 // Heightmap returns a copy of the region's terrain.
 func (r *Region) Heightmap() store.Heightmap {
@@ -311,6 +326,9 @@ func (r *Region) Serve(pc net.PacketConn) error {
 	if closing {
 		t.Close()
 		return nil
+	}
+	if r.worldStarted.CompareAndSwap(false, true) {
+		go r.world.run()
 	}
 	return t.Serve()
 }
@@ -416,6 +434,9 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 	go func() {
 		defer r.wg.Done()
 		a.run()
+		if a.joined {
+			r.world.leave(a.av)
+		}
 		r.counts.close(closeReason(a))
 		st := a.conn.Stats()
 		r.mu.Lock()
@@ -479,5 +500,9 @@ func (r *Region) Close(ctx context.Context) error {
 		err = t.Close()
 	}
 	r.wg.Wait()
+	r.world.close()
+	if r.worldStarted.Load() {
+		<-r.world.done
+	}
 	return err
 }

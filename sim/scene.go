@@ -163,15 +163,31 @@ func (sc *scene) arrival(start, region string) ritual.Vector3 {
 	return p
 }
 
+// avatarTexture is the default avatar's texture.
+var avatarTexture = func() []byte {
+	te := prim.NewTextureEntry(ritual.MustParseUUID("c228d1cf-4b5d-4ba8-84f4-899a0796aa97"))
+	return te.AppendTo(nil)
+}()
+
 // avatarUpdate builds the ObjectUpdate that shows an agent its own avatar.
 func (sc *scene) avatarUpdate(localID uint32, agent ritual.UUID, first, last string, pos ritual.Vector3) *msg.ObjectUpdate {
+	od := sc.avatarBlock(localID, agent, first+" "+last, pos, ritual.IdentityQuaternion, ritual.Vector3{}, pos.Z-0.9)
+	return &msg.ObjectUpdate{
+		RegionData: msg.ObjectUpdateRegionData{RegionHandle: uint64(sc.handle), TimeDilation: 0xFFFF},
+		ObjectData: []msg.ObjectUpdateObjectData{od},
+	}
+}
+
+// avatarBlock builds the ObjectUpdate block of an avatar named "First
+// Last" (the NameValue viewers show as its name tag).
+func (sc *scene) avatarBlock(localID uint32, agent ritual.UUID, name string, pos ritual.Vector3, rot ritual.Quaternion, vel ritual.Vector3, ground float32) msg.ObjectUpdateObjectData {
 	mo := prim.Motion{
 		Form: prim.MotionFloat, HasCollisionPlane: true,
-		CollisionPlane: ritual.Vector4{Z: 1, W: pos.Z - 0.9},
-		Position:       pos, Rotation: ritual.IdentityQuaternion,
+		CollisionPlane: ritual.Vector4{Z: 1, W: ground},
+		Position:       pos, Velocity: vel, Rotation: rot,
 	}
-	te := prim.NewTextureEntry(ritual.MustParseUUID("c228d1cf-4b5d-4ba8-84f4-899a0796aa97"))
-	nv := fmt.Sprintf("FirstName STRING RW SV %s\nLastName STRING RW SV %s\nTitle STRING RW SV \x00", first, last)
+	first, last, _ := strings.Cut(name, " ")
+	nv := "FirstName STRING RW SV " + first + "\nLastName STRING RW SV " + last + "\nTitle STRING RW SV \x00"
 	od := msg.ObjectUpdateObjectData{
 		ID:           localID,
 		FullID:       agent,
@@ -181,13 +197,18 @@ func (sc *scene) avatarUpdate(localID uint32, agent ritual.UUID, first, last str
 		Scale:        ritual.Vector3{X: 0.45, Y: 0.6, Z: 1.9},
 		ObjectData:   mo.AppendTo(nil),
 		UpdateFlags:  0x1 | 0x4 | 0x8 | 0x10 | 0x20 | 0x100, // usable by the owner
-		TextureEntry: te.AppendTo(nil),
+		TextureEntry: avatarTexture,
 		NameValue:    []byte(nv),
 		ExtraParams:  []byte{0},
 	}
-	setShape(&od, store.Shape(prim.NewShape(prim.PrimBox).Params()))
-	return &msg.ObjectUpdate{
-		RegionData: msg.ObjectUpdateRegionData{RegionHandle: uint64(sc.handle), TimeDilation: 0xFFFF},
-		ObjectData: []msg.ObjectUpdateObjectData{od},
-	}
+	setShape(&od, avatarShape)
+	return od
+}
+
+var avatarShape = store.Shape(prim.NewShape(prim.PrimBox).Params())
+
+// blockLen is the encoded size of one ObjectUpdate block.
+func blockLen(od *msg.ObjectUpdateObjectData) int {
+	one := msg.ObjectUpdate{ObjectData: []msg.ObjectUpdateObjectData{*od}}
+	return len(one.AppendTo(nil)) - 10 - 1
 }

@@ -25,6 +25,7 @@ type rig struct {
 	addr   netip.AddrPort
 	rec    *trace.Memory
 	router *caps.Router
+	store  *sqlite.Store
 }
 
 func newRig(t *testing.T) *rig {
@@ -64,7 +65,7 @@ func newRigWith(t *testing.T, mod func(*sim.Config)) *rig {
 		defer cancel()
 		r.Close(ctx)
 	})
-	return &rig{region: r, addr: pc.LocalAddr().(*net.UDPAddr).AddrPort(), rec: rec, router: router}
+	return &rig{region: r, addr: pc.LocalAddr().(*net.UDPAddr).AddrPort(), rec: rec, router: router, store: st}
 }
 
 func (r *rig) provision(t *testing.T, code uint32) login.Circuit {
@@ -89,6 +90,12 @@ func (r *rig) provision(t *testing.T, code uint32) login.Circuit {
 // dial opens a client circuit to the region.
 func (r *rig) dial(t *testing.T) *circuit.Conn {
 	t.Helper()
+	return r.dialWith(t, circuit.Config{Side: trace.Client, PingInterval: -1})
+}
+
+// dialWith opens a client circuit configured by cfg.
+func (r *rig) dialWith(t *testing.T, cfg circuit.Config) *circuit.Conn {
+	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +103,7 @@ func (r *rig) dial(t *testing.T) *circuit.Conn {
 	tr := circuit.NewTransport(pc, circuit.TransportConfig{})
 	go tr.Serve()
 	t.Cleanup(func() { tr.Close() })
-	c, err := tr.Open(r.addr, circuit.Config{Side: trace.Client, PingInterval: -1})
+	c, err := tr.Open(r.addr, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,8 @@ type Store interface {
 	Regions() Regions
 	Terrain() Terrain
 	Objects() Objects
+	// Messages keeps instant messages for accounts that were offline.
+	Messages() OfflineMessages
 	// Close releases the store. Later calls return ErrClosed; calling Close
 	// again returns nil.
 	Close() error
@@ -321,4 +323,50 @@ type Objects interface {
 	// Delete removes objects of a region, all or none; ErrNotFound if any
 	// of them is not in the region.
 	Delete(ctx context.Context, region ritual.UUID, ids ...ritual.UUID) error
+}
+
+// Limits of an offline message.
+const (
+	// MaxOfflineMessages is how many messages an account can have waiting;
+	// Save refuses more with ErrFull.
+	MaxOfflineMessages = 100
+	// MaxMessageText is the longest message text in bytes (the wire's
+	// Variable 2 field less its NUL) and MaxMessageName the longest sender
+	// name (Variable 1 less its NUL).
+	MaxMessageText = 1023
+	MaxMessageName = 254
+	// MaxMessageBucket is the longest binary bucket kept with a message.
+	MaxMessageBucket = 1024
+)
+
+// ErrFull reports that an account already has MaxOfflineMessages waiting.
+var ErrFull = errors.New("store: full")
+
+// OfflineMessage is an instant message kept for an account that was not
+// online when it was sent (ImprovedInstantMessage's MessageBlock).
+type OfflineMessage struct {
+	// ID is the message's id (the IM session id); a zero ID is replaced
+	// by a fresh random one.
+	ID       ritual.UUID
+	To       ritual.UUID // the account it waits for
+	From     ritual.UUID // the sender's account (or object)
+	FromName string
+	Dialog   uint8
+	Text     string
+	Bucket   []byte
+	RegionID ritual.UUID
+	Position ritual.Vector3
+	// Sent is when the message was sent (zero: now), kept to the second.
+	Sent time.Time
+}
+
+// OfflineMessages keeps instant messages until their recipient logs in.
+type OfflineMessages interface {
+	// Save keeps m for m.To, writing a fresh ID and Sent back when zero.
+	// An unknown recipient fails with ErrNotFound; a text, name or bucket
+	// over the limits with ErrInvalid; a full mailbox with ErrFull.
+	Save(ctx context.Context, m *OfflineMessage) error
+	// Take returns the messages waiting for an account, oldest first, and
+	// removes them; none is an empty result, not an error.
+	Take(ctx context.Context, to ritual.UUID) ([]OfflineMessage, error)
 }

@@ -26,6 +26,8 @@ func init() {
 	register(func() Event { return new(EQTimeout) })
 	register(func() Event { return new(Milestone) })
 	register(func() Event { return new(Stall) })
+	register(func() Event { return new(Chat) })
+	register(func() Event { return new(InstantMessage) })
 	register(func() Event { return new(WorldView) })
 }
 
@@ -393,6 +395,44 @@ type Stall struct {
 
 // Name implements Event.
 func (*Stall) Name() string { return "ritual.stall" }
+
+// Chat is [SERVER] [UDP] CHAT: an agent said something (ChatFromViewer)
+// and the region handed it to the avatars in range. Text carries at most
+// the first 80 bytes of the line.
+type Chat struct {
+	Header
+	Agent    ritual.UUID    `json:"agent"`
+	FromName string         `json:"from_name"`
+	Type     uint8          `json:"type"` // 0 whisper, 1 say, 2 shout, 4/5 typing
+	Channel  int32          `json:"channel"`
+	Position ritual.Vector3 `json:"position"`
+	Text     string         `json:"text,omitempty"`
+	Length   int            `json:"length"`
+	// Heard is how many avatars (the speaker among them) were sent the
+	// line; Delivered is false for a line no avatar could hear (another
+	// channel, an agent not yet in the world).
+	Heard     int  `json:"heard"`
+	Delivered bool `json:"delivered"`
+}
+
+// Name implements Event.
+func (*Chat) Name() string { return "world.chat" }
+
+// InstantMessage is [SERVER] [UDP] IM: an ImprovedInstantMessage between
+// two agents and what became of it (delivered, stored for an offline
+// recipient, delivered at login, refused). Its text is not recorded.
+type InstantMessage struct {
+	Header
+	From     ritual.UUID `json:"from"`
+	FromName string      `json:"from_name"`
+	To       ritual.UUID `json:"to"`
+	Dialog   uint8       `json:"dialog"`
+	Length   int         `json:"length"`
+	Outcome  string      `json:"outcome"`
+}
+
+// Name implements Event.
+func (*InstantMessage) Name() string { return "world.im" }
 
 // WorldView is [CLIENT] [UDP] WORLD VIEW: what the client's view of the
 // region held when its ritual ended — the terrain it decoded, coarsened to

@@ -72,6 +72,10 @@ func What(ev Event) string {
 		return strings.ToUpper(strings.ReplaceAll(e.Step, "_", " "))
 	case *Stall:
 		return "STALL"
+	case *Chat:
+		return "CHAT"
+	case *InstantMessage:
+		return "IM"
 	case *RegionChange:
 		return strings.ToUpper(strings.ReplaceAll(e.Kind, ".", " "))
 	case *Rewrite:

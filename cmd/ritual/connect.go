@@ -140,6 +140,7 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 	startLoc := fs.String("start", "last", `start location: "last", "home" or "uri:Region&x&y&z"`)
 	eqSilence := fs.Duration("eq-silence", client.DefaultEventQueueSilence, "how long the event queue may hold its polls and deliver nothing before that is told as a fault")
 	teleportTo := fs.String("teleport", "", "once the ritual completes, teleport to Region/x/y/z and tell that ritual too")
+	say := fs.String("say", "", "say `TEXT` on channel 0 once the ritual completes, then log out")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -193,10 +194,16 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 		Recorder: rec,
 		Logger:   quietLogger(),
 		Timeouts: client.Timeouts{EventQueue: *eqSilence},
-	}, rec, start, *teleportTo != "")
+	}, rec, start, *teleportTo != "" || *say != "")
 	var tpErr error
-	if *teleportTo != "" && out.session != nil {
-		if out.whole() {
+	if (*teleportTo != "" || *say != "") && out.session != nil {
+		if *say != "" && out.whole() {
+			if err := sayAndHear(ctx, out.session, *say); err != nil {
+				fmt.Fprintf(stderr, "ritual connect: --say: %v\n", err)
+				out.complete = false
+			}
+		}
+		if *teleportTo != "" && out.whole() {
 			tpErr = teleportRitual(ctx, out.session, dest)
 		}
 		lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -318,3 +325,30 @@ func passwordFrom(fs *flag.FlagSet, flagValue, who string, stderr io.Writer) (st
 // quietLogger discards operational logs: the commands tell their story
 // through the observer instead.
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// sayWait bounds how long --say waits to hear its own line back.
+const sayWait = 5 * time.Second
+
+// sayAndHear says text and waits until the region hands it back (a region
+// sends speech to the speaker too), so the story shows it arrive.
+func sayAndHear(ctx context.Context, s *client.Session, text string) error {
+	if err := s.Say(text); err != nil {
+		return err
+	}
+	t := time.NewTimer(sayWait)
+	defer t.Stop()
+	for {
+		select {
+		case ev := <-s.WorldEvents():
+			if ev.Kind == client.ChatHeard && ev.Chat.SourceID == s.AgentID() && ev.Chat.Text == text {
+				return nil
+			}
+		case <-t.C:
+			return fmt.Errorf("the region did not hand the line back within %v", sayWait)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.Done():
+			return s.Err()
+		}
+	}
+}

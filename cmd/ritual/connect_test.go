@@ -87,6 +87,22 @@ func TestConnectCompletes(t *testing.T) {
 	}
 }
 
+func TestConnectSay(t *testing.T) {
+	srv := startGrid(t)
+	code, out, errs := connect("--login-uri", srv.LoginURI(), "--first", "Test", "--last", "User", "--password", "secret", "--timeout", "20s", "--say", "hello from connect")
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, errs, out)
+	}
+	for _, want := range []string{"SEND ChatFromViewer", "RECV ChatFromSimulator", "Outcome**: the ritual completed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("story lacks %q:\n%s", want, out)
+		}
+	}
+	if st := srv.Region.World(); st.ChatHeard != 1 {
+		t.Errorf("the region handed on %d chat lines, want 1", st.ChatHeard)
+	}
+}
+
 func TestConnectMasksSecrets(t *testing.T) {
 	srv := startGrid(t)
 	_, masked, _ := connect("--login-uri", srv.LoginURI(), "--first", "Test", "--last", "User", "--password", "secret", "--format", "jsonl")

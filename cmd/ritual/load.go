@@ -49,6 +49,11 @@ type loadOptions struct {
 	format     login.Format
 	jsonOut    bool
 	update     time.Duration
+
+	walk         bool
+	chatEvery    time.Duration
+	drawDistance float64
+	world        *worldLoad
 }
 
 // maxLoadBots bounds --bots: each bot holds a UDP socket, an event-queue
@@ -72,6 +77,9 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.update, "update-interval", 100*time.Millisecond, "AgentUpdate interval (10 Hz by default)")
 	form := fs.String("login-form", "xmlrpc", "login wire form: xmlrpc or llsd")
 	fs.BoolVar(&o.jsonOut, "json", false, "print one JSON object at the end instead of the table")
+	fs.BoolVar(&o.walk, "walk", false, "bots wander about the region while they stay")
+	fs.DurationVar(&o.chatEvery, "chat-every", 0, "each bot says a numbered line this often while it stays (0: never)")
+	fs.Float64Var(&o.drawDistance, "draw-distance", 64, "the bots' draw distance (AgentUpdate Far), in metres")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -103,6 +111,10 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 		return bad("--max-pending %d: want 1 or more", o.maxPending)
 	case o.update == 0:
 		return bad("--update-interval 0: want a positive interval, or negative to send none")
+	case o.chatEvery < 0:
+		return bad("--chat-every %v is negative", o.chatEvery)
+	case !(o.drawDistance > 0) || o.drawDistance > 1024:
+		return bad("--draw-distance %v: want 0 < metres <= 1024", o.drawDistance)
 	}
 	switch *form {
 	case "xmlrpc":
@@ -300,6 +312,13 @@ func runLoadTest(ctx context.Context, o loadOptions, progress io.Writer, termina
 	}}
 	defer hc.CloseIdleConnections()
 	logger := quietLogger()
+	o.world = newWorldLoad(o.bots)
+	rssCtx, stopRSS := context.WithCancel(ctx)
+	rssDone := make(chan struct{})
+	go func() {
+		defer close(rssDone)
+		o.world.watchRSS(rssCtx, hc, o.uri)
+	}()
 
 	stopProgress := make(chan struct{})
 	progressDone := make(chan struct{})
@@ -334,10 +353,12 @@ launch:
 		state.pending.Add(1)
 		first := o.prefix + strconv.Itoa(o.firstIndex+i)
 		wg.Go(func() {
-			results[i] = runBot(ctx, o, first, hc, logger, state, pending)
+			results[i] = runBot(ctx, o, i, first, hc, logger, state, pending)
 		})
 	}
 	wg.Wait()
+	stopRSS()
+	<-rssDone
 	close(stopProgress)
 	<-progressDone
 	launched := int(state.started.Load())
@@ -353,11 +374,14 @@ launch:
 	}
 	state.mu.Unlock()
 	rep.AllConnectedMS = ms(all)
+	rep.Chat, rep.AvatarUpdatesHz, rep.RecvBytesPerBotPerS = o.world.report()
+	rep.ServerRSSMaxBytes = o.world.rssMax.Load()
+	rep.Walk, rep.ChatEveryMS, rep.DrawDistance = o.walk, ms(o.chatEvery), o.drawDistance
 	return rep
 }
 
 // runBot is one bot's life: login and ritual, the hold, the logout.
-func runBot(ctx context.Context, o loadOptions, first string, hc *http.Client, logger *slog.Logger, state *loadState, pending chan struct{}) (res botResult) {
+func runBot(ctx context.Context, o loadOptions, idx int, first string, hc *http.Client, logger *slog.Logger, state *loadState, pending chan struct{}) (res botResult) {
 	res.start = time.Now()
 	rec := &marks{}
 	released := false
@@ -383,7 +407,8 @@ func runBot(ctx context.Context, o loadOptions, first string, hc *http.Client, l
 		Circuit:             botCircuit,
 		AgentUpdateInterval: o.update,
 		// Events are counted, not kept: a held bot never reads them.
-		EventBuffer: 1,
+		EventBuffer:  1,
+		DrawDistance: float32(o.drawDistance),
 	}
 	rctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
@@ -401,17 +426,11 @@ func runBot(ctx context.Context, o loadOptions, first string, hc *http.Client, l
 	}
 	release()
 	state.connect(1)
-	hold := time.NewTimer(o.duration)
-	defer hold.Stop()
-	var lost error
-	select {
-	case <-hold.C:
-	case <-ctx.Done():
-	case <-sess.Done():
-		lost = sess.Err()
-	}
+	arrived := time.Now()
+	lost := o.world.hold(ctx, o, idx, first, sess)
 	state.connect(-1)
 	st := sess.Stats()
+	o.world.traffic(st.Circuit.BytesRecv, time.Since(arrived))
 	res.stats, res.events = st.Circuit, st.Events
 	if lost != nil {
 		res.reason = "while in the region: " + failureReason(lost)
@@ -543,6 +562,18 @@ type loadReport struct {
 	ElapsedMS      float64 `json:"elapsed_ms"`
 	HoldMS         float64 `json:"hold_ms"`
 	Ramp           float64 `json:"ramp_per_second"`
+
+	// The shared world: chat delivery (said → heard by each bot clearly in
+	// range), the avatar update rates each bot received, what each bot
+	// received from the region a second, and the grid's largest resident
+	// memory as its /metrics told it (0: not available).
+	Walk                bool        `json:"walk"`
+	ChatEveryMS         float64     `json:"chat_every_ms"`
+	DrawDistance        float64     `json:"draw_distance"`
+	Chat                chatReport  `json:"chat"`
+	AvatarUpdatesHz     avatarRates `json:"avatar_updates_hz"`
+	RecvBytesPerBotPerS float64     `json:"recv_bytes_per_bot_per_s_p50"`
+	ServerRSSMaxBytes   int64       `json:"server_rss_max_bytes"`
 }
 
 type failureCount struct {
@@ -665,6 +696,19 @@ func (r *loadReport) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "\npackets sent %d, received %d; resends %d, reliable lost %d, dropped %d, duplicates %d\n",
 		r.PacketsSent, r.PacketsReceived, r.Resends, r.ReliableLost, r.Dropped, r.Duplicates)
 	fmt.Fprintf(w, "LogoutReply received by %d of %d completed bots\n", r.LogoutReplies, r.Completed)
+	if c := r.Chat; c.N > 0 {
+		fmt.Fprintf(w, "\nchat: %d lines, heard %d of %d times expected (missed %d); latency p50 %s p95 %s p99 %s max %s\n",
+			c.N, c.Heard, c.Expected, c.Missed, msText(c.P50), msText(c.P95), msText(c.P99), msText(c.Max))
+	}
+	if a := r.AvatarUpdatesHz; a.Bots > 0 {
+		fmt.Fprintf(w, "avatar updates received per bot (median over %d bots): nearest 10 %.2f Hz, all %.2f Hz\n", a.Bots, a.Nearest10P50, a.AllP50)
+	}
+	if r.RecvBytesPerBotPerS > 0 {
+		fmt.Fprintf(w, "received from the region per bot: %.1f KiB/s (median)\n", r.RecvBytesPerBotPerS/1024)
+	}
+	if r.ServerRSSMaxBytes > 0 {
+		fmt.Fprintf(w, "grid resident memory (largest seen in /metrics): %.0f MiB\n", float64(r.ServerRSSMaxBytes)/(1<<20))
+	}
 }
 
 func msText(v float64) string {

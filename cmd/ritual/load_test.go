@@ -112,6 +112,53 @@ func TestLoadJSON(t *testing.T) {
 	}
 }
 
+// TestLoadWalkChat: bots that wander and talk hear each other's lines
+// (none missed) and receive each other's movement.
+func TestLoadWalkChat(t *testing.T) {
+	const bots = 6
+	srv := loadGrid(t, "Tw", bots, "botpass")
+	code, out, errout := runLoadCmd("--login-uri", srv.LoginURI(), "--bots", strconv.Itoa(bots),
+		"--prefix", "Tw", "--password", "botpass", "--ramp", "0",
+		"--duration", "12s", "--timeout", "30s", "--walk", "--chat-every", "1s", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errout)
+	}
+	var rep struct {
+		Completed int
+		Walk      bool
+		Chat      map[string]float64
+		Rates     map[string]float64 `json:"avatar_updates_hz"`
+		Recv      float64            `json:"recv_bytes_per_bot_per_s_p50"`
+		RSS       float64            `json:"server_rss_max_bytes"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	c := rep.Chat
+	// Six bots saying a line a second for about 7 s (none closer than 5 s
+	// to leaving).
+	if rep.Completed != bots || !rep.Walk || c["n"] < bots*4 || c["expected"] == 0 || c["missed"] != 0 || c["heard"] != c["expected"] {
+		t.Errorf("report: completed %d, chat %v", rep.Completed, c)
+	}
+	for _, k := range []string{"p50_ms", "p95_ms", "p99_ms", "max_ms"} {
+		if _, ok := c[k]; !ok {
+			t.Errorf("chat lacks %s: %v", k, c)
+		}
+	}
+	if c["p50_ms"] <= 0 || c["p50_ms"] > c["max_ms"] {
+		t.Errorf("chat latency %v", c)
+	}
+	if r := rep.Rates; r["nearest10_p50"] <= 0 || r["all_p50"] <= 0 {
+		t.Errorf("avatar update rates %v", r)
+	}
+	if rep.Recv <= 0 || rep.RSS <= 0 {
+		t.Errorf("received per bot %v B/s, server RSS %v", rep.Recv, rep.RSS)
+	}
+	if st := srv.Region.World(); st.ChatHeard == 0 || st.TerseUpdates == 0 {
+		t.Errorf("region world %+v", st)
+	}
+}
+
 func TestLoadFailuresAndTable(t *testing.T) {
 	// Five accounts exist; bots 6 and 7 do not.
 	srv := loadGrid(t, "Tf", 5, "botpass")

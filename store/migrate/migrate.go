@@ -12,6 +12,7 @@ import (
 var Names = []string{
 	1: "accounts, inventory folders, regions, terrain, objects",
 	2: "region hosts, pending circuits, agent locations",
+	3: "instant messages kept for offline accounts",
 }[1:]
 
 // Latest is the schema version this program writes.

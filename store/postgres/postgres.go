@@ -54,6 +54,7 @@ type Store struct {
 	regions   regions
 	terrain   terrain
 	objects   objects
+	messages  messages
 }
 
 var _ store.Store = (*Store)(nil)
@@ -73,7 +74,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	s := &Store{what: Describe(cfg.ConnConfig)}
 	s.done, s.stop = context.WithCancel(context.Background())
-	s.accounts.s, s.inventory.s, s.regions.s, s.terrain.s, s.objects.s = s, s, s, s, s
+	s.accounts.s, s.inventory.s, s.regions.s, s.terrain.s, s.objects.s, s.messages.s = s, s, s, s, s, s
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		s.stop()

@@ -132,4 +132,23 @@ CREATE TABLE agent_locations (
 	updated timestamptz NOT NULL
 );
 `,
+	// 3: instant messages kept for offline accounts.
+	`
+CREATE TABLE offline_messages (
+	seq       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id        uuid        NOT NULL,
+	recipient uuid        NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	sender    uuid        NOT NULL,
+	from_name text        NOT NULL,
+	dialog    smallint    NOT NULL,
+	text      text        NOT NULL,
+	bucket    bytea       NOT NULL,
+	region    uuid        NOT NULL,
+	pos_x     real        NOT NULL,
+	pos_y     real        NOT NULL,
+	pos_z     real        NOT NULL,
+	sent      timestamptz NOT NULL
+);
+CREATE INDEX offline_messages_recipient ON offline_messages (recipient, seq);
+`,
 }

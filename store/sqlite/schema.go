@@ -139,6 +139,25 @@ CREATE TABLE agent_locations (
 	updated INTEGER NOT NULL
 );
 `,
+	// 3: instant messages kept for offline accounts.
+	`
+CREATE TABLE offline_messages (
+	seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+	id        BLOB    NOT NULL CHECK (length(id) = 16),
+	recipient BLOB    NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	sender    BLOB    NOT NULL,
+	from_name TEXT    NOT NULL,
+	dialog    INTEGER NOT NULL,
+	text      TEXT    NOT NULL,
+	bucket    BLOB    NOT NULL,
+	region    BLOB    NOT NULL,
+	pos_x     REAL    NOT NULL,
+	pos_y     REAL    NOT NULL,
+	pos_z     REAL    NOT NULL,
+	sent      INTEGER NOT NULL
+);
+CREATE INDEX offline_messages_recipient ON offline_messages (recipient, seq);
+`,
 }
 
 // LatestSchema returns the schema version this package writes.

@@ -64,6 +64,7 @@ type Store struct {
 	regions   regions
 	terrain   terrain
 	objects   objects
+	messages  messages
 }
 
 var _ store.Store = (*Store)(nil)
@@ -91,7 +92,7 @@ func OpenContext(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: create %s: %w", file, err)
 	}
 	s := &Store{path: file, done: make(chan struct{})}
-	s.accounts.s, s.inventory.s, s.regions.s, s.terrain.s, s.objects.s = s, s, s, s, s
+	s.accounts.s, s.inventory.s, s.regions.s, s.terrain.s, s.objects.s, s.messages.s = s, s, s, s, s, s
 
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busyTimeout.Milliseconds())
 	s.w, err = sql.Open("sqlite", file+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
@@ -205,6 +206,9 @@ func (s *Store) Terrain() store.Terrain { return &s.terrain }
 
 // Objects implements store.Store.
 func (s *Store) Objects() store.Objects { return &s.objects }
+
+// Messages implements store.Store.
+func (s *Store) Messages() store.OfflineMessages { return &s.messages }
 
 // Close closes the database. Calls after the first return nil; other
 // methods then return store.ErrClosed.

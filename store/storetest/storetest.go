@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"Circuits", testCircuits},
 		{"Notify", testNotify},
 		{"Locations", testLocations},
+		{"OfflineMessages", testOfflineMessages},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1038,3 +1039,64 @@ func testContext(t *testing.T, h *harness) {
 }
 
 func contextWithCancel() (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }
+
+func testOfflineMessages(t *testing.T, h *harness) {
+	to := mustAccount(t, h.s, "Offline", "Reader")
+	from := mustAccount(t, h.s, "Busy", "Writer")
+	ms := h.s.Messages()
+	if got, err := ms.Take(ctx, to.ID); err != nil || len(got) != 0 {
+		t.Fatalf("Take with nothing waiting = %v, %v; want none", got, err)
+	}
+	first := &store.OfflineMessage{
+		To: to.ID, From: from.ID, FromName: from.Name(), Text: "hello while you were away",
+		Bucket: []byte{1, 2, 3}, RegionID: ritual.NewUUID(), Position: ritual.Vector3{X: 1.5, Y: 2, Z: 30},
+		Sent: time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC),
+	}
+	if err := ms.Save(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if first.ID.IsZero() || !first.Sent.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) {
+		t.Errorf("Save wrote back ID %v Sent %v; want a fresh ID and the time to the second", first.ID, first.Sent)
+	}
+	second := &store.OfflineMessage{To: to.ID, From: from.ID, FromName: from.Name(), Text: "second", Dialog: 0}
+	if err := ms.Save(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	if second.Sent.IsZero() {
+		t.Error("Save left Sent zero")
+	}
+	// Kept across a reopen, then taken once, oldest first.
+	h.reopen()
+	ms = h.s.Messages()
+	got, err := ms.Take(ctx, to.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !reflect.DeepEqual(got[0], *first) || got[1].Text != "second" || got[1].ID != second.ID {
+		t.Fatalf("Take = %+v\nwant %+v then %+v", got, *first, *second)
+	}
+	if got, err := ms.Take(ctx, to.ID); err != nil || len(got) != 0 {
+		t.Errorf("second Take = %v, %v; want none", got, err)
+	}
+
+	wantErr(t, "unknown recipient", ms.Save(ctx, &store.OfflineMessage{To: ritual.NewUUID(), Text: "x"}), store.ErrNotFound)
+	wantErr(t, "no recipient", ms.Save(ctx, &store.OfflineMessage{Text: "x"}), store.ErrInvalid)
+	wantErr(t, "long text", ms.Save(ctx, &store.OfflineMessage{To: to.ID, Text: strings.Repeat("x", store.MaxMessageText+1)}), store.ErrInvalid)
+	wantErr(t, "long name", ms.Save(ctx, &store.OfflineMessage{To: to.ID, FromName: strings.Repeat("x", store.MaxMessageName+1)}), store.ErrInvalid)
+	wantErr(t, "long bucket", ms.Save(ctx, &store.OfflineMessage{To: to.ID, Bucket: make([]byte, store.MaxMessageBucket+1)}), store.ErrInvalid)
+
+	// A mailbox holds MaxOfflineMessages; the one after is refused.
+	for i := range store.MaxOfflineMessages {
+		if err := ms.Save(ctx, &store.OfflineMessage{To: to.ID, Text: fmt.Sprint(i)}); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	wantErr(t, "full mailbox", ms.Save(ctx, &store.OfflineMessage{To: to.ID, Text: "one too many"}), store.ErrFull)
+	// Deleting the account deletes its messages.
+	if err := h.s.Accounts().Delete(ctx, to.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ms.Take(ctx, to.ID); err != nil || len(got) != 0 {
+		t.Errorf("Take after the account was deleted = %d messages, %v", len(got), err)
+	}
+}

@@ -202,6 +202,10 @@ func (s *story) slots() map[Part][]*slot {
 			add(part, "eqtimeout|"+side, i)
 		case *trace.CapCall:
 			add(part, "cap|"+side+"|"+e.Capability, i)
+		case *trace.Chat:
+			add(part, "chat|"+side, i)
+		case *trace.InstantMessage:
+			add(part, "im|"+side, i)
 		default:
 			add(part, "one|"+strconv.Itoa(i), i)
 		}

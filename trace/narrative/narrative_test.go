@@ -536,6 +536,41 @@ func longRitual(n int) []trace.Event {
 	return evs
 }
 
+func TestChatAndIMSummarised(t *testing.T) {
+	evs := narrativetest.Ritual()
+	at := evs[len(evs)-1].Head().Time
+	h := func(d time.Duration) trace.Header {
+		return trace.Header{Side: trace.Server, Layer: trace.UDP, From: trace.EndClient, To: trace.EndRegion, Time: at.Add(d)}
+	}
+	for i, c := range []trace.Chat{
+		{Header: h(1), FromName: "Ann Speaker", Type: 1, Text: "hello there", Length: 11, Heard: 3, Delivered: true},
+		{Header: h(2), FromName: "Bob Hearer", Type: 0, Text: "psst", Length: 4, Heard: 1, Delivered: true},
+		{Header: h(3), FromName: "Ann Speaker", Type: 1, Channel: 7, Text: "for scripts", Length: 11},
+	} {
+		c.Position.X = float32(100 + i)
+		evs = append(evs, &c)
+	}
+	for _, o := range []string{"delivered", "stored: recipient offline", "delivered at login (stored 2026-01-02T03:04:05Z)", "delivered"} {
+		evs = append(evs, &trace.InstantMessage{Header: h(4), FromName: "Ann Speaker", Length: 5, Outcome: o})
+	}
+	story := render(t, evs, narrative.Options{})
+	for _, want := range []string{
+		"**[SERVER] [UDP] CHAT ×3**",
+		"The region hands on 3 chat messages (say, whisper and say on channel 7) from 2 speakers, heard 4 times by the avatars in range; 1 reached no avatar.",
+		"- first: `Ann Speaker` at `<100, 0, 0>` says `hello there`",
+		"**[SERVER] [UDP] IM ×4**",
+		"The region carries 4 instant messages: delivered ×2, stored and delivered at login.",
+	} {
+		if !strings.Contains(story, want) {
+			t.Errorf("story lacks %q:\n%s", want, story)
+		}
+	}
+	// Summarised, not told one by one.
+	if n := strings.Count(story, "CHAT"); n != 1 {
+		t.Errorf("CHAT told %d times", n)
+	}
+}
+
 // TestLoginFailureInPlainWords: the HTTP client's error recorded by a
 // failed login is told as what it means, not as Go.
 func TestLoginFailureInPlainWords(t *testing.T) {

@@ -45,6 +45,10 @@ func (s *story) tell(sl *slot) (line, bool) {
 		return s.tellTimeouts(sl), true
 	case "cap":
 		return s.tellCapCalls(sl), true
+	case "chat":
+		return s.tellChat(sl), true
+	case "im":
+		return s.tellIMs(sl), true
 	}
 	return s.tellOne(sl.evs[0]), true
 }
@@ -1053,4 +1057,71 @@ func otherSide(side trace.Side) trace.Side {
 		return trace.Client
 	}
 	return side
+}
+
+// chatKinds names ChatFromViewer's types.
+var chatKinds = map[uint8]string{0: "whisper", 1: "say", 2: "shout", 4: "typing start", 5: "typing stop"}
+
+// tellChat summarises the chat of a recording in one line: how many lines
+// of each kind, how often they were heard, and the first spoken line.
+func (s *story) tellChat(sl *slot) line {
+	e0 := s.evs[sl.evs[0]].(*trace.Chat)
+	l := line{at: sl.evs[0], tag: tagOf(e0, trace.What(e0))}
+	if len(sl.evs) > 1 {
+		l.tag += " ×" + strconv.Itoa(len(sl.evs))
+	}
+	var kinds []string
+	heard, unheard := 0, 0
+	speakers := map[string]bool{}
+	var first *trace.Chat
+	for _, i := range sl.evs {
+		e := s.evs[i].(*trace.Chat)
+		k, ok := chatKinds[e.Type]
+		if !ok {
+			k = "type " + strconv.Itoa(int(e.Type))
+		}
+		if e.Channel != 0 {
+			k += " on channel " + strconv.Itoa(int(e.Channel))
+		}
+		kinds = append(kinds, k)
+		heard += e.Heard
+		if !e.Delivered {
+			unheard++
+		}
+		speakers[e.FromName] = true
+		if first == nil && e.Length > 0 && e.Type <= 2 {
+			first = e
+		}
+	}
+	text := "The region hands on " + plural(len(sl.evs), "chat message", "chat messages") + " (" + tally(kinds) + ") from " +
+		plural(len(speakers), "speaker", "speakers") + ", heard " + plural(heard, "time", "times") + " by the avatars in range"
+	if unheard > 0 {
+		text += "; " + strconv.Itoa(unheard) + " reached no avatar"
+	}
+	l.text = sentence(text)
+	if first != nil {
+		q := first.Text
+		if first.Length > len(q) {
+			q += "…"
+		}
+		l.sub = append(l.sub, "first: "+code(first.FromName)+" at "+code("<"+strconv.Itoa(int(first.Position.X))+", "+strconv.Itoa(int(first.Position.Y))+", "+strconv.Itoa(int(first.Position.Z))+">")+" says "+code(q))
+	}
+	return l
+}
+
+// tellIMs summarises the instant messages in one line, by outcome.
+func (s *story) tellIMs(sl *slot) line {
+	e0 := s.evs[sl.evs[0]].(*trace.InstantMessage)
+	l := line{at: sl.evs[0], tag: tagOf(e0, trace.What(e0))}
+	if len(sl.evs) > 1 {
+		l.tag += " ×" + strconv.Itoa(len(sl.evs))
+	}
+	outcomes := make([]string, 0, len(sl.evs))
+	for _, i := range sl.evs {
+		o, _, _ := strings.Cut(s.evs[i].(*trace.InstantMessage).Outcome, " (")
+		o, _, _ = strings.Cut(o, ":")
+		outcomes = append(outcomes, o)
+	}
+	l.text = sentence("The region carries " + plural(len(sl.evs), "instant message", "instant messages") + ": " + tally(outcomes))
+	return l
 }

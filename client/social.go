@@ -1,0 +1,475 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ritual"
+	"ritual/protocol/msg"
+	"ritual/protocol/prim"
+)
+
+// Avatar is another agent's avatar as the session sees it.
+type Avatar struct {
+	ID       ritual.UUID
+	LocalID  uint32
+	Name     string // "First Last" from its name values
+	Position ritual.Vector3
+	Velocity ritual.Vector3
+	Rotation ritual.Quaternion
+	// Animation is the first animation of its latest AvatarAnimation.
+	Animation ritual.UUID
+	// Arrived is when it came into view; Updated its last full or terse
+	// update; Updates how many of those arrived.
+	Arrived, Updated time.Time
+	Updates          int
+}
+
+// WorldEventKind says what a WorldEvent tells.
+type WorldEventKind uint8
+
+// The kinds of world event.
+const (
+	AvatarArrived WorldEventKind = iota + 1 // an avatar came into view
+	AvatarMoved                             // an avatar's position or motion changed
+	AvatarLeft                              // an avatar left the view or the region
+	ChatHeard                               // a ChatFromSimulator
+	IMReceived                              // an ImprovedInstantMessage
+)
+
+func (k WorldEventKind) String() string {
+	switch k {
+	case AvatarArrived:
+		return "arrived"
+	case AvatarMoved:
+		return "moved"
+	case AvatarLeft:
+		return "left"
+	case ChatHeard:
+		return "chat"
+	case IMReceived:
+		return "im"
+	}
+	return "unknown"
+}
+
+// ChatType is the kind of a chat line (ChatFromViewer and ChatFromSimulator
+// ChatType).
+type ChatType uint8
+
+// Chat types.
+const (
+	Whisper     ChatType = 0
+	Say         ChatType = 1
+	Shout       ChatType = 2
+	StartTyping ChatType = 4
+	StopTyping  ChatType = 5
+)
+
+// Chat is one line heard (ChatFromSimulator).
+type Chat struct {
+	FromName   string
+	SourceID   ritual.UUID
+	OwnerID    ritual.UUID
+	SourceType uint8
+	Type       ChatType
+	Audible    uint8
+	Position   ritual.Vector3
+	Text       string
+}
+
+// InstantMessage is one ImprovedInstantMessage received.
+type InstantMessage struct {
+	From     ritual.UUID
+	FromName string
+	To       ritual.UUID
+	ID       ritual.UUID // the IM session id
+	Dialog   uint8
+	Offline  bool // stored while the agent was away
+	Text     string
+	Position ritual.Vector3
+	// Sent is the message's timestamp (the time it was stored, for an
+	// offline one).
+	Sent time.Time
+}
+
+// WorldEvent is something that happened around the agent. Avatar is set
+// for the avatar kinds, Chat for ChatHeard, IM for IMReceived.
+type WorldEvent struct {
+	Kind   WorldEventKind
+	At     time.Time
+	Avatar Avatar
+	Chat   *Chat
+	IM     *InstantMessage
+}
+
+// DefaultWorldEventBuffer is the capacity of Session.WorldEvents.
+const DefaultWorldEventBuffer = 1024
+
+// social is the session's view of the other avatars and what it hears,
+// fed by handle in message order.
+type social struct {
+	agent   ritual.UUID
+	mu      sync.Mutex
+	avatars map[uint32]*Avatar // other avatars, by local id
+	events  chan WorldEvent
+	dropped atomic.Int64
+
+	steerMu sync.Mutex
+	goal    ritual.Vector3
+	goalSet bool
+	fly     bool
+	stopped bool // send Stop once, then nothing
+	wake    chan struct{}
+}
+
+func newSocial(agent ritual.UUID, buffer int) *social {
+	if buffer <= 0 {
+		buffer = DefaultWorldEventBuffer
+	}
+	return &social{agent: agent, avatars: map[uint32]*Avatar{}, events: make(chan WorldEvent, buffer), wake: make(chan struct{}, 1)}
+}
+
+func (so *social) emit(ev WorldEvent) {
+	select {
+	case so.events <- ev:
+	default:
+		so.dropped.Add(1)
+	}
+}
+
+// observe notes what a message from the region tells of other avatars,
+// chat and instant messages.
+func (so *social) observe(m msg.Message, now time.Time) {
+	switch m := m.(type) {
+	case *msg.ObjectUpdate:
+		for i := range m.ObjectData {
+			od := &m.ObjectData[i]
+			if od.PCode != prim.PCodeAvatar || od.FullID == so.agent {
+				continue
+			}
+			var mo prim.Motion
+			if err := mo.Decode(od.ObjectData); err != nil {
+				continue
+			}
+			var first, last string
+			for _, nv := range ParseNameValues(cString(od.NameValue)) {
+				switch nv.Name {
+				case "FirstName":
+					first = nv.Value
+				case "LastName":
+					last = nv.Value
+				}
+			}
+			so.mu.Lock()
+			a, known := so.avatars[od.ID]
+			if !known {
+				a = &Avatar{ID: od.FullID, LocalID: od.ID, Arrived: now}
+				so.avatars[od.ID] = a
+			}
+			a.Name = strings.TrimSpace(first + " " + last)
+			a.Position, a.Velocity, a.Rotation = mo.Position, mo.Velocity, mo.Rotation
+			a.Updated = now
+			a.Updates++
+			cp := *a
+			so.mu.Unlock()
+			so.emit(WorldEvent{Kind: pick(known, AvatarMoved, AvatarArrived), At: now, Avatar: cp})
+		}
+	case *msg.ImprovedTerseObjectUpdate:
+		for i := range m.ObjectData {
+			var t prim.Terse
+			if t.Decode(m.ObjectData[i].Data) != nil || !t.IsAvatar {
+				continue
+			}
+			so.mu.Lock()
+			a, known := so.avatars[t.LocalID]
+			if !known {
+				so.mu.Unlock()
+				continue
+			}
+			a.Position, a.Velocity, a.Rotation = t.Position, t.Velocity, t.Rotation
+			a.Updated = now
+			a.Updates++
+			cp := *a
+			so.mu.Unlock()
+			so.emit(WorldEvent{Kind: AvatarMoved, At: now, Avatar: cp})
+		}
+	case *msg.KillObject:
+		for _, od := range m.ObjectData {
+			so.mu.Lock()
+			a, known := so.avatars[od.ID]
+			delete(so.avatars, od.ID)
+			so.mu.Unlock()
+			if known {
+				so.emit(WorldEvent{Kind: AvatarLeft, At: now, Avatar: *a})
+			}
+		}
+	case *msg.AvatarAnimation:
+		if len(m.AnimationList) == 0 {
+			return
+		}
+		so.mu.Lock()
+		for _, a := range so.avatars {
+			if a.ID == m.Sender.ID {
+				a.Animation = m.AnimationList[0].AnimID
+			}
+		}
+		so.mu.Unlock()
+	case *msg.ChatFromSimulator:
+		cd := &m.ChatData
+		so.emit(WorldEvent{Kind: ChatHeard, At: now, Chat: &Chat{
+			FromName: cString(cd.FromName), SourceID: cd.SourceID, OwnerID: cd.OwnerID,
+			SourceType: cd.SourceType, Type: ChatType(cd.ChatType), Audible: cd.Audible,
+			Position: cd.Position, Text: cString(cd.Message),
+		}})
+	case *msg.ImprovedInstantMessage:
+		mb := &m.MessageBlock
+		so.emit(WorldEvent{Kind: IMReceived, At: now, IM: &InstantMessage{
+			From: m.AgentData.AgentID, FromName: cString(mb.FromAgentName), To: mb.ToAgentID, ID: mb.ID,
+			Dialog: mb.Dialog, Offline: mb.Offline != 0, Text: cString(mb.Message), Position: mb.Position,
+			Sent: time.Unix(int64(mb.Timestamp), 0),
+		}})
+	}
+}
+
+func pick[T any](c bool, a, b T) T {
+	if c {
+		return a
+	}
+	return b
+}
+
+// Avatars returns the other avatars in view, nearest to the agent first.
+func (s *Session) Avatars() []Avatar {
+	so := s.social
+	so.mu.Lock()
+	out := make([]Avatar, 0, len(so.avatars))
+	for _, a := range so.avatars {
+		out = append(out, *a)
+	}
+	so.mu.Unlock()
+	me := s.Position()
+	slices.SortFunc(out, func(a, b Avatar) int {
+		da, db := dist2(a.Position, me), dist2(b.Position, me)
+		switch {
+		case da < db:
+			return -1
+		case da > db:
+			return 1
+		}
+		return int(int64(a.LocalID) - int64(b.LocalID))
+	})
+	return out
+}
+
+// AvatarByID returns the avatar of the given agent, if in view.
+func (s *Session) AvatarByID(id ritual.UUID) (Avatar, bool) {
+	so := s.social
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	for _, a := range so.avatars {
+		if a.ID == id {
+			return *a, true
+		}
+	}
+	return Avatar{}, false
+}
+
+// WorldEvents returns the channel of world events: avatars arriving,
+// moving and leaving, chat heard and instant messages received. It is
+// bounded (Config.WorldEventBuffer); events it has no room for are dropped
+// and counted (WorldEventsDropped), never waited for.
+func (s *Session) WorldEvents() <-chan WorldEvent { return s.social.events }
+
+// WorldEventsDropped returns how many world events found WorldEvents full.
+func (s *Session) WorldEventsDropped() int64 { return s.social.dropped.Load() }
+
+// Position returns where the agent's own avatar is, as the region last
+// said (its avatar's updates; before any, the arrival position).
+func (s *Session) Position() ritual.Vector3 {
+	if o, ok := s.world.Avatar(); ok {
+		return o.Position
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.movement.Position
+}
+
+func dist2(a, b ritual.Vector3) float32 {
+	dx, dy, dz := a.X-b.X, a.Y-b.Y, a.Z-b.Z
+	return dx*dx + dy*dy + dz*dz
+}
+
+// ErrChatTooLong reports a chat line or instant message over the
+// protocol's 1023 bytes.
+var ErrChatTooLong = errors.New("client: message over 1023 bytes")
+
+const maxChat = 1023
+
+// Chat says text on a channel (0: to avatars in range) as typ: Whisper
+// (10 m), Say (20 m) or Shout (100 m); StartTyping and StopTyping show
+// the typing indicator.
+func (s *Session) Chat(typ ChatType, channel int32, text string) error {
+	if len(text) > maxChat {
+		return fmt.Errorf("%w: %d bytes", ErrChatTooLong, len(text))
+	}
+	return s.send(&msg.ChatFromViewer{
+		AgentData: msg.ChatFromViewerAgentData{AgentID: s.resp.Agent, SessionID: s.resp.Session},
+		ChatData:  msg.ChatFromViewerChatData{Message: cstr(text), Type: uint8(typ), Channel: channel},
+	}, true)
+}
+
+// Say says text on channel 0, heard within 20 m.
+func (s *Session) Say(text string) error { return s.Chat(Say, 0, text) }
+
+// Whisper whispers text on channel 0, heard within 10 m.
+func (s *Session) Whisper(text string) error { return s.Chat(Whisper, 0, text) }
+
+// Shout shouts text on channel 0, heard within 100 m.
+func (s *Session) Shout(text string) error { return s.Chat(Shout, 0, text) }
+
+// SendIM sends an instant message to another agent, wherever it is on the
+// grid; a region keeps it for an agent that is offline.
+func (s *Session) SendIM(to ritual.UUID, text string) error {
+	if len(text) > maxChat {
+		return fmt.Errorf("%w: %d bytes", ErrChatTooLong, len(text))
+	}
+	name := s.resp.FirstName + " " + s.resp.LastName
+	return s.send(&msg.ImprovedInstantMessage{
+		AgentData: msg.ImprovedInstantMessageAgentData{AgentID: s.resp.Agent, SessionID: s.resp.Session},
+		MessageBlock: msg.ImprovedInstantMessageMessageBlock{
+			ToAgentID: to, Position: s.Position(), ID: imSession(s.resp.Agent, to),
+			Timestamp: uint32(time.Now().Unix()), FromAgentName: cstr(name), Message: cstr(text), BinaryBucket: []byte{0},
+		},
+	}, true)
+}
+
+// imSession is the IM session id of two agents, as viewers make it: the
+// exclusive or of their ids.
+func imSession(a, b ritual.UUID) ritual.UUID {
+	var x ritual.UUID
+	for i := range x {
+		x[i] = a[i] ^ b[i]
+	}
+	return x
+}
+
+func cstr(s string) []byte { return append([]byte(s), 0) }
+
+// Control flags of AgentUpdate the session's steering uses.
+const (
+	controlAtPos = 1 << 0
+	controlUpPos = 1 << 4
+	controlUpNeg = 1 << 5
+	controlFly   = 1 << 13
+	controlStop  = 1 << 14
+)
+
+// arriveWithin is how close to its goal the agent stops.
+const arriveWithin = 1.0
+
+// steerInterval is how often AgentUpdate is sent while moving toward a
+// goal.
+const steerInterval = 100 * time.Millisecond
+
+// WalkTo starts walking toward target (its Z is ignored: the avatar stays
+// on the ground); the agent stops within a metre of it, or on Stop.
+func (s *Session) WalkTo(target ritual.Vector3) { s.steerTo(target, false) }
+
+// FlyTo starts flying toward target, climbing or descending to its Z.
+func (s *Session) FlyTo(target ritual.Vector3) { s.steerTo(target, true) }
+
+func (s *Session) steerTo(target ritual.Vector3, fly bool) {
+	so := s.social
+	so.steerMu.Lock()
+	start := !so.goalSet
+	so.goal, so.goalSet, so.fly, so.stopped = target, true, fly, false
+	so.steerMu.Unlock()
+	if start && !s.ended() {
+		s.wg.Add(1)
+		go s.steer()
+	}
+	s.sendAgentUpdate()
+}
+
+// Stop stops moving toward a goal.
+func (s *Session) Stop() {
+	so := s.social
+	so.steerMu.Lock()
+	so.goalSet = false
+	so.steerMu.Unlock()
+	s.sendAgentUpdate()
+}
+
+// Moving reports whether the agent is moving toward a goal.
+func (s *Session) Moving() bool {
+	so := s.social
+	so.steerMu.Lock()
+	defer so.steerMu.Unlock()
+	return so.goalSet
+}
+
+// steer sends AgentUpdate often while a goal is set.
+func (s *Session) steer() {
+	defer s.wg.Done()
+	t := time.NewTicker(steerInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			s.sendAgentUpdate()
+			if !s.Moving() {
+				return
+			}
+		}
+	}
+}
+
+// controls returns the control flags and body rotation the next
+// AgentUpdate carries: toward the goal while one is set, a single Stop
+// once it is reached, nothing otherwise (ok false: keep the default
+// rotation).
+func (s *Session) controls() (flags uint32, rot ritual.Quaternion, ok bool) {
+	so := s.social
+	so.steerMu.Lock()
+	defer so.steerMu.Unlock()
+	if !so.goalSet {
+		if !so.stopped {
+			so.stopped = true
+			return controlStop, ritual.Quaternion{}, false
+		}
+		return 0, ritual.Quaternion{}, false
+	}
+	pos := s.Position()
+	dx, dy, dz := so.goal.X-pos.X, so.goal.Y-pos.Y, so.goal.Z-pos.Z
+	if !so.fly {
+		dz = 0
+	}
+	if math.Hypot(float64(dx), float64(dy)) < arriveWithin && math.Abs(float64(dz)) < arriveWithin {
+		so.goalSet, so.stopped = false, true
+		return controlStop, ritual.Quaternion{}, false
+	}
+	yaw := math.Atan2(float64(dy), float64(dx))
+	rot = ritual.Quaternion{Z: float32(math.Sin(yaw / 2)), W: float32(math.Cos(yaw / 2))}
+	if math.Hypot(float64(dx), float64(dy)) >= arriveWithin {
+		flags |= controlAtPos
+	}
+	if so.fly {
+		flags |= controlFly
+		switch {
+		case dz > arriveWithin/2:
+			flags |= controlUpPos
+		case dz < -arriveWithin/2:
+			flags |= controlUpNeg
+		}
+	}
+	return flags, rot, true
+}
