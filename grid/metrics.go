@@ -119,12 +119,11 @@ func (g collector) Collect(ch chan<- prometheus.Metric) {
 		emit(ch, famDrops, c.Stray+tr.Dropped.Unaccepted, "no_circuit")
 		emit(ch, famDrops, circuitDrops, "circuit")
 		emit(ch, famDrops, s.events.Count("anomaly/DROPPED"), "event_queue_full")
-
+		collectWorld(ch, s.Region.World())
 	}
 	emit(ch, famEQPolls, s.events.Count("eq.poll"))
 	emit(ch, famEQDeliveries, s.events.Count("eq.deliver"))
 	emit(ch, famEQTimeouts, s.events.Count("eq.timeout"))
 	emit(ch, famSeedRequests, s.events.Count("caps.seed_grant"))
 	emit(ch, famCapsRequests, s.events.Count("caps.call"))
-	collectWorld(ch, s.Region.World())
 }
