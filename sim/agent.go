@@ -68,7 +68,7 @@ func newAgent(r *Region, conn *circuit.Conn, c login.Circuit) *agent {
 // run handles the agent's messages until its circuit closes.
 func (a *agent) run() {
 	for in := range a.conn.Inbox() {
-		a.r.counts.countIn(in.Message.ID())
+		a.r.counts.countIn(in.Message)
 		a.handle(in.Message)
 	}
 }
