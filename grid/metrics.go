@@ -126,5 +126,7 @@ func (g collector) Collect(ch chan<- prometheus.Metric) {
 	emit(ch, famEQTimeouts, s.events.Count("eq.timeout"))
 	emit(ch, famSeedRequests, s.events.Count("caps.seed_grant"))
 	emit(ch, famCapsRequests, s.events.Count("caps.call"))
-	collectWorld(ch, s.Region.World())
+	if s.Region != nil {
+		collectWorld(ch, s.Region.World())
+	}
 }
