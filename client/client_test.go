@@ -57,6 +57,12 @@ func TestRitualAgainstFakeRegion(t *testing.T) {
 			if !ok || mv.Position.X != 128 || mv.ChannelVersion != "Fake Region" || mv.RegionHandle != rg.Handle {
 				t.Errorf("movement = %+v", mv)
 			}
+			// The avatar's terse update is the scene's last message: the
+			// answer to RequestMultipleObjects may come before it.
+			waitUntil(t, "the avatar's terse update", func() bool {
+				av, ok := s.World().Avatar()
+				return ok && av.Kind == UpdateTerse
+			})
 			av, ok := s.World().Avatar()
 			if !ok || av.LocalID != fakeAvatarLocal || av.Kind != UpdateTerse || av.Position.Y != 129 {
 				t.Errorf("avatar = %+v, %v", av, ok)

@@ -101,6 +101,7 @@ type fakeGrid struct {
 	received  map[string]int
 	seedNames []string
 	polls     int
+	loginAt   time.Time // when the first login request arrived
 	doneSeen  bool
 	round     *fakeRound
 	closed    chan struct{}
@@ -201,6 +202,11 @@ func (f *fakeGrid) count(name string) int {
 // serveLogin answers with the captured OpenSimulator reply of the
 // request's form, pointed at this fixture.
 func (f *fakeGrid) serveLogin(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	if f.loginAt.IsZero() {
+		f.loginAt = time.Now()
+	}
+	f.mu.Unlock()
 	io.Copy(io.Discard, r.Body)
 	if f.opts.loginHang {
 		select {

@@ -259,7 +259,9 @@ func TestEventQueueAnswersPromptly(t *testing.T) {
 }
 
 // TestLoginNeverAnswers: the login service holds the request; the
-// diagnosis says so in plain words, with the real wait.
+// diagnosis says so in plain words, with the real wait: from the request,
+// not from when the caller armed its deadline (a little earlier), and
+// never the deadline itself or a timeout that did not run out.
 func TestLoginNeverAnswers(t *testing.T) {
 	f := newFakeGrid(t, fakeOptions{loginHang: true})
 	var mem trace.Memory
@@ -267,13 +269,31 @@ func TestLoginNeverAnswers(t *testing.T) {
 	cfg.Recorder = &mem
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
+	deadline, _ := ctx.Deadline()
+	begin := time.Now()
 	if s, err := Login(ctx, cfg); err == nil {
 		s.Close()
 		t.Fatal("Login succeeded against a login service that never answers")
 	}
-	st := expectStall(t, mem.Events(), cause.StepLoginAnswered, cause.LoginSilent, cause.LoginService, "the login service did not answer within 3")
-	if st.Layer != trace.Login || st.Waited < 300*time.Millisecond {
+	took := time.Since(begin)
+	f.mu.Lock()
+	arrived := f.loginAt
+	f.mu.Unlock()
+	if arrived.IsZero() {
+		t.Fatal("the login request never reached the login service")
+	}
+	st := expectStall(t, mem.Events(), cause.StepLoginAnswered, cause.LoginSilent, cause.LoginService, "the login service did not answer within ")
+	if st.Layer != trace.Login {
 		t.Errorf("stall %+v", st)
+	}
+	// The wait began before the request arrived and ended after the
+	// deadline, inside the call to Login: deadline-arrived <= Waited <=
+	// took, on the monotonic clock, with no rounding.
+	if lo := deadline.Sub(arrived); st.Waited < lo || st.Waited > took {
+		t.Errorf("stall waited %v; want between %v (deadline after the request arrived) and %v (the whole Login)", st.Waited, lo, took)
+	}
+	if want := "within " + cause.Dur(st.Waited); !strings.Contains(st.Causes[0], want) {
+		t.Errorf("first cause %q, want %q", st.Causes[0], want)
 	}
 }
 

@@ -40,13 +40,21 @@ type twoRegions struct {
 const eastName = "Ritual East"
 
 func newTwoRegions(t *testing.T, westHook func(*fakeGrid, *circuit.Conn, msg.Message)) *twoRegions {
+	return newTwoRegionsEast(t, westHook, true)
+}
+
+// newTwoRegionsEast is newTwoRegions with the east region's greeting
+// chosen: eastChild sends RegionHandshake as soon as a circuit opens (to a
+// child agent); otherwise only after CompleteAgentMovement (to a root
+// agent).
+func newTwoRegionsEast(t *testing.T, westHook func(*fakeGrid, *circuit.Conn, msg.Message), eastChild bool) *twoRegions {
 	g := &twoRegions{}
 	g.ids.Store(401223)
 	if westHook == nil {
 		westHook = g.westMessage
 	}
 	g.west = newFakeGrid(t, fakeOptions{logoutReply: true, onMessage: westHook})
-	g.east = newFakeGrid(t, fakeOptions{name: eastName, gridX: 1001, gridY: 1000, child: true, logoutReply: true, onMessage: g.eastMessage})
+	g.east = newFakeGrid(t, fakeOptions{name: eastName, gridX: 1001, gridY: 1000, child: eastChild, logoutReply: true, onMessage: g.eastMessage})
 	return g
 }
 
@@ -557,33 +565,46 @@ func TestTeleportLocalByMovement(t *testing.T) {
 
 // TestTeleportFinishUDP: a region that sends TeleportFinish as a UDP
 // message (older regions do) is followed the same way, to a region the
-// client had no circuit to.
+// client had no circuit to. The destination's RegionHandshake may come as
+// soon as the circuit opens (and be read before or after the destination
+// becomes the main region) or only after CompleteAgentMovement; either
+// way the destination's seed capability is asked for.
 func TestTeleportFinishUDP(t *testing.T) {
-	var g *twoRegions
-	g = newTwoRegions(t, func(f *fakeGrid, conn *circuit.Conn, m msg.Message) {
-		if m, ok := m.(*msg.TeleportLocationRequest); ok {
-			f.send(conn, &msg.TeleportStart{Info: msg.TeleportStartInfo{TeleportFlags: TeleportViaLocation}})
-			f.send(conn, &msg.TeleportFinish{Info: msg.TeleportFinishInfo{
-				AgentID: m.AgentData.AgentID, LocationID: 4, SimIP: g.east.addr.Addr().As4(), SimPort: g.east.addr.Port(),
-				RegionHandle: uint64(g.east.handle()), SeedCapability: []byte(g.east.http.URL + "/CAPS/seed/"),
-				SimAccess: 13, TeleportFlags: TeleportViaLocation,
-			}})
-		}
-	})
-	s, ctx := loginTwo(t, g, nil)
-	res, err := s.TeleportToHandle(ctx, g.east.handle(), ritual.Vector3{X: 5, Y: 6, Z: 7}, ritual.Vector3{X: 1})
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name      string
+		eastChild bool
+	}{
+		{"handshake on UseCircuitCode", true},
+		{"handshake after CompleteAgentMovement", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var g *twoRegions
+			g = newTwoRegionsEast(t, func(f *fakeGrid, conn *circuit.Conn, m msg.Message) {
+				if m, ok := m.(*msg.TeleportLocationRequest); ok {
+					f.send(conn, &msg.TeleportStart{Info: msg.TeleportStartInfo{TeleportFlags: TeleportViaLocation}})
+					f.send(conn, &msg.TeleportFinish{Info: msg.TeleportFinishInfo{
+						AgentID: m.AgentData.AgentID, LocationID: 4, SimIP: g.east.addr.Addr().As4(), SimPort: g.east.addr.Port(),
+						RegionHandle: uint64(g.east.handle()), SeedCapability: []byte(g.east.http.URL + "/CAPS/seed/"),
+						SimAccess: 13, TeleportFlags: TeleportViaLocation,
+					}})
+				}
+			}, tc.eastChild)
+			s, ctx := loginTwo(t, g, nil)
+			res, err := s.TeleportToHandle(ctx, g.east.handle(), ritual.Vector3{X: 5, Y: 6, Z: 7}, ritual.Vector3{X: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Region.Name != eastName || res.Region.Addr != g.east.addr || s.Region().Name != eastName {
+				t.Errorf("teleport = %+v", res)
+			}
+			if rs := s.Regions(); len(rs) != 2 || rs[1].Addr != g.west.addr || rs[1].Role != RoleChild {
+				t.Errorf("regions = %+v", rs)
+			}
+			waitUntil(t, "the destination's seed request", func() bool {
+				g.east.mu.Lock()
+				defer g.east.mu.Unlock()
+				return len(g.east.seedNames) > 0
+			})
+		})
 	}
-	if res.Region.Name != eastName || res.Region.Addr != g.east.addr || s.Region().Name != eastName {
-		t.Errorf("teleport = %+v", res)
-	}
-	if rs := s.Regions(); len(rs) != 2 || rs[1].Addr != g.west.addr || rs[1].Role != RoleChild {
-		t.Errorf("regions = %+v", rs)
-	}
-	waitUntil(t, "the destination's seed request", func() bool {
-		g.east.mu.Lock()
-		defer g.east.mu.Unlock()
-		return len(g.east.seedNames) > 0
-	})
 }

@@ -759,7 +759,17 @@ func (s *Session) moveTo(ctx context.Context, addr netip.AddrPort, h ritual.Regi
 			s.region.Handle = mv.RegionHandle
 		}
 		s.grid.main = l
+		// The region answered CompleteAgentMovement: its circuit is
+		// ready. Its RegionHandshake may not have been seen as the
+		// child's (it goes to the main circuit's handling once l is
+		// promoted, and a region sends it to a root agent only after
+		// CompleteAgentMovement), so the state is set here; otherwise
+		// the destination's seed capability would never be asked for.
+		if l.state == StateConnecting {
+			l.state = StateReady
+		}
 		s.mu.Unlock()
+		l.once.Do(func() { close(l.ready) })
 		s.startLinkCaps(l)
 	}
 	return mv, nil
