@@ -759,6 +759,9 @@ func (s *Session) moveTo(ctx context.Context, addr netip.AddrPort, h ritual.Regi
 			s.region.Handle = mv.RegionHandle
 		}
 		s.grid.main = l
+		// Arrived: the region is ready even when its RegionHandshake came
+		// after the promotion (on the main circuit's path).
+		l.state = StateReady
 		s.mu.Unlock()
 		s.startLinkCaps(l)
 	}

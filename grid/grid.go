@@ -289,6 +289,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return fail(err)
 	}
 	var addrs []netip.AddrPort
+	dir := &directory{}
 	for i, spec := range specs {
 		ip, port := regionIP, regionPort
 		if i > 0 {
@@ -312,6 +313,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			SimPort:     port,
 			Circuit:     cfg.Circuit,
 			MaxCircuits: cfg.MaxCircuits,
+			Directory:   dir,
 			Recorder:    rec,
 			Logger:      cfg.Logger,
 		})
@@ -321,6 +323,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.Regions = append(s.Regions, r)
 		addrs = append(addrs, netip.AddrPortFrom(ip, port))
 	}
+	dir.set(s.Regions)
 	if len(s.Regions) > 0 {
 		s.Region = s.Regions[0]
 	}

@@ -54,6 +54,10 @@ type Config struct {
 	// DefaultFrameRate).
 	FrameRate int
 
+	// Directory is the rest of the grid, for map searches and teleports
+	// (nil: this region alone).
+	Directory Directory
+
 	Recorder trace.Recorder
 	Logger   *slog.Logger
 }
@@ -138,7 +142,8 @@ type Region struct {
 
 type pendingCircuit struct {
 	login.Circuit
-	used bool
+	used     bool
+	teleport bool // provisioned by Admit
 }
 
 // Open loads the region named cfg.RegionName from the store, creating it
@@ -394,7 +399,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 		return
 	}
 	pc.used = true
-	circ := pc.Circuit
+	circ, teleported := pc.Circuit, pc.teleport
 	r.mu.Unlock()
 
 	t := r.transport.Load()
@@ -421,6 +426,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 		})
 	}
 	a := newAgent(r, conn, circ)
+	a.teleported = teleported
 	r.mu.Lock()
 	delete(r.pending, code)
 	if old := r.agents[circ.Agent]; old != nil && old != a {
@@ -456,7 +462,8 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 			superseded = superseded || p.Agent == circ.Agent
 		}
 		r.mu.Unlock()
-		if !superseded {
+		// An agent that teleported away holds the destination's grant.
+		if !superseded && !a.away {
 			r.cfg.Caps.Revoke(circ.Agent)
 		}
 	}()
