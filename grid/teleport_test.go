@@ -36,7 +36,7 @@ func TestTeleportBetweenRegions(t *testing.T) {
 	for _, hop := range []struct {
 		region string
 		pos    ritual.Vector3
-	}{{"East", ritual.Vector3{X: 100, Y: 120, Z: 30}}, {"West", ritual.Vector3{X: 200, Y: 60, Z: 30}}} {
+	}{{"East", ritual.Vector3{X: 100, Y: 120, Z: 30}}, {"West", ritual.Vector3{X: 200, Y: 60, Z: 30}}, {"East", ritual.Vector3{X: 30, Y: 30, Z: 30}}} {
 		since := time.Now()
 		res, err := s.Teleport(ctx, hop.region, hop.pos, ritual.Vector3{X: 1})
 		if err != nil {
@@ -66,13 +66,13 @@ func TestTeleportBetweenRegions(t *testing.T) {
 		waitWorld(t, srv, hop.region)
 	}
 
-	// Within West: TeleportLocal, and the shared world's avatar moved.
+	// Within East: TeleportLocal, and the shared world's avatar moved.
 	to := ritual.Vector3{X: 50, Y: 200, Z: 30}
-	res, err := s.Teleport(ctx, "West", to, ritual.Vector3{X: 1})
+	res, err := s.Teleport(ctx, "East", to, ritual.Vector3{X: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Local || res.Region.Name != "West" || abs(res.Position.X-50) > 0.5 || abs(res.Position.Y-200) > 0.5 {
+	if !res.Local || res.Region.Name != "East" || abs(res.Position.X-50) > 0.5 || abs(res.Position.Y-200) > 0.5 {
 		t.Fatalf("local teleport %+v", res)
 	}
 
