@@ -3,6 +3,7 @@ package grid_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,4 +135,43 @@ func waitWorld(t *testing.T, srv *grid.Server, region string) {
 			t.Fatalf("the avatar is not in %s alone", region)
 		}
 	}
+}
+
+// BenchmarkTeleport measures a teleport between two regions of one
+// process, from TeleportLocationRequest to TeleportFinish as the client
+// sees it (p50-ms; p95-ms), each followed by the arrival at the
+// destination before the next teleport back.
+func BenchmarkTeleport(b *testing.B) {
+	srv, err := grid.Start(b.Context(), grid.Config{DataDir: b.TempDir(), Listen: "127.0.0.1:0", Logger: quietLogger(),
+		Regions: []grid.RegionSpec{{Name: "West", GridX: 2000, GridY: 2000}, {Name: "East", GridX: 2001, GridY: 2000}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close(context.Background())
+	addAccount(b, srv.Store, "Grid", "Walker", "secret")
+	ctx := b.Context()
+	s, err := client.Login(ctx, client.Config{LoginURI: srv.LoginURI(), First: "Grid", Last: "Walker", Password: "secret",
+		Start: "uri:West&128&128&30", Logger: quietLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.WaitRitual(ctx); err != nil {
+		b.Fatal(err)
+	}
+	handles := []ritual.RegionHandle{srv.Regions[1].Handle(), srv.Regions[0].Handle()}
+	var took []time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		res, err := s.TeleportToHandle(ctx, handles[i%2], ritual.Vector3{X: 128, Y: 128, Z: 30}, ritual.Vector3{X: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, res.ToFinish)
+	}
+	b.StopTimer()
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2])/1e6, "p50-ms")
+	b.ReportMetric(float64(took[len(took)*95/100])/1e6, "p95-ms")
 }
