@@ -44,6 +44,7 @@ var (
 	famBytes          = newFamily("ritual_bytes_total", prometheus.CounterValue, "Bytes carried by the region's circuits.", "direction")
 	famAcks           = newFamily("ritual_acks_total", prometheus.CounterValue, "Acknowledgements carried, appended or in PacketAck.", "direction")
 	famMessages       = newFamily("ritual_messages_total", prometheus.CounterValue, "Messages the region's agents handled (in) and sent (out), by message; acknowledgements and pings stay in the circuits.", "direction", "message")
+	famShortMessages  = newFamily("ritual_messages_short_total", prometheus.CounterValue, "Messages the region's agents handled that came without some trailing blocks (a client with an older template), by message; they are among ritual_messages_total's.", "message")
 	famResends        = newFamily("ritual_resends_total", prometheus.CounterValue, "Reliable packets sent again for want of an acknowledgement.")
 	famReliableLost   = newFamily("ritual_reliable_lost_total", prometheus.CounterValue, "Reliable packets given up after the last resend.")
 	famDuplicates     = newFamily("ritual_duplicates_total", prometheus.CounterValue, "Reliable packets received again after the original.")
@@ -104,6 +105,9 @@ func (g collector) Collect(ch chan<- prometheus.Metric) {
 			if m.Out > 0 {
 				emit(ch, famMessages, m.Out, "out", m.Name)
 			}
+			if m.Short > 0 {
+				emit(ch, famShortMessages, m.Short, m.Name)
+			}
 		}
 		emit(ch, famResends, cs.Resent)
 		emit(ch, famReliableLost, cs.ReliableLost)
@@ -119,12 +123,11 @@ func (g collector) Collect(ch chan<- prometheus.Metric) {
 		emit(ch, famDrops, c.Stray+tr.Dropped.Unaccepted, "no_circuit")
 		emit(ch, famDrops, circuitDrops, "circuit")
 		emit(ch, famDrops, s.events.Count("anomaly/DROPPED"), "event_queue_full")
-
+		collectWorld(ch, s.Region.World())
 	}
 	emit(ch, famEQPolls, s.events.Count("eq.poll"))
 	emit(ch, famEQDeliveries, s.events.Count("eq.deliver"))
 	emit(ch, famEQTimeouts, s.events.Count("eq.timeout"))
 	emit(ch, famSeedRequests, s.events.Count("caps.seed_grant"))
 	emit(ch, famCapsRequests, s.events.Count("caps.call"))
-	collectWorld(ch, s.Region.World())
 }

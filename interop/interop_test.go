@@ -58,15 +58,23 @@ type bot struct {
 	Position              []float64 `json:"position"`
 	PrimUpdates           int       `json:"primUpdates"`
 	OwnAvatar             bool      `json:"ownAvatar"`
-	RegionReady           bool      `json:"regionReady"`
-	LayerDataPackets      int       `json:"layerDataPackets"`
-	Patches               int       `json:"patches"`
-	TerrainComplete       bool      `json:"terrainComplete"`
-	HeightMin             float64   `json:"heightMin"`
-	HeightMax             float64   `json:"heightMax"`
-	LogoutReply           bool      `json:"logoutReply"`
-	Closed                bool      `json:"closed"`
-	Disconnect            *struct {
+	Parcel                *struct {
+		LocalID     int    `json:"localID"`
+		Name        string `json:"name"`
+		Area        int    `json:"area"`
+		Flags       uint32 `json:"flags"`
+		BitmapBytes int    `json:"bitmapBytes"`
+		MaxPrims    int    `json:"maxPrims"`
+	} `json:"parcel"`
+	RegionReady      bool    `json:"regionReady"`
+	LayerDataPackets int     `json:"layerDataPackets"`
+	Patches          int     `json:"patches"`
+	TerrainComplete  bool    `json:"terrainComplete"`
+	HeightMin        float64 `json:"heightMin"`
+	HeightMax        float64 `json:"heightMax"`
+	LogoutReply      bool    `json:"logoutReply"`
+	Closed           bool    `json:"closed"`
+	Disconnect       *struct {
 		Requested bool   `json:"requested"`
 		Message   string `json:"message"`
 	} `json:"disconnect"`
@@ -293,6 +301,14 @@ func (g *testGrid) checkRitual(t *testing.T, b bot, a store.Account) {
 		if math.Abs(b.HeightMin-lo) > 1 || math.Abs(b.HeightMax-hi) > 1 {
 			fail("terrain decoded to %.2f..%.2f m, the region's is %.2f..%.2f m", b.HeightMin, b.HeightMax, lo, hi)
 		}
+	}
+	// The region's ParcelProperties, from the event queue, as
+	// node-metaverse parsed it.
+	w, h := max(info.SizeX, 256), max(info.SizeY, 256)
+	if p := b.Parcel; p == nil {
+		fail("no ParcelProperties from the event queue")
+	} else if p.LocalID != 1 || p.Name != "Your Parcel" || p.Area != int(w*h) || p.BitmapBytes != int(w*h/128) || p.Flags == 0 || p.MaxPrims != 15000 {
+		fail("ParcelProperties as node-metaverse read it: %+v", *p)
 	}
 	if !b.RegionReady {
 		fail("node-metaverse's region setup (RegionInfo, MapBlockReply) did not finish")

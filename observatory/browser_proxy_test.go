@@ -72,7 +72,7 @@ func TestBrowserProxyLive(t *testing.T) {
 	poll(t, ctx, "the relayed session reaches complete", `document.querySelector('tr[data-session]').dataset.state === 'complete'`, 30*time.Second)
 	screenshot(t, ctx, "proxy-list.png")
 
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`tr[data-session] th a`)), chromedp.WaitVisible(chromedp.CSS("svg.seq"))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(eval[string](t, ctx, `document.querySelector('tr[data-session] th a').href`)), chromedp.WaitVisible(chromedp.CSS("svg.seq"))); err != nil {
 		t.Fatal(err)
 	}
 	labels := eval[[]string](t, ctx, `Array.from(document.querySelectorAll('svg.seq g.row[data-kind="pkt"] text.label')).map(e => e.textContent)`)

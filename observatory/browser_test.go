@@ -163,8 +163,10 @@ func TestBrowserLive(t *testing.T) {
 	defer sess.Close()
 	screenshot(t, ctx, "live-list.png")
 
-	// Its page: the handshake arrows, in order.
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`tr[data-session] th a`)), chromedp.WaitVisible(chromedp.CSS("svg.seq"))); err != nil {
+	// Its page (followed by its link's address: the list re-renders as events
+	// arrive, so a click can land on a row just replaced): the handshake
+	// arrows, in order.
+	if err := chromedp.Do(ctx, chromedp.Navigate(eval[string](t, ctx, `document.querySelector('tr[data-session] th a').href`)), chromedp.WaitVisible(chromedp.CSS("svg.seq"))); err != nil {
 		t.Fatal(err)
 	}
 	labels := eval[[]string](t, ctx, `Array.from(document.querySelectorAll('svg.seq g.row[data-kind="pkt"] text.label')).map(e => e.textContent)`)

@@ -75,7 +75,7 @@ func newAgent(r *Region, conn *circuit.Conn, c login.Circuit) *agent {
 // run handles the agent's messages until its circuit closes.
 func (a *agent) run() {
 	for in := range a.conn.Inbox() {
-		a.r.counts.countIn(in.Message.ID())
+		a.r.counts.countIn(in.Message)
 		a.handle(in.Message)
 	}
 }
@@ -198,6 +198,20 @@ func (a *agent) handle(m msg.Message) {
 			return
 		}
 		a.teleportFail(0, "Teleports by landmark are not supported by this region (it keeps no landmarks); teleport to a location instead.", time.Now())
+	case *msg.ParcelPropertiesRequest:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		// The region is one parcel: whatever the rectangle, it is the one.
+		a.sendParcelProperties(m.ParcelData.SequenceID, m.ParcelData.SnapSelection)
+	case *msg.ParcelPropertiesRequestByID:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		if m.ParcelData.LocalID != parcelLocalID {
+			return // no such parcel; OpenSimulator answers nothing either
+		}
+		a.sendParcelProperties(m.ParcelData.SequenceID, false)
 	case *msg.LogoutRequest:
 		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
 			return
@@ -242,6 +256,7 @@ func (a *agent) completeMovement() {
 	if !a.joined {
 		a.joined = true
 		a.r.world.join(a.av, a.position)
+		a.sendParcelProperties(parcelSequenceArrival, false)
 		a.deliverOffline()
 	}
 }

@@ -39,10 +39,12 @@ type Count struct {
 }
 
 // MessageCount is how many of one message the region received from its
-// agents and sent to them.
+// agents and sent to them. Short counts the ones received without some
+// trailing blocks (a sender with an older template; they are among In).
 type MessageCount struct {
 	Name    string
 	In, Out uint64
+	Short   uint64
 }
 
 // Traffic is what every circuit of the region has carried, closed ones
@@ -125,16 +127,22 @@ type counters struct {
 	rejects [len(rejectReasons)]atomic.Uint64
 	closed  [len(closeReasons)]atomic.Uint64
 	in, out []atomic.Uint64 // by messageIndex
+	short   []atomic.Uint64 // by messageIndex: received without trailing blocks
 }
 
 func newCounters() *counters {
 	n := len(msgIndex.names)
-	return &counters{in: make([]atomic.Uint64, n), out: make([]atomic.Uint64, n)}
+	return &counters{in: make([]atomic.Uint64, n), out: make([]atomic.Uint64, n), short: make([]atomic.Uint64, n)}
 }
 
-func (c *counters) countIn(id msg.ID) {
-	if i := msgIndex.of(id); i >= 0 {
+// countIn counts a message an agent's handler received, and whether it
+// was short.
+func (c *counters) countIn(m msg.Message) {
+	if i := msgIndex.of(m.ID()); i >= 0 {
 		c.in[i].Add(1)
+		if m.Absent() > 0 {
+			c.short[i].Add(1)
+		}
 	}
 }
 
@@ -218,7 +226,7 @@ func (r *Region) Messages() []MessageCount {
 	for i, name := range msgIndex.names {
 		in, o := r.counts.in[i].Load(), r.counts.out[i].Load()
 		if in != 0 || o != 0 {
-			out = append(out, MessageCount{Name: name, In: in, Out: o})
+			out = append(out, MessageCount{Name: name, In: in, Out: o, Short: r.counts.short[i].Load()})
 		}
 	}
 	return out

@@ -16,6 +16,13 @@
 // always answered with LogoutReply before the circuit closes. On Close every
 // agent is told it is being disconnected.
 //
+// The region is one parcel covering it whole. As OpenSimulator does, the
+// region greets an arrival (its first CompleteAgentMovement) with
+// ParcelProperties on the agent's event queue, describing that parcel
+// (name, owner, area, bitmap, flags, prim counts), and answers
+// ParcelPropertiesRequest and ParcelPropertiesRequestByID the same way,
+// echoing their SequenceID.
+//
 // # The shared world
 //
 // One frame loop (Config.FrameRate, 10 Hz by default) owns the avatars:
@@ -42,7 +49,9 @@
 // that is not is kept in the store (store.OfflineMessages), the sender is
 // answered "User is not logged in. Message saved." from the recipient, and
 // the message is delivered, marked offline, at the recipient's next
-// arrival. Both are traced (trace.Chat, trace.InstantMessage) and counted
+// arrival. IMs go out in OpenSimulator's wire form, ending after
+// EstateBlock when MetaData is empty (older templates have no MetaData).
+// Both are traced (trace.Chat, trace.InstantMessage) and counted
 // (WorldStats).
 //
 // # Teleports
@@ -68,7 +77,9 @@
 // The region counts what it does without locks or allocations on the packet
 // path: Counters (circuits, refusals and closes by reason, logins refused
 // because MaxCircuits was reached), Messages (each message by name, received
-// and sent) and Traffic (the circuits' own counts, closed circuits
+// and sent, and how many came short: without trailing blocks, from a client
+// with an older template, which the packet's trace event also notes in a
+// "short" field) and Traffic (the circuits' own counts, closed circuits
 // included). Package grid serves them as Prometheus metrics.
 //
 // The region, its terrain and its objects live in a store.Store; a new

@@ -57,7 +57,7 @@ func (a *agent) instantMessage(m *msg.ImprovedInstantMessage) {
 		EstateBlock: msg.ImprovedInstantMessageEstateBlock{EstateID: 1},
 	}
 	if to := a.r.online(mb.ToAgentID); to != nil {
-		if err := to.conn.Send(out, true); err == nil {
+		if err := to.conn.Send(imWire{out}, true); err == nil {
 			a.r.counts.countOut(out.ID())
 			a.r.world.ims.Add(1)
 			a.r.traceIM(a, mb.ToAgentID, mb.Dialog, len(trimNul(mb.Message)), "delivered")
@@ -94,7 +94,7 @@ func (a *agent) instantMessage(m *msg.ImprovedInstantMessage) {
 	}
 	a.r.world.imsOffline.Add(1)
 	a.r.traceIM(a, mb.ToAgentID, mb.Dialog, len(om.Text), "stored: recipient offline")
-	a.send(&msg.ImprovedInstantMessage{
+	a.send(imWire{&msg.ImprovedInstantMessage{
 		AgentData: msg.ImprovedInstantMessageAgentData{AgentID: rcpt.ID},
 		MessageBlock: msg.ImprovedInstantMessageMessageBlock{
 			ToAgentID: a.c.Agent, ParentEstateID: 1, RegionID: a.r.info.ID,
@@ -102,7 +102,7 @@ func (a *agent) instantMessage(m *msg.ImprovedInstantMessage) {
 			FromAgentName: cstr(rcpt.Name()), Message: cstr(OfflineReply), BinaryBucket: []byte{0},
 		},
 		EstateBlock: msg.ImprovedInstantMessageEstateBlock{EstateID: 1},
-	})
+	}})
 }
 
 // deliverOffline sends the messages stored for the agent while it was
@@ -127,7 +127,7 @@ func (a *agent) deliverOffline() {
 		}
 		a.r.world.imsDelivered.Add(1)
 		a.r.traceIMDelivered(a, om)
-		a.send(&msg.ImprovedInstantMessage{
+		a.send(imWire{&msg.ImprovedInstantMessage{
 			AgentData: msg.ImprovedInstantMessageAgentData{AgentID: om.From},
 			MessageBlock: msg.ImprovedInstantMessageMessageBlock{
 				ToAgentID: a.c.Agent, ParentEstateID: 1, RegionID: om.RegionID, Position: om.Position,
@@ -135,7 +135,7 @@ func (a *agent) deliverOffline() {
 				FromAgentName: cstr(om.FromName), Message: cstr(om.Text), BinaryBucket: bucket,
 			},
 			EstateBlock: msg.ImprovedInstantMessageEstateBlock{EstateID: 1},
-		})
+		}})
 	}
 }
 
@@ -188,4 +188,21 @@ func (r *Region) traceIMDelivered(a *agent, om store.OfflineMessage) {
 		Header: h, From: om.From, FromName: om.FromName, To: a.c.Agent,
 		Dialog: om.Dialog, Length: len(om.Text), Outcome: "delivered at login (stored " + om.Sent.Format(time.RFC3339) + ")",
 	})
+}
+
+// imWire is an ImprovedInstantMessage in OpenSimulator's wire form: the
+// body ends after EstateBlock when MetaData is empty, without its zero
+// block count. Clients with an older template (node-metaverse,
+// libopenmetaverse) have no MetaData block and take that count for
+// trailing data; the viewer's reader, like ours, reads the absent count as
+// zero.
+type imWire struct{ *msg.ImprovedInstantMessage }
+
+// AppendTo appends the body without MetaData's count when it is empty.
+func (m imWire) AppendTo(b []byte) []byte {
+	b = m.ImprovedInstantMessage.AppendTo(b)
+	if len(m.MetaData) == 0 {
+		b = b[:len(b)-1] // the count, the last byte
+	}
+	return b
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -410,6 +411,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 	ccfg.Logger = r.cfg.Logger
 	ccfg.Code = code
 	ccfg.NoAppendedAcks = true
+	ccfg.Summarize = noteShort(ccfg.Summarize)
 	conn, err := t.Open(from, ccfg)
 	if err != nil {
 		r.mu.Lock()
@@ -512,4 +514,29 @@ func (r *Region) Close(ctx context.Context) error {
 		<-r.world.done
 	}
 	return err
+}
+
+// ShortField is the key of the field a received packet's trace event
+// carries when its message lacked trailing blocks (a sender with an older
+// template): their names, then "absent", e.g. "EstateBlock, MetaData
+// absent".
+const ShortField = "short"
+
+// noteShort wraps a circuit's summary (nil: circuit.DefaultSummary) so that
+// a message received without its trailing blocks says so in its packet's
+// trace event. Called only when the circuit has a recorder.
+func noteShort(sum func(msg.Message) trace.Fields) func(msg.Message) trace.Fields {
+	if sum == nil {
+		sum = circuit.DefaultSummary
+	}
+	return func(m msg.Message) trace.Fields {
+		f := sum(m)
+		if m.Absent() == 0 {
+			return f
+		}
+		if names := msg.AbsentBlocks(m); len(names) > 0 {
+			f = append(f, trace.Field{Key: ShortField, Value: strings.Join(names, ", ") + " absent"})
+		}
+		return f
+	}
 }

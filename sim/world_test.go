@@ -325,6 +325,11 @@ func TestWorldInstantMessages(t *testing.T) {
 	if got.AgentData.AgentID != ann.c.Agent || string(mb.FromAgentName) != "Ann Sender\x00" || mb.ToAgentID != bob.c.Agent || mb.Offline != 0 {
 		t.Errorf("IM as delivered: %+v", got)
 	}
+	// OpenSimulator's wire form: the body ends after EstateBlock, without
+	// the empty MetaData's count, which older templates lack.
+	if got.Absent() != 1 || got.EstateBlock.EstateID != 1 {
+		t.Errorf("IM as delivered: %d blocks absent (want MetaData's count left out), EstateID %d", got.Absent(), got.EstateBlock.EstateID)
+	}
 
 	// Typing to an offline account is not kept.
 	ann.conn.Send(&msg.ImprovedInstantMessage{
@@ -336,11 +341,17 @@ func TestWorldInstantMessages(t *testing.T) {
 	if reply.AgentData.AgentID != cara.ID || string(reply.MessageBlock.FromAgentName) != "Cara Away\x00" {
 		t.Errorf("offline reply %+v", reply)
 	}
+	if reply.Absent() != 1 {
+		t.Errorf("offline reply: %d blocks absent, want 1 (MetaData)", reply.Absent())
+	}
 
 	c := r.arrive(t, "Cara", "Away", cara.ID)
 	saved := waitFor(t, c, 5*time.Second, "the saved IM", imFrom("see you later")).(*msg.ImprovedInstantMessage)
 	if saved.MessageBlock.Offline != 1 || saved.AgentData.AgentID != ann.c.Agent || string(saved.MessageBlock.FromAgentName) != "Ann Sender\x00" || saved.MessageBlock.Timestamp == 0 {
 		t.Errorf("saved IM as delivered: %+v", saved)
+	}
+	if saved.Absent() != 1 {
+		t.Errorf("saved IM: %d blocks absent, want 1 (MetaData)", saved.Absent())
 	}
 	if left, _ := r.store.Messages().Take(t.Context(), cara.ID); len(left) != 0 {
 		t.Errorf("%d messages still stored after delivery", len(left))

@@ -52,11 +52,11 @@ func runRitual(ctx context.Context, cfg client.Config, rec *trace.Memory, start 
 	if err == nil {
 		out.session = sess
 		err = sess.WaitRitual(ctx)
-		if mv, _ := sess.Movement(); err == nil && awaitsEventQueue(mv.ChannelVersion) {
-			// OpenSimulator delivers ParcelProperties within
-			// milliseconds of the first poll: wait for it, or for the
-			// session to tell that the event queue delivers nothing
-			// (its fault is then in Faults).
+		if err == nil {
+			// A region delivers ParcelProperties within milliseconds
+			// of the first poll (OpenSimulator and Ritual alike): wait
+			// for it, or for the session to tell that the event queue
+			// delivers nothing (its fault is then in Faults).
 			sess.WaitEventQueue(ctx)
 		}
 		out.faults = sess.Faults()
@@ -91,14 +91,6 @@ func runRitual(ctx context.Context, cfg client.Config, rec *trace.Memory, start 
 		sess.Close()
 	}
 	return out
-}
-
-// awaitsEventQueue reports whether the ritual waits for the event queue's
-// first delivery once the UDP part completed, given the region's channel
-// (AgentMovementComplete's ChannelVersion): for every region but a Ritual
-// region, which delivers no event at arrival yet.
-func awaitsEventQueue(channel string) bool {
-	return !strings.HasPrefix(channel, "Ritual")
 }
 
 // tellOutcome writes to w, after prefix, why a ritual is not whole: the

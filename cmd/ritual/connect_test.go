@@ -79,6 +79,11 @@ func TestConnectCompletes(t *testing.T) {
 			if !strings.Contains(out, `"event":"login.start"`) || strings.Count(out, "\n") < 20 {
 				t.Errorf("jsonl output: %.200s", out)
 			}
+			// The ritual waits for the event queue's first delivery:
+			// the region's ParcelProperties.
+			if !regexp.MustCompile(`"event":"eq\.[a-z]+"[^\n]*"ParcelProperties"`).MatchString(out) {
+				t.Errorf("the story tells no ParcelProperties from the event queue:\n%s", out)
+			}
 		case "mermaid":
 			if !strings.Contains(out, "sequenceDiagram") {
 				t.Errorf("mermaid output: %.200s", out)
@@ -301,19 +306,6 @@ func TestConnectLoginNeverAnswers(t *testing.T) {
 	}
 	if strings.Contains(errs, "context deadline") || strings.Contains(errs, "Post \"") {
 		t.Errorf("stderr speaks Go:\n%s", errs)
-	}
-}
-
-func TestAwaitsEventQueue(t *testing.T) {
-	for channel, want := range map[string]bool{
-		"OpenSimulator Server 0.9.2.2": true,
-		"Second Life Server 2024.1":    true,
-		"":                             true,
-		"Ritual Server":                false,
-	} {
-		if got := awaitsEventQueue(channel); got != want {
-			t.Errorf("awaitsEventQueue(%q) = %t", channel, got)
-		}
 	}
 }
 

@@ -258,6 +258,15 @@ async function runBot(a, r) {
         r.disconnect = { requested: ev.requested, message: ev.message };
         mark(r, 'disconnected');
     });
+    // The region's ParcelProperties, as node-metaverse's event queue client
+    // parsed it.
+    bot.clientEvents.onParcelPropertiesEvent.subscribe((ev) => {
+        r.parcel = {
+            localID: ev.LocalID, name: ev.Name, area: ev.Area, flags: ev.ParcelFlags,
+            bitmapBytes: ev.Bitmap ? ev.Bitmap.length : 0, maxPrims: ev.MaxPrims
+        };
+        mark(r, 'parcelProperties');
+    });
 
     r.step = 'logging in';
     mark(r, 'loginStart');
@@ -385,6 +394,9 @@ async function runBot(a, r) {
             r.regionReady = false;
             r.errors.push(`region setup (waitForHandshake) not finished within ${waitTimeout} ms: ${err instanceof Error ? err.message : String(err)}`);
         }
+        // The event queue's first delivery; the test judges whether it came.
+        r.step = 'waiting for ParcelProperties (event queue)';
+        await waitUntil(() => r.parcel !== undefined, waitTimeout);
     } catch (err) {
         r.errors.push(`${r.step}: ${err instanceof Error ? err.message : String(err)}`);
     }
