@@ -328,6 +328,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.Region = s.Regions[0]
 	}
 	s.router = newRouter(s.Store, s.Regions, cfg)
+	dir.rt.Store(s.router)
 	if !cfg.NoLogin {
 		s.Login, err = login.NewServer(login.Config{
 			Accounts:  s.Store.Accounts(),

@@ -11,6 +11,7 @@ import (
 	"ritual"
 	"ritual/client"
 	"ritual/grid"
+	"ritual/internal/pgtest"
 	"ritual/trace"
 )
 
@@ -174,4 +175,55 @@ func BenchmarkTeleport(b *testing.B) {
 	slices.Sort(took)
 	b.ReportMetric(float64(took[len(took)/2])/1e6, "p50-ms")
 	b.ReportMetric(float64(took[len(took)*95/100])/1e6, "p95-ms")
+}
+
+// TestTeleportAcrossProcesses: two region processes and a login service
+// share a PostgreSQL database; the client logs in to North, finds South on
+// North's map and teleports there: North hands the circuit to South
+// through the store, as a login does, and the ritual completes in South.
+func TestTeleportAcrossProcesses(t *testing.T) {
+	dsn := pgtest.Database(t, "")
+	beat := grid.Config{Heartbeat: 100 * time.Millisecond, HeartbeatTimeout: 2 * time.Second}
+	loginSt := openPG(t, dsn)
+	addAccount(t, loginSt, "Grid", "Walker", "secret")
+	cfg := beat
+	cfg.Store, cfg.Listen, cfg.NoRegion = loginSt, "127.0.0.1:0", true
+	lg := start(t, cfg)
+	defer stop(t, lg)
+	regionProc := func(name string, x, y uint32) *grid.Server {
+		cfg := beat
+		cfg.Store, cfg.Listen, cfg.NoLogin = openPG(t, dsn), "127.0.0.1:0", true
+		cfg.Regions = []grid.RegionSpec{{Name: name, GridX: x, GridY: y}}
+		return start(t, cfg)
+	}
+	north := regionProc("North", 1000, 1001)
+	defer stop(t, north)
+	south := regionProc("South", 1000, 1000)
+	defer stop(t, south)
+
+	s, err := loginTo(t, lg.LoginURI(), "uri:North&100&50&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	since := time.Now()
+	res, err := s.Teleport(ctx, "South", ritual.Vector3{X: 60, Y: 70, Z: 30}, ritual.Vector3{X: 1})
+	if err != nil {
+		t.Fatalf("teleport to South: %v", err)
+	}
+	if res.Region.Name != "South" || abs(res.Position.X-60) > 0.5 || abs(res.Position.Y-70) > 0.5 {
+		t.Fatalf("arrived %+v", res)
+	}
+	if err := s.WaitArrival(ctx, since); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.TeleportToHandle(ctx, ritual.HandleFromGrid(3000, 3000), ritual.Vector3{X: 1, Y: 1, Z: 30}, ritual.Vector3{X: 1})
+	if te, ok := errors.AsType[*client.TeleportError](err); !ok || !strings.Contains(te.Reason, "3000,3000") {
+		t.Fatalf("teleport to an unknown handle from South: %v", err)
+	}
+	if _, err := s.Logout(ctx); err != nil {
+		t.Errorf("logout in South: %v", err)
+	}
 }
