@@ -166,6 +166,20 @@ func (r *Router) Handover(a Agent) (seedURL string, err error) {
 	return r.url(g.seed), nil
 }
 
+// RevokeRegion ends the agent's grants made for region (caps.Agent's
+// RegionID): what a region does when an agent that teleported away leaves
+// it, without touching the grant of the region the agent went to.
+func (r *Router) RevokeRegion(agent, region ritual.UUID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if g := r.previous[agent]; g != nil && g.agent.RegionID == region {
+		r.dropPreviousLocked(agent)
+	}
+	if g := r.agents[agent]; g != nil && g.agent.RegionID == region {
+		r.dropLocked(g)
+	}
+}
+
 // dropPreviousLocked ends the grant a Handover replaced, if any.
 func (r *Router) dropPreviousLocked(agent ritual.UUID) {
 	if g := r.previous[agent]; g != nil {

@@ -464,8 +464,11 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 			superseded = superseded || p.Agent == circ.Agent
 		}
 		r.mu.Unlock()
-		// An agent that teleported away holds the destination's grant.
-		if !superseded && !a.away {
+		// An agent that teleported away may hold the destination's grant
+		// (a region of this process): only this region's grants go.
+		if !superseded && a.away {
+			r.cfg.Caps.RevokeRegion(circ.Agent, r.info.ID)
+		} else if !superseded {
 			r.cfg.Caps.Revoke(circ.Agent)
 		}
 	}()
