@@ -59,10 +59,12 @@
 // TeleportLocationRequest to the region's own handle is answered as
 // OpenSimulator does: TeleportStart, then TeleportLocal, and the avatar is
 // placed at the spot (above the ground, at rest) in the shared world. To
-// another region (Config.Directory: the regions of the process), the
-// region sends TeleportStart and TeleportProgress, has the destination
-// admit the agent's circuit (Region.Admit: the login's circuit code and
-// session, a new seed capability through caps.Router.Handover) and puts
+// another region (Config.Directory: the regions of the process, and those
+// of other processes on the grid's map), the region sends TeleportStart
+// and TeleportProgress, has the destination admit the agent's circuit
+// (Region.Admit in the same process: the login's circuit code and session,
+// a new seed capability through caps.Router.Handover; in another process
+// the store's hand-off, as for a login) and puts
 // TeleportFinish (SimIP, SimPort, RegionHandle, SeedCapability, SimAccess,
 // TeleportFlags, LocationID, RegionSizeX/Y) on the event queue the client
 // polls here. The destination greets the circuit with RegionHandshake at
