@@ -60,8 +60,12 @@ type Router struct {
 	cfg    Config
 	cfgErr error
 
-	mu       sync.Mutex
-	agents   map[ritual.UUID]*grant
+	mu     sync.Mutex
+	agents map[ritual.UUID]*grant
+	// previous holds, per agent, the grant a Handover replaced: it keeps
+	// serving (its event queue carries TeleportFinish) until the agent's
+	// next Grant, Handover or Revoke.
+	previous map[ritual.UUID]*grant
 	paths    map[string]*capability // token → capability
 	handlers map[string]HandlerFunc // added with Handle
 
@@ -126,6 +130,7 @@ func (r *Router) Grant(a Agent) (seedURL string, err error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.dropPreviousLocked(a.ID)
 	if old := r.agents[a.ID]; old != nil {
 		r.dropLocked(old)
 	}
@@ -134,12 +139,75 @@ func (r *Router) Grant(a Agent) (seedURL string, err error) {
 	return r.url(g.seed), nil
 }
 
+// Handover grants an agent the capabilities of the region it is
+// teleporting to, as Grant does, but the grant it replaces keeps serving:
+// its event queue still answers the client's polls, so the source region
+// can tell the client where to go (EnqueuePrevious). The replaced grant
+// ends at the agent's next Grant, Handover or Revoke.
+func (r *Router) Handover(a Agent) (seedURL string, err error) {
+	if r.cfgErr != nil {
+		return "", r.cfgErr
+	}
+	if a.ID.IsZero() {
+		return "", fmt.Errorf("%w: Handover: zero agent ID", ErrConfig)
+	}
+	g := &grant{agent: a, caps: make(map[string]string), eq: newQueue(r.cfg.QueueLimit)}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.dropPreviousLocked(a.ID)
+	if old := r.agents[a.ID]; old != nil {
+		if r.previous == nil {
+			r.previous = map[ritual.UUID]*grant{}
+		}
+		r.previous[a.ID] = old
+	}
+	r.agents[a.ID] = g
+	g.seed = r.newPathLocked(seedName, g)
+	return r.url(g.seed), nil
+}
+
+// RevokeRegion ends the agent's grants made for region (caps.Agent's
+// RegionID): what a region does when an agent that teleported away leaves
+// it, without touching the grant of the region the agent went to.
+func (r *Router) RevokeRegion(agent, region ritual.UUID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if g := r.previous[agent]; g != nil && g.agent.RegionID == region {
+		r.dropPreviousLocked(agent)
+	}
+	if g := r.agents[agent]; g != nil && g.agent.RegionID == region {
+		r.dropLocked(g)
+	}
+}
+
+// dropPreviousLocked ends the grant a Handover replaced, if any.
+func (r *Router) dropPreviousLocked(agent ritual.UUID) {
+	if g := r.previous[agent]; g != nil {
+		delete(r.previous, agent)
+		r.dropPathsLocked(g)
+	}
+}
+
+// EnqueuePrevious adds an event to the event queue of the grant a
+// Handover replaced, or to the agent's grant when there was no Handover:
+// the queue of the region the agent is leaving.
+func (r *Router) EnqueuePrevious(agent ritual.UUID, ev Event) error {
+	r.mu.Lock()
+	g := r.previous[agent]
+	if g == nil {
+		g = r.agents[agent]
+	}
+	r.mu.Unlock()
+	return r.enqueue(g, agent, ev)
+}
+
 // Revoke ends an agent's grant: every path of it answers 404 from now on and
 // a waiting EventQueueGet poll is answered 404. Revoking an agent without a
 // grant does nothing.
 func (r *Router) Revoke(agent ritual.UUID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.dropPreviousLocked(agent)
 	if g := r.agents[agent]; g != nil {
 		r.dropLocked(g)
 	}
@@ -148,6 +216,11 @@ func (r *Router) Revoke(agent ritual.UUID) {
 // dropLocked removes g and its paths and closes its queue.
 func (r *Router) dropLocked(g *grant) {
 	delete(r.agents, g.agent.ID)
+	r.dropPathsLocked(g)
+}
+
+// dropPathsLocked removes g's paths and closes its queue.
+func (r *Router) dropPathsLocked(g *grant) {
 	delete(r.paths, g.seed)
 	for _, tok := range g.caps {
 		delete(r.paths, tok)
@@ -185,6 +258,10 @@ func (r *Router) Enqueue(agent ritual.UUID, ev Event) error {
 	r.mu.Lock()
 	g := r.agents[agent]
 	r.mu.Unlock()
+	return r.enqueue(g, agent, ev)
+}
+
+func (r *Router) enqueue(g *grant, agent ritual.UUID, ev Event) error {
 	if g == nil {
 		return fmt.Errorf("caps: enqueue %s for %s: %w", ev.Message, agent, ErrUnknownAgent)
 	}

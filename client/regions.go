@@ -708,8 +708,10 @@ func (s *Session) moveTo(ctx context.Context, addr netip.AddrPort, h ritual.Regi
 			return Movement{}, fmt.Errorf("client: no circuit to %s", addr)
 		}
 		s.mu.Lock()
-		if seed != "" {
-			l.seed = seed
+		if seed != "" && seed != l.seed {
+			// A new grant (a teleport back into a region the agent was
+			// a child of): its capabilities and event queue are new.
+			l.seed, l.eqActive = seed, false
 		}
 		if l.region.Handle == 0 {
 			l.region.Handle = h

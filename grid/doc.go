@@ -41,4 +41,9 @@
 // summing it up from the same counts /metrics serves ("refused 4,812
 // logins for bad credentials from 3 addresses; dropped 61,844 datagrams
 // with no circuit"): never a line per packet, nothing while all is well.
+//
+// Each region is given the grid as a sim.Directory: a teleport to another
+// region of the process is admitted there directly (sim.Region.Admit), one
+// to a region of another process goes through the store's circuit hand-off
+// as a login does, and map searches list both.
 package grid

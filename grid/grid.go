@@ -289,6 +289,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return fail(err)
 	}
 	var addrs []netip.AddrPort
+	dir := &directory{}
 	for i, spec := range specs {
 		ip, port := regionIP, regionPort
 		if i > 0 {
@@ -312,6 +313,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			SimPort:     port,
 			Circuit:     cfg.Circuit,
 			MaxCircuits: cfg.MaxCircuits,
+			Directory:   dir,
 			Recorder:    rec,
 			Logger:      cfg.Logger,
 		})
@@ -321,10 +323,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.Regions = append(s.Regions, r)
 		addrs = append(addrs, netip.AddrPortFrom(ip, port))
 	}
+	dir.set(s.Regions)
 	if len(s.Regions) > 0 {
 		s.Region = s.Regions[0]
 	}
 	s.router = newRouter(s.Store, s.Regions, cfg)
+	dir.rt.Store(s.router)
 	if !cfg.NoLogin {
 		s.Login, err = login.NewServer(login.Config{
 			Accounts:  s.Store.Accounts(),

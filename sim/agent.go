@@ -13,6 +13,7 @@ import (
 	"ritual/circuit"
 	"ritual/login"
 	"ritual/protocol/msg"
+	"ritual/store"
 	"ritual/trace"
 )
 
@@ -47,10 +48,16 @@ type agent struct {
 
 	kickOnce sync.Once
 	kicked   atomic.Bool
+	// arriving is where the agent arrives when it teleports back into
+	// this region while still here as a child (set by Region.Admit).
+	arriving atomic.Pointer[ritual.Vector3]
 
 	// Owned by run.
 	moved, handshaken, sceneSent, loggedOut bool
 	joined, offlineTaken                    bool
+	away                                    bool // teleported to another region; here as a child
+	teleported                              bool // arrived by teleport (Region.Admit)
+	handshakeSent                           bool // RegionHandshake sent before CompleteAgentMovement
 	position                                ritual.Vector3
 	wearableSerial                          uint32
 }
@@ -101,7 +108,12 @@ func (a *agent) handle(m msg.Message) {
 	switch m := m.(type) {
 	case *msg.UseCircuitCode:
 		// Validated when the circuit opened; resends are acked by the
-		// circuit and need nothing more.
+		// circuit and need nothing more. An agent teleporting in is
+		// greeted at once, as a neighbour's child agent is.
+		if a.teleported && !a.moved && !a.handshakeSent {
+			a.handshakeSent = true
+			a.handshake()
+		}
 	case *msg.CompleteAgentMovement:
 		d := m.AgentData
 		if !a.owns(d.AgentID, d.SessionID) || d.CircuitCode != a.c.Code {
@@ -176,6 +188,16 @@ func (a *agent) handle(m msg.Message) {
 			ObjectCapacity: 15000, PriceUpload: 0, PriceGroupCreate: 0,
 			EnergyEfficiency: 1, PriceObjectScaleFactor: 1, TeleportPriceExponent: 2,
 		}})
+	case *msg.TeleportLocationRequest:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.teleport(ritual.RegionHandle(m.Info.RegionHandle), m.Info.Position, m.Info.LookAt, teleportViaLocation)
+	case *msg.TeleportLandmarkRequest:
+		if !a.owns(m.Info.AgentID, m.Info.SessionID) {
+			return
+		}
+		a.teleportFail(0, "Teleports by landmark are not supported by this region (it keeps no landmarks); teleport to a location instead.", time.Now())
 	case *msg.ParcelPropertiesRequest:
 		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
 			return
@@ -204,24 +226,15 @@ func cstr(s string) []byte { return append([]byte(s), 0) }
 
 func (a *agent) completeMovement() {
 	sc := a.r.scene
-	info := a.r.info
-	if !a.moved {
-		hs := &msg.RegionHandshake{}
-		ri := &hs.RegionInfo
-		ri.RegionFlags = regionFlags
-		ri.SimAccess = simAccessPG
-		ri.SimName = cstr(info.Name)
-		ri.WaterHeight = DefaultWaterHeight
-		ri.BillableFactor = 1
-		ri.CacheID = info.ID
-		ri.TerrainDetail0, ri.TerrainDetail1, ri.TerrainDetail2, ri.TerrainDetail3 = terrainDetail[0], terrainDetail[1], terrainDetail[2], terrainDetail[3]
-		ri.TerrainStartHeight00, ri.TerrainStartHeight01, ri.TerrainStartHeight10, ri.TerrainStartHeight11 = 10, 10, 10, 10
-		ri.TerrainHeightRange00, ri.TerrainHeightRange01, ri.TerrainHeightRange10, ri.TerrainHeightRange11 = 40, 40, 40, 40
-		hs.RegionInfo2.RegionID = info.ID
-		hs.RegionInfo3 = msg.RegionHandshakeRegionInfo3{CPUClassID: 9, CPURatio: 1, ProductName: cstr("Ritual")}
-		hs.RegionInfo4 = []msg.RegionHandshakeRegionInfo4{{RegionFlagsExtended: regionFlags}}
-		a.send(hs)
+	if p := a.arriving.Swap(nil); p != nil {
+		// Back from a teleport: the whole ritual again, at the new place.
+		a.position = *p
+		a.away, a.moved, a.handshaken, a.sceneSent = false, false, false, false
 	}
+	if !a.moved && !a.handshakeSent {
+		a.handshake()
+	}
+	a.handshakeSent = false
 	a.moved = true
 	amc := &msg.AgentMovementComplete{}
 	amc.AgentData.AgentID, amc.AgentData.SessionID = a.c.Agent, a.c.Session
@@ -246,6 +259,26 @@ func (a *agent) completeMovement() {
 		a.sendParcelProperties(parcelSequenceArrival, false)
 		a.deliverOffline()
 	}
+}
+
+// handshake sends RegionHandshake.
+func (a *agent) handshake() {
+	info := a.r.info
+	hs := &msg.RegionHandshake{}
+	ri := &hs.RegionInfo
+	ri.RegionFlags = regionFlags
+	ri.SimAccess = simAccessPG
+	ri.SimName = cstr(info.Name)
+	ri.WaterHeight = DefaultWaterHeight
+	ri.BillableFactor = 1
+	ri.CacheID = info.ID
+	ri.TerrainDetail0, ri.TerrainDetail1, ri.TerrainDetail2, ri.TerrainDetail3 = terrainDetail[0], terrainDetail[1], terrainDetail[2], terrainDetail[3]
+	ri.TerrainStartHeight00, ri.TerrainStartHeight01, ri.TerrainStartHeight10, ri.TerrainStartHeight11 = 10, 10, 10, 10
+	ri.TerrainHeightRange00, ri.TerrainHeightRange01, ri.TerrainHeightRange10, ri.TerrainHeightRange11 = 40, 40, 40, 40
+	hs.RegionInfo2.RegionID = info.ID
+	hs.RegionInfo3 = msg.RegionHandshakeRegionInfo3{CPUClassID: 9, CPURatio: 1, ProductName: cstr("Ritual")}
+	hs.RegionInfo4 = []msg.RegionHandshakeRegionInfo4{{RegionFlagsExtended: regionFlags}}
+	a.send(hs)
 }
 
 // sendScene sends the world once: terrain first (what a viewer draws
@@ -311,15 +344,29 @@ func (a *agent) mapNameReply(m *msg.MapNameRequest) *msg.MapBlockReply {
 		query = query[:254]
 	}
 	reply := &msg.MapBlockReply{AgentData: msg.MapBlockReplyAgentData{AgentID: a.c.Agent, Flags: m.AgentData.Flags}}
-	info := a.r.info
-	if query != "" && len(query) <= len(info.Name) && strings.EqualFold(info.Name[:len(query)], query) {
+	regions := []store.Region{a.r.info}
+	if d := a.r.cfg.Directory; d != nil {
+		for _, o := range d.Regions() {
+			if o.ID != a.r.info.ID {
+				regions = append(regions, o)
+			}
+		}
+	}
+	for _, info := range regions {
+		if query == "" || len(query) > len(info.Name) || !strings.EqualFold(info.Name[:len(query)], query) || len(reply.Data) >= 20 {
+			continue
+		}
+		agents := 0
+		if info.ID == a.r.info.ID {
+			agents = a.r.Counters().AgentsInWorld
+		}
 		reply.Data = append(reply.Data, msg.MapBlockReplyData{
 			X: uint16(info.GridX), Y: uint16(info.GridY),
 			Name:        cstr(info.Name),
 			Access:      simAccessPG,
 			RegionFlags: regionFlags,
 			WaterHeight: uint8(DefaultWaterHeight),
-			Agents:      uint8(min(a.r.Counters().AgentsInWorld, 255)),
+			Agents:      uint8(min(agents, 255)),
 		})
 	}
 	reply.Data = append(reply.Data, msg.MapBlockReplyData{Name: cstr(query), Access: mapAccessEnd})

@@ -54,6 +54,28 @@
 // Both are traced (trace.Chat, trace.InstantMessage) and counted
 // (WorldStats).
 //
+// # Teleports
+//
+// TeleportLocationRequest to the region's own handle is answered as
+// OpenSimulator does: TeleportStart, then TeleportLocal, and the avatar is
+// placed at the spot (above the ground, at rest) in the shared world. To
+// another region (Config.Directory: the regions of the process, and those
+// of other processes on the grid's map), the region sends TeleportStart
+// and TeleportProgress, has the destination admit the agent's circuit
+// (Region.Admit in the same process: the login's circuit code and session,
+// a new seed capability through caps.Router.Handover; in another process
+// the store's hand-off, as for a login) and puts
+// TeleportFinish (SimIP, SimPort, RegionHandle, SeedCapability, SimAccess,
+// TeleportFlags, LocationID, RegionSizeX/Y) on the event queue the client
+// polls here. The destination greets the circuit with RegionHandshake at
+// UseCircuitCode, as a neighbour does; CompleteAgentMovement there is the
+// arrival. The source keeps the agent as a child: its circuit stays open,
+// its avatar leaves the shared world; a teleport back into the region
+// makes the child the arriving agent again, with the whole ritual. An
+// unknown handle, a destination that refuses and TeleportLandmarkRequest
+// (the region keeps no landmarks) are answered TeleportFailed with the
+// reason. Every step is traced (trace.RegionChange, server side).
+//
 // The region counts what it does without locks or allocations on the packet
 // path: Counters (circuits, refusals and closes by reason, logins refused
 // because MaxCircuits was reached), Messages (each message by name, received

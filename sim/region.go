@@ -55,6 +55,10 @@ type Config struct {
 	// DefaultFrameRate).
 	FrameRate int
 
+	// Directory is the rest of the grid, for map searches and teleports
+	// (nil: this region alone).
+	Directory Directory
+
 	Recorder trace.Recorder
 	Logger   *slog.Logger
 }
@@ -139,7 +143,8 @@ type Region struct {
 
 type pendingCircuit struct {
 	login.Circuit
-	used bool
+	used     bool
+	teleport bool // provisioned by Admit
 }
 
 // Open loads the region named cfg.RegionName from the store, creating it
@@ -395,7 +400,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 		return
 	}
 	pc.used = true
-	circ := pc.Circuit
+	circ, teleported := pc.Circuit, pc.teleport
 	r.mu.Unlock()
 
 	t := r.transport.Load()
@@ -423,6 +428,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 		})
 	}
 	a := newAgent(r, conn, circ)
+	a.teleported = teleported
 	r.mu.Lock()
 	delete(r.pending, code)
 	if old := r.agents[circ.Agent]; old != nil && old != a {
@@ -458,7 +464,11 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 			superseded = superseded || p.Agent == circ.Agent
 		}
 		r.mu.Unlock()
-		if !superseded {
+		// An agent that teleported away may hold the destination's grant
+		// (a region of this process): only this region's grants go.
+		if !superseded && a.away {
+			r.cfg.Caps.RevokeRegion(circ.Agent, r.info.ID)
+		} else if !superseded {
 			r.cfg.Caps.Revoke(circ.Agent)
 		}
 	}()

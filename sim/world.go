@@ -217,6 +217,7 @@ type world struct {
 	mu     sync.Mutex
 	joins  []*avatar
 	leaves []*avatar
+	moves  []placement
 
 	snap atomic.Pointer[snapshot]
 	stop chan struct{}
@@ -296,16 +297,44 @@ func (av *avatar) setThrottle(bps float64) {
 // join adds an agent's avatar at pos; the agent has been sent its own
 // full update already.
 func (w *world) join(av *avatar, pos ritual.Vector3) {
-	av.body = motion.Body{Position: pos, Rotation: ritual.IdentityQuaternion}
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, l := range w.leaves {
+		if l == av {
+			// Back before its departure took effect: it stays, moved.
+			w.leaves = append(w.leaves[:i], w.leaves[i+1:]...)
+			w.moves = append(w.moves, placement{av, pos})
+			return
+		}
+	}
+	av.body = motion.Body{Position: pos, Rotation: ritual.IdentityQuaternion}
 	w.joins = append(w.joins, av)
+}
+
+// placement is an avatar moved at once (a teleport within the region).
+type placement struct {
+	av  *avatar
+	pos ritual.Vector3
+}
+
+// place moves an avatar to pos at the next frame, at rest.
+func (w *world) place(av *avatar, pos ritual.Vector3) {
+	w.mu.Lock()
+	w.moves = append(w.moves, placement{av, pos})
 	w.mu.Unlock()
 }
 
 func (w *world) leave(av *avatar) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, j := range w.joins {
+		if j == av {
+			// Gone before its arrival took effect.
+			w.joins = append(w.joins[:i], w.joins[i+1:]...)
+			return
+		}
+	}
 	w.leaves = append(w.leaves, av)
-	w.mu.Unlock()
 }
 
 // run steps the world until close.
@@ -346,8 +375,8 @@ func (w *world) stepFor(frameDt time.Duration) {
 	w.frame++
 	w.frames.Add(1)
 	w.mu.Lock()
-	joins, leaves := w.joins, w.leaves
-	w.joins, w.leaves = nil, nil
+	joins, leaves, moves := w.joins, w.leaves, w.moves
+	w.joins, w.leaves, w.moves = nil, nil, nil
 	w.mu.Unlock()
 	for _, av := range leaves {
 		if av.slot >= 0 && av.slot < len(w.avatars) && w.avatars[av.slot] == av {
@@ -367,6 +396,11 @@ func (w *world) stepFor(frameDt time.Duration) {
 		av.slot = len(w.avatars)
 		av.view = map[uint32]*seen{av.localID: {pos: av.body.Position, rot: av.body.Rotation, at: w.frame}}
 		w.avatars = append(w.avatars, av)
+	}
+	for _, m := range moves {
+		if m.av.slot >= 0 && m.av.slot < len(w.avatars) && w.avatars[m.av.slot] == m.av {
+			m.av.body = motion.Body{Position: m.pos, Rotation: m.av.body.Rotation}
+		}
 	}
 	w.nAvatars.Store(int64(len(w.avatars)))
 

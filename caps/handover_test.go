@@ -1,0 +1,48 @@
+package caps_test
+
+import (
+	"errors"
+	"testing"
+
+	"ritual"
+	"ritual/caps"
+)
+
+// TestHandover: after a Handover the replaced grant's event queue still
+// takes events (EnqueuePrevious), the new grant takes the agent's own
+// (Enqueue); RevokeRegion ends only the grants made for that region; a
+// Grant ends the replaced one.
+func TestHandover(t *testing.T) {
+	r := caps.NewRouter(caps.Config{BaseURL: "http://127.0.0.1:1"})
+	agent, west, east := ritual.NewUUID(), ritual.NewUUID(), ritual.NewUUID()
+	if _, err := r.Grant(caps.Agent{ID: agent, RegionID: west}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Handover(caps.Agent{ID: agent, RegionID: east}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.EnqueuePrevious(agent, caps.Event{Message: "TeleportFinish"}); err != nil {
+		t.Fatalf("EnqueuePrevious: %v", err)
+	}
+	if st, ok := r.QueueStats(agent); !ok || st.Pending != 0 {
+		t.Errorf("the new grant's queue took the previous region's event: %+v", st)
+	}
+	r.RevokeRegion(agent, west)
+	if _, ok := r.QueueStats(agent); !ok {
+		t.Fatal("RevokeRegion(west) ended the grant made for east")
+	}
+	// With no previous grant left, EnqueuePrevious is the agent's queue.
+	if err := r.EnqueuePrevious(agent, caps.Event{Message: "X"}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := r.QueueStats(agent); st.Pending != 1 {
+		t.Errorf("pending %d, want 1", st.Pending)
+	}
+	r.RevokeRegion(agent, east)
+	if _, ok := r.QueueStats(agent); ok {
+		t.Error("RevokeRegion(east) left east's grant")
+	}
+	if err := r.EnqueuePrevious(agent, caps.Event{Message: "X"}); !errors.Is(err, caps.ErrUnknownAgent) {
+		t.Errorf("EnqueuePrevious after the revocations: %v", err)
+	}
+}

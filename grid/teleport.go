@@ -1,0 +1,87 @@
+package grid
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"ritual"
+	"ritual/login"
+	"ritual/sim"
+	"ritual/store"
+)
+
+// directory is what each region of the process knows of the grid: the
+// regions of this process, which take teleporting agents directly, and,
+// when the store keeps the grid's map, the running regions of other
+// processes, which take them through the same hand-off as a login.
+type directory struct {
+	regions atomic.Pointer[[]*sim.Region]
+	rt      atomic.Pointer[router]
+}
+
+func (d *directory) set(rs []*sim.Region) { d.regions.Store(&rs) }
+
+func (d *directory) list() []*sim.Region {
+	if p := d.regions.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Regions implements sim.Directory: this process's regions, then the
+// others running on the map.
+func (d *directory) Regions() []store.Region {
+	rs := d.list()
+	out := make([]store.Region, 0, len(rs))
+	seen := map[ritual.UUID]bool{}
+	for _, r := range rs {
+		out = append(out, r.Info())
+		seen[r.Info().ID] = true
+	}
+	rt := d.rt.Load()
+	if rt == nil || rt.gs == nil {
+		return out
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	hosts, err := rt.gs.Hosts().List(ctx)
+	if err != nil {
+		rt.cfg.Logger.Warn("grid: reading the map for a map search failed", "err", err)
+		return out
+	}
+	for _, h := range hosts {
+		if seen[h.Region] || time.Since(h.Heartbeat) > rt.cfg.HeartbeatTimeout {
+			continue
+		}
+		if reg, err := rt.gs.Regions().Get(ctx, h.Region); err == nil {
+			out = append(out, reg)
+		}
+	}
+	return out
+}
+
+// Admit implements sim.Directory: the region of this process with handle
+// h takes the agent.
+func (d *directory) Admit(ctx context.Context, h ritual.RegionHandle, c login.Circuit, pos, lookAt ritual.Vector3) (login.Destination, error) {
+	for _, r := range d.list() {
+		if r.Handle() == h {
+			return r.Admit(ctx, c, pos, lookAt)
+		}
+	}
+	gx, gy := h.Grid()
+	if rt := d.rt.Load(); rt != nil && rt.gs != nil {
+		regs, err := rt.gs.Regions().List(ctx)
+		if err != nil {
+			return login.Destination{}, fmt.Errorf("grid: reading the regions: %w", err)
+		}
+		for _, reg := range regs {
+			if reg.Handle() == h {
+				c.Start = startURI(reg.Name, pos)
+				return rt.handOff(ctx, reg, c)
+			}
+		}
+	}
+	return login.Destination{}, fmt.Errorf("%w: %d,%d", sim.ErrNoSuchRegion, gx, gy)
+}

@@ -1,0 +1,205 @@
+package sim
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"ritual"
+	"ritual/caps"
+	"ritual/login"
+	"ritual/protocol/msg"
+	"ritual/store"
+	"ritual/trace"
+)
+
+// Teleport flags the region sends (TeleportStart, TeleportLocal,
+// TeleportFinish).
+const (
+	teleportViaLandmark = 0x08
+	teleportViaLocation = 0x10
+)
+
+// teleportWait bounds how long a teleport waits for the destination to
+// take the agent's circuit.
+const teleportWait = 10 * time.Second
+
+// ErrNoSuchRegion is a teleport to a region handle the grid does not know.
+var ErrNoSuchRegion = errors.New("sim: no region at that location")
+
+// Directory is what a region knows of the rest of its grid: the regions a
+// map search finds and a teleport can reach.
+type Directory interface {
+	// Regions lists the grid's regions that take agents.
+	Regions() []store.Region
+	// Admit provisions a teleporting agent's circuit (its code and session
+	// are the login's) at the region with handle h, the agent to arrive at
+	// pos looking at lookAt. An unknown handle is ErrNoSuchRegion.
+	Admit(ctx context.Context, h ritual.RegionHandle, c login.Circuit, pos, lookAt ritual.Vector3) (login.Destination, error)
+}
+
+// Admit provisions the circuit of an agent teleporting in from another
+// region of the grid. Unlike a login it ends no earlier presence: an agent
+// still here as a child (it teleported away before) becomes the one that
+// arrives. Its capabilities replace those of the region it leaves
+// (caps.Router.Handover), whose event queue keeps serving so that region
+// can send TeleportFinish.
+func (r *Region) Admit(ctx context.Context, c login.Circuit, pos, lookAt ritual.Vector3) (login.Destination, error) {
+	if c.Code == 0 {
+		return login.Destination{}, errors.New("sim: circuit code 0 is not valid")
+	}
+	c.Start = fmt.Sprintf("uri:%s&%g&%g&%g", r.info.Name, pos.X, pos.Y, pos.Z)
+	arrival := r.scene.arrival(c.Start, r.info.Name)
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		return login.Destination{}, ErrClosing
+	}
+	if a := r.agents[c.Agent]; a != nil && a.conn.Err() == nil {
+		p := arrival
+		a.arriving.Store(&p)
+	} else {
+		for code, p := range r.pending {
+			if p.Agent == c.Agent || time.Now().After(p.Expiry) {
+				delete(r.pending, code)
+			}
+		}
+		if len(r.pending)+len(r.agents) >= r.cfg.MaxCircuits {
+			r.mu.Unlock()
+			r.counts.full.Add(1)
+			return login.Destination{}, fmt.Errorf("%w: %d circuits", login.ErrRegionFull, r.cfg.MaxCircuits)
+		}
+		if _, taken := r.pending[c.Code]; taken {
+			r.mu.Unlock()
+			return login.Destination{}, errors.New("sim: circuit code already provisioned")
+		}
+		if c.Expiry.IsZero() {
+			c.Expiry = time.Now().Add(r.cfg.CircuitTTL)
+		}
+		r.pending[c.Code] = &pendingCircuit{Circuit: c, teleport: true}
+	}
+	r.mu.Unlock()
+	seed, err := r.cfg.Caps.Handover(caps.Agent{
+		ID: c.Agent, Session: c.Session, First: c.First, Last: c.Last,
+		RegionID: r.info.ID, RegionName: r.info.Name,
+	})
+	if err != nil {
+		r.mu.Lock()
+		if p := r.pending[c.Code]; p != nil && p.Agent == c.Agent {
+			delete(r.pending, c.Code)
+		}
+		r.mu.Unlock()
+		return login.Destination{}, fmt.Errorf("sim: granting capabilities: %w", err)
+	}
+	r.provisioned.Add(1)
+	return login.Destination{
+		RegionName: r.info.Name, RegionID: r.info.ID,
+		SimIP: r.cfg.SimIP, SimPort: uint16(r.simPort.Load()), Handle: r.handle,
+		SizeX: r.info.SizeX, SizeY: r.info.SizeY,
+		SeedCapability: seed, Position: arrival, LookAt: lookAt,
+	}, nil
+}
+
+// teleportEvent records a teleport step as the region sees it.
+func (a *agent) teleportEvent(kind string, h ritual.RegionHandle, flags uint32, reason string, pos *ritual.Vector3, start time.Time) {
+	if a.r.cfg.Recorder == nil {
+		return
+	}
+	trace.Emit(a.r.cfg.Recorder, &trace.RegionChange{
+		Header: trace.Header{Side: trace.Server, Layer: trace.UDP, From: trace.EndRegion, To: trace.EndClient},
+		Kind:   kind, Region: a.r.info.Name, Handle: uint64(h), Flags: flags, Reason: reason, Position: pos,
+		Elapsed: time.Since(start),
+	})
+}
+
+// teleportFail answers TeleportFailed with reason.
+func (a *agent) teleportFail(h ritual.RegionHandle, reason string, start time.Time) {
+	a.send(&msg.TeleportFailed{
+		Info:      msg.TeleportFailedInfo{AgentID: a.c.Agent, Reason: cstr(reason)},
+		AlertInfo: []msg.TeleportFailedAlertInfo{{Message: cstr(reason), ExtraParams: cstr("")}},
+	})
+	a.teleportEvent(trace.TeleportFailed, h, 0, reason, nil, start)
+}
+
+// teleport answers a TeleportLocationRequest: within the region,
+// TeleportStart then TeleportLocal with the avatar moved (as OpenSimulator
+// does); to another region of the grid, TeleportStart, TeleportProgress,
+// the circuit provisioned at the destination and TeleportFinish on the
+// event queue. The agent stays here as a child: its circuit stays open,
+// its avatar leaves the shared world.
+func (a *agent) teleport(h ritual.RegionHandle, pos, lookAt ritual.Vector3, flags uint32) {
+	start := time.Now()
+	p := pos
+	a.teleportEvent(trace.TeleportRequest, h, flags, "", &p, start)
+	if !a.joined || a.away {
+		a.teleportFail(h, "The agent is not in this region.", start)
+		return
+	}
+	if lookAt == (ritual.Vector3{}) {
+		lookAt = ritual.Vector3{X: 1}
+	}
+	if h == a.r.handle || h == 0 {
+		at := a.r.scene.arrival(fmt.Sprintf("uri:%s&%g&%g&%g", a.r.info.Name, pos.X, pos.Y, pos.Z), a.r.info.Name)
+		a.send(&msg.TeleportStart{Info: msg.TeleportStartInfo{TeleportFlags: flags}})
+		a.r.world.place(a.av, at)
+		a.position = at
+		a.send(&msg.TeleportLocal{Info: msg.TeleportLocalInfo{
+			AgentID: a.c.Agent, Position: at, LookAt: lookAt, TeleportFlags: flags,
+		}})
+		a.teleportEvent(trace.TeleportLocal, h, flags, "", &at, start)
+		return
+	}
+	dir := a.r.cfg.Directory
+	if dir == nil {
+		a.teleportFail(h, "This region knows no other region to teleport to.", start)
+		return
+	}
+	a.send(&msg.TeleportStart{Info: msg.TeleportStartInfo{TeleportFlags: flags}})
+	a.teleportEvent(trace.TeleportStart, h, flags, "", nil, start)
+	a.send(&msg.TeleportProgress{AgentData: msg.TeleportProgressAgentData{AgentID: a.c.Agent},
+		Info: msg.TeleportProgressInfo{TeleportFlags: flags, Message: cstr("contacting destination")}})
+	ctx, cancel := context.WithTimeout(context.Background(), teleportWait)
+	defer cancel()
+	c := a.c
+	c.Expiry = time.Now().Add(a.r.cfg.CircuitTTL)
+	dest, err := dir.Admit(ctx, h, c, pos, lookAt)
+	if err != nil {
+		gx, gy := h.Grid()
+		reason := fmt.Sprintf("The region at %d,%d cannot take the agent: %v", gx, gy, err)
+		if errors.Is(err, ErrNoSuchRegion) {
+			reason = fmt.Sprintf("There is no region at %d,%d on this grid.", gx, gy)
+		}
+		a.teleportFail(h, reason, start)
+		return
+	}
+	a.send(&msg.TeleportProgress{AgentData: msg.TeleportProgressAgentData{AgentID: a.c.Agent},
+		Info: msg.TeleportProgressInfo{TeleportFlags: flags, Message: cstr("sending_dest")}})
+	ip := dest.SimIP.Unmap().As4()
+	ev := caps.Event{Message: "TeleportFinish", Body: map[string]any{"Info": []any{map[string]any{
+		"AgentID":        a.c.Agent,
+		"LocationID":     be32(4),
+		"SimIP":          ip[:],
+		"SimPort":        int(dest.SimPort),
+		"RegionHandle":   binary.BigEndian.AppendUint64(nil, uint64(dest.Handle)),
+		"SeedCapability": dest.SeedCapability,
+		"SimAccess":      simAccessPG,
+		"TeleportFlags":  be32(flags),
+		"RegionSizeX":    be32(dest.SizeX),
+		"RegionSizeY":    be32(dest.SizeY),
+	}}}}
+	if err := a.r.cfg.Caps.EnqueuePrevious(a.c.Agent, ev); err != nil {
+		a.teleportFail(h, "The event queue could not take TeleportFinish: "+err.Error(), start)
+		return
+	}
+	// The agent goes: its avatar leaves this region's world; its circuit
+	// stays as a child's.
+	a.away = true
+	a.r.world.leave(a.av)
+	a.joined = false
+	a.teleportEvent(trace.TeleportFinish, dest.Handle, flags, strings.TrimSpace(dest.RegionName), &dest.Position, start)
+}
+
+func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
