@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -54,6 +55,12 @@ type loadOptions struct {
 	chatEvery    time.Duration
 	drawDistance float64
 	world        *worldLoad
+
+	// regions are the region names bots are spread over (round-robin by
+	// start location); teleportEvery how often each bot teleports to the
+	// next of them (0: never).
+	regions       []string
+	teleportEvery time.Duration
 }
 
 // maxLoadBots bounds --bots: each bot holds a UDP socket, an event-queue
@@ -80,11 +87,18 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.walk, "walk", false, "bots wander about the region while they stay")
 	fs.DurationVar(&o.chatEvery, "chat-every", 0, "each bot says a numbered line this often while it stays (0: never)")
 	fs.Float64Var(&o.drawDistance, "draw-distance", 64, "the bots' draw distance (AgentUpdate Far), in metres")
+	regions := fs.String("regions", "", "comma-separated region names to spread the bots over, round-robin by start location (the grid's map search answers names, it lists none)")
+	fs.DurationVar(&o.teleportEvery, "teleport-every", 0, "each bot teleports to the next of --regions this often while it stays (0: never)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
+	}
+	for name := range strings.SplitSeq(*regions, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			o.regions = append(o.regions, name)
+		}
 	}
 	bad := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "ritual load: "+format+"\n", a...)
@@ -115,6 +129,14 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 		return bad("--chat-every %v is negative", o.chatEvery)
 	case !(o.drawDistance > 0) || o.drawDistance > 1024:
 		return bad("--draw-distance %v: want 0 < metres <= 1024", o.drawDistance)
+	case *regions != "" && len(o.regions) == 0:
+		return bad("--regions %q names no region", *regions)
+	case slices.ContainsFunc(o.regions, func(n string) bool { return len(n) > 254 || strings.ContainsAny(n, "&/") }):
+		return bad("--regions %q: a name is too long or holds & or /", *regions)
+	case o.teleportEvery < 0:
+		return bad("--teleport-every %v is negative", o.teleportEvery)
+	case o.teleportEvery > 0 && len(o.regions) < 2:
+		return bad("--teleport-every needs --regions naming two regions or more")
 	}
 	switch *form {
 	case "xmlrpc":
@@ -191,10 +213,27 @@ type marks struct {
 	mu   sync.Mutex
 	at   [numMarks]time.Time
 	done atomic.Bool
+	// crossings are the border crossings' durations (CrossStart to
+	// CrossComplete); crossFailed counts those that failed.
+	crossings   []time.Duration
+	crossFailed int
 }
 
 // Record implements trace.Recorder.
 func (m *marks) Record(ev trace.Event) {
+	if rc, ok := ev.(*trace.RegionChange); ok {
+		switch rc.Kind {
+		case trace.CrossComplete:
+			m.mu.Lock()
+			m.crossings = append(m.crossings, rc.Elapsed)
+			m.mu.Unlock()
+		case trace.CrossFailed:
+			m.mu.Lock()
+			m.crossFailed++
+			m.mu.Unlock()
+		}
+		return
+	}
 	if m.done.Load() {
 		return
 	}
@@ -272,6 +311,11 @@ type botResult struct {
 	events    int // event-queue events
 	logoutOK  bool
 	loggedIn  bool
+	// region is where the ritual completed; crossings and crossFailed
+	// the border crossings that followed.
+	region      string
+	crossings   []time.Duration
+	crossFailed int
 }
 
 // loadState is the live state the progress display reads.
@@ -377,6 +421,8 @@ launch:
 	rep.Chat, rep.AvatarUpdatesHz, rep.RecvBytesPerBotPerS = o.world.report()
 	rep.ServerRSSMaxBytes = o.world.rssMax.Load()
 	rep.Walk, rep.ChatEveryMS, rep.DrawDistance = o.walk, ms(o.chatEvery), o.drawDistance
+	rep.Teleport = o.world.teleportReport()
+	rep.Teleport.EveryMS = ms(o.teleportEvery)
 	return rep
 }
 
@@ -395,6 +441,9 @@ func runBot(ctx context.Context, o loadOptions, idx int, first string, hc *http.
 	defer func() {
 		release()
 		res.at = rec.times()
+		rec.mu.Lock()
+		res.crossings, res.crossFailed = rec.crossings, rec.crossFailed
+		rec.mu.Unlock()
 		if res.completed {
 			state.completed.Add(1)
 		} else {
@@ -409,6 +458,9 @@ func runBot(ctx context.Context, o loadOptions, idx int, first string, hc *http.
 		// Events are counted, not kept: a held bot never reads them.
 		EventBuffer:  1,
 		DrawDistance: float32(o.drawDistance),
+	}
+	if len(o.regions) > 0 {
+		cfg.Start = "uri:" + o.regions[idx%len(o.regions)] + "&128&128&25"
 	}
 	rctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
@@ -425,6 +477,7 @@ func runBot(ctx context.Context, o loadOptions, idx int, first string, hc *http.
 		return res
 	}
 	release()
+	res.region = sess.Region().Name
 	state.connect(1)
 	arrived := time.Now()
 	lost := o.world.hold(ctx, o, idx, first, sess)
@@ -567,6 +620,13 @@ type loadReport struct {
 	// range), the avatar update rates each bot received, what each bot
 	// received from the region a second, and the grid's largest resident
 	// memory as its /metrics told it (0: not available).
+	// Regions counts the bots by the region their ritual completed in
+	// (with --regions); Teleport summarises the --teleport-every
+	// teleports, Crossing the border crossings.
+	Regions  map[string]int `json:"regions"`
+	Teleport teleportReport `json:"teleport"`
+	Crossing latencySummary `json:"crossing"`
+
 	Walk                bool        `json:"walk"`
 	ChatEveryMS         float64     `json:"chat_every_ms"`
 	DrawDistance        float64     `json:"draw_distance"`
@@ -588,6 +648,32 @@ type percentiles struct {
 	P95 float64 `json:"p95_ms"`
 	P99 float64 `json:"p99_ms"`
 	Max float64 `json:"max_ms"`
+}
+
+// latencySummary is a count of attempts, failures and the percentiles of
+// the successes (milliseconds).
+type latencySummary struct {
+	N      int     `json:"n"`
+	Failed int     `json:"failed"`
+	P50    float64 `json:"p50_ms"`
+	P95    float64 `json:"p95_ms"`
+	P99    float64 `json:"p99_ms"`
+	Max    float64 `json:"max_ms"`
+}
+
+func latencies(ds []time.Duration, failed int) latencySummary {
+	p := summarize(ds)
+	return latencySummary{N: p.N, Failed: failed, P50: p.P50, P95: p.P95, P99: p.P99, Max: p.Max}
+}
+
+// teleportReport is the --json "teleport" object: the latency from the
+// request to TeleportFinish (the top-level figures, and to_finish) and to
+// the arrival complete (AgentMovementComplete: arrival).
+type teleportReport struct {
+	latencySummary
+	EveryMS  float64        `json:"every_ms"`
+	ToFinish latencySummary `json:"to_finish"`
+	Arrival  latencySummary `json:"arrival"`
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
@@ -613,7 +699,15 @@ func newLoadReport(o loadOptions, results []botResult, elapsed time.Duration) *l
 	var fromStart [numMarks][]time.Duration
 	var fromUCC [numMarks][]time.Duration
 	failures := map[string]int{}
+	rep.Regions = map[string]int{}
+	var crossings []time.Duration
+	crossFailed := 0
 	for _, r := range results {
+		if r.region != "" {
+			rep.Regions[r.region]++
+		}
+		crossings = append(crossings, r.crossings...)
+		crossFailed += r.crossFailed
 		if r.completed {
 			rep.Completed++
 		} else {
@@ -662,6 +756,7 @@ func newLoadReport(o loadOptions, results []botResult, elapsed time.Duration) *l
 	if rep.Failures == nil {
 		rep.Failures = []failureCount{}
 	}
+	rep.Crossing = latencies(crossings, crossFailed)
 	return rep
 }
 
@@ -696,6 +791,23 @@ func (r *loadReport) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "\npackets sent %d, received %d; resends %d, reliable lost %d, dropped %d, duplicates %d\n",
 		r.PacketsSent, r.PacketsReceived, r.Resends, r.ReliableLost, r.Dropped, r.Duplicates)
 	fmt.Fprintf(w, "LogoutReply received by %d of %d completed bots\n", r.LogoutReplies, r.Completed)
+	if len(r.Regions) > 0 {
+		names := slices.Sorted(maps.Keys(r.Regions))
+		fmt.Fprintf(w, "\nbots by region at arrival:")
+		for _, n := range names {
+			fmt.Fprintf(w, " %s %d", n, r.Regions[n])
+		}
+		fmt.Fprintln(w)
+	}
+	if t := r.Teleport; t.N > 0 || t.Failed > 0 {
+		fmt.Fprintf(w, "teleports: %d, failed %d; to TeleportFinish p50 %s p95 %s p99 %s max %s; to arrival p50 %s p95 %s p99 %s max %s\n",
+			t.N, t.Failed, msText(t.P50), msText(t.P95), msText(t.P99), msText(t.Max),
+			msText(t.Arrival.P50), msText(t.Arrival.P95), msText(t.Arrival.P99), msText(t.Arrival.Max))
+	}
+	if c := r.Crossing; c.N > 0 || c.Failed > 0 || r.Walk && len(r.Regions) > 1 {
+		fmt.Fprintf(w, "border crossings: %d, failed %d; p50 %s p95 %s p99 %s max %s\n",
+			c.N, c.Failed, msText(c.P50), msText(c.P95), msText(c.P99), msText(c.Max))
+	}
 	if c := r.Chat; c.N > 0 {
 		fmt.Fprintf(w, "\nchat: %d lines, heard %d of %d times expected (missed %d); latency p50 %s p95 %s p99 %s max %s\n",
 			c.N, c.Heard, c.Expected, c.Missed, msText(c.P50), msText(c.P95), msText(c.P99), msText(c.Max))

@@ -263,3 +263,83 @@ func TestFailureReason(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestLoadRegionsTeleport: --regions spreads the bots over a grid's two
+// regions by start location, and --teleport-every makes each bot
+// teleport between them, every teleport reported with its latencies.
+func TestLoadRegionsTeleport(t *testing.T) {
+	const bots = 4
+	srv, err := grid.Start(t.Context(), grid.Config{
+		DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: quietLogger(),
+		Regions: []grid.RegionSpec{{Name: "West", GridX: 2000, GridY: 2000}, {Name: "East", GridX: 2001, GridY: 2000}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Close(ctx)
+	})
+	h, err := account.Hash("botpass", account.Params{Memory: 64, Time: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accts []*store.Account
+	for i := 1; i <= bots; i++ {
+		accts = append(accts, &store.Account{First: "Tr" + strconv.Itoa(i), Last: "Bot", PasswordHash: h})
+	}
+	if err := srv.Store.Accounts().Create(t.Context(), accts...); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errout := runLoadCmd("--login-uri", srv.LoginURI(), "--bots", strconv.Itoa(bots),
+		"--prefix", "Tr", "--password", "botpass", "--ramp", "0", "--regions", "West,East",
+		"--teleport-every", "600ms", "--duration", "2s", "--timeout", "30s", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errout)
+	}
+	type lat struct {
+		N      int     `json:"n"`
+		Failed int     `json:"failed"`
+		P50    float64 `json:"p50_ms"`
+		P95    float64 `json:"p95_ms"`
+		P99    float64 `json:"p99_ms"`
+		Max    float64 `json:"max_ms"`
+	}
+	var rep struct {
+		Completed, Failed int
+		Regions           map[string]int
+		Teleport          struct {
+			lat
+			ToFinish lat `json:"to_finish"`
+			Arrival  lat `json:"arrival"`
+		}
+		Crossing lat
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if rep.Completed != bots || rep.Failed != 0 {
+		t.Fatalf("completed %d failed %d\n%s", rep.Completed, rep.Failed, out)
+	}
+	if rep.Regions["West"] != bots/2 || rep.Regions["East"] != bots/2 {
+		t.Errorf("bots by region %v, want %d in each", rep.Regions, bots/2)
+	}
+	tp := rep.Teleport
+	// 2 s at one teleport every 600 ms, the first within 300-600 ms: at
+	// least two teleports a bot.
+	if tp.N < bots*2 || tp.Failed != 0 {
+		t.Errorf("teleports %d failed %d, want at least %d and none failed\n%s", tp.N, tp.Failed, bots*2, out)
+	}
+	for name, l := range map[string]lat{"teleport": tp.lat, "to_finish": tp.ToFinish, "arrival": tp.Arrival} {
+		if l.N != tp.N || l.P50 <= 0 || l.P50 > l.P95 || l.P95 > l.P99 || l.P99 > l.Max {
+			t.Errorf("%s: %+v", name, l)
+		}
+	}
+	if tp.Arrival.Max < tp.ToFinish.P50 {
+		t.Errorf("arrival %+v before TeleportFinish %+v", tp.Arrival, tp.ToFinish)
+	}
+	if rep.Crossing.N != 0 || rep.Crossing.Failed != 0 {
+		t.Errorf("crossings without walking: %+v", rep.Crossing)
+	}
+}

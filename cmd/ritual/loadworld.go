@@ -65,6 +65,7 @@ type avatarRates struct {
 type botSpot struct {
 	mu       sync.Mutex
 	pos      ritual.Vector3
+	region   ritual.RegionHandle
 	arrived  time.Time
 	leaves   time.Time
 	inRegion bool
@@ -89,16 +90,53 @@ type worldLoad struct {
 	recvPerSecond []float64
 
 	rssMax atomic.Int64
+
+	// toFinish and arrival are the teleports' latencies (request to
+	// TeleportFinish, request to arrival); tpFailed counts the teleports
+	// that failed.
+	toFinish, arrival []time.Duration
+	tpFailed          int
+}
+
+// teleported records one teleport's outcome.
+func (w *worldLoad) teleported(r client.TeleportResult, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		w.tpFailed++
+		return
+	}
+	w.toFinish = append(w.toFinish, r.ToFinish)
+	w.arrival = append(w.arrival, r.Took)
+}
+
+func (w *worldLoad) teleportReport() teleportReport {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f := latencies(slices.Clone(w.toFinish), w.tpFailed)
+	return teleportReport{latencySummary: f, ToFinish: f, Arrival: latencies(slices.Clone(w.arrival), w.tpFailed)}
+}
+
+// nextRegion is the region after the one named current in regions,
+// round-robin (the first when current is none of them).
+func nextRegion(regions []string, current string) string {
+	i := slices.IndexFunc(regions, func(n string) bool { return strings.EqualFold(n, current) })
+	return regions[(i+1)%len(regions)]
 }
 
 func newWorldLoad(n int) *worldLoad {
 	return &worldLoad{spots: make([]botSpot, n), lines: map[string]*chatLine{}}
 }
 
-func (w *worldLoad) setSpot(i int, pos ritual.Vector3) {
+func (w *worldLoad) setSpot(i int, sess *client.Session) {
 	s := &w.spots[i]
+	pos, h := sess.Position(), sess.Region().Handle
 	s.mu.Lock()
-	s.pos = pos
+	if h != s.region {
+		// In another region: settled again only after a while.
+		s.arrived = time.Now()
+	}
+	s.pos, s.region = pos, h
 	s.mu.Unlock()
 }
 
@@ -107,13 +145,13 @@ func (w *worldLoad) setSpot(i int, pos ritual.Vector3) {
 func (w *worldLoad) said(i int, text string, now time.Time) {
 	from := &w.spots[i]
 	from.mu.Lock()
-	p := from.pos
+	p, h := from.pos, from.region
 	from.mu.Unlock()
 	l := &chatLine{said: now, expect: map[int]bool{}, heardBy: map[int]time.Duration{}}
 	for j := range w.spots {
 		s := &w.spots[j]
 		s.mu.Lock()
-		ok := s.inRegion && now.Sub(s.arrived) >= chatSettle && s.leaves.Sub(now) > chatGrace && dist(p, s.pos) <= chatSure
+		ok := s.inRegion && s.region == h && now.Sub(s.arrived) >= chatSettle && s.leaves.Sub(now) > chatGrace && dist(p, s.pos) <= chatSure
 		s.mu.Unlock()
 		if ok {
 			l.expect[j] = true
@@ -151,7 +189,7 @@ func (w *worldLoad) hold(ctx context.Context, o loadOptions, i int, name string,
 	end := now.Add(o.duration)
 	spot := &w.spots[i]
 	spot.mu.Lock()
-	spot.pos, spot.arrived, spot.leaves, spot.inRegion = sess.Position(), now, end, true
+	spot.pos, spot.region, spot.arrived, spot.leaves, spot.inRegion = sess.Position(), sess.Region().Handle, now, end, true
 	spot.mu.Unlock()
 	defer func() {
 		spot.mu.Lock()
@@ -170,6 +208,16 @@ func (w *worldLoad) hold(ctx context.Context, o loadOptions, i int, name string,
 		t := time.NewTimer(first)
 		defer t.Stop()
 		chat = t.C
+	}
+	var teleport <-chan time.Time
+	var tpTimer *time.Timer
+	if o.teleportEvery > 0 {
+		// The first teleport comes half a period to a period after the
+		// arrival, so the bots' teleports spread over time.
+		half := o.teleportEvery / 2
+		tpTimer = time.NewTimer(half + time.Duration(rng.Int64N(int64(max(half, 1)))))
+		defer tpTimer.Stop()
+		teleport = tpTimer.C
 	}
 	var chatTick *time.Ticker
 	defer func() {
@@ -209,6 +257,17 @@ func (w *worldLoad) hold(ctx context.Context, o loadOptions, i int, name string,
 					left[ev.Avatar.ID] = true
 				}
 			}
+		case <-teleport:
+			to := nextRegion(o.regions, sess.Region().Name)
+			tctx, cancel := context.WithTimeout(ctx, o.timeout)
+			goal := ritual.Vector3{X: 118 + rng.Float32()*20, Y: 118 + rng.Float32()*20, Z: 25}
+			r, err := sess.Teleport(tctx, to, goal, ritual.Vector3{X: 1})
+			cancel()
+			if ctx.Err() == nil {
+				w.teleported(r, err)
+			}
+			w.setSpot(i, sess)
+			tpTimer.Reset(o.teleportEvery)
 		case <-chat:
 			if chatTick == nil {
 				chatTick = time.NewTicker(o.chatEvery)
@@ -218,12 +277,12 @@ func (w *worldLoad) hold(ctx context.Context, o loadOptions, i int, name string,
 			if end.Sub(t) > chatGrace {
 				lineNo++
 				text := name + " line " + strconv.Itoa(lineNo)
-				w.setSpot(i, sess.Position())
+				w.setSpot(i, sess)
 				w.said(i, text, t)
 				sess.Say(text)
 			}
 		case t := <-tick.C:
-			w.setSpot(i, sess.Position())
+			w.setSpot(i, sess)
 			if o.walk && !sess.Moving() {
 				p := sess.Position()
 				lo, hi := float32(regionMargin), float32(sess.Region().SizeX-regionMargin)
