@@ -34,8 +34,12 @@ const (
 	rateWarmup = 5 * time.Second
 	// wanderStep is how far a walking bot goes toward its next goal.
 	wanderStep = 30
-	// regionMargin keeps wandering goals inside the region.
+	// regionMargin keeps wandering goals inside the region; with several
+	// regions, borderReach is how far beyond the edge they may lie.
 	regionMargin = 5
+	borderReach  = 10
+	// wanderGiveUp is how long a walking bot follows one goal.
+	wanderGiveUp = 20 * time.Second
 )
 
 // chatReport is the --json "chat" object.
@@ -232,6 +236,8 @@ func (w *worldLoad) hold(ctx context.Context, o loadOptions, i int, name string,
 	counts := map[ritual.UUID]int{}
 	left := map[ritual.UUID]bool{}
 	lineNo := 0
+	var goalIn ritual.RegionHandle
+	var goalAt time.Time
 	for {
 		select {
 		case <-hold.C:
@@ -283,12 +289,25 @@ func (w *worldLoad) hold(ctx context.Context, o loadOptions, i int, name string,
 			}
 		case t := <-tick.C:
 			w.setSpot(i, sess)
+			if o.walk && sess.Moving() && (sess.Region().Handle != goalIn || t.Sub(goalAt) > wanderGiveUp) {
+				// A goal set in another region's coordinates (the bot
+				// crossed or teleported), or one the bot cannot reach (an
+				// edge with no region beyond): choose another.
+				sess.Stop()
+			}
 			if o.walk && !sess.Moving() {
 				p := sess.Position()
-				lo, hi := float32(regionMargin), float32(sess.Region().SizeX-regionMargin)
-				if hi <= lo {
-					hi = 256 - regionMargin
+				size := float32(sess.Region().SizeX)
+				if size <= 0 {
+					size = 256
 				}
+				lo, hi := float32(regionMargin), size-regionMargin
+				if len(o.regions) > 1 {
+					// Goals may lie beyond the edge: the bot crosses into
+					// the neighbour, or stops at an edge with none.
+					lo, hi = -borderReach, size+borderReach
+				}
+				goalIn, goalAt = sess.Region().Handle, t
 				a := rng.Float64() * 2 * math.Pi
 				g := ritual.Vector3{
 					X: min(max(p.X+float32(wanderStep*math.Cos(a)), lo), hi),
