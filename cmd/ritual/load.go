@@ -674,6 +674,8 @@ type teleportReport struct {
 	EveryMS  float64        `json:"every_ms"`
 	ToFinish latencySummary `json:"to_finish"`
 	Arrival  latencySummary `json:"arrival"`
+	// Failures groups the failed teleports by reason.
+	Failures []failureCount `json:"failures"`
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
@@ -744,20 +746,24 @@ func newLoadReport(o loadOptions, results []botResult, elapsed time.Duration) *l
 			rep.FromUseCircuitCode[phaseNames[k]] = summarize(fromUCC[k])
 		}
 	}
+	rep.Failures = countFailures(failures)
+	rep.Crossing = latencies(crossings, crossFailed)
+	return rep
+}
+
+// countFailures lists failures by reason, most frequent first.
+func countFailures(failures map[string]int) []failureCount {
+	out := []failureCount{}
 	for reason, n := range failures {
-		rep.Failures = append(rep.Failures, failureCount{reason, n})
+		out = append(out, failureCount{reason, n})
 	}
-	slices.SortFunc(rep.Failures, func(a, b failureCount) int {
+	slices.SortFunc(out, func(a, b failureCount) int {
 		if a.Count != b.Count {
 			return b.Count - a.Count
 		}
 		return strings.Compare(a.Reason, b.Reason)
 	})
-	if rep.Failures == nil {
-		rep.Failures = []failureCount{}
-	}
-	rep.Crossing = latencies(crossings, crossFailed)
-	return rep
+	return out
 }
 
 // tableOrder is the phases in the table, in ritual order.
@@ -803,6 +809,9 @@ func (r *loadReport) writeTable(w io.Writer) {
 		fmt.Fprintf(w, "teleports: %d, failed %d; to TeleportFinish p50 %s p95 %s p99 %s max %s; to arrival p50 %s p95 %s p99 %s max %s\n",
 			t.N, t.Failed, msText(t.P50), msText(t.P95), msText(t.P99), msText(t.Max),
 			msText(t.Arrival.P50), msText(t.Arrival.P95), msText(t.Arrival.P99), msText(t.Arrival.Max))
+		for _, f := range t.Failures {
+			fmt.Fprintf(w, "  %6d  %s\n", f.Count, f.Reason)
+		}
 	}
 	if c := r.Crossing; c.N > 0 || c.Failed > 0 || r.Walk && len(r.Regions) > 1 {
 		fmt.Fprintf(w, "border crossings: %d, failed %d; p50 %s p95 %s p99 %s max %s\n",

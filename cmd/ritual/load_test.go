@@ -313,6 +313,10 @@ func TestLoadRegionsTeleport(t *testing.T) {
 			lat
 			ToFinish lat `json:"to_finish"`
 			Arrival  lat `json:"arrival"`
+			Failures []struct {
+				Reason string
+				Count  int
+			}
 		}
 		Crossing lat
 	}
@@ -328,7 +332,7 @@ func TestLoadRegionsTeleport(t *testing.T) {
 	tp := rep.Teleport
 	// 2 s at one teleport every 600 ms, the first within 300-600 ms: at
 	// least two teleports a bot.
-	if tp.N < bots*2 || tp.Failed != 0 {
+	if tp.N < bots*2 || tp.Failed != 0 || len(tp.Failures) != 0 {
 		t.Errorf("teleports %d failed %d, want at least %d and none failed\n%s", tp.N, tp.Failed, bots*2, out)
 	}
 	for name, l := range map[string]lat{"teleport": tp.lat, "to_finish": tp.ToFinish, "arrival": tp.Arrival} {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -100,6 +101,7 @@ type worldLoad struct {
 	// that failed.
 	toFinish, arrival []time.Duration
 	tpFailed          int
+	tpFailures        map[string]int
 }
 
 // teleported records one teleport's outcome.
@@ -108,6 +110,15 @@ func (w *worldLoad) teleported(r client.TeleportResult, err error) {
 	defer w.mu.Unlock()
 	if err != nil {
 		w.tpFailed++
+		if w.tpFailures == nil {
+			w.tpFailures = map[string]int{}
+		}
+		reason := failureReason(err)
+		if errors.Is(err, client.ErrNotAcknowledged) {
+			// Said before the deadline it ran into.
+			reason = "the destination did not acknowledge UseCircuitCode"
+		}
+		w.tpFailures[reason]++
 		return
 	}
 	w.toFinish = append(w.toFinish, r.ToFinish)
@@ -118,7 +129,8 @@ func (w *worldLoad) teleportReport() teleportReport {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	f := latencies(slices.Clone(w.toFinish), w.tpFailed)
-	return teleportReport{latencySummary: f, ToFinish: f, Arrival: latencies(slices.Clone(w.arrival), w.tpFailed)}
+	return teleportReport{latencySummary: f, ToFinish: f, Arrival: latencies(slices.Clone(w.arrival), w.tpFailed),
+		Failures: countFailures(w.tpFailures)}
 }
 
 // nextRegion is the region after the one named current in regions,
