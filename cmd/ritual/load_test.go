@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -345,5 +346,35 @@ func TestLoadRegionsTeleport(t *testing.T) {
 	}
 	if rep.Crossing.N != 0 || rep.Crossing.Failed != 0 {
 		t.Errorf("crossings without walking: %+v", rep.Crossing)
+	}
+}
+
+// TestLoadRegionFlags: --regions and --teleport-every refuse what they
+// cannot do, before any bot starts.
+func TestLoadRegionFlags(t *testing.T) {
+	base := []string{"--login-uri", "http://127.0.0.1:1/", "--bots", "1", "--password", "x"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--regions", " , "}, "names no region"},
+		{[]string{"--regions", "A&1,B"}, "holds & or /"},
+		{[]string{"--teleport-every", "1s"}, "needs --regions naming two regions"},
+		{[]string{"--regions", "A", "--teleport-every", "1s"}, "needs --regions naming two regions"},
+		{[]string{"--regions", "A,B", "--teleport-every", "-1s"}, "is negative"},
+	} {
+		code, _, errout := runLoadCmd(append(slices.Clone(base), tc.args...)...)
+		if code != 2 || !strings.Contains(errout, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errout, tc.want)
+		}
+	}
+}
+
+func TestNextRegion(t *testing.T) {
+	regions := []string{"West", "East", "North"}
+	for cur, want := range map[string]string{"West": "East", "east": "North", "North": "West", "Elsewhere": "West", "": "West"} {
+		if got := nextRegion(regions, cur); got != want {
+			t.Errorf("after %q: %q, want %q", cur, got, want)
+		}
 	}
 }
