@@ -106,6 +106,47 @@ func TestTeleportBetweenRegions(t *testing.T) {
 	}
 }
 
+// TestTeleportBackAfterRelogin: a session teleports West to East and logs
+// out there, leaving its child at West until that circuit times out; the
+// agent's next session, logged in at East, teleports to West and arrives
+// (West provisions the new session's circuit rather than taking the old
+// child for it).
+func TestTeleportBackAfterRelogin(t *testing.T) {
+	srv := start(t, grid.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0",
+		Regions: []grid.RegionSpec{{Name: "West", GridX: 2000, GridY: 2000}, {Name: "East", GridX: 2001, GridY: 2000}}})
+	defer stop(t, srv)
+	addAccount(t, srv.Store, "Grid", "Walker", "secret")
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	hop := func(s *client.Session, region string) {
+		t.Helper()
+		since := time.Now()
+		if _, err := s.Teleport(ctx, region, ritual.Vector3{X: 100, Y: 100, Z: 30}, ritual.Vector3{X: 1}); err != nil {
+			t.Fatalf("teleport to %s: %v", region, err)
+		}
+		if err := s.WaitArrival(ctx, since); err != nil {
+			t.Fatalf("ritual in %s: %v", region, err)
+		}
+	}
+	first, err := loginTo(t, srv.LoginURI(), "uri:West&30&40&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hop(first, "East")
+	if _, err := first.Logout(ctx); err != nil {
+		t.Fatalf("logout: %v", err)
+	}
+	first.Close()
+
+	second, err := loginTo(t, srv.LoginURI(), "uri:East&30&40&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	hop(second, "West")
+	waitWorld(t, srv, "West")
+}
+
 func abs(f float32) float32 {
 	if f < 0 {
 		return -f

@@ -58,10 +58,15 @@ func (r *Region) Admit(ctx context.Context, c login.Circuit, pos, lookAt ritual.
 		r.mu.Unlock()
 		return login.Destination{}, ErrClosing
 	}
-	if a := r.agents[c.Agent]; a != nil && a.conn.Err() == nil {
+	if a := r.agents[c.Agent]; a != nil && a.conn.Err() == nil && a.c.Code == c.Code && a.c.Session == c.Session {
 		p := arrival
 		a.arriving.Store(&p)
 	} else {
+		// A child left by an earlier session of the agent (one that
+		// logged out elsewhere, its circuit here not yet timed out) is
+		// not this arrival: the circuit is provisioned anew, or the
+		// arriving client's UseCircuitCode would find none; the old
+		// child is ended when the new circuit opens.
 		for code, p := range r.pending {
 			if p.Agent == c.Agent || time.Now().After(p.Expiry) {
 				delete(r.pending, code)
