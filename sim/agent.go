@@ -258,6 +258,9 @@ func (a *agent) completeMovement() {
 		a.r.world.join(a.av, a.position)
 		a.sendParcelProperties(parcelSequenceArrival, false)
 		a.deliverOffline()
+		if a.r.cfg.Directory != nil {
+			go a.enableNeighbours()
+		}
 	}
 }
 

@@ -1,0 +1,53 @@
+package grid_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"ritual/client"
+	"ritual/grid"
+)
+
+// TestNeighbours runs three regions in one process, West and East side by
+// side and Far apart: an agent arriving in West is told of East
+// (EnableSimulator and EstablishAgentCommunication on the event queue),
+// opens a child circuit to it and receives its handshake and terrain, while
+// its avatar stays in West's world only; Far, no neighbour, is not told.
+func TestNeighbours(t *testing.T) {
+	srv := start(t, grid.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0",
+		Regions: []grid.RegionSpec{{Name: "West", GridX: 2000, GridY: 2000}, {Name: "East", GridX: 2001, GridY: 2000}, {Name: "Far", GridX: 2005, GridY: 2000}}})
+	defer stop(t, srv)
+	addAccount(t, srv.Store, "Grid", "Walker", "secret")
+	s, err := loginTo(t, srv.LoginURI(), "uri:West&250&128&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := s.WaitNeighbours(ctx, 1); err != nil {
+		t.Fatalf("neighbours: %v (regions %+v)", err, s.Regions())
+	}
+	east := srv.Regions[1]
+	var child *client.RegionView
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		views := s.Regions()
+		if len(views) != 2 {
+			t.Fatalf("regions %+v, want West and East only", views)
+		}
+		v := views[1]
+		if v.Handle == east.Handle() && v.Role == client.RoleChild && v.Of > 0 && v.Patches == v.Of {
+			child = &v
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the child region never got its terrain: %+v", views)
+		}
+	}
+	if child.Addr.Port() == 0 {
+		t.Errorf("child region %+v", child)
+	}
+	// The avatar is in West's world only.
+	waitWorld(t, srv, "West")
+}
