@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"ritual"
 	"ritual/client"
 	"ritual/grid"
 )
@@ -50,4 +51,42 @@ func TestNeighbours(t *testing.T) {
 	}
 	// The avatar is in West's world only.
 	waitWorld(t, srv, "West")
+}
+
+// TestCrossing walks an agent from West across the border into East: the
+// crossing completes (CrossedRegion, the ritual at East), the position is
+// East's, the avatar is in East's world only and West keeps the agent's
+// circuit as a child.
+func TestCrossing(t *testing.T) {
+	srv := start(t, grid.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0",
+		Regions: []grid.RegionSpec{{Name: "West", GridX: 2000, GridY: 2000}, {Name: "East", GridX: 2001, GridY: 2000}}})
+	defer stop(t, srv)
+	addAccount(t, srv.Store, "Grid", "Walker", "secret")
+	s, err := loginTo(t, srv.LoginURI(), "uri:West&240&128&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := s.WaitNeighbours(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now()
+	s.WalkTo(ritual.Vector3{X: 300, Y: 128, Z: 30})
+	if err := s.WaitCrossings(ctx, 1); err != nil {
+		t.Fatalf("crossing: %v (regions %+v)", err, s.Regions())
+	}
+	t.Logf("crossing: walk start to crossing complete %v", time.Since(since))
+	if s.Region().Name != "East" {
+		t.Fatalf("main region %q after the crossing", s.Region().Name)
+	}
+	if p := s.Position(); p.X > 40 || abs(p.Y-128) > 2 {
+		t.Errorf("position after the crossing %v, want just inside East's west edge", p)
+	}
+	waitWorld(t, srv, "East")
+	views := s.Regions()
+	if len(views) != 2 || views[1].Role != client.RoleChild || views[1].Handle != srv.Regions[0].Handle() {
+		t.Errorf("regions after the crossing %+v, want East main and West child", views)
+	}
 }

@@ -109,3 +109,15 @@ func (d *directory) AdmitNeighbours(ctx context.Context, h ritual.RegionHandle, 
 	}
 	return out
 }
+
+// AdmitCrossing implements sim.Neighbourhood: the region of this process
+// with handle h takes an agent walking across its border.
+func (d *directory) AdmitCrossing(ctx context.Context, h ritual.RegionHandle, c login.Circuit, pos, vel ritual.Vector3, rot ritual.Quaternion) (login.Destination, error) {
+	for _, r := range d.list() {
+		if r.Handle() == h {
+			return r.AdmitCrossing(ctx, c, pos, vel, rot)
+		}
+	}
+	gx, gy := h.Grid()
+	return login.Destination{}, fmt.Errorf("%w: %d,%d", sim.ErrNoSuchRegion, gx, gy)
+}

@@ -5,12 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"time"
 
 	"ritual"
 	"ritual/caps"
 	"ritual/login"
+	"ritual/sim/motion"
 	"ritual/trace"
 )
 
@@ -23,6 +25,98 @@ type Neighbourhood interface {
 	// where each one is. A neighbour that cannot take the agent is left
 	// out (and logged by the implementation).
 	AdmitNeighbours(ctx context.Context, h ritual.RegionHandle, c login.Circuit) []login.Destination
+	// AdmitCrossing hands an agent walking across a border to the region
+	// with handle h: it arrives at pos (h's coordinates) keeping vel and
+	// rot. An unknown handle is ErrNoSuchRegion.
+	AdmitCrossing(ctx context.Context, h ritual.RegionHandle, c login.Circuit, pos, vel ritual.Vector3, rot ritual.Quaternion) (login.Destination, error)
+}
+
+// crossingMotion is what an avatar crossing a border keeps.
+type crossingMotion struct {
+	velocity ritual.Vector3
+	rotation ritual.Quaternion
+}
+
+// AdmitCrossing takes an agent walking in from a neighbour, as Admit takes
+// a teleporting one, keeping its velocity and rotation.
+func (r *Region) AdmitCrossing(ctx context.Context, c login.Circuit, pos, vel ritual.Vector3, rot ritual.Quaternion) (login.Destination, error) {
+	d, err := r.Admit(ctx, c, pos, ritual.Vector3{X: 1})
+	if err != nil {
+		return d, err
+	}
+	r.mu.Lock()
+	a := r.agents[c.Agent]
+	r.mu.Unlock()
+	if a != nil {
+		a.carried.Store(&crossingMotion{velocity: vel, rotation: rot})
+	}
+	return d, nil
+}
+
+// regionSide is the side of the regions of a grid, in metres: handles
+// name the grid's cells of this size.
+const regionSide = 256
+
+// cross hands an avatar that walked past an open edge (pos is outside the
+// region) to the neighbour beyond: the neighbour makes the agent a root
+// agent at the translated position with its velocity kept, this region
+// sends CrossedRegion on the event queue and keeps the agent as a child.
+// When the neighbour cannot take it the avatar stays, at the edge.
+func (a *agent) cross(pos, vel ritual.Vector3, rot ritual.Quaternion) {
+	start := time.Now()
+	w := a.r.world
+	mx, my := a.r.handle.Meters()
+	gx := int64(mx) + int64(math.Floor(float64(pos.X)))
+	gy := int64(my) + int64(math.Floor(float64(pos.Y)))
+	nb, ok := a.r.cfg.Directory.(Neighbourhood)
+	if !ok || gx < 0 || gy < 0 {
+		a.stayAtEdge(pos)
+		return
+	}
+	h := ritual.HandleFromGrid(uint32(gx/regionSide), uint32(gy/regionSide))
+	ox, oy := h.Meters()
+	to := ritual.Vector3{X: pos.X - float32(int64(ox)-int64(mx)), Y: pos.Y - float32(int64(oy)-int64(my)), Z: pos.Z}
+	ctx, cancel := context.WithTimeout(context.Background(), teleportWait)
+	defer cancel()
+	c := a.c
+	c.Expiry = time.Now().Add(a.r.cfg.CircuitTTL)
+	d, err := nb.AdmitCrossing(ctx, h, c, to, vel, rot)
+	if err != nil {
+		a.r.cfg.Logger.Debug("sim: a crossing was refused", "agent", a.c.Agent, "err", err)
+		a.stayAtEdge(pos)
+		return
+	}
+	ip := d.SimIP.Unmap().As4()
+	ev := caps.Event{Message: "CrossedRegion", Body: map[string]any{
+		"AgentData": []any{map[string]any{"AgentID": a.c.Agent, "SessionID": a.c.Session}},
+		"Info":      []any{map[string]any{"Position": d.Position, "LookAt": ritual.Vector3{X: 1}}},
+		"RegionData": []any{map[string]any{
+			"RegionHandle":   binary.BigEndian.AppendUint64(nil, uint64(d.Handle)),
+			"SeedCapability": d.SeedCapability,
+			"SimIP":          ip[:],
+			"SimPort":        int(d.SimPort),
+			"RegionSizeX":    be32(d.SizeX),
+			"RegionSizeY":    be32(d.SizeY),
+		}},
+	}}
+	if err := a.r.cfg.Caps.EnqueuePrevious(a.c.Agent, ev); err != nil {
+		a.r.cfg.Logger.Warn("sim: the event queue could not take CrossedRegion", "agent", a.c.Agent, "err", err)
+		a.stayAtEdge(pos)
+		return
+	}
+	a.crossed.Store(true)
+	w.leave(a.av)
+	a.teleportEvent(trace.CrossStart, d.Handle, 0, d.RegionName, &d.Position, start)
+}
+
+// stayAtEdge puts back at the region's edge an avatar whose crossing did
+// not happen.
+func (a *agent) stayAtEdge(pos ritual.Vector3) {
+	b := a.r.world.bounds
+	pos.X = min(max(pos.X, 1), b.SizeX-1)
+	pos.Y = min(max(pos.Y, 1), b.SizeY-1)
+	a.r.world.place(a.av, pos)
+	a.av.crossing.Store(false)
 }
 
 // AdmitChild provisions the circuit of an agent present in a neighbouring
@@ -89,7 +183,19 @@ func (a *agent) enableNeighbours() {
 	defer cancel()
 	c := a.c
 	c.Expiry = time.Now().Add(a.r.cfg.CircuitTTL)
+	var open uint8
+	rx, ry := a.r.handle.Grid()
 	for _, d := range nb.AdmitNeighbours(ctx, a.r.handle, c) {
+		switch dx, dy := d.Handle.Grid(); {
+		case dy == ry && dx == rx+1:
+			open |= motion.OpenEast
+		case dy == ry && dx+1 == rx:
+			open |= motion.OpenWest
+		case dx == rx && dy == ry+1:
+			open |= motion.OpenNorth
+		case dx == rx && dy+1 == ry:
+			open |= motion.OpenSouth
+		}
 		ip := d.SimIP.Unmap().As4()
 		enable := caps.Event{Message: "EnableSimulator", Body: map[string]any{"SimulatorInfo": []any{map[string]any{
 			"Handle":      binary.BigEndian.AppendUint64(nil, uint64(d.Handle)),
@@ -116,4 +222,5 @@ func (a *agent) enableNeighbours() {
 			})
 		}
 	}
+	a.r.world.open.Or(uint32(open))
 }

@@ -468,7 +468,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 		r.mu.Unlock()
 		// An agent that teleported away may hold the destination's grant
 		// (a region of this process): only this region's grants go.
-		if !superseded && a.away {
+		if !superseded && (a.away || a.crossed.Load()) {
 			r.cfg.Caps.RevokeRegion(circ.Agent, r.info.ID)
 		} else if !superseded {
 			r.cfg.Caps.Revoke(circ.Agent)
