@@ -8,6 +8,7 @@ import (
 	"ritual"
 	"ritual/client"
 	"ritual/grid"
+	"ritual/trace"
 )
 
 // TestNeighbours runs three regions in one process, West and East side by
@@ -58,7 +59,8 @@ func TestNeighbours(t *testing.T) {
 // East's, the avatar is in East's world only and West keeps the agent's
 // circuit as a child.
 func TestCrossing(t *testing.T) {
-	srv := start(t, grid.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0",
+	var mem trace.Memory
+	srv := start(t, grid.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Recorder: &mem,
 		Regions: []grid.RegionSpec{{Name: "West", GridX: 2000, GridY: 2000}, {Name: "East", GridX: 2001, GridY: 2000}}})
 	defer stop(t, srv)
 	addAccount(t, srv.Store, "Grid", "Walker", "secret")
@@ -78,6 +80,14 @@ func TestCrossing(t *testing.T) {
 		t.Fatalf("crossing: %v (regions %+v)", err, s.Regions())
 	}
 	t.Logf("crossing: walk start to crossing complete %v", time.Since(since))
+	// The hand-over, measured (not asserted): the region's, from the
+	// avatar past the edge to CrossedRegion queued with the neighbour
+	// ready; the client's, from CrossedRegion to AgentMovementComplete.
+	for _, ev := range mem.Events() {
+		if rc, ok := ev.(*trace.RegionChange); ok && (rc.Kind == trace.CrossStart || rc.Kind == trace.CrossComplete) && rc.Elapsed > 0 {
+			t.Logf("crossing hand-over: %s side %s %v", rc.Side, rc.Kind, rc.Elapsed)
+		}
+	}
 	if s.Region().Name != "East" {
 		t.Fatalf("main region %q after the crossing", s.Region().Name)
 	}
@@ -88,5 +98,19 @@ func TestCrossing(t *testing.T) {
 	views := s.Regions()
 	if len(views) != 2 || views[1].Role != client.RoleChild || views[1].Handle != srv.Regions[0].Handle() {
 		t.Errorf("regions after the crossing %+v, want East main and West child", views)
+	}
+	// East has no neighbour to the east: its edge is a wall.
+	if _, err := s.Teleport(ctx, "East", ritual.Vector3{X: 240, Y: 128, Z: 30}, ritual.Vector3{X: 1}); err != nil {
+		t.Fatal(err)
+	}
+	s.WalkTo(ritual.Vector3{X: 300, Y: 128, Z: 30})
+	for deadline := time.Now().Add(30 * time.Second); s.Position().X < 250; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never reached East's east edge: at %v", s.Position())
+		}
+	}
+	time.Sleep(time.Second)
+	if p := s.Position(); p.X > 256 || s.Region().Name != "East" || s.Crossings() != 1 {
+		t.Errorf("at %v in %s after %d crossings: East's east edge is no wall", p, s.Region().Name, s.Crossings())
 	}
 }
