@@ -64,13 +64,19 @@ func TestCrossing(t *testing.T) {
 		Regions: []grid.RegionSpec{{Name: "West", GridX: 2000, GridY: 2000}, {Name: "East", GridX: 2001, GridY: 2000}}})
 	defer stop(t, srv)
 	addAccount(t, srv.Store, "Grid", "Walker", "secret")
-	s, err := loginTo(t, srv.LoginURI(), "uri:West&240&128&30")
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	s, err := client.Login(ctx, client.Config{
+		LoginURI: srv.LoginURI(), First: "Grid", Last: "Walker", Password: "secret",
+		Start: "uri:West&240&128&30", Logger: quietLogger(), Recorder: &mem,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
+	if err := s.WaitRitual(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.WaitNeighbours(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
