@@ -112,9 +112,10 @@ func (a *agent) cross(pos, vel ritual.Vector3, rot ritual.Quaternion) {
 // stayAtEdge puts back at the region's edge an avatar whose crossing did
 // not happen.
 func (a *agent) stayAtEdge(pos ritual.Vector3) {
-	b := a.r.world.bounds
-	pos.X = min(max(pos.X, 1), b.SizeX-1)
-	pos.Y = min(max(pos.Y, 1), b.SizeY-1)
+	// The sizes only: the frame loop writes bounds.Open.
+	sx, sy := a.r.world.bounds.SizeX, a.r.world.bounds.SizeY
+	pos.X = min(max(pos.X, motion.EdgeMargin), sx-motion.EdgeMargin)
+	pos.Y = min(max(pos.Y, motion.EdgeMargin), sy-motion.EdgeMargin)
 	a.r.world.place(a.av, pos)
 	a.av.crossing.Store(false)
 }
