@@ -2,6 +2,10 @@ package caps_test
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 
 	"ritual"
@@ -44,5 +48,52 @@ func TestHandover(t *testing.T) {
 	}
 	if err := r.EnqueuePrevious(agent, caps.Event{Message: "X"}); !errors.Is(err, caps.ErrUnknownAgent) {
 		t.Errorf("EnqueuePrevious after the revocations: %v", err)
+	}
+}
+
+// TestGrantChild: a child grant at a neighbour serves beside the agent's
+// root grant without replacing it; RevokeRegion of the neighbour ends only
+// the child grant, Revoke ends them all.
+func TestGrantChild(t *testing.T) {
+	r := caps.NewRouter(caps.Config{BaseURL: "http://127.0.0.1:1"})
+	agent, west, east := ritual.NewUUID(), ritual.NewUUID(), ritual.NewUUID()
+	root, err := r.Grant(caps.Agent{ID: agent, RegionID: west})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := r.GrantChild(caps.Agent{ID: agent, RegionID: east})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := func(seed string) bool {
+		u, err := url.Parse(seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest(http.MethodPost, u.Path, strings.NewReader("<llsd><array><string>EventQueueGet</string></array></llsd>")))
+		return w.Code != http.StatusNotFound
+	}
+	if child == root || !served(root) || !served(child) {
+		t.Fatalf("root served %v, child served %v", served(root), served(child))
+	}
+	if err := r.Enqueue(agent, caps.Event{Message: "EnableSimulator"}); err != nil {
+		t.Errorf("the root grant's queue after GrantChild: %v", err)
+	}
+	again, err := r.GrantChild(caps.Agent{ID: agent, RegionID: east})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if served(child) || !served(again) {
+		t.Error("a second child grant for the same region did not replace the first")
+	}
+	r.RevokeRegion(agent, east)
+	if served(again) || !served(root) {
+		t.Errorf("RevokeRegion(east): child served %v, root served %v", served(again), served(root))
+	}
+	c2, _ := r.GrantChild(caps.Agent{ID: agent, RegionID: east})
+	r.Revoke(agent)
+	if served(c2) || served(root) {
+		t.Error("Revoke left a grant serving")
 	}
 }

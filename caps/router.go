@@ -66,6 +66,9 @@ type Router struct {
 	// serving (its event queue carries TeleportFinish) until the agent's
 	// next Grant, Handover or Revoke.
 	previous map[ritual.UUID]*grant
+	// children holds, per agent and region, the grants of the
+	// neighbouring regions the agent is present in as a child.
+	children map[ritual.UUID]map[ritual.UUID]*grant
 	paths    map[string]*capability // token → capability
 	handlers map[string]HandlerFunc // added with Handle
 
@@ -166,12 +169,57 @@ func (r *Router) Handover(a Agent) (seedURL string, err error) {
 	return r.url(g.seed), nil
 }
 
+// GrantChild gives an agent a seed capability at a neighbouring region
+// (a.RegionID) where it is present as a child agent, without touching its
+// other grants. It replaces the agent's earlier child grant for the same
+// region and ends at RevokeRegion for that region or at Revoke.
+func (r *Router) GrantChild(a Agent) (seedURL string, err error) {
+	if r.cfgErr != nil {
+		return "", r.cfgErr
+	}
+	if a.ID.IsZero() {
+		return "", fmt.Errorf("%w: GrantChild: zero agent ID", ErrConfig)
+	}
+	g := &grant{agent: a, caps: make(map[string]string), eq: newQueue(r.cfg.QueueLimit)}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.children == nil {
+		r.children = map[ritual.UUID]map[ritual.UUID]*grant{}
+	}
+	byRegion := r.children[a.ID]
+	if byRegion == nil {
+		byRegion = map[ritual.UUID]*grant{}
+		r.children[a.ID] = byRegion
+	}
+	if old := byRegion[a.RegionID]; old != nil {
+		r.dropPathsLocked(old)
+	}
+	byRegion[a.RegionID] = g
+	g.seed = r.newPathLocked(seedName, g)
+	return r.url(g.seed), nil
+}
+
+// dropChildrenLocked ends the agent's child grants: all of them when
+// region is zero.
+func (r *Router) dropChildrenLocked(agent, region ritual.UUID) {
+	for id, g := range r.children[agent] {
+		if region.IsZero() || id == region {
+			delete(r.children[agent], id)
+			r.dropPathsLocked(g)
+		}
+	}
+	if len(r.children[agent]) == 0 {
+		delete(r.children, agent)
+	}
+}
+
 // RevokeRegion ends the agent's grants made for region (caps.Agent's
 // RegionID): what a region does when an agent that teleported away leaves
 // it, without touching the grant of the region the agent went to.
 func (r *Router) RevokeRegion(agent, region ritual.UUID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.dropChildrenLocked(agent, region)
 	if g := r.previous[agent]; g != nil && g.agent.RegionID == region {
 		r.dropPreviousLocked(agent)
 	}
@@ -208,6 +256,7 @@ func (r *Router) Revoke(agent ritual.UUID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.dropPreviousLocked(agent)
+	r.dropChildrenLocked(agent, ritual.UUID{})
 	if g := r.agents[agent]; g != nil {
 		r.dropLocked(g)
 	}

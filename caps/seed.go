@@ -39,7 +39,7 @@ func (r *Router) serveSeed(w http.ResponseWriter, req *http.Request, g *grant) {
 	out := make(map[string]any, len(names))
 	var granted, denied []string
 	r.mu.Lock()
-	if r.agents[g.agent.ID] != g && r.previous[g.agent.ID] != g { // revoked or replaced while reading
+	if r.agents[g.agent.ID] != g && r.previous[g.agent.ID] != g && r.children[g.agent.ID][g.agent.RegionID] != g { // revoked or replaced while reading
 		r.mu.Unlock()
 		answer(&requestError{http.StatusNotFound, "caps: no such capability"})
 		return

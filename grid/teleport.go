@@ -85,3 +85,39 @@ func (d *directory) Admit(ctx context.Context, h ritual.RegionHandle, c login.Ci
 	}
 	return login.Destination{}, fmt.Errorf("%w: %d,%d", sim.ErrNoSuchRegion, gx, gy)
 }
+
+// AdmitNeighbours implements sim.Neighbourhood for the regions of this
+// process: each region in the eight grid cells around h takes the agent
+// as a child. Regions of other processes are not told (a child there
+// would need the region-to-region hand-off of a login).
+func (d *directory) AdmitNeighbours(ctx context.Context, h ritual.RegionHandle, c login.Circuit) []login.Destination {
+	gx, gy := h.Grid()
+	var out []login.Destination
+	for _, r := range d.list() {
+		rx, ry := r.Handle().Grid()
+		if r.Handle() == h || rx+1 < gx || rx > gx+1 || ry+1 < gy || ry > gy+1 {
+			continue
+		}
+		dest, err := r.AdmitChild(ctx, c)
+		if err != nil {
+			if rt := d.rt.Load(); rt != nil {
+				rt.cfg.Logger.Warn("grid: a neighbour could not take a child agent", "region", r.Info().Name, "err", err)
+			}
+			continue
+		}
+		out = append(out, dest)
+	}
+	return out
+}
+
+// AdmitCrossing implements sim.Neighbourhood: the region of this process
+// with handle h takes an agent walking across its border.
+func (d *directory) AdmitCrossing(ctx context.Context, h ritual.RegionHandle, c login.Circuit, pos, vel ritual.Vector3, rot ritual.Quaternion) (login.Destination, error) {
+	for _, r := range d.list() {
+		if r.Handle() == h {
+			return r.AdmitCrossing(ctx, c, pos, vel, rot)
+		}
+	}
+	gx, gy := h.Grid()
+	return login.Destination{}, fmt.Errorf("%w: %d,%d", sim.ErrNoSuchRegion, gx, gy)
+}

@@ -51,6 +51,12 @@ type agent struct {
 	// arriving is where the agent arrives when it teleports back into
 	// this region while still here as a child (set by Region.Admit).
 	arriving atomic.Pointer[ritual.Vector3]
+	// carried is the motion an agent crossing in from a neighbour keeps
+	// (set by Region.AdmitCrossing).
+	carried atomic.Pointer[crossingMotion]
+	// crossed is set when the agent crossed into a neighbour and is here
+	// as a child.
+	crossed atomic.Bool
 
 	// Owned by run.
 	moved, handshaken, sceneSent, loggedOut bool
@@ -230,6 +236,9 @@ func (a *agent) completeMovement() {
 		// Back from a teleport: the whole ritual again, at the new place.
 		a.position = *p
 		a.away, a.moved, a.handshaken, a.sceneSent = false, false, false, false
+		if a.crossed.Swap(false) {
+			a.joined = false
+		}
 	}
 	if !a.moved && !a.handshakeSent {
 		a.handshake()
@@ -255,9 +264,16 @@ func (a *agent) completeMovement() {
 	a.send(sc.avatarUpdate(a.localID, a.c.Agent, a.c.First, a.c.Last, pos))
 	if !a.joined {
 		a.joined = true
-		a.r.world.join(a.av, a.position)
+		if m := a.carried.Swap(nil); m != nil {
+			a.r.world.joinMoving(a.av, a.position, m.velocity, m.rotation)
+		} else {
+			a.r.world.join(a.av, a.position)
+		}
 		a.sendParcelProperties(parcelSequenceArrival, false)
 		a.deliverOffline()
+		if a.r.cfg.Directory != nil {
+			go a.enableNeighbours()
+		}
 	}
 }
 

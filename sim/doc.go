@@ -76,6 +76,21 @@
 // (the region keeps no landmarks) are answered TeleportFailed with the
 // reason. Every step is traced (trace.RegionChange, server side).
 //
+// Neighbours: when an agent arrives (a root agent), a Directory that is
+// also a Neighbourhood admits it as a child at the regions in the eight
+// grid cells around (Region.AdmitChild: the login's circuit code, a child
+// grant of capabilities through caps.Router.GrantChild that leaves the root
+// grant alone), and the region tells the client of each on the event
+// queue, as OpenSimulator does: EnableSimulator, then
+// EstablishAgentCommunication with the neighbour's seed capability. The
+// child circuit gets the neighbour's handshake, terrain and objects; its
+// avatar is in no world there. The edges towards those neighbours open
+// (motion.Region.Open): an avatar walking past one is handed to the
+// neighbour (Region.AdmitCrossing: the position in the neighbour's
+// coordinates, velocity and rotation kept), the region sends CrossedRegion
+// on the event queue and keeps the agent as a child; if the neighbour
+// refuses, the avatar stays at the edge. Every other edge is a wall.
+//
 // The region counts what it does without locks or allocations on the packet
 // path: Counters (circuits, refusals and closes by reason, logins refused
 // because MaxCircuits was reached), Messages (each message by name, received

@@ -145,6 +145,7 @@ type pendingCircuit struct {
 	login.Circuit
 	used     bool
 	teleport bool // provisioned by Admit
+	child    bool // provisioned by AdmitChild: a neighbour's agent
 }
 
 // Open loads the region named cfg.RegionName from the store, creating it
@@ -400,7 +401,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 		return
 	}
 	pc.used = true
-	circ, teleported := pc.Circuit, pc.teleport
+	circ, teleported, child := pc.Circuit, pc.teleport || pc.child, pc.child
 	r.mu.Unlock()
 
 	t := r.transport.Load()
@@ -429,6 +430,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 	}
 	a := newAgent(r, conn, circ)
 	a.teleported = teleported
+	a.away = child
 	r.mu.Lock()
 	delete(r.pending, code)
 	if old := r.agents[circ.Agent]; old != nil && old != a {
@@ -466,7 +468,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 		r.mu.Unlock()
 		// An agent that teleported away may hold the destination's grant
 		// (a region of this process): only this region's grants go.
-		if !superseded && a.away {
+		if !superseded && (a.away || a.crossed.Load()) {
 			r.cfg.Caps.RevokeRegion(circ.Agent, r.info.ID)
 		} else if !superseded {
 			r.cfg.Caps.Revoke(circ.Agent)

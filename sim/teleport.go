@@ -139,7 +139,7 @@ func (a *agent) teleport(h ritual.RegionHandle, pos, lookAt ritual.Vector3, flag
 	start := time.Now()
 	p := pos
 	a.teleportEvent(trace.TeleportRequest, h, flags, "", &p, start)
-	if !a.joined || a.away {
+	if !a.joined || a.away || a.crossed.Load() {
 		a.teleportFail(h, "The agent is not in this region.", start)
 		return
 	}

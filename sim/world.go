@@ -94,10 +94,13 @@ const (
 // avatar is one agent in the shared world. The input fields are written by
 // the agent's goroutine; the rest belong to the frame loop.
 type avatar struct {
-	a       *agent
-	localID uint32
-	id      ritual.UUID
-	name    string
+	a *agent
+	// crossing is set while the avatar, past an open edge, is being
+	// handed to the neighbour; its body stands still meanwhile.
+	crossing atomic.Bool
+	localID  uint32
+	id       ritual.UUID
+	name     string
 
 	inMu     sync.Mutex
 	in       motion.Input
@@ -213,6 +216,9 @@ type world struct {
 	frameDur time.Duration
 	ground   motion.Ground
 	bounds   motion.Region
+	// open is the edges with a neighbour beyond (motion.Region.Open),
+	// learnt when an agent's neighbours are admitted.
+	open atomic.Uint32
 
 	mu     sync.Mutex
 	joins  []*avatar
@@ -311,6 +317,20 @@ func (w *world) join(av *avatar, pos ritual.Vector3) {
 	w.joins = append(w.joins, av)
 }
 
+// joinMoving adds an avatar that crossed in from a neighbour: at pos,
+// keeping its velocity and rotation.
+func (w *world) joinMoving(av *avatar, pos, vel ritual.Vector3, rot ritual.Quaternion) {
+	w.join(av, pos)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.joins) > 0 && w.joins[len(w.joins)-1] == av {
+		av.body.Velocity = vel
+		if rot != (ritual.Quaternion{}) {
+			av.body.Rotation = rot
+		}
+	}
+}
+
 // placement is an avatar moved at once (a teleport within the region).
 type placement struct {
 	av  *avatar
@@ -393,6 +413,7 @@ func (w *world) stepFor(frameDt time.Duration) {
 		if av.a.conn.Err() != nil {
 			continue // gone before it arrived
 		}
+		av.crossing.Store(false)
 		av.slot = len(w.avatars)
 		av.view = map[uint32]*seen{av.localID: {pos: av.body.Position, rot: av.body.Rotation, at: w.frame}}
 		w.avatars = append(w.avatars, av)
@@ -405,11 +426,19 @@ func (w *world) stepFor(frameDt time.Duration) {
 	w.nAvatars.Store(int64(len(w.avatars)))
 
 	dt := float32(frameDt.Seconds())
+	w.bounds.Open = uint8(w.open.Load())
 	for _, av := range w.avatars {
+		if av.crossing.Load() {
+			continue
+		}
 		av.inMu.Lock()
 		in := av.in
 		av.inMu.Unlock()
 		motion.Step(&av.body, in, w.bounds, dt)
+		if p := av.body.Position; p.X < 0 || p.Y < 0 || p.X >= w.bounds.SizeX || p.Y >= w.bounds.SizeY {
+			av.crossing.Store(true)
+			go av.a.cross(p, av.body.Velocity, av.body.Rotation)
+		}
 	}
 	s := w.publish()
 	for i, av := range w.avatars {

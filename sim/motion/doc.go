@@ -10,5 +10,6 @@
 // interpolated between its samples); one above it falls under gravity and
 // lands; a flying one hovers, climbs and descends, and lands when it
 // descends onto the ground. The region's edge is a wall: an avatar is kept
-// a little inside it and its velocity across it is taken away.
+// a little inside it and its velocity across it is taken away, except at
+// an edge with a neighbour beyond (Region.Open), which it walks past.
 package motion

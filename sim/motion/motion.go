@@ -156,7 +156,19 @@ type Region struct {
 	Ground *Ground
 	SizeX  float32
 	SizeY  float32
+	// Open names the edges with a neighbouring region beyond them
+	// (OpenWest|OpenEast|OpenSouth|OpenNorth): a body walks past an open
+	// edge (its position leaves 0..Size) instead of meeting a wall.
+	Open uint8
 }
+
+// The edges of a Region.Open.
+const (
+	OpenWest uint8 = 1 << iota
+	OpenEast
+	OpenSouth
+	OpenNorth
+)
 
 // Step advances b by dt seconds under in.
 func Step(b *Body, in Input, r Region, dt float32) {
@@ -234,12 +246,12 @@ func Step(b *Body, in Input, r Region, dt float32) {
 	p.Y += b.Velocity.Y * dt
 	p.Z += b.Velocity.Z * dt
 
-	// The region's edge is a wall.
-	if lo, hi := float32(EdgeMargin), r.SizeX-EdgeMargin; p.X < lo || p.X > hi {
+	// The region's edge is a wall, unless a neighbour is beyond it.
+	if lo, hi := float32(EdgeMargin), r.SizeX-EdgeMargin; (p.X < lo && r.Open&OpenWest == 0) || (p.X > hi && r.Open&OpenEast == 0) {
 		p.X = min(max(p.X, lo), hi)
 		b.Velocity.X = 0
 	}
-	if lo, hi := float32(EdgeMargin), r.SizeY-EdgeMargin; p.Y < lo || p.Y > hi {
+	if lo, hi := float32(EdgeMargin), r.SizeY-EdgeMargin; (p.Y < lo && r.Open&OpenSouth == 0) || (p.Y > hi && r.Open&OpenNorth == 0) {
 		p.Y = min(max(p.Y, lo), hi)
 		b.Velocity.Y = 0
 	}

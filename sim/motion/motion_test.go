@@ -182,3 +182,42 @@ func BenchmarkStep(b *testing.B) {
 		}
 	}
 }
+
+// TestOpenEdge: past an edge with a neighbour beyond, a walking body
+// leaves the region with its velocity kept; the other edges stay walls.
+func TestOpenEdge(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		open    uint8
+		heading float64
+		out     func(p ritual.Vector3) bool
+	}{
+		{"east", OpenEast, 0, func(p ritual.Vector3) bool { return p.X >= 256 }},
+		{"west", OpenWest, math.Pi, func(p ritual.Vector3) bool { return p.X < 0 }},
+		{"north", OpenNorth, math.Pi / 2, func(p ritual.Vector3) bool { return p.Y >= 256 }},
+		{"south", OpenSouth, -math.Pi / 2, func(p ritual.Vector3) bool { return p.Y < 0 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := flat(22)
+			r.Open = tc.open
+			start := ritual.Vector3{X: 128, Y: 128, Z: 22 + HalfHeight}
+			b := &Body{Position: start}
+			in := Input{Controls: AtPos, BodyRotation: Heading(tc.heading), AlwaysRun: true}
+			for i := 0; i < 400 && !tc.out(b.Position); i++ {
+				Step(b, in, r, 0.1)
+			}
+			if !tc.out(b.Position) || b.Velocity == (ritual.Vector3{}) {
+				t.Fatalf("at %v vel %v: did not walk out through the open %s edge", b.Position, b.Velocity, tc.name)
+			}
+			// Every other edge is a wall.
+			r.Open = (OpenWest | OpenEast | OpenSouth | OpenNorth) &^ tc.open
+			b = &Body{Position: start}
+			for i := 0; i < 400; i++ {
+				Step(b, in, r, 0.1)
+			}
+			if tc.out(b.Position) || b.Position.X < 0 || b.Position.Y < 0 || b.Position.X >= 256 || b.Position.Y >= 256 {
+				t.Fatalf("at %v: walked through the closed %s edge", b.Position, tc.name)
+			}
+		})
+	}
+}

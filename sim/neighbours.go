@@ -1,0 +1,227 @@
+package sim
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"time"
+
+	"ritual"
+	"ritual/caps"
+	"ritual/login"
+	"ritual/sim/motion"
+	"ritual/trace"
+)
+
+// Neighbourhood is what a Directory that knows the grid's layout adds:
+// the regions next to a region (the eight grid cells around it), each
+// taking an arriving agent as a child.
+type Neighbourhood interface {
+	// AdmitNeighbours provisions the agent's circuit (its code and session
+	// are the login's) as a child at every region next to h, and returns
+	// where each one is. A neighbour that cannot take the agent is left
+	// out (and logged by the implementation).
+	AdmitNeighbours(ctx context.Context, h ritual.RegionHandle, c login.Circuit) []login.Destination
+	// AdmitCrossing hands an agent walking across a border to the region
+	// with handle h: it arrives at pos (h's coordinates) keeping vel and
+	// rot. An unknown handle is ErrNoSuchRegion.
+	AdmitCrossing(ctx context.Context, h ritual.RegionHandle, c login.Circuit, pos, vel ritual.Vector3, rot ritual.Quaternion) (login.Destination, error)
+}
+
+// crossingMotion is what an avatar crossing a border keeps.
+type crossingMotion struct {
+	velocity ritual.Vector3
+	rotation ritual.Quaternion
+}
+
+// AdmitCrossing takes an agent walking in from a neighbour, as Admit takes
+// a teleporting one, keeping its velocity and rotation.
+func (r *Region) AdmitCrossing(ctx context.Context, c login.Circuit, pos, vel ritual.Vector3, rot ritual.Quaternion) (login.Destination, error) {
+	d, err := r.Admit(ctx, c, pos, ritual.Vector3{X: 1})
+	if err != nil {
+		return d, err
+	}
+	r.mu.Lock()
+	a := r.agents[c.Agent]
+	r.mu.Unlock()
+	if a != nil {
+		a.carried.Store(&crossingMotion{velocity: vel, rotation: rot})
+	}
+	return d, nil
+}
+
+// regionSide is the side of the regions of a grid, in metres: handles
+// name the grid's cells of this size.
+const regionSide = 256
+
+// cross hands an avatar that walked past an open edge (pos is outside the
+// region) to the neighbour beyond: the neighbour makes the agent a root
+// agent at the translated position with its velocity kept, this region
+// sends CrossedRegion on the event queue and keeps the agent as a child.
+// When the neighbour cannot take it the avatar stays, at the edge.
+func (a *agent) cross(pos, vel ritual.Vector3, rot ritual.Quaternion) {
+	start := time.Now()
+	w := a.r.world
+	mx, my := a.r.handle.Meters()
+	gx := int64(mx) + int64(math.Floor(float64(pos.X)))
+	gy := int64(my) + int64(math.Floor(float64(pos.Y)))
+	nb, ok := a.r.cfg.Directory.(Neighbourhood)
+	if !ok || gx < 0 || gy < 0 {
+		a.stayAtEdge(pos)
+		return
+	}
+	h := ritual.HandleFromGrid(uint32(gx/regionSide), uint32(gy/regionSide))
+	ox, oy := h.Meters()
+	to := ritual.Vector3{X: pos.X - float32(int64(ox)-int64(mx)), Y: pos.Y - float32(int64(oy)-int64(my)), Z: pos.Z}
+	ctx, cancel := context.WithTimeout(context.Background(), teleportWait)
+	defer cancel()
+	c := a.c
+	c.Expiry = time.Now().Add(a.r.cfg.CircuitTTL)
+	d, err := nb.AdmitCrossing(ctx, h, c, to, vel, rot)
+	if err != nil {
+		a.r.cfg.Logger.Debug("sim: a crossing was refused", "agent", a.c.Agent, "err", err)
+		a.stayAtEdge(pos)
+		return
+	}
+	ip := d.SimIP.Unmap().As4()
+	ev := caps.Event{Message: "CrossedRegion", Body: map[string]any{
+		"AgentData": []any{map[string]any{"AgentID": a.c.Agent, "SessionID": a.c.Session}},
+		"Info":      []any{map[string]any{"Position": d.Position, "LookAt": ritual.Vector3{X: 1}}},
+		"RegionData": []any{map[string]any{
+			"RegionHandle":   binary.BigEndian.AppendUint64(nil, uint64(d.Handle)),
+			"SeedCapability": d.SeedCapability,
+			"SimIP":          ip[:],
+			"SimPort":        int(d.SimPort),
+			"RegionSizeX":    be32(d.SizeX),
+			"RegionSizeY":    be32(d.SizeY),
+		}},
+	}}
+	if err := a.r.cfg.Caps.EnqueuePrevious(a.c.Agent, ev); err != nil {
+		a.r.cfg.Logger.Warn("sim: the event queue could not take CrossedRegion", "agent", a.c.Agent, "err", err)
+		a.stayAtEdge(pos)
+		return
+	}
+	a.crossed.Store(true)
+	w.leave(a.av)
+	a.teleportEvent(trace.CrossStart, d.Handle, 0, d.RegionName, &d.Position, start)
+}
+
+// stayAtEdge puts back at the region's edge an avatar whose crossing did
+// not happen.
+func (a *agent) stayAtEdge(pos ritual.Vector3) {
+	// The sizes only: the frame loop writes bounds.Open.
+	sx, sy := a.r.world.bounds.SizeX, a.r.world.bounds.SizeY
+	pos.X = min(max(pos.X, motion.EdgeMargin), sx-motion.EdgeMargin)
+	pos.Y = min(max(pos.Y, motion.EdgeMargin), sy-motion.EdgeMargin)
+	a.r.world.place(a.av, pos)
+	a.av.crossing.Store(false)
+}
+
+// AdmitChild provisions the circuit of an agent present in a neighbouring
+// region: its circuit opens here (handshake, terrain, objects) but its
+// avatar stays out of this region's world. Its capabilities are a child
+// grant (caps.Router.GrantChild) that leaves the agent's root grant alone.
+func (r *Region) AdmitChild(ctx context.Context, c login.Circuit) (login.Destination, error) {
+	if c.Code == 0 {
+		return login.Destination{}, errors.New("sim: circuit code 0 is not valid")
+	}
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		return login.Destination{}, ErrClosing
+	}
+	if a := r.agents[c.Agent]; a == nil || a.conn.Err() != nil {
+		for code, p := range r.pending {
+			if p.Agent == c.Agent || time.Now().After(p.Expiry) {
+				delete(r.pending, code)
+			}
+		}
+		if len(r.pending)+len(r.agents) >= r.cfg.MaxCircuits {
+			r.mu.Unlock()
+			r.counts.full.Add(1)
+			return login.Destination{}, fmt.Errorf("%w: %d circuits", login.ErrRegionFull, r.cfg.MaxCircuits)
+		}
+		if c.Expiry.IsZero() {
+			c.Expiry = time.Now().Add(r.cfg.CircuitTTL)
+		}
+		r.pending[c.Code] = &pendingCircuit{Circuit: c, child: true}
+	}
+	r.mu.Unlock()
+	seed, err := r.cfg.Caps.GrantChild(caps.Agent{
+		ID: c.Agent, Session: c.Session, First: c.First, Last: c.Last,
+		RegionID: r.info.ID, RegionName: r.info.Name,
+	})
+	if err != nil {
+		r.mu.Lock()
+		if p := r.pending[c.Code]; p != nil && p.Agent == c.Agent && p.child {
+			delete(r.pending, c.Code)
+		}
+		r.mu.Unlock()
+		return login.Destination{}, fmt.Errorf("sim: granting a child's capabilities: %w", err)
+	}
+	return login.Destination{
+		RegionName: r.info.Name, RegionID: r.info.ID,
+		SimIP: r.cfg.SimIP, SimPort: uint16(r.simPort.Load()), Handle: r.handle,
+		SizeX: r.info.SizeX, SizeY: r.info.SizeY,
+		SeedCapability: seed,
+	}, nil
+}
+
+// enableNeighbours tells the client of each neighbouring region, as
+// OpenSimulator does on the event queue: EnableSimulator (the region's
+// handle, address and size), then EstablishAgentCommunication with the
+// neighbour's seed capability. It runs on its own goroutine: the agent's
+// messages keep flowing while the neighbours provision the child.
+func (a *agent) enableNeighbours() {
+	nb, ok := a.r.cfg.Directory.(Neighbourhood)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), teleportWait)
+	defer cancel()
+	c := a.c
+	c.Expiry = time.Now().Add(a.r.cfg.CircuitTTL)
+	var open uint8
+	rx, ry := a.r.handle.Grid()
+	for _, d := range nb.AdmitNeighbours(ctx, a.r.handle, c) {
+		switch dx, dy := d.Handle.Grid(); {
+		case dy == ry && dx == rx+1:
+			open |= motion.OpenEast
+		case dy == ry && dx+1 == rx:
+			open |= motion.OpenWest
+		case dx == rx && dy == ry+1:
+			open |= motion.OpenNorth
+		case dx == rx && dy+1 == ry:
+			open |= motion.OpenSouth
+		}
+		ip := d.SimIP.Unmap().As4()
+		enable := caps.Event{Message: "EnableSimulator", Body: map[string]any{"SimulatorInfo": []any{map[string]any{
+			"Handle":      binary.BigEndian.AppendUint64(nil, uint64(d.Handle)),
+			"IP":          ip[:],
+			"Port":        int(d.SimPort),
+			"RegionSizeX": be32(d.SizeX),
+			"RegionSizeY": be32(d.SizeY),
+		}}}}
+		establish := caps.Event{Message: "EstablishAgentCommunication", Body: map[string]any{
+			"agent-id":        a.c.Agent,
+			"sim-ip-and-port": netip.AddrPortFrom(netip.AddrFrom4(ip), d.SimPort).String(),
+			"seed-capability": d.SeedCapability,
+		}}
+		for _, ev := range []caps.Event{enable, establish} {
+			if err := a.r.cfg.Caps.Enqueue(a.c.Agent, ev); err != nil {
+				a.r.cfg.Logger.Warn("sim: telling the client of a neighbour", "neighbour", d.RegionName, "event", ev.Message, "err", err)
+			}
+		}
+		if a.r.cfg.Recorder != nil {
+			trace.Emit(a.r.cfg.Recorder, &trace.RegionChange{
+				Header: trace.Header{Side: trace.Server, Layer: trace.EQ, From: trace.EndRegion, To: trace.EndClient},
+				Kind:   trace.ChildOpen, Region: d.RegionName, Handle: uint64(d.Handle),
+				Remote: netip.AddrPortFrom(netip.AddrFrom4(ip), d.SimPort).String(),
+			})
+		}
+	}
+	a.r.world.open.Or(uint32(open))
+}
