@@ -516,14 +516,25 @@ func (d *diagram) layout(opt Options) layout {
 			}
 		}
 	}
-	var others []string
+	// Two ends may share an identifier (names that differ only in
+	// characters an identifier cannot hold): they are taken in a fixed
+	// order, so the same events always draw the same diagram.
+	var all, others []string
 	for end := range used {
+		all = append(all, end)
+	}
+	slices.SortFunc(all, func(a, b string) int {
+		if c := strings.Compare(participantID(a), participantID(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	for _, end := range all {
 		if id := participantID(end); !seenID[id] && end != "*" {
 			seenID[id] = true
 			others = append(others, end)
 		}
 	}
-	slices.SortFunc(others, func(a, b string) int { return strings.Compare(participantID(a), participantID(b)) })
 	for _, end := range others {
 		id := participantID(end)
 		ids = append(ids, id)
