@@ -153,3 +153,19 @@ func checkText(what, s string, min, max int, lines bool) error {
 	}
 	return nil
 }
+
+// Validate checks an offline message before it is saved: a recipient, and
+// text, sender name and bucket within their bounds.
+func (m *OfflineMessage) Validate() error {
+	switch {
+	case m.To.IsZero():
+		return errorf("no recipient")
+	case len(m.Text) > MaxMessageText:
+		return errorf("text of %d bytes", len(m.Text))
+	case len(m.FromName) > MaxMessageName:
+		return errorf("sender name of %d bytes", len(m.FromName))
+	case len(m.Bucket) > MaxMessageBucket:
+		return errorf("bucket of %d bytes", len(m.Bucket))
+	}
+	return nil
+}

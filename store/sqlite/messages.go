@@ -14,15 +14,8 @@ type messages struct{ s *Store }
 
 // Save implements store.OfflineMessages.
 func (x *messages) Save(ctx context.Context, m *store.OfflineMessage) error {
-	switch {
-	case m.To.IsZero():
-		return fmt.Errorf("sqlite: save message: %w: no recipient", store.ErrInvalid)
-	case len(m.Text) > store.MaxMessageText:
-		return fmt.Errorf("sqlite: save message: %w: text of %d bytes", store.ErrInvalid, len(m.Text))
-	case len(m.FromName) > store.MaxMessageName:
-		return fmt.Errorf("sqlite: save message: %w: sender name of %d bytes", store.ErrInvalid, len(m.FromName))
-	case len(m.Bucket) > store.MaxMessageBucket:
-		return fmt.Errorf("sqlite: save message: %w: bucket of %d bytes", store.ErrInvalid, len(m.Bucket))
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("sqlite: save message: %w", err)
 	}
 	if m.ID.IsZero() {
 		m.ID = ritual.NewUUID()
