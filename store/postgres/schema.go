@@ -151,4 +151,20 @@ CREATE TABLE offline_messages (
 );
 CREATE INDEX offline_messages_recipient ON offline_messages (recipient, seq);
 `,
+	// 4: the grid's secret, agent presence.
+	`
+CREATE TABLE grid_secret (
+	id      integer     NOT NULL PRIMARY KEY CHECK (id = 1),
+	secret  bytea       NOT NULL CHECK (length(secret) = 32),
+	created timestamptz NOT NULL
+);
+
+CREATE TABLE agent_presence (
+	agent   uuid        NOT NULL PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+	session uuid        NOT NULL,
+	region  uuid        NOT NULL REFERENCES regions (id) ON DELETE CASCADE,
+	updated timestamptz NOT NULL
+);
+CREATE INDEX agent_presence_region ON agent_presence (region);
+`,
 }
