@@ -228,6 +228,25 @@ func (r *Router) RevokeRegion(agent, region ritual.UUID) {
 	}
 }
 
+// Reinstate undoes a Handover that did not end in the agent's arrival:
+// when the grant the Handover replaced is region's (caps.Agent's
+// RegionID), it is the agent's grant again and the grant made by the
+// Handover ends. It reports whether it did.
+func (r *Router) Reinstate(agent, region ritual.UUID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	g := r.previous[agent]
+	if g == nil || g.agent.RegionID != region {
+		return false
+	}
+	delete(r.previous, agent)
+	if cur := r.agents[agent]; cur != nil {
+		r.dropPathsLocked(cur)
+	}
+	r.agents[agent] = g
+	return true
+}
+
 // dropPreviousLocked ends the grant a Handover replaced, if any.
 func (r *Router) dropPreviousLocked(agent ritual.UUID) {
 	if g := r.previous[agent]; g != nil {

@@ -15,6 +15,7 @@ import (
 
 	"ritual/caps"
 	"ritual/circuit"
+	"ritual/grid/peer"
 	"ritual/internal/connlimit"
 	"ritual/login"
 	"ritual/metrics"
@@ -64,8 +65,14 @@ type Config struct {
 	// twice Heartbeat). They apply when the store is a store.GridStore.
 	Heartbeat, HeartbeatTimeout time.Duration
 	// HandOffTimeout bounds the wait for a region in another process to
-	// answer a login's circuit (default 5 s).
+	// answer a login's circuit, and each call to a region of another
+	// process (default 5 s).
 	HandOffTimeout time.Duration
+	// ReleaseTimeout is how long a region keeps as a root agent an agent
+	// that teleported or crossed away, waiting for the destination to
+	// confirm its arrival; without it the agent is put back and told
+	// (default sim.DefaultReleaseWait).
+	ReleaseTimeout time.Duration
 	// EQTimeout is how long an idle event-queue poll is held before the
 	// 502 answer (default 50 s).
 	EQTimeout time.Duration
@@ -289,7 +296,20 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return fail(err)
 	}
 	var addrs []netip.AddrPort
-	dir := &directory{}
+	dir := &directory{cfg: cfg}
+	// Regions of other processes are reached through the region-to-region
+	// API, signed with the grid's secret; without a secret in the store
+	// there is no API.
+	var secret []byte
+	if gs, ok := s.Store.(store.GridStore); ok {
+		if secret, err = gs.Secret(ctx); err != nil {
+			return fail(fmt.Errorf("grid: reading the grid's secret: %w", err))
+		}
+		if dir.peer, err = peer.NewClient(secret); err != nil {
+			return fail(fmt.Errorf("grid: the grid's secret: %w", err))
+		}
+		dir.gs = gs
+	}
 	for i, spec := range specs {
 		ip, port := regionIP, regionPort
 		if i > 0 {
@@ -314,6 +334,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			Circuit:     cfg.Circuit,
 			MaxCircuits: cfg.MaxCircuits,
 			Directory:   dir,
+			ReleaseWait: cfg.ReleaseTimeout,
 			Recorder:    rec,
 			Logger:      cfg.Logger,
 		})
@@ -324,6 +345,14 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		addrs = append(addrs, netip.AddrPortFrom(ip, port))
 	}
 	dir.set(s.Regions)
+	var api http.Handler = http.HandlerFunc(noRegionAPI)
+	if secret != nil {
+		ra, err := newRegionAPI(secret, s.Regions, cfg.Logger)
+		if err != nil {
+			return fail(fmt.Errorf("grid: the grid's secret: %w", err))
+		}
+		api = ra
+	}
 	if len(s.Regions) > 0 {
 		s.Region = s.Regions[0]
 	}
@@ -352,6 +381,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/CAPS/", s.Caps)
+	mux.Handle(peer.PathPrefix, api)
 	if !cfg.NoMetrics {
 		reg, err := metrics.NewRegistry(collector{s}, s.phases)
 		if err != nil {

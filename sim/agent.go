@@ -57,6 +57,14 @@ type agent struct {
 	// crossed is set when the agent crossed into a neighbour and is here
 	// as a child.
 	crossed atomic.Bool
+	// departing is set while the agent, told where to go (TeleportFinish,
+	// CrossedRegion), waits for the destination to release it.
+	departing atomic.Pointer[departure]
+	// origin is the handle of the region the agent is arriving from, to
+	// release once it completes its movement here (0: none).
+	origin atomic.Uint64
+	// ctl carries work for the agent's goroutine from others (post).
+	ctl chan func()
 
 	// Owned by run.
 	moved, handshaken, sceneSent, loggedOut bool
@@ -73,6 +81,7 @@ func newAgent(r *Region, conn *circuit.Conn, c login.Circuit) *agent {
 		r: r, conn: conn, c: c,
 		localID:  firstAvatarLocalID + avatarLocalIDs.Add(1),
 		position: r.scene.arrival(c.Start, r.info.Name),
+		ctl:      make(chan func(), 4),
 	}
 	a.av = newAvatar(a)
 	return a
@@ -80,9 +89,18 @@ func newAgent(r *Region, conn *circuit.Conn, c login.Circuit) *agent {
 
 // run handles the agent's messages until its circuit closes.
 func (a *agent) run() {
-	for in := range a.conn.Inbox() {
-		a.r.counts.countIn(in.Message)
-		a.handle(in.Message)
+	inbox := a.conn.Inbox()
+	for {
+		select {
+		case in, ok := <-inbox:
+			if !ok {
+				return
+			}
+			a.r.counts.countIn(in.Message)
+			a.handle(in.Message)
+		case f := <-a.ctl:
+			f()
+		}
 	}
 }
 
@@ -234,6 +252,11 @@ func (a *agent) completeMovement() {
 	sc := a.r.scene
 	if p := a.arriving.Swap(nil); p != nil {
 		// Back from a teleport: the whole ritual again, at the new place.
+		// Still on its way out (the region it went to never confirmed
+		// it): that departure is over.
+		if d := a.departing.Swap(nil); d != nil {
+			a.released(d)
+		}
 		a.position = *p
 		a.away, a.moved, a.handshaken, a.sceneSent = false, false, false, false
 		if a.crossed.Swap(false) {
@@ -255,6 +278,9 @@ func (a *agent) completeMovement() {
 	}
 	amc.SimData.ChannelVersion = cstr(a.r.cfg.ChannelVersion)
 	a.send(amc)
+	if from := a.origin.Swap(0); from != 0 {
+		go a.releaseOrigin(ritual.RegionHandle(from))
+	}
 	pos := a.position
 	if a.joined {
 		if p, ok := a.r.world.position(a.av); ok {

@@ -64,7 +64,6 @@ const regionSide = 256
 // When the neighbour cannot take it the avatar stays, at the edge.
 func (a *agent) cross(pos, vel ritual.Vector3, rot ritual.Quaternion) {
 	start := time.Now()
-	w := a.r.world
 	mx, my := a.r.handle.Meters()
 	gx := int64(mx) + int64(math.Floor(float64(pos.X)))
 	gy := int64(my) + int64(math.Floor(float64(pos.Y)))
@@ -76,14 +75,25 @@ func (a *agent) cross(pos, vel ritual.Vector3, rot ritual.Quaternion) {
 	h := ritual.HandleFromGrid(uint32(gx/regionSide), uint32(gy/regionSide))
 	ox, oy := h.Meters()
 	to := ritual.Vector3{X: pos.X - float32(int64(ox)-int64(mx)), Y: pos.Y - float32(int64(oy)-int64(my)), Z: pos.Z}
-	ctx, cancel := context.WithTimeout(context.Background(), teleportWait)
+	ctx, cancel := context.WithTimeout(WithOrigin(context.Background(), a.r.handle), teleportWait)
 	defer cancel()
 	c := a.c
 	c.Expiry = time.Now().Add(a.r.cfg.CircuitTTL)
 	d, err := nb.AdmitCrossing(ctx, h, c, to, vel, rot)
 	if err != nil {
 		a.r.cfg.Logger.Debug("sim: a crossing was refused", "agent", a.c.Agent, "err", err)
+		// The edge towards that neighbour closes (it opens again when a
+		// neighbour takes an arriving agent as a child): the avatar is
+		// not sent at it again and again.
+		a.r.world.open.And(^uint32(a.edgeTowards(h)))
+		gx, gy := h.Grid()
+		reason := fmt.Sprintf("The region at %d,%d cannot take you: %v. You stay at the edge of %s.", gx, gy, err, a.r.info.Name)
+		if errors.Is(err, ErrNoSuchRegion) {
+			reason = fmt.Sprintf("There is no region at %d,%d to cross into. You stay at the edge of %s.", gx, gy, a.r.info.Name)
+		}
 		a.stayAtEdge(pos)
+		a.alert(reason)
+		a.teleportEvent(trace.CrossFailed, h, 0, reason, nil, start)
 		return
 	}
 	ip := d.SimIP.Unmap().As4()
@@ -105,8 +115,27 @@ func (a *agent) cross(pos, vel ritual.Vector3, rot ritual.Quaternion) {
 		return
 	}
 	a.crossed.Store(true)
-	w.leave(a.av)
+	// The avatar stays in this world, held at the edge, until the
+	// neighbour confirms the arrival (or is put back, see depart).
+	a.depart(&departure{kind: trace.CrossStart, to: d.Handle, name: d.RegionName, edge: pos, start: start})
 	a.teleportEvent(trace.CrossStart, d.Handle, 0, d.RegionName, &d.Position, start)
+}
+
+// edgeTowards is the edge of this region (motion.Open*) facing the region
+// with handle h, or 0 when h is not beside it.
+func (a *agent) edgeTowards(h ritual.RegionHandle) uint8 {
+	rx, ry := a.r.handle.Grid()
+	switch dx, dy := h.Grid(); {
+	case dy == ry && dx == rx+1:
+		return motion.OpenEast
+	case dy == ry && dx+1 == rx:
+		return motion.OpenWest
+	case dx == rx && dy == ry+1:
+		return motion.OpenNorth
+	case dx == rx && dy+1 == ry:
+		return motion.OpenSouth
+	}
+	return 0
 }
 
 // stayAtEdge puts back at the region's edge an avatar whose crossing did
@@ -185,18 +214,8 @@ func (a *agent) enableNeighbours() {
 	c := a.c
 	c.Expiry = time.Now().Add(a.r.cfg.CircuitTTL)
 	var open uint8
-	rx, ry := a.r.handle.Grid()
 	for _, d := range nb.AdmitNeighbours(ctx, a.r.handle, c) {
-		switch dx, dy := d.Handle.Grid(); {
-		case dy == ry && dx == rx+1:
-			open |= motion.OpenEast
-		case dy == ry && dx+1 == rx:
-			open |= motion.OpenWest
-		case dx == rx && dy == ry+1:
-			open |= motion.OpenNorth
-		case dx == rx && dy+1 == ry:
-			open |= motion.OpenSouth
-		}
+		open |= a.edgeTowards(d.Handle)
 		ip := d.SimIP.Unmap().As4()
 		enable := caps.Event{Message: "EnableSimulator", Body: map[string]any{"SimulatorInfo": []any{map[string]any{
 			"Handle":      binary.BigEndian.AppendUint64(nil, uint64(d.Handle)),

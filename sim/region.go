@@ -58,6 +58,11 @@ type Config struct {
 	// Directory is the rest of the grid, for map searches and teleports
 	// (nil: this region alone).
 	Directory Directory
+	// ReleaseWait is how long an agent that teleported or crossed away
+	// stays a root agent here, waiting for the destination to confirm its
+	// arrival (a Directory that is a Releaser); without it the agent is
+	// put back and told (default DefaultReleaseWait).
+	ReleaseWait time.Duration
 
 	Recorder trace.Recorder
 	Logger   *slog.Logger
@@ -90,6 +95,9 @@ func (c *Config) fill() error {
 	}
 	if c.FrameRate <= 0 {
 		c.FrameRate = DefaultFrameRate
+	}
+	if c.ReleaseWait <= 0 {
+		c.ReleaseWait = DefaultReleaseWait
 	}
 	return nil
 }
@@ -144,8 +152,9 @@ type Region struct {
 type pendingCircuit struct {
 	login.Circuit
 	used     bool
-	teleport bool // provisioned by Admit
-	child    bool // provisioned by AdmitChild: a neighbour's agent
+	teleport bool                // provisioned by Admit
+	child    bool                // provisioned by AdmitChild: a neighbour's agent
+	origin   ritual.RegionHandle // the region a teleport or crossing comes from
 }
 
 // Open loads the region named cfg.RegionName from the store, creating it
@@ -401,7 +410,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 		return
 	}
 	pc.used = true
-	circ, teleported, child := pc.Circuit, pc.teleport || pc.child, pc.child
+	circ, teleported, child, origin := pc.Circuit, pc.teleport || pc.child, pc.child, pc.origin
 	r.mu.Unlock()
 
 	t := r.transport.Load()
@@ -431,6 +440,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 	a := newAgent(r, conn, circ)
 	a.teleported = teleported
 	a.away = child
+	a.origin.Store(uint64(origin))
 	r.mu.Lock()
 	delete(r.pending, code)
 	if old := r.agents[circ.Agent]; old != nil && old != a {

@@ -60,6 +60,7 @@ func (r *Region) Admit(ctx context.Context, c login.Circuit, pos, lookAt ritual.
 	}
 	if a := r.agents[c.Agent]; a != nil && a.conn.Err() == nil && a.c.Code == c.Code && a.c.Session == c.Session {
 		p := arrival
+		a.origin.Store(uint64(Origin(ctx)))
 		a.arriving.Store(&p)
 	} else {
 		// A child left by an earlier session of the agent (one that
@@ -84,7 +85,7 @@ func (r *Region) Admit(ctx context.Context, c login.Circuit, pos, lookAt ritual.
 		if c.Expiry.IsZero() {
 			c.Expiry = time.Now().Add(r.cfg.CircuitTTL)
 		}
-		r.pending[c.Code] = &pendingCircuit{Circuit: c, teleport: true}
+		r.pending[c.Code] = &pendingCircuit{Circuit: c, teleport: true, origin: Origin(ctx)}
 	}
 	r.mu.Unlock()
 	seed, err := r.cfg.Caps.Handover(caps.Agent{
@@ -143,6 +144,10 @@ func (a *agent) teleport(h ritual.RegionHandle, pos, lookAt ritual.Vector3, flag
 		a.teleportFail(h, "The agent is not in this region.", start)
 		return
 	}
+	if a.departing.Load() != nil {
+		a.teleportFail(h, "The agent is already on its way to another region.", start)
+		return
+	}
 	if lookAt == (ritual.Vector3{}) {
 		lookAt = ritual.Vector3{X: 1}
 	}
@@ -166,7 +171,7 @@ func (a *agent) teleport(h ritual.RegionHandle, pos, lookAt ritual.Vector3, flag
 	a.teleportEvent(trace.TeleportStart, h, flags, "", nil, start)
 	a.send(&msg.TeleportProgress{AgentData: msg.TeleportProgressAgentData{AgentID: a.c.Agent},
 		Info: msg.TeleportProgressInfo{TeleportFlags: flags, Message: cstr("contacting destination")}})
-	ctx, cancel := context.WithTimeout(context.Background(), teleportWait)
+	ctx, cancel := context.WithTimeout(WithOrigin(context.Background(), a.r.handle), teleportWait)
 	defer cancel()
 	c := a.c
 	c.Expiry = time.Now().Add(a.r.cfg.CircuitTTL)
@@ -199,11 +204,11 @@ func (a *agent) teleport(h ritual.RegionHandle, pos, lookAt ritual.Vector3, flag
 		a.teleportFail(h, "The event queue could not take TeleportFinish: "+err.Error(), start)
 		return
 	}
-	// The agent goes: its avatar leaves this region's world; its circuit
-	// stays as a child's.
-	a.away = true
-	a.r.world.leave(a.av)
-	a.joined = false
+	// The agent goes once the destination confirms its arrival: then its
+	// avatar leaves this region's world and its circuit stays as a
+	// child's. Until then it is still here, and is put back if no
+	// confirmation comes (Config.ReleaseWait).
+	a.depart(&departure{kind: trace.TeleportFinish, to: dest.Handle, name: dest.RegionName, start: start})
 	a.teleportEvent(trace.TeleportFinish, dest.Handle, flags, strings.TrimSpace(dest.RegionName), &dest.Position, start)
 }
 
