@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"ritual"
 	"ritual/protocol/msg"
@@ -140,7 +141,21 @@ func (a *agent) restore(d *departure) {
 
 // alert sends the agent an AlertMessage.
 func (a *agent) alert(text string) {
-	a.send(&msg.AlertMessage{AlertData: msg.AlertMessageAlertData{Message: cstr(text)}})
+	a.send(&msg.AlertMessage{AlertData: msg.AlertMessageAlertData{Message: cstr1(text)}})
+}
+
+// cstr1 is s as a NUL-terminated field of at most 255 bytes (a Variable 1
+// field), cut on a UTF-8 boundary with an ellipsis when longer.
+func cstr1(s string) []byte {
+	const max = 254
+	if len(s) <= max {
+		return cstr(s)
+	}
+	cut := max - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return cstr(s[:cut] + "…")
 }
 
 // releaseOrigin confirms the agent's arrival to the region it came from.

@@ -124,8 +124,8 @@ func (a *agent) teleportEvent(kind string, h ritual.RegionHandle, flags uint32, 
 // teleportFail answers TeleportFailed with reason.
 func (a *agent) teleportFail(h ritual.RegionHandle, reason string, start time.Time) {
 	a.send(&msg.TeleportFailed{
-		Info:      msg.TeleportFailedInfo{AgentID: a.c.Agent, Reason: cstr(reason)},
-		AlertInfo: []msg.TeleportFailedAlertInfo{{Message: cstr(reason), ExtraParams: cstr("")}},
+		Info:      msg.TeleportFailedInfo{AgentID: a.c.Agent, Reason: cstr1(reason)},
+		AlertInfo: []msg.TeleportFailedAlertInfo{{Message: cstr1(reason), ExtraParams: cstr("")}},
 	})
 	a.teleportEvent(trace.TeleportFailed, h, 0, reason, nil, start)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -109,6 +110,9 @@ func (c *Client) Call(ctx context.Context, base string, region ritual.UUID, op s
 	hr.Header.Set(Header, c.Signer.Sign(http.MethodPost, path, body))
 	res, err := c.HTTP.Do(hr)
 	if err != nil {
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err // the URL is said once, as base
+		}
 		return fmt.Errorf("peer: %s at %s: %w", op, base, err)
 	}
 	defer res.Body.Close()
