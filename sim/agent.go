@@ -207,7 +207,16 @@ func (a *agent) handle(m msg.Message) {
 		if !a.owns(m.Info.AgentID, m.Info.SessionID) {
 			return
 		}
-		a.teleportFail(0, "Teleports by landmark are not supported by this region (it keeps no landmarks); teleport to a location instead.", time.Now())
+		if m.Info.LandmarkID.IsZero() {
+			a.teleportHome()
+			return
+		}
+		a.teleportFail(0, "This grid keeps no landmarks: teleport to a location, or home.", time.Now())
+	case *msg.SetStartLocationRequest:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.setHome(m)
 	case *msg.ParcelPropertiesRequest:
 		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
 			return
