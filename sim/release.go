@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"ritual"
-	"ritual/protocol/msg"
 	"ritual/trace"
 )
 
@@ -137,11 +136,6 @@ func (a *agent) restore(d *departure) {
 	a.r.cfg.Logger.Warn("sim: an agent's destination never confirmed its arrival; the agent stays", "agent", a.c.Agent, "destination", name, "wait", wait)
 	a.alert(text)
 	a.teleportEvent(kind, d.to, 0, text, nil, d.start)
-}
-
-// alert sends the agent an AlertMessage.
-func (a *agent) alert(text string) {
-	a.send(&msg.AlertMessage{AlertData: msg.AlertMessageAlertData{Message: cstr1(text)}})
 }
 
 // cstr1 is s as a NUL-terminated field of at most 255 bytes (a Variable 1

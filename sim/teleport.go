@@ -134,8 +134,11 @@ func (a *agent) teleportFail(h ritual.RegionHandle, reason string, start time.Ti
 // TeleportStart then TeleportLocal with the avatar moved (as OpenSimulator
 // does); to another region of the grid, TeleportStart, TeleportProgress,
 // the circuit provisioned at the destination and TeleportFinish on the
-// event queue. The agent stays here as a child: its circuit stays open,
-// its avatar leaves the shared world.
+// event queue. The agent stays here as a root agent until the destination
+// confirms its arrival (Region.Release, through the Directory's Releaser);
+// then it stays as a child: its circuit stays open, its avatar leaves the
+// shared world. Without a confirmation within Config.ReleaseWait it is put
+// back and told (AlertMessage).
 func (a *agent) teleport(h ritual.RegionHandle, pos, lookAt ritual.Vector3, flags uint32) {
 	start := time.Now()
 	p := pos
