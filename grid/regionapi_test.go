@@ -16,6 +16,7 @@ import (
 	"ritual/client"
 	"ritual/grid"
 	"ritual/grid/peer"
+	"ritual/internal/pgtest"
 	"ritual/store"
 	"ritual/store/sqlite"
 	"ritual/trace"
@@ -49,14 +50,19 @@ type twoProcs struct {
 func startTwo(t testing.TB, release time.Duration) *twoProcs {
 	t.Helper()
 	dir := t.TempDir()
-	open := func() *sqlite.Store {
+	return startTwoOn(t, release, func() store.Store {
 		st, err := sqlite.OpenContext(context.Background(), dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
 		return st
-	}
+	})
+}
+
+// startTwoOn is startTwo with each process's store opened by open.
+func startTwoOn(t testing.TB, release time.Duration, open func() store.Store) *twoProcs {
+	t.Helper()
 	p := &twoProcs{westMem: &trace.Memory{}}
 	beat := grid.Config{Listen: "127.0.0.1:0", Heartbeat: 100 * time.Millisecond, HeartbeatTimeout: time.Second,
 		ReleaseTimeout: release, Logger: quietLogger()}
@@ -220,6 +226,38 @@ func TestCrossingAcrossProcesses(t *testing.T) {
 			t.Logf("crossing hand-over (avatar past the edge to CrossedRegion queued, East admitting through the API): %v", rc.Elapsed)
 		}
 	}
+}
+
+// TestAcrossProcessesPostgres: on PostgreSQL (each process with its own
+// pool), an agent is told of its neighbour in the other process, walks
+// across the border into it, and teleports back.
+func TestAcrossProcessesPostgres(t *testing.T) {
+	dsn := pgtest.Database(t, "")
+	p := startTwoOn(t, 0, func() store.Store { return openPG(t, dsn) })
+	s := p.login(t, "uri:West&240&128&30")
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := s.WaitNeighbours(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	s.WalkTo(ritual.Vector3{X: 300, Y: 128, Z: 30})
+	if err := s.WaitCrossings(ctx, 1); err != nil {
+		t.Fatalf("crossing: %v (regions %+v)", err, s.Regions())
+	}
+	if s.Region().Name != "East" {
+		t.Fatalf("main region %q after the crossing", s.Region().Name)
+	}
+	waitAvatars(t, p.east, 1)
+	waitAvatars(t, p.west, 0)
+	res, err := s.Teleport(ctx, "West", ritual.Vector3{X: 100, Y: 100, Z: 30}, ritual.Vector3{X: 1})
+	if err != nil || res.Region.Name != "West" {
+		t.Fatalf("teleport back to West: %+v %v", res, err)
+	}
+	t.Logf("teleport East to West: request to TeleportFinish %v", res.ToFinish)
+	waitAvatars(t, p.west, 1)
+	waitAvatars(t, p.east, 0)
+	hearsSelf(t, s, "back in West")
 }
 
 // TestTeleportAcrossProcessesAPI: West teleports the agent to East (another
