@@ -132,3 +132,36 @@ func TestReinstate(t *testing.T) {
 		t.Error("a grant is left after west's was revoked")
 	}
 }
+
+// TestEnqueueRegion: the event goes to the queue of the grant made for the
+// region named: the root grant when it is that region's (the destination's
+// grant was made by another Router), else the grant a Handover replaced.
+func TestEnqueueRegion(t *testing.T) {
+	r := caps.NewRouter(caps.Config{BaseURL: "http://127.0.0.1:1"})
+	agent, west, east := ritual.NewUUID(), ritual.NewUUID(), ritual.NewUUID()
+	if _, err := r.Grant(caps.Agent{ID: agent, RegionID: west}); err != nil {
+		t.Fatal(err)
+	}
+	// The agent went to another process and came back: a Handover from
+	// west's old grant to its new one.
+	if _, err := r.Handover(caps.Agent{ID: agent, RegionID: west}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.EnqueueRegion(agent, west, caps.Event{Message: "TeleportFinish"}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := r.QueueStats(agent); st.Pending != 1 {
+		t.Errorf("west's current grant holds %d events, want the TeleportFinish", st.Pending)
+	}
+	// A destination in this Router: east's grant replaces west's, and
+	// west's event goes to west's (previous) queue.
+	if _, err := r.Handover(caps.Agent{ID: agent, RegionID: east}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.EnqueueRegion(agent, west, caps.Event{Message: "TeleportFinish"}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := r.QueueStats(agent); st.Pending != 0 {
+		t.Errorf("east's grant took west's event: %+v", st)
+	}
+}

@@ -268,6 +268,28 @@ func (r *Router) EnqueuePrevious(agent ritual.UUID, ev Event) error {
 	return r.enqueue(g, agent, ev)
 }
 
+// EnqueueRegion adds an event to the event queue of the agent's grant made
+// for region (caps.Agent's RegionID): its root grant when that is
+// region's, else the grant a Handover replaced when that is region's, else
+// as EnqueuePrevious. It is how a region the agent leaves reaches the
+// queue the client polls there, whether the destination's grant was made
+// by this Router (a region of the same process) or by another.
+func (r *Router) EnqueueRegion(agent, region ritual.UUID, ev Event) error {
+	r.mu.Lock()
+	cur, prev := r.agents[agent], r.previous[agent]
+	var g *grant
+	switch {
+	case cur != nil && cur.agent.RegionID == region:
+		g = cur
+	case prev != nil:
+		g = prev
+	default:
+		g = cur
+	}
+	r.mu.Unlock()
+	return r.enqueue(g, agent, ev)
+}
+
 // Revoke ends an agent's grant: every path of it answers 404 from now on and
 // a waiting EventQueueGet poll is answered 404. Revoking an agent without a
 // grant does nothing.

@@ -190,6 +190,8 @@ func writeRefusal(w http.ResponseWriter, err error) {
 		peer.WriteError(w, http.StatusServiceUnavailable, peer.CodeRegionFull, err.Error())
 	case errors.Is(err, sim.ErrClosing):
 		peer.WriteError(w, http.StatusServiceUnavailable, peer.CodeClosing, err.Error())
+	case errors.Is(err, sim.ErrArriving):
+		peer.WriteError(w, http.StatusConflict, peer.CodeArriving, err.Error())
 	default:
 		peer.WriteError(w, http.StatusUnprocessableEntity, peer.CodeRefused, err.Error())
 	}
@@ -213,6 +215,8 @@ func callError(name string, err error) error {
 		return fmt.Errorf("region %q: %w", name, login.ErrRegionFull)
 	case peer.CodeClosing:
 		return fmt.Errorf("region %q: %w", name, sim.ErrClosing)
+	case peer.CodeArriving:
+		return fmt.Errorf("region %q: %w", name, sim.ErrArriving)
 	default:
 		return fmt.Errorf("region %q refused: %w", name, pe)
 	}

@@ -153,7 +153,7 @@ func (d *directory) AdmitNeighbours(ctx context.Context, h ritual.RegionHandle, 
 		}
 		dest, err := r.AdmitChild(ctx, c)
 		if err != nil {
-			d.cfg.Logger.Warn("grid: a neighbour could not take a child agent", "region", r.Info().Name, "err", err)
+			d.childRefused(r.Info().Name, err)
 			continue
 		}
 		out = append(out, dest)
@@ -182,7 +182,7 @@ func (d *directory) AdmitNeighbours(ctx context.Context, h ritual.RegionHandle, 
 			}
 			var dest wireDestination
 			if err := d.call(ctx, t, opChild, admitCall{Circuit: toWire(c)}, &dest); err != nil {
-				d.cfg.Logger.Warn("grid: a neighbour could not take a child agent", "region", reg.Name, "err", err)
+				d.childRefused(reg.Name, err)
 				return
 			}
 			mu.Lock()
@@ -192,6 +192,16 @@ func (d *directory) AdmitNeighbours(ctx context.Context, h ritual.RegionHandle, 
 	}
 	wg.Wait()
 	return out
+}
+
+// childRefused logs a neighbour's refusal of a child agent; one the agent
+// is arriving in (it went there as this child was asked for) is no fault.
+func (d *directory) childRefused(region string, err error) {
+	if errors.Is(err, sim.ErrArriving) {
+		d.cfg.Logger.Debug("grid: a neighbour takes the agent as a root agent, not as a child", "region", region)
+		return
+	}
+	d.cfg.Logger.Warn("grid: a neighbour could not take a child agent", "region", region, "err", err)
 }
 
 // AdmitCrossing implements sim.Neighbourhood: the region with handle h

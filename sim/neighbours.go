@@ -109,7 +109,7 @@ func (a *agent) cross(pos, vel ritual.Vector3, rot ritual.Quaternion) {
 			"RegionSizeY":    be32(d.SizeY),
 		}},
 	}}
-	if err := a.r.cfg.Caps.EnqueuePrevious(a.c.Agent, ev); err != nil {
+	if err := a.r.cfg.Caps.EnqueueRegion(a.c.Agent, a.r.info.ID, ev); err != nil {
 		a.r.cfg.Logger.Warn("sim: the event queue could not take CrossedRegion", "agent", a.c.Agent, "err", err)
 		a.stayAtEdge(pos)
 		return
@@ -149,6 +149,10 @@ func (a *agent) stayAtEdge(pos ritual.Vector3) {
 	a.av.crossing.Store(false)
 }
 
+// ErrArriving is AdmitChild's refusal of an agent that is arriving in the
+// region (a teleport or crossing under way).
+var ErrArriving = errors.New("sim: the agent is arriving in this region, not a neighbour's child")
+
 // AdmitChild provisions the circuit of an agent present in a neighbouring
 // region: its circuit opens here (handshake, terrain, objects) but its
 // avatar stays out of this region's world. Its capabilities are a child
@@ -161,6 +165,20 @@ func (r *Region) AdmitChild(ctx context.Context, c login.Circuit) (login.Destina
 	if r.closing {
 		r.mu.Unlock()
 		return login.Destination{}, ErrClosing
+	}
+	// An agent teleporting or crossing in is no neighbour's child: a
+	// neighbour that learnt of it late (its arrival there raced the
+	// departure) would give the client a child's seed for the region the
+	// agent is arriving in.
+	if a := r.agents[c.Agent]; a != nil && a.conn.Err() == nil && a.arriving.Load() != nil {
+		r.mu.Unlock()
+		return login.Destination{}, ErrArriving
+	}
+	for _, p := range r.pending {
+		if p.Agent == c.Agent && p.teleport && time.Now().Before(p.Expiry) {
+			r.mu.Unlock()
+			return login.Destination{}, ErrArriving
+		}
 	}
 	if a := r.agents[c.Agent]; a == nil || a.conn.Err() != nil {
 		for code, p := range r.pending {

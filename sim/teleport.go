@@ -203,7 +203,7 @@ func (a *agent) teleport(h ritual.RegionHandle, pos, lookAt ritual.Vector3, flag
 		"RegionSizeX":    be32(dest.SizeX),
 		"RegionSizeY":    be32(dest.SizeY),
 	}}}}
-	if err := a.r.cfg.Caps.EnqueuePrevious(a.c.Agent, ev); err != nil {
+	if err := a.r.cfg.Caps.EnqueueRegion(a.c.Agent, a.r.info.ID, ev); err != nil {
 		a.teleportFail(h, "The event queue could not take TeleportFinish: "+err.Error(), start)
 		return
 	}

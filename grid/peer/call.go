@@ -20,6 +20,7 @@ const (
 	CodeNoSuchRegion = "no_such_region" // the region is not run by the process called
 	CodeRegionFull   = "region_full"    // the region takes no more circuits
 	CodeClosing      = "closing"        // the region is shutting down
+	CodeArriving     = "arriving"       // the agent is arriving there: no child
 	CodeRefused      = "refused"        // the region refused, for Message's reason
 	CodeBadRequest   = "bad_request"    // the body is not a call of the op
 	CodeUnauthorized = "unauthorized"   // the signature was refused
