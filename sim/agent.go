@@ -64,6 +64,10 @@ type agent struct {
 	// departing is set while the agent, told where to go (TeleportFinish,
 	// CrossedRegion), waits for the destination to release it.
 	departing atomic.Pointer[departure]
+	// departures counts the agent's departures from this region: what
+	// was begun for it as a root agent here (telling it of neighbours)
+	// ends when it changes.
+	departures atomic.Uint64
 	// origin is the handle of the region the agent is arriving from, to
 	// release once it completes its movement here (0: none).
 	origin atomic.Uint64

@@ -109,6 +109,7 @@ func (a *agent) cross(pos, vel ritual.Vector3, rot ritual.Quaternion) {
 			"RegionSizeY":    be32(d.SizeY),
 		}},
 	}}
+	a.departures.Add(1) // before the event: neighbours are no longer told
 	if err := a.r.cfg.Caps.EnqueueRegion(a.c.Agent, a.r.info.ID, ev); err != nil {
 		a.r.cfg.Logger.Warn("sim: the event queue could not take CrossedRegion", "agent", a.c.Agent, "err", err)
 		a.stayAtEdge(pos)
@@ -232,6 +233,7 @@ func (a *agent) enableNeighbours() {
 	c := a.c
 	c.Expiry = time.Now().Add(a.r.cfg.CircuitTTL)
 	var open uint8
+	epoch := a.departures.Load()
 	for _, d := range nb.AdmitNeighbours(ctx, a.r.handle, c) {
 		open |= a.edgeTowards(d.Handle)
 		ip := d.SimIP.Unmap().As4()
@@ -247,8 +249,14 @@ func (a *agent) enableNeighbours() {
 			"sim-ip-and-port": netip.AddrPortFrom(netip.AddrFrom4(ip), d.SimPort).String(),
 			"seed-capability": d.SeedCapability,
 		}}
+		if a.departures.Load() != epoch || a.crossed.Load() {
+			// The agent left while the neighbours answered: telling it
+			// now would name this region's neighbours after it is
+			// elsewhere (a child's seed for the region it went to).
+			return
+		}
 		for _, ev := range []caps.Event{enable, establish} {
-			if err := a.r.cfg.Caps.Enqueue(a.c.Agent, ev); err != nil {
+			if err := a.r.cfg.Caps.EnqueueRegion(a.c.Agent, a.r.info.ID, ev); err != nil {
 				a.r.cfg.Logger.Warn("sim: telling the client of a neighbour", "neighbour", d.RegionName, "event", ev.Message, "err", err)
 			}
 		}

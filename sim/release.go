@@ -55,6 +55,7 @@ type departure struct {
 // depart holds the agent as a root agent until the destination releases
 // it, or Config.ReleaseWait passes: then it is put back (restore).
 func (a *agent) depart(d *departure) {
+	a.departures.Add(1)
 	if _, ok := a.r.cfg.Directory.(Releaser); !ok {
 		// No destination will confirm: the agent goes at once.
 		a.released(d)

@@ -203,6 +203,7 @@ func (a *agent) teleport(h ritual.RegionHandle, pos, lookAt ritual.Vector3, flag
 		"RegionSizeX":    be32(dest.SizeX),
 		"RegionSizeY":    be32(dest.SizeY),
 	}}}}
+	a.departures.Add(1) // before the event: neighbours are no longer told
 	if err := a.r.cfg.Caps.EnqueueRegion(a.c.Agent, a.r.info.ID, ev); err != nil {
 		a.teleportFail(h, "The event queue could not take TeleportFinish: "+err.Error(), start)
 		return
