@@ -442,6 +442,13 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 	a.away = child
 	a.origin.Store(uint64(origin))
 	r.mu.Lock()
+	if np := r.pending[code]; np != nil && np != pc && np.teleport && np.Agent == circ.Agent && np.Session == circ.Session {
+		// Admit came for this circuit while it was being accepted (a
+		// neighbour's child teleporting in at once): the agent arrives.
+		p := r.scene.arrival(np.Start, r.info.Name)
+		a.arriving.Store(&p)
+		a.origin.Store(uint64(np.origin))
+	}
 	delete(r.pending, code)
 	if old := r.agents[circ.Agent]; old != nil && old != a {
 		go old.kick("You have logged in from another place.")
