@@ -45,6 +45,7 @@ type twoProcs struct {
 	west, east *grid.Server
 	eastUDP    *deafConn
 	westMem    *trace.Memory
+	eastMem    *trace.Memory
 }
 
 func startTwo(t testing.TB, release time.Duration) *twoProcs {
@@ -63,7 +64,7 @@ func startTwo(t testing.TB, release time.Duration) *twoProcs {
 // startTwoOn is startTwo with each process's store opened by open.
 func startTwoOn(t testing.TB, release time.Duration, open func() store.Store) *twoProcs {
 	t.Helper()
-	p := &twoProcs{westMem: &trace.Memory{}}
+	p := &twoProcs{westMem: &trace.Memory{}, eastMem: &trace.Memory{}}
 	beat := grid.Config{Listen: "127.0.0.1:0", Heartbeat: 100 * time.Millisecond, HeartbeatTimeout: time.Second,
 		ReleaseTimeout: release, Logger: quietLogger()}
 	cfg := beat
@@ -80,7 +81,7 @@ func startTwoOn(t testing.TB, release time.Duration, open func() store.Store) *t
 	}
 	p.eastUDP = &deafConn{PacketConn: pc}
 	cfg = beat
-	cfg.Store, cfg.NoLogin, cfg.PacketConn = open(), true, p.eastUDP
+	cfg.Store, cfg.NoLogin, cfg.PacketConn, cfg.Recorder = open(), true, p.eastUDP, p.eastMem
 	cfg.Regions = []grid.RegionSpec{{Name: "East", GridX: 2001, GridY: 2000}}
 	if p.east, err = grid.Start(context.Background(), cfg); err != nil {
 		t.Fatal(err)
@@ -519,4 +520,62 @@ func BenchmarkTeleportAcrossProcesses(b *testing.B) {
 	b.ReportMetric(float64(finish[len(finish)/2])/1e6, "p50-ms")
 	b.ReportMetric(float64(finish[len(finish)*95/100])/1e6, "p95-ms")
 	b.ReportMetric(float64(arrive[len(arrive)/2])/1e6, "arrive-p50-ms")
+}
+
+// BenchmarkCrossingAcrossProcesses walks the agent from West across the
+// border into East, run by another process, then teleports it back to
+// West's edge, and reports the hand-over as West sees it, from the avatar
+// past the edge to CrossedRegion queued with East's admission through the
+// API (handover-p50-ms), and as the client sees it, from CrossedRegion to
+// AgentMovementComplete in East (client-p50-ms).
+func BenchmarkCrossingAcrossProcesses(b *testing.B) {
+	p := startTwo(b, 0)
+	var cmem trace.Memory
+	ctx := b.Context()
+	s, err := client.Login(ctx, client.Config{
+		LoginURI: p.west.LoginURI(), First: "Grid", Last: "Walker", Password: "secret",
+		Start: "uri:West&252&128&30", Logger: quietLogger(), Recorder: &cmem,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.WaitRitual(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if err := s.WaitNeighbours(wctx, 1); err != nil {
+			b.Fatal(err)
+		}
+		s.WalkTo(ritual.Vector3{X: 275, Y: 128, Z: 30})
+		err := s.WaitCrossings(wctx, i+1)
+		if err == nil {
+			_, err = s.Teleport(wctx, "West", ritual.Vector3{X: 252, Y: 128, Z: 30}, ritual.Vector3{X: 1})
+		}
+		cancel()
+		if err != nil {
+			b.Fatalf("crossing %d: %v (at %v in %s; alerts %q)", i+1, err, s.Position(), s.Region().Name, s.Alerts())
+		}
+	}
+	b.StopTimer()
+	var server, cl []time.Duration
+	for _, ev := range p.westMem.Events() {
+		if rc, ok := ev.(*trace.RegionChange); ok && rc.Kind == trace.CrossStart && rc.Side == trace.Server {
+			server = append(server, rc.Elapsed)
+		}
+	}
+	for _, ev := range cmem.Events() {
+		if rc, ok := ev.(*trace.RegionChange); ok && rc.Kind == trace.CrossComplete && rc.Elapsed > 0 {
+			cl = append(cl, rc.Elapsed)
+		}
+	}
+	if len(server) == 0 || len(cl) == 0 {
+		b.Fatalf("%d server and %d client hand-overs traced", len(server), len(cl))
+	}
+	slices.Sort(server)
+	slices.Sort(cl)
+	b.ReportMetric(float64(server[len(server)/2])/1e6, "handover-p50-ms")
+	b.ReportMetric(float64(cl[len(cl)/2])/1e6, "client-p50-ms")
 }
