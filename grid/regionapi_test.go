@@ -406,6 +406,39 @@ func TestCrossingIntoGoneNeighbour(t *testing.T) {
 	hearsSelf(t, s, "at the edge")
 }
 
+// TestCrossingDestinationDiesMidway: East takes the crossing (CrossedRegion
+// is sent) and then hears nothing more (its UDP goes deaf): the client's
+// ritual there fails and it stays with West; West, without East's
+// confirmation within ReleaseTimeout, puts the avatar back at its edge and
+// tells it.
+func TestCrossingDestinationDiesMidway(t *testing.T) {
+	p := startTwo(t, 3*time.Second)
+	s := p.login(t, "uri:West&245&128&30")
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := s.WaitNeighbours(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	p.eastUDP.deaf.Store(true)
+	s.WalkTo(ritual.Vector3{X: 300, Y: 128, Z: 30})
+	alert := waitAlert(t, s, "East", "did not complete", "edge of West")
+	t.Logf("alert: %s", alert)
+	s.Stop()
+	if s.Region().Name != "West" || s.Err() != nil {
+		t.Fatalf("in %q after the failed crossing, session %v", s.Region().Name, s.Err())
+	}
+	waitAvatars(t, p.west, 1)
+	hearsSelf(t, s, "still at the edge")
+	// Back west, the avatar walks in West.
+	s.WalkTo(ritual.Vector3{X: 200, Y: 128, Z: 30})
+	for deadline := time.Now().Add(10 * time.Second); s.Position().X > 240; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the avatar does not walk in West: at %v", s.Position())
+		}
+	}
+}
+
 // TestRegionAPIRefuses: calls to the region-to-region API that are not
 // signed with the grid's secret, replayed, too large, malformed or for a
 // region the process does not run are refused; a grid whose store keeps
