@@ -37,7 +37,9 @@
 // the border): Avatars lists them nearest first (in the grid's
 // coordinates) with id, name, region, position there, velocity and last
 // update, each avatar once, however many regions tell of it (an avatar
-// crossing a border moves; it neither arrives twice nor leaves). A child
+// crossing a border moves; it neither arrives twice nor leaves: while the
+// session sees several regions, an avatar a region lets go of leaves only
+// if no other tells of it within two seconds). A child
 // circuit that closes takes its avatars with it. Chat spoken in a
 // neighbour near the border is heard on the main circuit, as the region
 // relays it. WorldEvents is a bounded channel of what happens around the

@@ -568,7 +568,7 @@ func (s *Session) handleChild(l *link, m msg.Message) error {
 func (s *Session) childSource(l *link) source {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return source{from: l.conn.RemoteAddr(), region: l.region.Handle, child: true}
+	return source{from: l.conn.RemoteAddr(), region: l.region.Handle, child: true, others: true}
 }
 
 // fillRegion copies a RegionHandshake's identity of the region into rg.

@@ -761,7 +761,7 @@ func (s *Session) handleFrom(from netip.AddrPort, m msg.Message) error {
 			from = s.conn.RemoteAddr()
 		}
 	}
-	src := source{from: from, region: s.region.Handle}
+	src := source{from: from, region: s.region.Handle, others: len(s.grid.children) > 0}
 	s.mu.Unlock()
 	s.social.observe(src, m, time.Now())
 	switch m := m.(type) {

@@ -138,7 +138,16 @@ type source struct {
 	from   netip.AddrPort
 	region ritual.RegionHandle
 	child  bool // a neighbour's: only its avatars are followed
+	// others is set when the session has circuits to other regions: an
+	// avatar one of them lets go of may be crossing into another.
+	others bool
 }
+
+// crossingGrace is how long an avatar a region let go of is kept from
+// leaving while the session sees other regions: one crossing into a
+// neighbour is told by the neighbour, which may speak after the region
+// it left.
+const crossingGrace = 2 * time.Second
 
 // social is the session's view of the other avatars and what it hears,
 // fed by each circuit's dispatch in message order. An avatar near a
@@ -150,6 +159,9 @@ type social struct {
 	mu      sync.Mutex
 	avatars map[avatarKey]*Avatar // other avatars, by circuit and local id
 	ids     map[ritual.UUID]int   // how many circuits tell of each
+	// leaving are avatars no circuit tells of any longer, within their
+	// crossing grace.
+	leaving map[ritual.UUID]*time.Timer
 	events  chan WorldEvent
 	dropped atomic.Int64
 
@@ -166,7 +178,8 @@ func newSocial(agent ritual.UUID, buffer int) *social {
 		buffer = DefaultWorldEventBuffer
 	}
 	return &social{agent: agent, avatars: map[avatarKey]*Avatar{}, ids: map[ritual.UUID]int{},
-		events: make(chan WorldEvent, buffer), wake: make(chan struct{}, 1)}
+		leaving: map[ritual.UUID]*time.Timer{},
+		events:  make(chan WorldEvent, buffer), wake: make(chan struct{}, 1)}
 }
 
 func (so *social) emit(ev WorldEvent) {
@@ -178,11 +191,44 @@ func (so *social) emit(ev WorldEvent) {
 }
 
 // put records a new entry (under so.mu) and says whether its avatar is
-// new to the session.
+// new to the session (not seen, nor leaving within its grace).
 func (so *social) put(k avatarKey, a *Avatar) bool {
 	so.avatars[k] = a
 	so.ids[a.ID]++
+	if t, ok := so.leaving[a.ID]; ok {
+		t.Stop()
+		delete(so.leaving, a.ID)
+		return false
+	}
 	return so.ids[a.ID] == 1
+}
+
+// depart tells of an avatar no circuit tells of any longer (under
+// so.mu): at once, or after crossingGrace when other regions may yet
+// tell of it (put then cancels the departure). It says whether the
+// departure is to be told now.
+func (so *social) depart(src source, a *Avatar, now time.Time) bool {
+	if !src.others {
+		return true
+	}
+	if _, ok := so.leaving[a.ID]; ok {
+		return false
+	}
+	cp := *a
+	var t *time.Timer
+	t = time.AfterFunc(crossingGrace, func() {
+		so.mu.Lock()
+		mine := so.leaving[cp.ID] == t
+		if mine {
+			delete(so.leaving, cp.ID)
+		}
+		so.mu.Unlock()
+		if mine {
+			so.emit(WorldEvent{Kind: AvatarLeft, At: now.Add(crossingGrace), Avatar: cp})
+		}
+	})
+	so.leaving[a.ID] = t
+	return false
 }
 
 // drop removes an entry (under so.mu) and says whether its avatar is no
@@ -296,7 +342,7 @@ func (so *social) observe(src source, m msg.Message, now time.Time) {
 			k := avatarKey{src.from, od.ID}
 			so.mu.Lock()
 			a, known := so.avatars[k]
-			gone := known && so.drop(k, a)
+			gone := known && so.drop(k, a) && so.depart(src, a, now)
 			so.mu.Unlock()
 			if gone {
 				so.emit(WorldEvent{Kind: AvatarLeft, At: now, Avatar: *a})

@@ -145,15 +145,18 @@ func TestSocialSendAndSteer(t *testing.T) {
 // are in view with their region, nearest first in the grid's coordinates;
 // an avatar crossing from the neighbour into the main region is one
 // avatar throughout (moved, never a second arrival, no departure when the
-// neighbour lets it go); a child circuit's chat is not heard; a child
-// circuit that closes takes its avatars with it.
+// neighbour lets it go, before or after the main region tells of it); an
+// avatar let go of and told of by no other region leaves after the
+// crossing grace (at once in a session that sees one region); a child
+// circuit's chat is not heard; a child circuit that closes takes its
+// avatars with it.
 func TestSocialAcrossBorders(t *testing.T) {
 	s, _ := socialSession(t)
 	west, east := ritual.HandleFromGrid(1000, 1000), ritual.HandleFromGrid(1001, 1000)
 	s.region.Handle = west
 	s.movement.Position = ritual.Vector3{X: 250, Y: 128, Z: 25}
-	main := source{from: netip.MustParseAddrPort("127.0.0.1:9000"), region: west}
-	child := source{from: netip.MustParseAddrPort("127.0.0.1:9001"), region: east, child: true}
+	main := source{from: netip.MustParseAddrPort("127.0.0.1:9000"), region: west, others: true}
+	child := source{from: netip.MustParseAddrPort("127.0.0.1:9001"), region: east, child: true, others: true}
 	yan, zed, wes := ritual.NewUUID(), ritual.NewUUID(), ritual.NewUUID()
 	now := time.Now()
 	tick := func() time.Time { now = now.Add(time.Millisecond); return now }
@@ -193,6 +196,37 @@ func TestSocialAcrossBorders(t *testing.T) {
 	}
 	if a, _ := s.AvatarByID(yan); a.Region != west || a.Position.X != 255 {
 		t.Errorf("Yan after crossing %+v", a)
+	}
+
+	// Vic crosses too, but the neighbour lets it go before the main
+	// region tells of it: it neither leaves nor arrives again. Uma, let
+	// go of and told of by no other region, leaves after the grace.
+	vic, uma := ritual.NewUUID(), ritual.NewUUID()
+	s.social.observe(child, avatarUpdate(7, vic, "Vic", "East", ritual.Vector3{X: 2, Y: 100, Z: 25}), tick())
+	s.social.observe(child, avatarUpdate(8, uma, "Uma", "East", ritual.Vector3{X: 2, Y: 90, Z: 25}), tick())
+	nextEvent(t, s)
+	nextEvent(t, s)
+	s.social.observe(child, &msg.KillObject{ObjectData: []msg.KillObjectObjectData{{ID: 7}, {ID: 8}}}, tick())
+	s.social.observe(main, avatarUpdate(12, vic, "Vic", "East", ritual.Vector3{X: 255, Y: 100, Z: 25}), tick())
+	if ev := nextEvent(t, s); ev.Kind != AvatarMoved || ev.Avatar.ID != vic || ev.Avatar.Region != west {
+		t.Fatalf("Vic in the main region: %+v, want moved", ev)
+	}
+	if _, ok := s.AvatarByID(uma); ok {
+		t.Error("Uma, let go of, is still listed")
+	}
+	var ev WorldEvent
+	select {
+	case ev = <-s.WorldEvents():
+	case <-time.After(crossingGrace + time.Second):
+	}
+	if ev.Kind != AvatarLeft || ev.Avatar.ID != uma {
+		t.Fatalf("after the grace: %+v, want Uma left", ev)
+	}
+	alone := main
+	alone.others = false
+	s.social.observe(alone, &msg.KillObject{ObjectData: []msg.KillObjectObjectData{{ID: 12}}}, tick())
+	if ev := nextEvent(t, s); ev.Kind != AvatarLeft || ev.Avatar.ID != vic {
+		t.Fatalf("Vic let go of by the main region of a session seeing no other: %+v, want left at once", ev)
 	}
 
 	// The neighbour's circuit closes: Wes goes, Yan and Zed stay.
