@@ -583,10 +583,13 @@ func (w *world) pass(av *avatar, s *snapshot) {
 	av.pass++
 	mark := av.pass
 	budget, far := av.budget(w.frameDur)
-	pos := av.body.Position
+	var pos ritual.Vector3
 	if av.observer {
-		// A child agent sees from where it stands in the neighbour.
+		// A child agent sees from where it stands in the neighbour (its
+		// body is not the loop's: an arrival may be placing it).
 		pos, far = av.obsPos, av.obsFar
+	} else {
+		pos = av.body.Position
 	}
 	// Every outerEvery-th pass looks at the whole view (and finds who left
 	// it); the others only within innerRadius, where updates matter most.
