@@ -2,9 +2,11 @@ package sim_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"net/netip"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -346,5 +348,31 @@ func TestTellBorders(t *testing.T) {
 	}
 	if st := r.region.World(); st.ChatRelayed != 2 {
 		t.Errorf("ChatRelayed %d, want 2", st.ChatRelayed)
+	}
+}
+
+// TestBordersJSON: the values Borders carries between processes, as JSON.
+func TestBordersJSON(t *testing.T) {
+	id := ritual.MustParseUUID("3c3c9e8e-2f4f-4b4e-9b6a-0a1b2c3d4e5f")
+	for _, tc := range []struct {
+		v    any
+		want string
+	}{
+		{sim.ChildView{Agent: id, Position: ritual.Vector3{X: -10, Y: 128, Z: 25.5}, Far: 64},
+			`{"agent":"3c3c9e8e-2f4f-4b4e-9b6a-0a1b2c3d4e5f","position":{"X":-10,"Y":128,"Z":25.5},"far":64}`},
+		{sim.ChatLine{Speaker: id, Name: "Ann Edge", Type: sim.ChatShout, Position: ritual.Vector3{X: -56, Y: 128, Z: 25}, From: ritual.HandleFromGrid(1000, 1000), Text: "hi", SourceType: 1, Audible: 1},
+			`{"speaker":"3c3c9e8e-2f4f-4b4e-9b6a-0a1b2c3d4e5f","name":"Ann Edge","type":2,"channel":0,"position":{"X":-56,"Y":128,"Z":25},"from":1099511628032000,"text":"hi","source_type":1,"audible":1}`},
+	} {
+		b, err := json.Marshal(tc.v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != tc.want {
+			t.Errorf("%T as JSON:\n%s\nwant\n%s", tc.v, b, tc.want)
+		}
+		back := reflect.New(reflect.TypeOf(tc.v))
+		if err := json.Unmarshal(b, back.Interface()); err != nil || !reflect.DeepEqual(back.Elem().Interface(), tc.v) {
+			t.Errorf("%T back from JSON: %+v, %v", tc.v, back.Elem().Interface(), err)
+		}
 	}
 }
