@@ -46,5 +46,10 @@
 // Each region is given the grid as a sim.Directory: a teleport to another
 // region of the process is admitted there directly (sim.Region.Admit), one
 // to a region of another process goes through the store's circuit hand-off
-// as a login does, and map searches list both.
+// as a login does, and map searches list both. It is also the
+// sim.Neighbourhood of the regions of one process (children and crossings
+// between neighbours) and their sim.Borders: a child view
+// (sim.Region.SetChildView) and a chat line spoken near a border
+// (sim.Region.HearChat) reach a neighbour of the same process by a direct
+// call; for a region of another process they are dropped.
 package grid

@@ -61,6 +61,12 @@ type agent struct {
 	// crossed is set when the agent crossed into a neighbour and is here
 	// as a child.
 	crossed atomic.Bool
+	// root is set while the agent's avatar is in this region's world (it
+	// arrived and has not left by teleport or crossing).
+	root atomic.Bool
+	// neighbours are the regions that took the agent as a child when it
+	// arrived here (enableNeighbours): those told where it stands.
+	neighbours atomic.Pointer[[]ritual.RegionHandle]
 
 	// Owned by run.
 	moved, handshaken, sceneSent, loggedOut bool
@@ -277,6 +283,7 @@ func (a *agent) completeMovement() {
 	a.send(sc.avatarUpdate(a.localID, a.c.Agent, a.c.First, a.c.Last, pos))
 	if !a.joined {
 		a.joined = true
+		a.root.Store(true)
 		if m := a.carried.Swap(nil); m != nil {
 			a.r.world.joinMoving(a.av, a.position, m.velocity, m.rotation)
 		} else {
