@@ -23,6 +23,15 @@
 // ParcelPropertiesRequest and ParcelPropertiesRequestByID the same way,
 // echoing their SequenceID.
 //
+// The world map: MapNameRequest is answered with the blocks of the regions
+// whose names begin with the query and a closing block (Access 255);
+// MapBlockRequest, a range of grid cells, with the blocks of the regions
+// whose area meets it (this region and Config.Directory's), ten to a
+// MapBlockReply with their sizes, the reply's Flags the request's map
+// layer; an empty range is not answered, unless it is one cell flagged
+// 0x10000 (a click on the map), answered with a block of Access 255 at
+// that cell, as OpenSimulator does.
+//
 // # The shared world
 //
 // One frame loop (Config.FrameRate, 10 Hz by default) owns the avatars:
