@@ -801,14 +801,14 @@ type loadReport struct {
 	// Regions counts the bots by the region their ritual completed in
 	// (with --regions); Teleport summarises the --teleport-every
 	// teleports, Crossing the border crossings.
-	Regions  map[string]int `json:"regions"`
+	Regions map[string]int `json:"regions"`
 	// Discovered are the regions a bare --regions found on the world map,
 	// the first bot's landing region first; DiscoveryError why it found
 	// none.
 	Discovered     []discoveredRegion `json:"discovered_regions,omitempty"`
 	DiscoveryError string             `json:"discovery_error,omitempty"`
-	Teleport teleportReport `json:"teleport"`
-	Crossing latencySummary `json:"crossing"`
+	Teleport       teleportReport     `json:"teleport"`
+	Crossing       latencySummary     `json:"crossing"`
 
 	Walk                bool        `json:"walk"`
 	ChatEveryMS         float64     `json:"chat_every_ms"`
