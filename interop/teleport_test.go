@@ -5,19 +5,27 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"ritual"
+	"ritual/account"
 	"ritual/grid"
 	"ritual/internal/gridtest"
+	"ritual/internal/pgtest"
 	"ritual/sim"
+	"ritual/store"
+	"ritual/store/postgres"
 	"ritual/trace"
+	"ritual/trace/narrative"
 )
 
 // teleportResult is the JSON line testdata/nm-teleport.mjs prints.
@@ -59,6 +67,26 @@ type teleportResult struct {
 	LoggedOut bool `json:"loggedOut"`
 }
 
+// teleportGrid is a grid of two regions, West (1000,1000) and East
+// (1001,1000), in one process or several.
+type teleportGrid struct {
+	loginURI   string
+	west, east *sim.Region
+	rec        *trace.Memory
+	log        *syncBuffer
+	first      string
+	last       string
+	password   string
+}
+
+func (g *teleportGrid) story() string {
+	var b strings.Builder
+	if err := narrative.Render(&b, g.rec.Events(), narrative.Options{ServerName: "Ritual grid (interop test)", ClientName: "node-metaverse 0.8.16"}); err != nil {
+		fmt.Fprintf(&b, "\n(the story could not be told: %v)\n", err)
+	}
+	return b.String()
+}
+
 // TestNodeMetaverseTeleport: node-metaverse, logged in to West, teleports
 // to East (two regions of one process) with its own teleport command: it
 // finds East on the map by name, follows TeleportStart, TeleportProgress
@@ -67,21 +95,81 @@ type teleportResult struct {
 // handle, and logs out from East. The grid's side agrees: West traced the
 // request, start and finish, and East counted the arrival and the logout.
 func TestNodeMetaverseTeleport(t *testing.T) {
-	nodeBin, ritualScript := node(t)
-	script := filepath.Join(filepath.Dir(ritualScript), "nm-teleport.mjs")
+	node(t)
 	g := startGrid(t, gridtest.WithConfig(func(c *grid.Config) {
 		c.Regions = []grid.RegionSpec{{Name: "West", GridX: 1000, GridY: 1000}, {Name: "East", GridX: 1001, GridY: 1000}}
 	}))
 	const pw = "teleportpass"
 	acct := g.AddAccount("Tess", "Porter", pw)
-	west, east := g.Server.Regions[0], g.Server.Regions[1]
+	runTeleport(t, &teleportGrid{
+		loginURI: g.LoginURI, west: g.Server.Regions[0], east: g.Server.Regions[1], rec: g.rec, log: g.log,
+		first: acct.First, last: acct.Last, password: pw,
+	})
+}
+
+// TestNodeMetaverseTeleportAcrossProcesses is TestNodeMetaverseTeleport
+// with a login service, West and East each a process of their own,
+// sharing only the PostgreSQL database: West hands the agent to East
+// through the store.
+func TestNodeMetaverseTeleportAcrossProcesses(t *testing.T) {
+	node(t)
+	dsn := pgtest.Database(t, "")
+	g := &teleportGrid{rec: &trace.Memory{}, log: &syncBuffer{}, first: "Tess", last: "Across", password: "teleportpass"}
+	logger := slog.New(slog.NewTextHandler(g.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	process := func(change func(*grid.Config)) *grid.Server {
+		st, err := postgres.Open(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		cfg := grid.Config{Store: st, Listen: "127.0.0.1:0", Logger: logger, Recorder: g.rec,
+			Heartbeat: 100 * time.Millisecond, HeartbeatTimeout: 2 * time.Second}
+		change(&cfg)
+		srv, err := grid.Start(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			srv.Close(ctx)
+		})
+		return srv
+	}
+	lg := process(func(c *grid.Config) { c.NoRegion = true })
+	h, err := account.Hash(g.password, gridtest.CheapKDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lg.Store.Accounts().Create(t.Context(), &store.Account{First: g.first, Last: g.last, PasswordHash: h}); err != nil {
+		t.Fatal(err)
+	}
+	west := process(func(c *grid.Config) {
+		c.NoLogin = true
+		c.Regions = []grid.RegionSpec{{Name: "West", GridX: 1000, GridY: 1000}}
+	})
+	east := process(func(c *grid.Config) {
+		c.NoLogin = true
+		c.Regions = []grid.RegionSpec{{Name: "East", GridX: 1001, GridY: 1000}}
+	})
+	g.loginURI, g.west, g.east = lg.LoginURI(), west.Region, east.Region
+	runTeleport(t, g)
+}
+
+// runTeleport has node-metaverse teleport from West to East in g and
+// checks what both sides saw.
+func runTeleport(t *testing.T, g *teleportGrid) {
+	t.Helper()
+	nodeBin, ritualScript := node(t)
+	script := filepath.Join(filepath.Dir(ritualScript), "nm-teleport.mjs")
+	west, east := g.west, g.east
 	if west.Info().Name != "West" || east.Info().Name != "East" {
 		t.Fatalf("regions %q, %q", west.Info().Name, east.Info().Name)
 	}
 
 	ctx, cancel := context.WithTimeout(t.Context(), nmTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, nodeBin, script, g.LoginURI, pw, acct.First, acct.Last, "West", "East")
+	cmd := exec.CommandContext(ctx, nodeBin, script, g.loginURI, g.password, g.first, g.last, "West", "East")
 	cmd.Dir = filepath.Dir(script)
 	cmd.Env = append(os.Environ(), "RITUAL_NM_TIMEOUT_MS="+strconv.Itoa(int(scriptTimeout/time.Millisecond)))
 	cmd.WaitDelay = 5 * time.Second
