@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"ritual"
+	"ritual/circuit"
 	"ritual/grid"
 	"ritual/internal/gridtest"
+	"ritual/login"
+	"ritual/protocol/msg"
 )
 
 // TestMapBlocksAgainstGrid asks the real grid's map, three regions in one
@@ -78,5 +83,71 @@ func TestMapBlocksAgainstGrid(t *testing.T) {
 	}
 	if _, err := s.Logout(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMapBlocksOlderRegion: a region that answers in several replies,
+// without Size blocks and without echoing the layer (its replies' Flags
+// are 0, so the closing request's reply is not recognised) is waited on
+// until it has been quiet: every region of the range is had, each once,
+// and a block outside the range is left out.
+func TestMapBlocksOlderRegion(t *testing.T) {
+	var requests []msg.MapBlockRequestPositionData
+	var mu sync.Mutex
+	g := newTwoRegions(t, func(f *fakeGrid, conn *circuit.Conn, m msg.Message) {
+		req, ok := m.(*msg.MapBlockRequest)
+		if !ok {
+			return
+		}
+		mu.Lock()
+		requests = append(requests, req.PositionData)
+		mu.Unlock()
+		ad := msg.MapBlockReplyAgentData{AgentID: req.AgentData.AgentID}
+		block := func(name string, x, y uint16) msg.MapBlockReplyData {
+			return msg.MapBlockReplyData{X: x, Y: y, Name: []byte(name + "\x00"), Access: 13}
+		}
+		if p := req.PositionData; p.MinX == p.MaxX {
+			f.send(conn, &msg.MapBlockReply{AgentData: ad, Data: []msg.MapBlockReplyData{block("Default Region", p.MinX, p.MinY)}})
+			return
+		}
+		var first []msg.MapBlockReplyData
+		first = append(first, block("Default Region", 1000, 1000))
+		for i := range 9 {
+			first = append(first, block(fmt.Sprintf("R%d", i), uint16(1002+i), 1000))
+		}
+		f.send(conn, &msg.MapBlockReply{AgentData: ad, Data: first})
+		f.send(conn, &msg.MapBlockReply{AgentData: ad, Data: []msg.MapBlockReplyData{block("R9", 1011, 1000), block("Elsewhere", 5000, 5000)}})
+	})
+	cfg := g.west.config(login.FormatXMLRPC)
+	cfg.AgentUpdateInterval = -1
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	s, err := Login(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.WaitMovementComplete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.MapBlocks(ctx, 990, 1020, 990, 1020)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range got {
+		names = append(names, r.Name)
+		if r.SizeX != 256 || r.SizeY != 256 {
+			t.Errorf("%s: size %d,%d without a Size block", r.Name, r.SizeX, r.SizeY)
+		}
+	}
+	if want := "Default Region R0 R1 R2 R3 R4 R5 R6 R7 R8 R9"; strings.Join(names, " ") != want {
+		t.Errorf("regions %q, want %q", strings.Join(names, " "), want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []msg.MapBlockRequestPositionData{{MinX: 990, MaxX: 1020, MinY: 990, MaxY: 1020}, {MinX: 1000, MaxX: 1000, MinY: 1000, MaxY: 1000}}
+	if !slices.Equal(requests, want) {
+		t.Errorf("requests %+v, want the range then the region's own cell", requests)
 	}
 }
