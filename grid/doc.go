@@ -13,8 +13,9 @@
 // process sweeps off the map the regions whose heartbeats stopped for
 // Config.HeartbeatTimeout. The login service places an agent by its start
 // location ("uri:Region&x&y&z"; "last": where its previous login placed it,
-// kept in store.Locations, when that region runs; else, and for "home",
-// the process's first region or the first running one by name): in a
+// kept in store.Locations, when that region runs; "home": the agent's
+// home, store.Homes, set from the viewer, when that region runs; else the
+// process's first region or the first running one by name): in a
 // region of its own process directly, else by handing the
 // circuit to the region's process through the store (store.Circuits; the
 // region is woken by a notification, store.Notifier, and looks every

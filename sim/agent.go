@@ -20,9 +20,13 @@ import (
 const (
 	regionFlags = 1<<1 | 1<<2 | 1<<20 // AllowLandmark, AllowSetHome, AllowDirectTeleport
 	simAccessPG = 13
-	// logoutWait bounds how long a logging-out agent's circuit waits for
-	// the LogoutReply to be acknowledged.
+	// logoutWait bounds how long a circuit that is closing (logout, kick)
+	// waits for what it still owes to be acknowledged.
 	logoutWait = 2 * time.Second
+	// logoutReplyWait bounds how long the LogoutReply is resent until
+	// acknowledged: longer than a client waits for it (node-metaverse and
+	// ours wait 5 s), so the circuit never closes under a resend.
+	logoutReplyWait = 8 * time.Second
 )
 
 // The terrain textures viewers know by id (OpenSimulator's defaults).
@@ -209,7 +213,16 @@ func (a *agent) handle(m msg.Message) {
 		if !a.owns(m.Info.AgentID, m.Info.SessionID) {
 			return
 		}
-		a.teleportFail(0, "Teleports by landmark are not supported by this region (it keeps no landmarks); teleport to a location instead.", time.Now())
+		if m.Info.LandmarkID.IsZero() {
+			a.teleportHome()
+			return
+		}
+		a.teleportFail(0, "This grid keeps no landmarks: teleport to a location, or home.", time.Now())
+	case *msg.SetStartLocationRequest:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.setHome(m)
 	case *msg.ParcelPropertiesRequest:
 		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
 			return
@@ -388,11 +401,25 @@ func (a *agent) logout() {
 		AgentData:     msg.LogoutReplyAgentData{AgentID: a.c.Agent, SessionID: a.c.Session},
 		InventoryData: []msg.LogoutReplyInventoryData{{}},
 	}
-	a.send(reply)
+	// The avatar leaves the world at once: nothing more is queued for the
+	// agent behind its LogoutReply, and the others see it go.
+	if a.joined {
+		a.r.world.leave(a.av)
+		a.joined = false
+	}
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), logoutWait)
+		// The reply is waited for on its own (a lost copy is resent
+		// while the client waits for it), then what else is owed.
+		ctx, cancel := context.WithTimeout(context.Background(), logoutReplyWait)
 		defer cancel()
-		a.conn.CloseGracefully(ctx, "logout")
+		if err := a.conn.SendAcked(ctx, reply); err != nil {
+			a.r.cfg.Logger.Debug("sim: LogoutReply not acknowledged", "agent", a.c.Agent, "err", err)
+		} else {
+			a.r.counts.countOut(reply.ID())
+		}
+		ctx2, cancel2 := context.WithTimeout(context.Background(), logoutWait)
+		defer cancel2()
+		a.conn.CloseGracefully(ctx2, "logout")
 	}()
 }
 

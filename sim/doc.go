@@ -81,9 +81,12 @@
 // arrival. The source keeps the agent as a child: its circuit stays open,
 // its avatar leaves the shared world; a teleport back into the region
 // makes the child the arriving agent again, with the whole ritual. An
-// unknown handle, a destination that refuses and TeleportLandmarkRequest
-// (the region keeps no landmarks) are answered TeleportFailed with the
-// reason. Every step is traced (trace.RegionChange, server side).
+// unknown handle, a destination that refuses and a TeleportLandmarkRequest
+// naming a landmark (the grid keeps none) are answered TeleportFailed with
+// the reason. A TeleportLandmarkRequest with a zero landmark is the
+// viewer's Teleport Home: a teleport to the agent's home (store.Homes),
+// which its SetStartLocationRequest (LocationID 1, "Set Home to Here")
+// sets to where its avatar stands, answered with an AlertMessage. Every step is traced (trace.RegionChange, server side).
 //
 // Neighbours: when an agent arrives (a root agent), a Directory that is
 // also a Neighbourhood admits it as a child at the regions in the eight

@@ -21,6 +21,43 @@ type GridStore interface {
 	Hosts() Hosts
 	Circuits() Circuits
 	Locations() Locations
+	Presence() Presence
+	// Secret returns the grid's secret: SecretSize random bytes made on the
+	// first call and kept, the same for every process sharing the store.
+	// Regions sign their calls to each other with it; it is never sent to
+	// clients.
+	Secret(ctx context.Context) ([]byte, error)
+}
+
+// SecretSize is the length of the grid's secret in bytes.
+const SecretSize = 32
+
+// AgentPresence is where an online agent is: the region holding it as a
+// root agent (its avatar), for the session it logged in with.
+type AgentPresence struct {
+	Agent, Session, Region ritual.UUID
+	Updated                time.Time // filled in by Set
+}
+
+// Presence keeps who is online where: a region sets an agent's presence
+// when the agent arrives (login, teleport, crossing) and clears it when
+// the agent leaves the grid.
+type Presence interface {
+	// Set records p, replacing the agent's earlier presence (Updated is set
+	// to now and written back). ErrNotFound if the account or the region
+	// does not exist; ErrInvalid for a zero session.
+	Set(ctx context.Context, p *AgentPresence) error
+	// Clear removes the agent's presence if it is still the one of this
+	// session in this region (an arrival elsewhere since is kept), else
+	// ErrNotFound.
+	Clear(ctx context.Context, agent, session, region ritual.UUID) error
+	// Get returns the agent's presence, or ErrNotFound (offline).
+	Get(ctx context.Context, agent ritual.UUID) (AgentPresence, error)
+	// List returns every presence, ordered by agent id.
+	List(ctx context.Context) ([]AgentPresence, error)
+	// ClearRegion removes every presence in the region (it stopped, or its
+	// heartbeats did) and returns how many.
+	ClearRegion(ctx context.Context, region ritual.UUID) (int, error)
 }
 
 // AgentLocation is where an agent was last placed by a login.

@@ -151,4 +151,34 @@ CREATE TABLE offline_messages (
 );
 CREATE INDEX offline_messages_recipient ON offline_messages (recipient, seq);
 `,
+	// 4: the grid's secret, agent presence.
+	`
+CREATE TABLE grid_secret (
+	id      integer     NOT NULL PRIMARY KEY CHECK (id = 1),
+	secret  bytea       NOT NULL CHECK (length(secret) = 32),
+	created timestamptz NOT NULL
+);
+
+CREATE TABLE agent_presence (
+	agent   uuid        NOT NULL PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+	session uuid        NOT NULL,
+	region  uuid        NOT NULL REFERENCES regions (id) ON DELETE CASCADE,
+	updated timestamptz NOT NULL
+);
+CREATE INDEX agent_presence_region ON agent_presence (region);
+`,
+	// 5: agent homes.
+	`
+CREATE TABLE agent_homes (
+	agent   uuid        NOT NULL PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+	region  uuid        NOT NULL REFERENCES regions (id) ON DELETE CASCADE,
+	pos_x   real        NOT NULL,
+	pos_y   real        NOT NULL,
+	pos_z   real        NOT NULL,
+	look_x  real        NOT NULL,
+	look_y  real        NOT NULL,
+	look_z  real        NOT NULL,
+	updated timestamptz NOT NULL
+);
+`,
 }

@@ -158,6 +158,36 @@ CREATE TABLE offline_messages (
 );
 CREATE INDEX offline_messages_recipient ON offline_messages (recipient, seq);
 `,
+	// 4: the grid's secret, agent presence.
+	`
+CREATE TABLE grid_secret (
+	id      INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+	secret  BLOB    NOT NULL CHECK (length(secret) = 32),
+	created INTEGER NOT NULL
+);
+
+CREATE TABLE agent_presence (
+	agent   BLOB    NOT NULL PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+	session BLOB    NOT NULL CHECK (length(session) = 16),
+	region  BLOB    NOT NULL REFERENCES regions (id) ON DELETE CASCADE,
+	updated INTEGER NOT NULL
+);
+CREATE INDEX agent_presence_region ON agent_presence (region);
+`,
+	// 5: agent homes.
+	`
+CREATE TABLE agent_homes (
+	agent   BLOB    NOT NULL PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+	region  BLOB    NOT NULL REFERENCES regions (id) ON DELETE CASCADE,
+	pos_x   REAL    NOT NULL,
+	pos_y   REAL    NOT NULL,
+	pos_z   REAL    NOT NULL,
+	look_x  REAL    NOT NULL,
+	look_y  REAL    NOT NULL,
+	look_z  REAL    NOT NULL,
+	updated INTEGER NOT NULL
+);
+`,
 }
 
 // LatestSchema returns the schema version this package writes.

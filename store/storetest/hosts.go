@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"net/netip"
@@ -240,4 +241,82 @@ func testLocations(t *testing.T, h *harness) {
 		t.Fatal(err)
 	}
 	wantErr(t, "Get after the region was deleted", func() error { _, err := s.Locations().Get(ctx, a.ID); return err }(), store.ErrNotFound)
+}
+
+func testPresence(t *testing.T, h *harness) {
+	s := gridStore(t, h)
+	a := mustAccount(t, s, "Test", "User")
+	b := mustAccount(t, s, "Other", "User")
+	r := mustRegion(t, s, "Busy", 1000, 1000)
+	r2 := mustRegion(t, s, "Quiet", 1001, 1000)
+	wantErr(t, "Get of an offline agent", func() error { _, err := s.Presence().Get(ctx, a.ID); return err }(), store.ErrNotFound)
+	session := ritual.NewUUID()
+	p := store.AgentPresence{Agent: a.ID, Session: session, Region: r.ID}
+	if err := s.Presence().Set(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Updated.IsZero() {
+		t.Error("Set left Updated zero")
+	}
+	if got, err := s.Presence().Get(ctx, a.ID); err != nil || got != p {
+		t.Errorf("Get = %+v, %v; want %+v", got, err, p)
+	}
+	// The agent teleports: the presence moves; the old region clearing
+	// it afterwards does not take it away.
+	p2 := store.AgentPresence{Agent: a.ID, Session: session, Region: r2.ID}
+	if err := s.Presence().Set(ctx, &p2); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "Clear by the region left", s.Presence().Clear(ctx, a.ID, session, r.ID), store.ErrNotFound)
+	wantErr(t, "Clear by an earlier session", s.Presence().Clear(ctx, a.ID, ritual.NewUUID(), r2.ID), store.ErrNotFound)
+	if got, err := s.Presence().Get(ctx, a.ID); err != nil || got != p2 {
+		t.Errorf("Get after stale clears = %+v, %v; want %+v", got, err, p2)
+	}
+	pb := store.AgentPresence{Agent: b.ID, Session: ritual.NewUUID(), Region: r2.ID}
+	if err := s.Presence().Set(ctx, &pb); err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.Presence().List(ctx)
+	if err != nil || len(l) != 2 || l[0].Agent.String() > l[1].Agent.String() {
+		t.Errorf("List = %+v, %v", l, err)
+	}
+	if err := s.Presence().Clear(ctx, a.ID, session, r2.ID); err != nil {
+		t.Errorf("Clear of the current presence: %v", err)
+	}
+	wantErr(t, "Get after Clear", func() error { _, err := s.Presence().Get(ctx, a.ID); return err }(), store.ErrNotFound)
+	if err := s.Presence().Set(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Presence().ClearRegion(ctx, r2.ID); err != nil || n != 1 {
+		t.Errorf("ClearRegion = %d, %v; want 1", n, err)
+	}
+	if l, err := s.Presence().List(ctx); err != nil || len(l) != 1 || l[0].Agent != a.ID {
+		t.Errorf("List after ClearRegion = %+v, %v", l, err)
+	}
+	wantErr(t, "Set for an unknown account", s.Presence().Set(ctx, &store.AgentPresence{Agent: ritual.NewUUID(), Session: session, Region: r.ID}), store.ErrNotFound)
+	wantErr(t, "Set in an unknown region", s.Presence().Set(ctx, &store.AgentPresence{Agent: a.ID, Session: session, Region: ritual.NewUUID()}), store.ErrNotFound)
+	wantErr(t, "Set with a zero session", s.Presence().Set(ctx, &store.AgentPresence{Agent: a.ID, Region: r.ID}), store.ErrInvalid)
+	// Deleting the account or the region takes its presence.
+	if err := s.Regions().Delete(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "Get after the region was deleted", func() error { _, err := s.Presence().Get(ctx, a.ID); return err }(), store.ErrNotFound)
+}
+
+func testSecret(t *testing.T, h *harness) {
+	s := gridStore(t, h)
+	first, err := s.Secret(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != store.SecretSize || bytes.Equal(first, make([]byte, store.SecretSize)) {
+		t.Fatalf("Secret = %x: want %d random bytes", first, store.SecretSize)
+	}
+	if again, err := s.Secret(ctx); err != nil || !bytes.Equal(again, first) {
+		t.Errorf("second Secret = %x, %v; want %x", again, err, first)
+	}
+	h.reopen()
+	if again, err := gridStore(t, h).Secret(ctx); err != nil || !bytes.Equal(again, first) {
+		t.Errorf("Secret after reopening = %x, %v; want %x", again, err, first)
+	}
 }

@@ -51,6 +51,9 @@ func Run(t *testing.T, open Opener) {
 		{"Notify", testNotify},
 		{"Locations", testLocations},
 		{"OfflineMessages", testOfflineMessages},
+		{"Presence", testPresence},
+		{"Secret", testSecret},
+		{"Homes", testHomes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
