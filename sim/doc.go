@@ -76,7 +76,9 @@
 // the store's hand-off, as for a login) and puts
 // TeleportFinish (SimIP, SimPort, RegionHandle, SeedCapability, SimAccess,
 // TeleportFlags, LocationID, RegionSizeX/Y) on the event queue the client
-// polls here. The destination greets the circuit with RegionHandshake at
+// polls here, once the client has acknowledged the last TeleportProgress
+// (or a second has passed): a destination in the same process answers at
+// once, and TeleportFinish must not overtake the steps before it. The destination greets the circuit with RegionHandshake at
 // UseCircuitCode, as a neighbour does; CompleteAgentMovement there is the
 // arrival. The source keeps the agent as a child: its circuit stays open,
 // its avatar leaves the shared world; a teleport back into the region
