@@ -92,6 +92,11 @@
 // does not answer leaves the agent where it was. WaitArrival waits for the
 // ritual in the new region to be whole.
 //
+// MapBlocks asks the world map for the regions in a range of grid cells
+// (MapBlockRequest → MapBlockReplies, ten regions each), as a viewer's
+// map does; a second request, for the agent's own cell on a layer of its
+// own, is answered after them and so tells that they are all in.
+//
 // # Observer
 //
 // With Config.Recorder set, the login and caps packages record their own

@@ -13,7 +13,6 @@ import (
 	"ritual/circuit"
 	"ritual/login"
 	"ritual/protocol/msg"
-	"ritual/store"
 	"ritual/trace"
 )
 
@@ -199,6 +198,13 @@ func (a *agent) handle(m msg.Message) {
 			return
 		}
 		a.send(a.mapNameReply(m))
+	case *msg.MapBlockRequest:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		for _, reply := range a.r.mapBlockReplies(a.c.Agent, m) {
+			a.send(reply)
+		}
 	case *msg.EconomyDataRequest:
 		a.send(&msg.EconomyData{Info: msg.EconomyDataInfo{
 			ObjectCapacity: 15000, PriceUpload: 0, PriceGroupCreate: 0,
@@ -380,30 +386,11 @@ func (a *agent) mapNameReply(m *msg.MapNameRequest) *msg.MapBlockReply {
 		query = query[:254]
 	}
 	reply := &msg.MapBlockReply{AgentData: msg.MapBlockReplyAgentData{AgentID: a.c.Agent, Flags: m.AgentData.Flags}}
-	regions := []store.Region{a.r.info}
-	if d := a.r.cfg.Directory; d != nil {
-		for _, o := range d.Regions() {
-			if o.ID != a.r.info.ID {
-				regions = append(regions, o)
-			}
-		}
-	}
-	for _, info := range regions {
+	for _, info := range a.r.mapRegions() {
 		if query == "" || len(query) > len(info.Name) || !strings.EqualFold(info.Name[:len(query)], query) || len(reply.Data) >= 20 {
 			continue
 		}
-		agents := 0
-		if info.ID == a.r.info.ID {
-			agents = a.r.Counters().AgentsInWorld
-		}
-		reply.Data = append(reply.Data, msg.MapBlockReplyData{
-			X: uint16(info.GridX), Y: uint16(info.GridY),
-			Name:        cstr(info.Name),
-			Access:      simAccessPG,
-			RegionFlags: regionFlags,
-			WaterHeight: uint8(DefaultWaterHeight),
-			Agents:      uint8(min(agents, 255)),
-		})
+		reply.Data = append(reply.Data, a.r.mapBlock(info))
 	}
 	reply.Data = append(reply.Data, msg.MapBlockReplyData{Name: cstr(query), Access: mapAccessEnd})
 	return reply

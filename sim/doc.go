@@ -23,6 +23,15 @@
 // ParcelPropertiesRequest and ParcelPropertiesRequestByID the same way,
 // echoing their SequenceID.
 //
+// The world map: MapNameRequest is answered with the blocks of the regions
+// whose names begin with the query and a closing block (Access 255);
+// MapBlockRequest, a range of grid cells, with the blocks of the regions
+// whose area meets it (this region and Config.Directory's), ten to a
+// MapBlockReply with their sizes, the reply's Flags the request's map
+// layer; an empty range is not answered, unless it is one cell flagged
+// 0x10000 (a click on the map), answered with a block of Access 255 at
+// that cell, as OpenSimulator does.
+//
 // # The shared world
 //
 // One frame loop (Config.FrameRate, 10 Hz by default) owns the avatars:
@@ -67,7 +76,9 @@
 // the store's hand-off, as for a login) and puts
 // TeleportFinish (SimIP, SimPort, RegionHandle, SeedCapability, SimAccess,
 // TeleportFlags, LocationID, RegionSizeX/Y) on the event queue the client
-// polls here. The destination greets the circuit with RegionHandshake at
+// polls here, once the client has acknowledged the last TeleportProgress
+// (or a second has passed): a destination in the same process answers at
+// once, and TeleportFinish must not overtake the steps before it. The destination greets the circuit with RegionHandshake at
 // UseCircuitCode, as a neighbour does; CompleteAgentMovement there is the
 // arrival. The source keeps the agent as a child: its circuit stays open,
 // its avatar leaves the shared world; a teleport back into the region
