@@ -101,6 +101,8 @@ type Counters struct {
 	Rejected      uint64 // UseCircuitCode refused (unknown, expired, mismatched)
 	Stray         uint64 // datagrams from unknown addresses that were not UseCircuitCode
 	Logouts       uint64 // LogoutRequest answered
+	// AgentsInWorld are the agents with a circuit here, root and child
+	// alike (the avatars present are WorldStats.Avatars).
 	AgentsInWorld int
 	// Pending are circuits provisioned and waiting for UseCircuitCode;
 	// Circuits the circuits open on the socket.
