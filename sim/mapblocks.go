@@ -44,7 +44,7 @@ func (r *Region) mapRegions() []store.Region {
 func (r *Region) mapBlock(info store.Region) msg.MapBlockReplyData {
 	agents := 0
 	if info.ID == r.info.ID {
-		agents = r.world.stats().Avatars // child agents are elsewhere
+		agents = r.Counters().AgentsInWorld
 	}
 	return msg.MapBlockReplyData{
 		X: uint16(info.GridX), Y: uint16(info.GridY),
