@@ -57,6 +57,11 @@ type agent struct {
 	// crossed is set when the agent crossed into a neighbour and is here
 	// as a child.
 	crossed atomic.Bool
+	// root mirrors isRoot for other goroutines (set by run after each
+	// message).
+	root atomic.Bool
+	// mail brings messages relayed from other regions.
+	mail mail
 
 	// Owned by run.
 	moved, handshaken, sceneSent, loggedOut bool
@@ -75,14 +80,34 @@ func newAgent(r *Region, conn *circuit.Conn, c login.Circuit) *agent {
 		position: r.scene.arrival(c.Start, r.info.Name),
 	}
 	a.av = newAvatar(a)
+	a.mail = mail{wake: make(chan struct{}, 1), typing: make(chan *store.OfflineMessage, typingQueue)}
 	return a
 }
 
-// run handles the agent's messages until its circuit closes.
+// run handles the agent's messages, and those relayed to it from other
+// regions, until its circuit closes.
 func (a *agent) run() {
-	for in := range a.conn.Inbox() {
-		a.r.counts.countIn(in.Message)
-		a.handle(in.Message)
+	inbox := a.conn.Inbox()
+	for {
+		select {
+		case in, ok := <-inbox:
+			if !ok {
+				return
+			}
+			a.r.counts.countIn(in.Message)
+			a.handle(in.Message)
+			if root := a.isRoot(); root != a.root.Load() {
+				a.root.Store(root)
+			}
+		case <-a.mail.wake:
+			if a.isRoot() {
+				a.takeStored(false)
+			}
+		case m := <-a.mail.typing:
+			if a.isRoot() {
+				a.deliverRelayed(m)
+			}
+		}
 	}
 }
 
@@ -270,7 +295,18 @@ func (a *agent) completeMovement() {
 			a.r.world.join(a.av, a.position)
 		}
 		a.sendParcelProperties(parcelSequenceArrival, false)
-		a.deliverOffline()
+		a.root.Store(true)
+		if m := a.r.messenger(); m != nil {
+			m.Arrived(a.c.Agent, a.c.Session, a.r.info.ID)
+		}
+		// The messages that waited: at the login's arrival those sent
+		// while the agent was offline; at a later arrival (a teleport,
+		// a crossing) those relayed to it on its way, delivered live.
+		if !a.offlineTaken && !a.teleported {
+			a.deliverOffline()
+		} else {
+			a.takeStored(false)
+		}
 		if a.r.cfg.Directory != nil {
 			go a.enableNeighbours()
 		}
