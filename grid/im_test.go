@@ -1,0 +1,271 @@
+package grid_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"ritual"
+	"ritual/client"
+	"ritual/grid"
+	"ritual/internal/pgtest"
+	"ritual/sim"
+	"ritual/store"
+)
+
+// waitIM waits for the instant message with text, and returns it with the
+// texts of the other messages the session received meanwhile.
+func waitIM(t *testing.T, s *client.Session, text string) (client.InstantMessage, []string) {
+	t.Helper()
+	var others []string
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case ev := <-s.WorldEvents():
+			if ev.Kind != client.IMReceived {
+				continue
+			}
+			if ev.IM.Text == text {
+				return *ev.IM, others
+			}
+			others = append(others, ev.IM.Text)
+		case <-deadline:
+			t.Fatalf("%s: no instant message %q within 15 s (got %q)", s.AgentID(), text, others)
+		}
+	}
+}
+
+// noOfflineReply fails if texts hold the reply to a message to an offline
+// account.
+func noOfflineReply(t *testing.T, who string, texts []string) {
+	t.Helper()
+	if slices.Contains(texts, sim.OfflineReply) {
+		t.Errorf("%s was told %q", who, sim.OfflineReply)
+	}
+}
+
+// waitPresence waits until the agent's presence is the region (zero:
+// offline).
+func waitPresence(t *testing.T, gs store.GridStore, agent, region ritual.UUID) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		p, err := gs.Presence().Get(t.Context(), agent)
+		if region.IsZero() && errors.Is(err, store.ErrNotFound) || err == nil && p.Region == region {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent %s: presence %+v, %v 10 s on; want region %s", agent, p, err, region)
+		}
+	}
+}
+
+// waitPayload waits for a notification.
+func waitPayload(t *testing.T, c <-chan string, want string) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case p := <-c:
+			if p == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no notification %q within 10 s", want)
+		}
+	}
+}
+
+func liveIM(t *testing.T, im client.InstantMessage, from ritual.UUID, fromName string) {
+	t.Helper()
+	if im.Offline || im.From != from || im.FromName != fromName {
+		t.Errorf("IM %+v: want a live one from %s (%s)", im, fromName, from)
+	}
+}
+
+// TestIMAcrossProcesses: two processes share a PostgreSQL database, Ann
+// in North (the first, with the login service), Bob in South (the
+// second). Their instant messages go both ways live; the presence table
+// says who is where and the processes are told each change on
+// ritual_presence. A message sent as Bob's process dies waits in the
+// store for his next login; the region swept off the map takes his
+// presence with it; Ann's logout clears hers.
+func TestIMAcrossProcesses(t *testing.T) {
+	dsn := pgtest.Database(t, "")
+	beat := grid.Config{Heartbeat: 100 * time.Millisecond, HeartbeatTimeout: 400 * time.Millisecond, Listen: "127.0.0.1:0"}
+	watch := openPG(t, dsn)
+	changes, err := watch.Listen(t.Context(), "ritual_presence")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addAccount(t, watch, "Ann", "Able", "secret")
+	addAccount(t, watch, "Bob", "Baker", "secret")
+
+	cfg := beat
+	cfg.Store, cfg.Regions = openPG(t, dsn), []grid.RegionSpec{{Name: "North", GridX: 3000, GridY: 3000}}
+	north := start(t, cfg)
+	defer stop(t, north)
+	southProc := func() *grid.Server {
+		cfg := beat
+		cfg.Store, cfg.NoLogin = openPG(t, dsn), true
+		cfg.Regions = []grid.RegionSpec{{Name: "South", GridX: 3000, GridY: 2990}}
+		return start(t, cfg)
+	}
+	south := southProc()
+	northID, southID := north.Region.Info().ID, south.Region.Info().ID
+
+	ann, err := loginAs(t, north.LoginURI(), "Ann", "Able", "uri:North&128&128&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
+	bob, err := loginAs(t, north.LoginURI(), "Bob", "Baker", "uri:South&128&128&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bob.Region().Name != "South" {
+		t.Fatalf("Bob landed in %q", bob.Region().Name)
+	}
+	waitPresence(t, watch, ann.AgentID(), northID)
+	waitPresence(t, watch, bob.AgentID(), southID)
+	waitPayload(t, changes, "set "+bob.AgentID().String()+" "+southID.String())
+
+	if err := ann.SendIM(bob.AgentID(), "hello from North"); err != nil {
+		t.Fatal(err)
+	}
+	im, _ := waitIM(t, bob, "hello from North")
+	liveIM(t, im, ann.AgentID(), "Ann Able")
+	if err := bob.SendIM(ann.AgentID(), "hello from South"); err != nil {
+		t.Fatal(err)
+	}
+	im, others := waitIM(t, ann, "hello from South")
+	liveIM(t, im, bob.AgentID(), "Bob Baker")
+	noOfflineReply(t, "Ann", others)
+	if err := ann.SendIM(bob.AgentID(), "and back"); err != nil {
+		t.Fatal(err)
+	}
+	im, others = waitIM(t, bob, "and back")
+	liveIM(t, im, ann.AgentID(), "Ann Able")
+	noOfflineReply(t, "Bob", others)
+	// Both messages went through the store and were taken.
+	if left, err := watch.Messages().Take(t.Context(), bob.AgentID()); err != nil || len(left) != 0 {
+		t.Errorf("messages left for Bob: %v, %v", left, err)
+	}
+
+	// South's process dies; a message sent meanwhile waits for Bob.
+	south.Abandon()
+	bob.Close()
+	if err := ann.SendIM(bob.AgentID(), "are you there?"); err != nil {
+		t.Fatal(err)
+	}
+	// The sweeper takes South off the map and Bob's presence with it.
+	waitPresence(t, watch, bob.AgentID(), ritual.UUID{})
+	waitPayload(t, changes, "region "+southID.String())
+	if p, err := watch.Presence().Get(t.Context(), ann.AgentID()); err != nil || p.Region != northID {
+		t.Errorf("Ann's presence after South was swept: %+v, %v", p, err)
+	}
+
+	south = southProc()
+	defer stop(t, south)
+	bob, err = loginAs(t, north.LoginURI(), "Bob", "Baker", "uri:South&128&128&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	im, _ = waitIM(t, bob, "are you there?")
+	if im.From != ann.AgentID() {
+		t.Errorf("stored IM %+v", im)
+	}
+	waitPresence(t, watch, bob.AgentID(), southID)
+
+	// Ann's logout clears her presence, and says so.
+	if _, err := ann.Logout(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitPresence(t, watch, ann.AgentID(), ritual.UUID{})
+	waitPayload(t, changes, "clear "+ann.AgentID().String()+" "+northID.String())
+	// Now offline: Bob is told so, and the message waits.
+	if err := bob.SendIM(ann.AgentID(), "bye"); err != nil {
+		t.Fatal(err)
+	}
+	im, _ = waitIM(t, bob, sim.OfflineReply)
+	if im.From != ann.AgentID() {
+		t.Errorf("offline reply %+v", im)
+	}
+	// A clean stop clears the region's presence.
+	stop(t, south)
+	waitPresence(t, watch, bob.AgentID(), ritual.UUID{})
+}
+
+// TestIMBetweenRegionsOfOneProcess: two regions of one process (SQLite),
+// not neighbours. Ann in West and Bob in East message each other live;
+// Bob's presence follows his teleport to West, where Ann's message reaches
+// him directly; his logout clears it.
+func TestIMBetweenRegionsOfOneProcess(t *testing.T) {
+	srv := start(t, grid.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0",
+		Regions: []grid.RegionSpec{{Name: "West", GridX: 2000, GridY: 2000}, {Name: "East", GridX: 2010, GridY: 2000}}})
+	defer stop(t, srv)
+	gs := srv.Store.(store.GridStore)
+	addAccount(t, gs, "Ann", "Able", "secret")
+	addAccount(t, gs, "Bob", "Baker", "secret")
+	westID, eastID := srv.Regions[0].Info().ID, srv.Regions[1].Info().ID
+	changes, err := gs.(store.Notifier).Listen(t.Context(), "ritual_presence")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ann, err := loginAs(t, srv.LoginURI(), "Ann", "Able", "uri:West&128&128&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
+	bob, err := loginAs(t, srv.LoginURI(), "Bob", "Baker", "uri:East&128&128&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	waitPresence(t, gs, ann.AgentID(), westID)
+	waitPresence(t, gs, bob.AgentID(), eastID)
+	waitPayload(t, changes, "set "+bob.AgentID().String()+" "+eastID.String())
+
+	for i, dir := range []struct {
+		from, to *client.Session
+		name     string
+	}{{ann, bob, "Ann Able"}, {bob, ann, "Bob Baker"}, {ann, bob, "Ann Able"}} {
+		text := "message " + strings.Repeat("!", i+1)
+		if err := dir.from.SendIM(dir.to.AgentID(), text); err != nil {
+			t.Fatal(err)
+		}
+		im, others := waitIM(t, dir.to, text)
+		liveIM(t, im, dir.from.AgentID(), dir.name)
+		noOfflineReply(t, dir.to.Region().Name, others)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if _, err := bob.Teleport(ctx, "West", ritual.Vector3{X: 100, Y: 100, Z: 30}, ritual.Vector3{X: 1}); err != nil {
+		t.Fatal(err)
+	}
+	waitPresence(t, gs, bob.AgentID(), westID)
+	if err := ann.SendIM(bob.AgentID(), "same region now"); err != nil {
+		t.Fatal(err)
+	}
+	im, _ := waitIM(t, bob, "same region now")
+	liveIM(t, im, ann.AgentID(), "Ann Able")
+	// East holds Bob as a child: no longer his region.
+	if srv.Regions[1].HoldsRoot(bob.AgentID()) || !srv.Regions[0].HoldsRoot(bob.AgentID()) {
+		t.Errorf("after the teleport: East holds Bob %v, West %v",
+			srv.Regions[1].HoldsRoot(bob.AgentID()), srv.Regions[0].HoldsRoot(bob.AgentID()))
+	}
+
+	if _, err := bob.Logout(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitPresence(t, gs, bob.AgentID(), ritual.UUID{})
+	waitPayload(t, changes, "clear "+bob.AgentID().String()+" "+westID.String())
+	if p, err := gs.Presence().Get(t.Context(), ann.AgentID()); err != nil || p.Region != westID {
+		t.Errorf("Ann's presence: %+v, %v", p, err)
+	}
+}
