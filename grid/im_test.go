@@ -12,6 +12,7 @@ import (
 	"ritual/client"
 	"ritual/grid"
 	"ritual/internal/pgtest"
+	"ritual/protocol/msg"
 	"ritual/sim"
 	"ritual/store"
 )
@@ -34,6 +35,34 @@ func waitIM(t *testing.T, s *client.Session, text string) (client.InstantMessage
 			others = append(others, ev.IM.Text)
 		case <-deadline:
 			t.Fatalf("%s: no instant message %q within 15 s (got %q)", s.AgentID(), text, others)
+		}
+	}
+}
+
+// typing sends a typing indicator (dialog 41) and waits for it at to.
+func typing(t *testing.T, from, to *client.Session) {
+	t.Helper()
+	if err := from.Send(&msg.ImprovedInstantMessage{
+		AgentData: msg.ImprovedInstantMessageAgentData{AgentID: from.AgentID(), SessionID: from.SessionID()},
+		MessageBlock: msg.ImprovedInstantMessageMessageBlock{
+			ToAgentID: to.AgentID(), Dialog: sim.IMStartTyping, FromAgentName: []byte("x\x00"),
+			Message: []byte("typing\x00"), BinaryBucket: []byte{0},
+		},
+	}, true); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case ev := <-to.WorldEvents():
+			if ev.Kind == client.IMReceived && ev.IM.Dialog == sim.IMStartTyping {
+				if ev.IM.From != from.AgentID() || ev.IM.Offline {
+					t.Errorf("typing indicator %+v", ev.IM)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no typing indicator within 15 s")
 		}
 	}
 }
@@ -137,6 +166,8 @@ func TestIMAcrossProcesses(t *testing.T) {
 	}
 	im, _ := waitIM(t, bob, "hello from North")
 	liveIM(t, im, ann.AgentID(), "Ann Able")
+	typing(t, ann, bob)
+	typing(t, bob, ann)
 	if err := bob.SendIM(ann.AgentID(), "hello from South"); err != nil {
 		t.Fatal(err)
 	}
@@ -241,6 +272,7 @@ func TestIMBetweenRegionsOfOneProcess(t *testing.T) {
 		im, others := waitIM(t, dir.to, text)
 		liveIM(t, im, dir.from.AgentID(), dir.name)
 		noOfflineReply(t, dir.to.Region().Name, others)
+		typing(t, dir.from, dir.to)
 	}
 
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
