@@ -132,6 +132,12 @@ func (h *hosting) heartbeats(ctx context.Context) {
 				h.log.Warn("grid: putting the region back on the map failed", "region", h.regions[i].Info().Name, "err", err)
 			} else {
 				h.log.Warn("grid: the region had been taken off the map (missed heartbeats); it is back", "region", h.regions[i].Info().Name)
+				// Its agents' presence went with it: they are here still.
+				if h.msgr != nil {
+					for _, ra := range h.regions[i].RootAgents() {
+						h.msgr.Arrived(ra.Agent, ra.Session, rec.Region)
+					}
+				}
 			}
 		}
 	}

@@ -301,3 +301,32 @@ func TestIMBetweenRegionsOfOneProcess(t *testing.T) {
 		t.Errorf("Ann's presence: %+v, %v", p, err)
 	}
 }
+
+// TestPresenceBackWithTheRegion: a region taken off the map (as a sweep
+// does after missed heartbeats, its presence cleared) that is still
+// running puts itself back and its agents' presence with it.
+func TestPresenceBackWithTheRegion(t *testing.T) {
+	srv := start(t, grid.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Heartbeat: 50 * time.Millisecond})
+	defer stop(t, srv)
+	gs := srv.Store.(store.GridStore)
+	addAccount(t, gs, "Ann", "Able", "secret")
+	ann, err := loginAs(t, srv.LoginURI(), "Ann", "Able", "home")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
+	id := srv.Region.Info().ID
+	waitPresence(t, gs, ann.AgentID(), id)
+
+	swept, err := gs.Hosts().Sweep(t.Context(), time.Now().Add(time.Hour))
+	if err != nil || len(swept) != 1 {
+		t.Fatalf("sweep: %v, %v", swept, err)
+	}
+	if n, err := gs.Presence().ClearRegion(t.Context(), id); err != nil || n != 1 {
+		t.Fatalf("clearing the presence: %d, %v", n, err)
+	}
+	waitPresence(t, gs, ann.AgentID(), id)
+	if _, err := gs.Hosts().Get(t.Context(), id); err != nil {
+		t.Errorf("the region is not back on the map: %v", err)
+	}
+}

@@ -92,3 +92,20 @@ func (r *Region) Forward(m *store.OfflineMessage) bool {
 // isRoot reports, on the agent's goroutine, whether it is a root agent
 // here.
 func (a *agent) isRoot() bool { return a.joined && !a.away && !a.crossed.Load() }
+
+// RootAgent is an agent whose avatar is in the region, and the session it
+// logged in with.
+type RootAgent struct{ Agent, Session ritual.UUID }
+
+// RootAgents lists the agents whose avatars are in the region.
+func (r *Region) RootAgents() []RootAgent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []RootAgent
+	for id, a := range r.agents {
+		if a.root.Load() && !a.crossed.Load() {
+			out = append(out, RootAgent{Agent: id, Session: a.c.Session})
+		}
+	}
+	return out
+}
