@@ -15,6 +15,7 @@ import (
 	"ritual/protocol/msg"
 	"ritual/sim"
 	"ritual/store"
+	"ritual/trace"
 )
 
 // waitIM waits for the instant message with text, and returns it with the
@@ -328,5 +329,63 @@ func TestPresenceBackWithTheRegion(t *testing.T) {
 	waitPresence(t, gs, ann.AgentID(), id)
 	if _, err := gs.Hosts().Get(t.Context(), id); err != nil {
 		t.Errorf("the region is not back on the map: %v", err)
+	}
+}
+
+// TestPresenceFollowsACrossing: an agent walking from West into East is
+// present in East; West, holding it as a child since, relays a message to
+// it there (the sender's trace says so) rather than sending it on the
+// child's circuit.
+func TestPresenceFollowsACrossing(t *testing.T) {
+	var mem trace.Memory
+	srv := start(t, grid.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Recorder: &mem,
+		Regions: []grid.RegionSpec{{Name: "West", GridX: 2000, GridY: 2000}, {Name: "East", GridX: 2001, GridY: 2000}}})
+	defer stop(t, srv)
+	gs := srv.Store.(store.GridStore)
+	addAccount(t, gs, "Ann", "Able", "secret")
+	addAccount(t, gs, "Bob", "Baker", "secret")
+	westID, eastID := srv.Regions[0].Info().ID, srv.Regions[1].Info().ID
+	ann, err := loginAs(t, srv.LoginURI(), "Ann", "Able", "uri:West&240&128&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
+	bob, err := loginAs(t, srv.LoginURI(), "Bob", "Baker", "uri:West&20&20&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	waitPresence(t, gs, ann.AgentID(), westID)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := ann.WaitNeighbours(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	ann.WalkTo(ritual.Vector3{X: 300, Y: 128, Z: 30})
+	if err := ann.WaitCrossings(ctx, 1); err != nil {
+		t.Fatalf("crossing: %v", err)
+	}
+	waitPresence(t, gs, ann.AgentID(), eastID)
+	for !srv.Regions[1].HoldsRoot(ann.AgentID()) || srv.Regions[0].HoldsRoot(ann.AgentID()) {
+		if ctx.Err() != nil {
+			t.Fatal("East does not hold Ann, or West still does")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	if err := bob.SendIM(ann.AgentID(), "over the border"); err != nil {
+		t.Fatal(err)
+	}
+	im, _ := waitIM(t, ann, "over the border")
+	liveIM(t, im, bob.AgentID(), "Bob Baker")
+	relayed := false
+	for _, ev := range mem.Events() {
+		if e, ok := ev.(*trace.InstantMessage); ok && e.From == bob.AgentID() && e.Outcome == "relayed to region East" {
+			relayed = true
+		}
+	}
+	if !relayed {
+		t.Error("no trace of Bob's message relayed to region East")
 	}
 }

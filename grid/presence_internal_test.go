@@ -1,6 +1,8 @@
 package grid
 
 import (
+	"time"
+
 	"testing"
 
 	"ritual"
@@ -53,4 +55,32 @@ func FuzzParseTyping(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPresenceNotificationsDropTheCache: a presence looked up is dropped
+// when a notification says it changed: that agent's on "set" and "clear",
+// everyone's on "region" or anything unreadable.
+func TestPresenceNotificationsDropTheCache(t *testing.T) {
+	a, b := ritual.NewUUID(), ritual.NewUUID()
+	m := newMessenger(nil, &directory{}, nil)
+	fill := func() {
+		for _, id := range []ritual.UUID{a, b} {
+			m.cache[id] = cachedPresence{online: true, at: time.Now()}
+		}
+	}
+	for _, tt := range []struct {
+		payload string
+		left    int
+	}{
+		{"set " + a.String() + " " + b.String(), 1},
+		{"clear " + a.String() + " " + b.String(), 1},
+		{"region " + b.String(), 0},
+		{"garbage", 0},
+	} {
+		fill()
+		m.presenceChanged(tt.payload)
+		if _, ok := m.cache[a]; ok || len(m.cache) != tt.left {
+			t.Errorf("%q: cache %v, want %d entries without %s", tt.payload, m.cache, tt.left, a)
+		}
+	}
 }
