@@ -62,6 +62,7 @@ type messenger struct {
 
 	mu    sync.Mutex
 	cache map[ritual.UUID]cachedPresence
+	gen   uint64 // counts the drops, so a look that raced one is not kept
 }
 
 type cachedPresence struct {
@@ -225,12 +226,14 @@ func (m *messenger) presenceChanged(payload string) {
 func (m *messenger) forget(agent ritual.UUID) {
 	m.mu.Lock()
 	delete(m.cache, agent)
+	m.gen++
 	m.mu.Unlock()
 }
 
 func (m *messenger) forgetAll() {
 	m.mu.Lock()
 	clear(m.cache)
+	m.gen++
 	m.mu.Unlock()
 }
 
@@ -238,6 +241,7 @@ func (m *messenger) forgetAll() {
 func (m *messenger) where(ctx context.Context, agent ritual.UUID) (store.AgentPresence, bool, error) {
 	m.mu.Lock()
 	c, ok := m.cache[agent]
+	gen := m.gen
 	m.mu.Unlock()
 	if ok && time.Since(c.at) < presenceTTL {
 		return c.p, c.online, nil
@@ -248,10 +252,12 @@ func (m *messenger) where(ctx context.Context, agent ritual.UUID) (store.AgentPr
 		return p, false, fmt.Errorf("grid: looking up the recipient's presence: %w", err)
 	}
 	m.mu.Lock()
-	if len(m.cache) >= presenceQueue {
-		clear(m.cache)
+	if m.gen == gen { // no change was notified while looking
+		if len(m.cache) >= presenceQueue {
+			clear(m.cache)
+		}
+		m.cache[agent] = cachedPresence{p: p, online: online, at: time.Now()}
 	}
-	m.cache[agent] = cachedPresence{p: p, online: online, at: time.Now()}
 	m.mu.Unlock()
 	return p, online, nil
 }
