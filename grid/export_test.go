@@ -16,7 +16,7 @@ func (s *Server) Abandon() {
 	if s.msgr != nil {
 		// Nothing of the agents' presence is cleared.
 		s.msgr.stop()
-		s.msgr = nil
+		s.msgr.abandoned = true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -556,7 +556,7 @@ func (s *Server) closeAll(ctx context.Context) error {
 	for _, r := range s.Regions {
 		errs = append(errs, r.Close(ctx))
 	}
-	if s.msgr != nil {
+	if s.msgr != nil && !s.msgr.abandoned {
 		// The agents' leaving written, the regions' presence goes.
 		s.msgr.stop()
 		ids := make([]ritual.UUID, 0, len(s.Regions))

@@ -275,6 +275,20 @@ func TestIMBetweenRegionsOfOneProcess(t *testing.T) {
 		noOfflineReply(t, dir.to.Region().Name, others)
 		typing(t, dir.from, dir.to)
 	}
+	m := scrape(t, srv)
+	for key, want := range map[string]float64{
+		"ritual_instant_messages_total{outcome=relayed}":        3,
+		"ritual_instant_messages_total{outcome=relayed_typing}": 3,
+		"ritual_presence_changes_total{op=lost}":                0,
+		"ritual_presence_changes_total{op=failed}":              0,
+	} {
+		if got, ok := m[key]; !ok || got != want {
+			t.Errorf("%s = %v (present %t), want %v", key, got, ok, want)
+		}
+	}
+	if m["ritual_presence_changes_total{op=set}"] < 2 {
+		t.Errorf("presence set %v times, want 2", m["ritual_presence_changes_total{op=set}"])
+	}
 
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()

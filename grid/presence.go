@@ -8,7 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"ritual"
 	"ritual/sim"
@@ -55,10 +58,18 @@ type messenger struct {
 
 	qmu    sync.Mutex
 	closed bool // ops is closed (qmu)
-	ops    chan presenceOp
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
+	// abandoned keeps the presence of a process that stops as a crash
+	// would (tests).
+	abandoned bool
+	ops       chan presenceOp
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	once      sync.Once
+
+	// Counts for /metrics.
+	imsRelayed, typingRelayed             atomic.Uint64
+	presenceSet, presenceCleared          atomic.Uint64
+	presenceLost, presenceFailed, cleared atomic.Uint64
 
 	mu    sync.Mutex
 	cache map[ritual.UUID]cachedPresence
@@ -150,6 +161,7 @@ func (m *messenger) queue(op presenceOp) {
 	select {
 	case m.ops <- op:
 	default:
+		m.presenceLost.Add(1)
 		m.log.Warn("grid: presence queue full; a presence change is lost", "agent", op.agent, "region", op.region)
 	}
 }
@@ -170,10 +182,16 @@ func (m *messenger) writer() {
 		m.forget(op.agent)
 		switch {
 		case err == nil:
+			if op.set {
+				m.presenceSet.Add(1)
+			} else {
+				m.presenceCleared.Add(1)
+			}
 			m.notify(ctx, presenceChannel, what+" "+op.agent.String()+" "+op.region.String())
 		case !op.set && errors.Is(err, store.ErrNotFound):
 			// The agent arrived elsewhere since: its presence is that one.
 		default:
+			m.presenceFailed.Add(1)
 			m.log.Warn("grid: recording presence failed", "op", what, "agent", op.agent, "region", op.region, "err", err)
 		}
 		cancel()
@@ -194,6 +212,7 @@ func (m *messenger) clearRegions(ctx context.Context, regions ...ritual.UUID) er
 			continue
 		}
 		m.forgetAll()
+		m.cleared.Add(uint64(n))
 		if n > 0 {
 			m.notify(ctx, presenceChannel, "region "+id.String())
 		}
@@ -293,15 +312,18 @@ func (m *messenger) Relay(ctx context.Context, om *store.OfflineMessage) (string
 	if om.Dialog != sim.IMFromAgent {
 		for _, r := range local {
 			if r.HoldsRoot(om.To) && r.Forward(om) {
+				m.typingRelayed.Add(1)
 				return where, nil
 			}
 		}
+		m.typingRelayed.Add(1)
 		m.notify(ctx, imChannel, typingPayload(om))
 		return where, nil
 	}
 	if err := m.st.Messages().Save(ctx, om); err != nil {
 		return "", fmt.Errorf("grid: keeping the message for region %s: %w", where, err)
 	}
+	m.imsRelayed.Add(1)
 	for _, r := range local {
 		r.Wake(om.To)
 	}
@@ -351,6 +373,21 @@ func parseTyping(p string) (*store.OfflineMessage, bool) {
 		return nil, false
 	}
 	return &store.OfflineMessage{To: to, From: from, ID: id, Dialog: uint8(dialog), FromName: f[5], Sent: time.Now()}, true
+}
+
+var famPresence = newFamily("ritual_presence_changes_total", prometheus.CounterValue,
+	"Changes of who is online where written by this process's regions (set: arrivals; cleared: departures; "+
+		"cleared_with_region: presences removed with a region that stopped or was swept), and those lost (queue full) or failed.", "op")
+
+// collect emits the messenger's counts.
+func (m *messenger) collect(ch chan<- prometheus.Metric) {
+	emit(ch, famIMs, m.imsRelayed.Load(), "relayed")
+	emit(ch, famIMs, m.typingRelayed.Load(), "relayed_typing")
+	emit(ch, famPresence, m.presenceSet.Load(), "set")
+	emit(ch, famPresence, m.presenceCleared.Load(), "cleared")
+	emit(ch, famPresence, m.cleared.Load(), "cleared_with_region")
+	emit(ch, famPresence, m.presenceLost.Load(), "lost")
+	emit(ch, famPresence, m.presenceFailed.Load(), "failed")
 }
 
 // regionDirectory is what each region of the process is given as its
