@@ -66,7 +66,10 @@
 // atomic: each is delivered once) and sends them live, with their sending
 // time. The recipient's region also takes them at every arrival, so a
 // message to an agent on its way to another region, or whose process
-// died, is delivered at its next arrival or login. Typing indicators go
-// live only: directly, or in the "ritual_im" notification itself, never
+// died, is delivered at its next arrival or login. Processes on one
+// SQLite file, whose notifications reach only their own process, also wake
+// their root agents every two seconds to look for messages while the map
+// shows regions of other processes. Typing indicators go live only:
+// directly, or in the "ritual_im" notification itself (PostgreSQL), never
 // stored. The sender's trace event says "relayed to region NAME".
 package grid

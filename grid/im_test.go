@@ -403,3 +403,48 @@ func TestPresenceFollowsACrossing(t *testing.T) {
 		t.Error("no trace of Bob's message relayed to region East")
 	}
 }
+
+// TestIMAcrossProcessesOnOneSQLiteFile: two processes on one SQLite file,
+// whose notifications reach only their own process: a message relayed to
+// the other process's region is still delivered live there (that process
+// looks for it), never answered "not logged in".
+func TestIMAcrossProcessesOnOneSQLiteFile(t *testing.T) {
+	dir := t.TempDir()
+	beat := grid.Config{DataDir: dir, Listen: "127.0.0.1:0", Heartbeat: 100 * time.Millisecond, HeartbeatTimeout: time.Second}
+	cfg := beat
+	cfg.Regions = []grid.RegionSpec{{Name: "West", GridX: 4000, GridY: 4000}}
+	west := start(t, cfg)
+	defer stop(t, west)
+	cfg = beat
+	cfg.NoLogin, cfg.Regions = true, []grid.RegionSpec{{Name: "East", GridX: 4010, GridY: 4000}}
+	east := start(t, cfg)
+	defer stop(t, east)
+	addAccount(t, west.Store, "Ann", "Able", "secret")
+	addAccount(t, west.Store, "Bob", "Baker", "secret")
+
+	ann, err := loginAs(t, west.LoginURI(), "Ann", "Able", "uri:West&128&128&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
+	bob, err := loginAs(t, west.LoginURI(), "Bob", "Baker", "uri:East&128&128&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	gs := west.Store.(store.GridStore)
+	waitPresence(t, gs, bob.AgentID(), east.Region.Info().ID)
+	waitPresence(t, gs, ann.AgentID(), west.Region.Info().ID)
+
+	if err := ann.SendIM(bob.AgentID(), "across the file"); err != nil {
+		t.Fatal(err)
+	}
+	im, _ := waitIM(t, bob, "across the file")
+	liveIM(t, im, ann.AgentID(), "Ann Able")
+	if err := bob.SendIM(ann.AgentID(), "and back"); err != nil {
+		t.Fatal(err)
+	}
+	im, others := waitIM(t, ann, "and back")
+	liveIM(t, im, bob.AgentID(), "Bob Baker")
+	noOfflineReply(t, "Ann", others)
+}

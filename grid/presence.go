@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"ritual"
 	"ritual/sim"
 	"ritual/store"
+	"ritual/store/sqlite"
 )
 
 // The channels of who is online where (store.Notifier):
@@ -34,6 +36,11 @@ const (
 
 // presenceQueue bounds the presence changes waiting to be written.
 const presenceQueue = 1024
+
+// mailPoll is how often a process whose store notifies only itself
+// (SQLite) wakes its root agents to look for messages relayed by other
+// processes sharing the file, while the map shows any.
+const mailPoll = 2 * time.Second
 
 // presenceTTL is how long a looked-up presence is trusted without a
 // notification saying it changed.
@@ -97,6 +104,9 @@ func (m *messenger) start() error {
 	m.cancel = cancel
 	if m.gs != nil {
 		m.wg.Go(m.writer)
+	}
+	if _, ok := m.st.(*sqlite.Store); ok && m.gs != nil {
+		m.wg.Go(func() { m.lookForMail(ctx) })
 	}
 	if m.n == nil {
 		return nil
@@ -329,6 +339,48 @@ func (m *messenger) Relay(ctx context.Context, om *store.OfflineMessage) (string
 	}
 	m.notify(ctx, imChannel, om.To.String())
 	return where, nil
+}
+
+// lookForMail wakes the process's root agents every mailPoll while
+// regions of other processes are on the map: their notifications do not
+// reach this process.
+func (m *messenger) lookForMail(ctx context.Context) {
+	t := time.NewTicker(mailPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !m.othersOnMap(ctx) {
+			continue
+		}
+		for _, r := range m.dir.list() {
+			for _, ra := range r.RootAgents() {
+				r.Wake(ra.Agent)
+			}
+		}
+	}
+}
+
+// othersOnMap reports whether the map shows a region this process does
+// not run.
+func (m *messenger) othersOnMap(ctx context.Context) bool {
+	hosts, err := m.gs.Hosts().List(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			m.log.Warn("grid: reading the map failed", "err", err)
+		}
+		return false
+	}
+	local := m.dir.list()
+	for _, h := range hosts {
+		if !slices.ContainsFunc(local, func(r *sim.Region) bool { return r.Info().ID == h.Region }) {
+			return true
+		}
+	}
+	return false
 }
 
 // relayed handles a notification on imChannel: the recipient's region in
