@@ -66,7 +66,10 @@
 // atomic: each is delivered once) and sends them live, with their sending
 // time. The recipient's region also takes them at every arrival, so a
 // message to an agent on its way to another region, or whose process
-// died, is delivered at its next arrival or login. Processes on one
+// died, is delivered at its next arrival or login. A message kept for an
+// agent found online nowhere wakes the regions too: one that arrived an
+// instant ago, its presence not yet written, takes it live (its sender
+// was answered "not logged in" all the same). Processes on one
 // SQLite file, whose notifications reach only their own process, also wake
 // their root agents every two seconds to look for messages while the map
 // shows regions of other processes. Typing indicators go live only:

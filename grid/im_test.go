@@ -448,3 +448,41 @@ func TestIMAcrossProcessesOnOneSQLiteFile(t *testing.T) {
 	liveIM(t, im, bob.AgentID(), "Bob Baker")
 	noOfflineReply(t, "Ann", others)
 }
+
+// TestIMRightAfterArrival: a message sent the moment its recipient
+// arrives in another process's region, before that region has written
+// its presence, still reaches it live.
+func TestIMRightAfterArrival(t *testing.T) {
+	dsn := pgtest.Database(t, "")
+	st := openPG(t, dsn)
+	addAccount(t, st, "Ann", "Able", "secret")
+	addAccount(t, st, "Bob", "Baker", "secret")
+	north := start(t, grid.Config{Store: openPG(t, dsn), Listen: "127.0.0.1:0",
+		Regions: []grid.RegionSpec{{Name: "North", GridX: 3000, GridY: 3000}}})
+	defer stop(t, north)
+	south := start(t, grid.Config{Store: openPG(t, dsn), Listen: "127.0.0.1:0", NoLogin: true,
+		Regions: []grid.RegionSpec{{Name: "South", GridX: 3000, GridY: 2990}}})
+	defer stop(t, south)
+	ann, err := loginAs(t, north.LoginURI(), "Ann", "Able", "uri:North&128&128&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
+	for i := range 3 {
+		bob, err := loginAs(t, north.LoginURI(), "Bob", "Baker", "uri:South&128&128&30")
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := "welcome " + strings.Repeat("!", i+1)
+		if err := ann.SendIM(bob.AgentID(), text); err != nil {
+			t.Fatal(err)
+		}
+		im, _ := waitIM(t, bob, text)
+		if im.Offline {
+			t.Errorf("%q arrived marked offline", text)
+		}
+		bob.Logout(t.Context())
+		bob.Close()
+		waitPresence(t, st, bob.AgentID(), ritual.UUID{})
+	}
+}

@@ -383,6 +383,17 @@ func (m *messenger) othersOnMap(ctx context.Context) bool {
 	return false
 }
 
+// Kept implements sim.Messenger: the regions that may hold the agent,
+// arrived since its presence was looked up, are woken.
+func (m *messenger) Kept(to ritual.UUID) {
+	for _, r := range m.dir.list() {
+		r.Wake(to)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m.notify(ctx, imChannel, to.String())
+}
+
 // relayed handles a notification on imChannel: the recipient's region in
 // this process delivers.
 func (m *messenger) relayed(payload string) {

@@ -113,6 +113,9 @@ func (a *agent) instantMessage(m *msg.ImprovedInstantMessage) {
 	}
 	a.r.world.imsOffline.Add(1)
 	a.r.traceIM(a, mb.ToAgentID, mb.Dialog, len(om.Text), "stored: recipient offline")
+	if msgr := a.r.messenger(); msgr != nil {
+		msgr.Kept(mb.ToAgentID)
+	}
 	a.send(imWire{&msg.ImprovedInstantMessage{
 		AgentData: msg.ImprovedInstantMessageAgentData{AgentID: rcpt.ID},
 		MessageBlock: msg.ImprovedInstantMessageMessageBlock{

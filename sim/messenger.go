@@ -30,6 +30,10 @@ type Messenger interface {
 	// store for its next arrival); a typing indicator is sent at most
 	// once, or dropped.
 	Relay(ctx context.Context, m *store.OfflineMessage) (region string, err error)
+	// Kept is told of a message kept in the store for an agent Relay
+	// found online nowhere: one that has just arrived somewhere (its
+	// presence not yet written) takes it there.
+	Kept(to ritual.UUID)
 }
 
 // mail is what reaches an agent's goroutine from elsewhere in the grid.
