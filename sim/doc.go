@@ -55,8 +55,9 @@
 // (store.OfflineMessages), the sender is answered "User is not logged in.
 // Message saved." from the recipient, and the message is delivered, marked
 // offline, at the recipient's login; messages relayed to an agent on its
-// way are taken at every arrival and sent live. IMs go out in OpenSimulator's wire form, ending after
-// EstateBlock when MetaData is empty (older templates have no MetaData).
+// way are taken at every arrival and sent live. IMs go out in
+// OpenSimulator's wire form, ending after EstateBlock when MetaData is
+// empty (older templates have no MetaData).
 // Both are traced (trace.Chat, trace.InstantMessage) and counted
 // (WorldStats).
 //
