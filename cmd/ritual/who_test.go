@@ -7,19 +7,16 @@ import (
 	"testing"
 
 	"ritual"
+	"ritual/internal/pgtest"
 	"ritual/store"
+	"ritual/store/postgres"
 	"ritual/store/sqlite"
 )
 
-// TestWho: ritual who lists the online agents of a data directory by name
-// and region, with the time of their arrival; an agent that left is not
-// listed.
-func TestWho(t *testing.T) {
-	dir := t.TempDir()
-	st, err := sqlite.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+// seedPresence gives st three accounts, two regions and the presence of
+// Ann (West) and Bob (East); Cid's came and went.
+func seedPresence(t *testing.T, st store.GridStore) {
+	t.Helper()
 	ctx := context.Background()
 	var ids []ritual.UUID
 	for _, n := range []string{"Ann", "Bob", "Cid"} {
@@ -48,9 +45,12 @@ func TestWho(t *testing.T) {
 			}
 		}
 	}
-	st.Close()
+}
 
-	r := userMustRun(t, "who", "--data", dir)
+// checkWho checks ritual who's listing of seedPresence's grid.
+func checkWho(t *testing.T, args ...string) {
+	t.Helper()
+	r := userMustRun(t, append([]string{"who"}, args...)...)
 	lines := strings.Split(strings.TrimSpace(r.out), "\n")
 	if len(lines) != 3 || !regexp.MustCompile(`^NAME\s+REGION\s+SINCE$`).MatchString(lines[0]) {
 		t.Fatalf("ritual who:\n%s", r.out)
@@ -64,6 +64,32 @@ func TestWho(t *testing.T) {
 	if strings.Contains(r.out, "Cid") {
 		t.Errorf("ritual who lists an agent that left:\n%s", r.out)
 	}
+}
+
+// TestWho: ritual who lists the online agents of a data directory by name
+// and region, with the time of their arrival; an agent that left is not
+// listed.
+func TestWho(t *testing.T) {
+	dir := t.TempDir()
+	st, err := sqlite.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedPresence(t, st)
+	st.Close()
+	checkWho(t, "--data", dir)
+}
+
+// TestWhoDB: the same from a PostgreSQL database (--db).
+func TestWhoDB(t *testing.T) {
+	dsn := pgtest.Database(t, "")
+	st, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedPresence(t, st)
+	st.Close()
+	checkWho(t, "--db", dsn)
 }
 
 func TestWhoUsage(t *testing.T) {
