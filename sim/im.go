@@ -58,7 +58,9 @@ func (a *agent) instantMessage(m *msg.ImprovedInstantMessage) {
 		},
 		EstateBlock: msg.ImprovedInstantMessageEstateBlock{EstateID: 1},
 	}
-	if to := a.r.online(mb.ToAgentID); to != nil && to.root.Load() && !to.crossed.Load() {
+	// A child here (its avatar in another region) is reached there when
+	// the grid can relay; else on its circuit here.
+	if to := a.r.online(mb.ToAgentID); to != nil && (to.rootNow() || a.r.messenger() == nil) {
 		if err := to.conn.Send(imWire{out}, true); err == nil {
 			a.r.counts.countOut(out.ID())
 			a.r.world.ims.Add(1)

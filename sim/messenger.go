@@ -54,8 +54,11 @@ func (r *Region) messenger() Messenger {
 // region.
 func (r *Region) HoldsRoot(agent ritual.UUID) bool {
 	a := r.online(agent)
-	return a != nil && a.root.Load() && !a.crossed.Load()
+	return a != nil && a.rootNow()
 }
+
+// rootNow is isRoot for other goroutines.
+func (a *agent) rootNow() bool { return a.root.Load() && !a.crossed.Load() && !a.kicked.Load() }
 
 // Wake tells the agent, if it is in the region, that messages wait for it
 // in the store: a root agent takes them and receives them live; a child
@@ -94,8 +97,11 @@ func (r *Region) Forward(m *store.OfflineMessage) bool {
 }
 
 // isRoot reports, on the agent's goroutine, whether it is a root agent
-// here.
-func (a *agent) isRoot() bool { return a.joined && !a.away && !a.crossed.Load() }
+// here that takes messages: one logging out or being disconnected no
+// longer does (what is relayed to it waits for its next login).
+func (a *agent) isRoot() bool {
+	return a.joined && !a.away && !a.crossed.Load() && !a.loggedOut && !a.kicked.Load()
+}
 
 // RootAgent is an agent whose avatar is in the region, and the session it
 // logged in with.
@@ -107,7 +113,7 @@ func (r *Region) RootAgents() []RootAgent {
 	defer r.mu.Unlock()
 	var out []RootAgent
 	for id, a := range r.agents {
-		if a.root.Load() && !a.crossed.Load() {
+		if a.rootNow() {
 			out = append(out, RootAgent{Agent: id, Session: a.c.Session})
 		}
 	}
