@@ -13,8 +13,9 @@
 // process sweeps off the map the regions whose heartbeats stopped for
 // Config.HeartbeatTimeout. The login service places an agent by its start
 // location ("uri:Region&x&y&z"; "last": where its previous login placed it,
-// kept in store.Locations, when that region runs; else, and for "home",
-// the process's first region or the first running one by name): in a
+// kept in store.Locations, when that region runs; "home": the agent's
+// home, store.Homes, set from the viewer, when that region runs; else the
+// process's first region or the first running one by name): in a
 // region of its own process directly, else by handing the
 // circuit to the region's process through the store (store.Circuits; the
 // region is woken by a notification, store.Notifier, and looks every
@@ -45,7 +46,12 @@
 // Each region is given the grid as a sim.Directory: a teleport to another
 // region of the process is admitted there directly (sim.Region.Admit), one
 // to a region of another process goes through the store's circuit hand-off
-// as a login does, and map searches list both.
+// as a login does, and map searches list both. It is also the
+// sim.Neighbourhood of the regions of one process (children and crossings
+// between neighbours) and their sim.Borders: a child view
+// (sim.Region.SetChildView) and a chat line spoken near a border
+// (sim.Region.HearChat) reach a neighbour of the same process by a direct
+// call; for a region of another process they are dropped.
 //
 // The grid is also each region's sim.Messenger: who is online where, and
 // instant messages to agents in other regions. A region reports an agent

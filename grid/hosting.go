@@ -336,14 +336,35 @@ func (r *router) last(ctx context.Context, c login.Circuit) (dest login.Destinat
 	if err != nil {
 		return login.Destination{}, false, nil
 	}
+	return r.placeAt(ctx, c, l.Region, l.Position)
+}
+
+// home places the agent at its home (set from the viewer), when one is
+// set and its region is in this process or running on the map; ok false
+// otherwise.
+func (r *router) home(ctx context.Context, c login.Circuit) (dest login.Destination, ok bool, err error) {
+	h, err := r.st.Homes().Get(ctx, c.Agent)
+	if err != nil {
+		return login.Destination{}, false, nil
+	}
+	return r.placeAt(ctx, c, h.Region, h.Position)
+}
+
+// placeAt places the agent at pos in the region with the given id, when
+// that region is in this process or running on the map; ok false
+// otherwise (the caller places it in the default region).
+func (r *router) placeAt(ctx context.Context, c login.Circuit, region ritual.UUID, pos ritual.Vector3) (dest login.Destination, ok bool, err error) {
 	for _, lr := range r.local {
-		if lr.Info().ID == l.Region {
-			c.Start = startURI(lr.Info().Name, l.Position)
+		if lr.Info().ID == region {
+			c.Start = startURI(lr.Info().Name, pos)
 			dest, err := lr.Provision(ctx, c)
 			return dest, true, err
 		}
 	}
-	reg, err := r.gs.Regions().Get(ctx, l.Region)
+	if r.gs == nil {
+		return login.Destination{}, false, nil
+	}
+	reg, err := r.gs.Regions().Get(ctx, region)
 	if err != nil {
 		return login.Destination{}, false, nil
 	}
@@ -351,7 +372,7 @@ func (r *router) last(ctx context.Context, c login.Circuit) (dest login.Destinat
 	if err != nil || time.Since(h.Heartbeat) > r.cfg.HeartbeatTimeout {
 		return login.Destination{}, false, nil // not running: the default region
 	}
-	c.Start = startURI(reg.Name, l.Position)
+	c.Start = startURI(reg.Name, pos)
 	dest, err = r.handOff(ctx, reg, c)
 	return dest, true, err
 }
@@ -368,6 +389,13 @@ func (r *router) place(ctx context.Context, c login.Circuit) (login.Destination,
 		// "last": where the agent was last placed, when that region runs.
 		if c.Start == "last" && r.gs != nil {
 			if dest, ok, err := r.last(ctx, c); ok {
+				return dest, err
+			}
+		}
+		// "home": the agent's home (set from the viewer), when its region
+		// runs.
+		if c.Start == "home" {
+			if dest, ok, err := r.home(ctx, c); ok {
 				return dest, err
 			}
 		}

@@ -462,6 +462,8 @@ type regionDirectory struct {
 }
 
 var (
+	_ sim.Directory     = regionDirectory{}
 	_ sim.Messenger     = regionDirectory{}
 	_ sim.Neighbourhood = regionDirectory{}
+	_ sim.Borders       = regionDirectory{}
 )

@@ -21,9 +21,13 @@ import (
 const (
 	regionFlags = 1<<1 | 1<<2 | 1<<20 // AllowLandmark, AllowSetHome, AllowDirectTeleport
 	simAccessPG = 13
-	// logoutWait bounds how long a logging-out agent's circuit waits for
-	// the LogoutReply to be acknowledged.
+	// logoutWait bounds how long a circuit that is closing (logout, kick)
+	// waits for what it still owes to be acknowledged.
 	logoutWait = 2 * time.Second
+	// logoutReplyWait bounds how long the LogoutReply is resent until
+	// acknowledged: longer than a client waits for it (node-metaverse and
+	// ours wait 5 s), so the circuit never closes under a resend.
+	logoutReplyWait = 8 * time.Second
 )
 
 // The terrain textures viewers know by id (OpenSimulator's defaults).
@@ -57,11 +61,16 @@ type agent struct {
 	// crossed is set when the agent crossed into a neighbour and is here
 	// as a child.
 	crossed atomic.Bool
-	// root mirrors isRoot for other goroutines (set by run after each
-	// message).
+	// root is set while the agent's avatar is in this region's world (it
+	// arrived and has not left by teleport or crossing).
 	root atomic.Bool
-	// mail brings messages relayed from other regions.
-	mail mail
+	// neighbours are the regions that took the agent as a child when it
+	// arrived here (enableNeighbours): those told where it stands.
+	neighbours atomic.Pointer[[]ritual.RegionHandle]
+	// mail brings messages relayed from other regions; loggingOut is set
+	// once the agent asked to log out (it takes no more of them).
+	mail       mail
+	loggingOut atomic.Bool
 
 	// Owned by run.
 	moved, handshaken, sceneSent, loggedOut bool
@@ -96,9 +105,6 @@ func (a *agent) run() {
 			}
 			a.r.counts.countIn(in.Message)
 			a.handle(in.Message)
-			if root := a.isRoot(); root != a.root.Load() {
-				a.root.Store(root)
-			}
 		case <-a.mail.wake:
 			if a.isRoot() {
 				a.takeStored(false)
@@ -228,7 +234,16 @@ func (a *agent) handle(m msg.Message) {
 		if !a.owns(m.Info.AgentID, m.Info.SessionID) {
 			return
 		}
-		a.teleportFail(0, "Teleports by landmark are not supported by this region (it keeps no landmarks); teleport to a location instead.", time.Now())
+		if m.Info.LandmarkID.IsZero() {
+			a.teleportHome()
+			return
+		}
+		a.teleportFail(0, "This grid keeps no landmarks: teleport to a location, or home.", time.Now())
+	case *msg.SetStartLocationRequest:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.setHome(m)
 	case *msg.ParcelPropertiesRequest:
 		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
 			return
@@ -289,13 +304,13 @@ func (a *agent) completeMovement() {
 	a.send(sc.avatarUpdate(a.localID, a.c.Agent, a.c.First, a.c.Last, pos))
 	if !a.joined {
 		a.joined = true
+		a.root.Store(true)
 		if m := a.carried.Swap(nil); m != nil {
 			a.r.world.joinMoving(a.av, a.position, m.velocity, m.rotation)
 		} else {
 			a.r.world.join(a.av, a.position)
 		}
 		a.sendParcelProperties(parcelSequenceArrival, false)
-		a.root.Store(true)
 		if m := a.r.messenger(); m != nil {
 			m.Arrived(a.c.Agent, a.c.Session, a.r.info.ID)
 		}
@@ -432,16 +447,31 @@ func (a *agent) logout() {
 		return
 	}
 	a.loggedOut = true
+	a.loggingOut.Store(true)
 	a.r.logouts.Add(1)
 	reply := &msg.LogoutReply{
 		AgentData:     msg.LogoutReplyAgentData{AgentID: a.c.Agent, SessionID: a.c.Session},
 		InventoryData: []msg.LogoutReplyInventoryData{{}},
 	}
-	a.send(reply)
+	// The avatar leaves the world at once: nothing more is queued for the
+	// agent behind its LogoutReply, and the others see it go.
+	if a.joined {
+		a.r.world.leave(a.av)
+		a.joined = false
+	}
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), logoutWait)
+		// The reply is waited for on its own (a lost copy is resent
+		// while the client waits for it), then what else is owed.
+		ctx, cancel := context.WithTimeout(context.Background(), logoutReplyWait)
 		defer cancel()
-		a.conn.CloseGracefully(ctx, "logout")
+		if err := a.conn.SendAcked(ctx, reply); err != nil {
+			a.r.cfg.Logger.Debug("sim: LogoutReply not acknowledged", "agent", a.c.Agent, "err", err)
+		} else {
+			a.r.counts.countOut(reply.ID())
+		}
+		ctx2, cancel2 := context.WithTimeout(context.Background(), logoutWait)
+		defer cancel2()
+		a.conn.CloseGracefully(ctx2, "logout")
 	}()
 }
 

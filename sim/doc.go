@@ -79,9 +79,12 @@
 // arrival. The source keeps the agent as a child: its circuit stays open,
 // its avatar leaves the shared world; a teleport back into the region
 // makes the child the arriving agent again, with the whole ritual. An
-// unknown handle, a destination that refuses and TeleportLandmarkRequest
-// (the region keeps no landmarks) are answered TeleportFailed with the
-// reason. Every step is traced (trace.RegionChange, server side).
+// unknown handle, a destination that refuses and a TeleportLandmarkRequest
+// naming a landmark (the grid keeps none) are answered TeleportFailed with
+// the reason. A TeleportLandmarkRequest with a zero landmark is the
+// viewer's Teleport Home: a teleport to the agent's home (store.Homes),
+// which its SetStartLocationRequest (LocationID 1, "Set Home to Here")
+// sets to where its avatar stands, answered with an AlertMessage. Every step is traced (trace.RegionChange, server side).
 //
 // Neighbours: when an agent arrives (a root agent), a Directory that is
 // also a Neighbourhood admits it as a child at the regions in the eight
@@ -97,6 +100,34 @@
 // coordinates, velocity and rotation kept), the region sends CrossedRegion
 // on the event queue and keeps the agent as a child; if the neighbour
 // refuses, the avatar stays at the edge. Every other edge is a wall.
+//
+// # Across the borders
+//
+// A Directory that is also Borders carries two kinds of news between
+// neighbours, as plain data (ChildView, ChatLine: JSON-friendly, for a
+// transport between processes) through calls that never block. The frame
+// loop tells each neighbour where an agent has a child circuit where its
+// avatar stands, in the neighbour's coordinates (x = -10 is 10 m west of
+// its west edge), and how far it sees (Borders.UpdateChildView): when it
+// moved 8 m (at most once a second), when its draw distance or its
+// neighbours change, and every 10 s. The neighbour (Region.SetChildView)
+// gives the child agent interest passes of its own from there, as
+// OpenSimulator sends child agents its scene's updates: the avatars within
+// its view, full, terse and KillObject as for any agent, on the child
+// circuit. The child agent has no avatar in that world: no one is sent
+// it, the minimap does not show it, the world does not count it
+// (WorldStats.ChildViews counts the views); a view not told again for 30 s
+// lapses. A chat line whose range reaches a neighbour's ground (the
+// distance from the speaker to the neighbour's square, across the edge or
+// the corner) is relayed to it (Borders.RelayChat) with the speaker's
+// position in the neighbour's coordinates; the neighbour (Region.HearChat)
+// hands it to its avatars within range as ChatFromSimulator on their own
+// circuits, Position in their region's coordinates (OpenSimulator, which
+// hears across the regions of one process, sends the speaker's own
+// region's position; viewers place a line at the speaker's avatar when
+// they see it, as they now do across the border). Typing is not relayed.
+// Both are traced (trace.Chat with FromRegion) and counted (ChatRelayed,
+// ChatAcross).
 //
 // The region counts what it does without locks or allocations on the packet
 // path: Counters (circuits, refusals and closes by reason, logins refused

@@ -58,7 +58,9 @@ func (r *Region) HoldsRoot(agent ritual.UUID) bool {
 }
 
 // rootNow is isRoot for other goroutines.
-func (a *agent) rootNow() bool { return a.root.Load() && !a.crossed.Load() && !a.kicked.Load() }
+func (a *agent) rootNow() bool {
+	return a.root.Load() && !a.crossed.Load() && !a.kicked.Load() && !a.loggingOut.Load()
+}
 
 // Wake tells the agent, if it is in the region, that messages wait for it
 // in the store: a root agent takes them and receives them live; a child

@@ -135,6 +135,10 @@ type Region struct {
 
 	world        *world
 	worldStarted atomic.Bool
+	// borders carries child views and chat to the neighbours (the
+	// Directory, when it is Borders); neighbours are those learnt of.
+	borders    Borders
+	neighbours neighbourSet
 
 	counts      *counters
 	live        map[*agent]struct{} // agents whose goroutine runs (r.mu)
@@ -146,6 +150,8 @@ type pendingCircuit struct {
 	used     bool
 	teleport bool // provisioned by Admit
 	child    bool // provisioned by AdmitChild: a neighbour's agent
+	// view is a child view told before the circuit opened.
+	view *ChildView
 }
 
 // Open loads the region named cfg.RegionName from the store, creating it
@@ -176,6 +182,7 @@ func Open(ctx context.Context, cfg Config) (*Region, error) {
 		counts:  newCounters(),
 		live:    map[*agent]struct{}{},
 	}
+	r.borders, _ = cfg.Directory.(Borders)
 	r.world = newWorld(r, cfg.FrameRate)
 	r.simPort.Store(uint32(cfg.SimPort))
 	return r, nil
@@ -401,7 +408,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 		return
 	}
 	pc.used = true
-	circ, teleported, child := pc.Circuit, pc.teleport || pc.child, pc.child
+	circ, teleported, child, view := pc.Circuit, pc.teleport || pc.child, pc.child, pc.view
 	r.mu.Unlock()
 
 	t := r.transport.Load()
@@ -440,6 +447,9 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 	r.byAddr[from] = a
 	r.live[a] = struct{}{}
 	r.mu.Unlock()
+	if child && view != nil {
+		r.world.observe(a.av, view.Position, view.Far)
+	}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()

@@ -202,6 +202,7 @@ func (a *agent) teleport(h ritual.RegionHandle, pos, lookAt ritual.Vector3, flag
 	// The agent goes: its avatar leaves this region's world; its circuit
 	// stays as a child's.
 	a.away = true
+	a.root.Store(false)
 	a.r.world.leave(a.av)
 	a.joined = false
 	a.teleportEvent(trace.TeleportFinish, dest.Handle, flags, strings.TrimSpace(dest.RegionName), &dest.Position, start)

@@ -413,6 +413,11 @@ type Chat struct {
 	// channel, an agent not yet in the world).
 	Heard     int  `json:"heard"`
 	Delivered bool `json:"delivered"`
+	// FromRegion is set when the line was spoken in a neighbouring region
+	// and heard here across the border: the speaker's region handle
+	// (Position is then in this region's coordinates, Heard this region's
+	// hearers).
+	FromRegion uint64 `json:"from_region,omitempty"`
 }
 
 // Name implements Event.
