@@ -453,6 +453,7 @@ func (a *agent) logout() {
 		AgentData:     msg.LogoutReplyAgentData{AgentID: a.c.Agent, SessionID: a.c.Session},
 		InventoryData: []msg.LogoutReplyInventoryData{{}},
 	}
+	a.leftGrid()
 	// The avatar leaves the world at once: nothing more is queued for the
 	// agent behind its LogoutReply, and the others see it go.
 	if a.joined {

@@ -121,3 +121,12 @@ func (r *Region) RootAgents() []RootAgent {
 	}
 	return out
 }
+
+// leftGrid tells the Messenger that the agent, a root agent here, leaves
+// the grid (it logs out, or its circuit closed). Called on the agent's
+// goroutine, or once it has ended.
+func (a *agent) leftGrid() {
+	if m := a.r.messenger(); m != nil && a.joined && !a.away && !a.crossed.Load() {
+		m.Left(a.c.Agent, a.c.Session, a.r.info.ID)
+	}
+}

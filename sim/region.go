@@ -458,10 +458,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 			r.world.leave(a.av)
 		}
 		r.counts.close(closeReason(a))
-		if m := r.messenger(); m != nil && a.joined && !a.away && !a.crossed.Load() {
-			// A root agent's circuit closed: it left the grid from here.
-			m.Left(circ.Agent, circ.Session, r.info.ID)
-		}
+		a.leftGrid() // a root agent's circuit closed (a timeout, a kick)
 		st := a.conn.Stats()
 		r.mu.Lock()
 		if r.agents[circ.Agent] == a {
