@@ -124,6 +124,9 @@ func (g collector) Collect(ch chan<- prometheus.Metric) {
 		emit(ch, famDrops, circuitDrops, "circuit")
 		emit(ch, famDrops, s.events.Count("anomaly/DROPPED"), "event_queue_full")
 		collectWorld(ch, s.Region.World())
+		if s.msgr != nil {
+			s.msgr.collect(ch)
+		}
 	}
 	emit(ch, famEQPolls, s.events.Count("eq.poll"))
 	emit(ch, famEQDeliveries, s.events.Count("eq.deliver"))

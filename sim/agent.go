@@ -66,6 +66,10 @@ type agent struct {
 	// neighbours are the regions that took the agent as a child when it
 	// arrived here (enableNeighbours): those told where it stands.
 	neighbours atomic.Pointer[[]ritual.RegionHandle]
+	// mail brings messages relayed from other regions; loggingOut is set
+	// once the agent asked to log out (it takes no more of them).
+	mail       mail
+	loggingOut atomic.Bool
 
 	// Owned by run.
 	moved, handshaken, sceneSent, loggedOut bool
@@ -84,14 +88,31 @@ func newAgent(r *Region, conn *circuit.Conn, c login.Circuit) *agent {
 		position: r.scene.arrival(c.Start, r.info.Name),
 	}
 	a.av = newAvatar(a)
+	a.mail = mail{wake: make(chan struct{}, 1), typing: make(chan *store.OfflineMessage, typingQueue)}
 	return a
 }
 
-// run handles the agent's messages until its circuit closes.
+// run handles the agent's messages, and those relayed to it from other
+// regions, until its circuit closes.
 func (a *agent) run() {
-	for in := range a.conn.Inbox() {
-		a.r.counts.countIn(in.Message)
-		a.handle(in.Message)
+	inbox := a.conn.Inbox()
+	for {
+		select {
+		case in, ok := <-inbox:
+			if !ok {
+				return
+			}
+			a.r.counts.countIn(in.Message)
+			a.handle(in.Message)
+		case <-a.mail.wake:
+			if a.isRoot() {
+				a.takeStored(false)
+			}
+		case m := <-a.mail.typing:
+			if a.isRoot() {
+				a.deliverRelayed(m)
+			}
+		}
 	}
 }
 
@@ -296,7 +317,17 @@ func (a *agent) completeMovement() {
 			a.r.world.join(a.av, a.position)
 		}
 		a.sendParcelProperties(parcelSequenceArrival, false)
-		a.deliverOffline()
+		if m := a.r.messenger(); m != nil {
+			m.Arrived(a.c.Agent, a.c.Session, a.r.info.ID)
+		}
+		// The messages that waited: at the login's arrival those sent
+		// while the agent was offline; at a later arrival (a teleport,
+		// a crossing) those relayed to it on its way, delivered live.
+		if !a.offlineTaken && !a.teleported {
+			a.deliverOffline()
+		} else {
+			a.takeStored(false)
+		}
 		if a.r.cfg.Directory != nil {
 			go a.enableNeighbours()
 		}
@@ -403,11 +434,13 @@ func (a *agent) logout() {
 		return
 	}
 	a.loggedOut = true
+	a.loggingOut.Store(true)
 	a.r.logouts.Add(1)
 	reply := &msg.LogoutReply{
 		AgentData:     msg.LogoutReplyAgentData{AgentID: a.c.Agent, SessionID: a.c.Session},
 		InventoryData: []msg.LogoutReplyInventoryData{{}},
 	}
+	a.leftGrid()
 	// The avatar leaves the world at once: nothing more is queued for the
 	// agent behind its LogoutReply, and the others see it go.
 	if a.joined {

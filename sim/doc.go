@@ -54,12 +54,19 @@
 // and the latest snapshot, to every avatar within 10 m (whisper), 20 m
 // (say, typing) or 100 m (shout); other channels are for scripts, which
 // the region does not run. ImprovedInstantMessage goes straight to its
-// recipient when it is in the region; an ordinary message to an account
-// that is not is kept in the store (store.OfflineMessages), the sender is
-// answered "User is not logged in. Message saved." from the recipient, and
-// the message is delivered, marked offline, at the recipient's next
-// arrival. IMs go out in OpenSimulator's wire form, ending after
-// EstateBlock when MetaData is empty (older templates have no MetaData).
+// recipient when it is a root agent in the region; when it is one in
+// another region a Directory that is also a Messenger relays it there
+// (messages and typing indicators; the region is told by Region.Wake to
+// take the recipient's messages from the store and send them live, or
+// given a typing indicator by Region.Forward) and the region reports
+// arrivals and departures to it (who is online where). An ordinary message
+// to an account online nowhere is kept in the store
+// (store.OfflineMessages), the sender is answered "User is not logged in.
+// Message saved." from the recipient, and the message is delivered, marked
+// offline, at the recipient's login; messages relayed to an agent on its
+// way are taken at every arrival and sent live. IMs go out in
+// OpenSimulator's wire form, ending after EstateBlock when MetaData is
+// empty (older templates have no MetaData).
 // Both are traced (trace.Chat, trace.InstantMessage) and counted
 // (WorldStats).
 //

@@ -460,6 +460,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 			r.world.leave(a.av)
 		}
 		r.counts.close(closeReason(a))
+		a.leftGrid() // a root agent's circuit closed (a timeout, a kick)
 		st := a.conn.Stats()
 		r.mu.Lock()
 		if r.agents[circ.Agent] == a {

@@ -424,8 +424,10 @@ type Chat struct {
 func (*Chat) Name() string { return "world.chat" }
 
 // InstantMessage is [SERVER] [UDP] IM: an ImprovedInstantMessage between
-// two agents and what became of it (delivered, stored for an offline
-// recipient, delivered at login, refused). Its text is not recorded.
+// two agents and what became of it (delivered, relayed to the region of
+// another process or of this one holding the recipient, stored for an
+// offline recipient, delivered at login, refused). Its text is not
+// recorded.
 type InstantMessage struct {
 	Header
 	From     ritual.UUID `json:"from"`
