@@ -13,6 +13,7 @@ import (
 	"ritual/circuit"
 	"ritual/login"
 	"ritual/protocol/msg"
+	"ritual/store"
 	"ritual/trace"
 )
 

@@ -96,11 +96,11 @@ func (c *Config) fill() error {
 
 // Counters are the region's running counts.
 type Counters struct {
-	Provisioned   uint64 // circuits provisioned by logins
-	Accepted      uint64 // UseCircuitCode validated
-	Rejected      uint64 // UseCircuitCode refused (unknown, expired, mismatched)
-	Stray         uint64 // datagrams from unknown addresses that were not UseCircuitCode
-	Logouts       uint64 // LogoutRequest answered
+	Provisioned uint64 // circuits provisioned by logins
+	Accepted    uint64 // UseCircuitCode validated
+	Rejected    uint64 // UseCircuitCode refused (unknown, expired, mismatched)
+	Stray       uint64 // datagrams from unknown addresses that were not UseCircuitCode
+	Logouts     uint64 // LogoutRequest answered
 	// AgentsInWorld are the agents with a circuit here, root and child
 	// alike (the avatars present are WorldStats.Avatars).
 	AgentsInWorld int
