@@ -42,6 +42,7 @@ type hosting struct {
 	hosts   []store.RegionHost
 	cfg     Config
 	log     *slog.Logger
+	msgr    *messenger // clears the presence in the regions swept
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -49,8 +50,8 @@ type hosting struct {
 
 // startHosting registers the regions, each served at addrs[i], and starts
 // the heartbeats, the sweeper and the hand-off of circuits.
-func startHosting(ctx context.Context, gs store.GridStore, regions []*sim.Region, addrs []netip.AddrPort, httpBase string, cfg Config) (*hosting, error) {
-	h := &hosting{gs: gs, regions: regions, cfg: cfg, log: cfg.Logger}
+func startHosting(ctx context.Context, gs store.GridStore, regions []*sim.Region, addrs []netip.AddrPort, httpBase string, cfg Config, msgr *messenger) (*hosting, error) {
+	h := &hosting{gs: gs, regions: regions, cfg: cfg, log: cfg.Logger, msgr: msgr}
 	for i, r := range regions {
 		rec := store.RegionHost{
 			Region: r.Info().ID, Instance: ritual.NewUUID(),
@@ -131,6 +132,12 @@ func (h *hosting) heartbeats(ctx context.Context) {
 				h.log.Warn("grid: putting the region back on the map failed", "region", h.regions[i].Info().Name, "err", err)
 			} else {
 				h.log.Warn("grid: the region had been taken off the map (missed heartbeats); it is back", "region", h.regions[i].Info().Name)
+				// Its agents' presence went with it: they are here still.
+				if h.msgr != nil {
+					for _, ra := range h.regions[i].RootAgents() {
+						h.msgr.Arrived(ra.Agent, ra.Session, rec.Region)
+					}
+				}
 			}
 		}
 	}
@@ -161,6 +168,13 @@ func (h *hosting) sweeper(ctx context.Context) {
 				name = r.Name
 			}
 			h.log.Warn("grid: region taken off the map: no heartbeat", "region", name, "timeout", h.cfg.HeartbeatTimeout)
+			// Its agents are online no more (their circuits went with
+			// the process).
+			if h.msgr != nil {
+				if err := h.msgr.clearRegions(ctx, id); err != nil && ctx.Err() == nil {
+					h.log.Warn("grid: clearing a swept region's presence failed", "region", name, "err", err)
+				}
+			}
 		}
 		if _, err := h.gs.Circuits().Expire(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			h.log.Warn("grid: expiring handed-off circuits failed", "err", err)

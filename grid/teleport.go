@@ -73,6 +73,12 @@ func (d *directory) live(ctx context.Context, reg store.Region) (remoteRegion, e
 	return remoteRegion{reg: reg, host: host}, nil
 }
 
+var (
+	_ sim.Directory     = (*directory)(nil)
+	_ sim.Neighbourhood = (*directory)(nil)
+	_ sim.Borders       = (*directory)(nil)
+)
+
 func (d *directory) set(rs []*sim.Region) { d.regions.Store(&rs) }
 
 func (d *directory) list() []*sim.Region {
@@ -208,10 +214,8 @@ func (d *directory) childRefused(region string, err error) {
 // takes an agent walking across its border, directly in this process,
 // through the region-to-region API in another.
 func (d *directory) AdmitCrossing(ctx context.Context, h ritual.RegionHandle, c login.Circuit, pos, vel ritual.Vector3, rot ritual.Quaternion) (login.Destination, error) {
-	for _, r := range d.list() {
-		if r.Handle() == h {
-			return r.AdmitCrossing(ctx, c, pos, vel, rot)
-		}
+	if r := d.region(h); r != nil {
+		return r.AdmitCrossing(ctx, c, pos, vel, rot)
 	}
 	t, err := d.remote(ctx, h)
 	if err != nil {
@@ -236,4 +240,41 @@ func (d *directory) Release(ctx context.Context, from ritual.RegionHandle, agent
 		return err
 	}
 	return d.call(ctx, t, opRelease, releaseCall{Agent: agent}, &releaseAnswer{})
+}
+
+// region returns the region of this process with handle h.
+func (d *directory) region(h ritual.RegionHandle) *sim.Region {
+	for _, r := range d.list() {
+		if r.Handle() == h {
+			return r
+		}
+	}
+	return nil
+}
+
+// UpdateChildView implements sim.Borders for the regions of this process:
+// the region with handle h is told at once (Region.SetChildView takes no
+// lock for long and sends nothing). A view for a region of another
+// process, or one the region refuses (the agent is gone or root there), is
+// dropped: the agent's root region tells it again as the avatar moves.
+func (d *directory) UpdateChildView(h ritual.RegionHandle, v sim.ChildView) {
+	r := d.region(h)
+	if r == nil {
+		return
+	}
+	if err := r.SetChildView(v); err != nil {
+		if rt := d.rt.Load(); rt != nil {
+			rt.cfg.Logger.Debug("grid: a neighbour did not take a child view", "region", r.Info().Name, "err", err)
+		}
+	}
+}
+
+// RelayChat implements sim.Borders for the regions of this process: the
+// region with handle h hands the line to its avatars in range at once
+// (Region.HearChat queues it on their circuits without waiting). A line
+// for a region of another process is dropped.
+func (d *directory) RelayChat(h ritual.RegionHandle, line sim.ChatLine) {
+	if r := d.region(h); r != nil {
+		r.HearChat(line)
+	}
 }

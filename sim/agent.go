@@ -73,6 +73,16 @@ type agent struct {
 	origin atomic.Uint64
 	// ctl carries work for the agent's goroutine from others (post).
 	ctl chan func()
+	// root is set while the agent's avatar is in this region's world (it
+	// arrived and has not left by teleport or crossing).
+	root atomic.Bool
+	// neighbours are the regions that took the agent as a child when it
+	// arrived here (enableNeighbours): those told where it stands.
+	neighbours atomic.Pointer[[]ritual.RegionHandle]
+	// mail brings messages relayed from other regions; loggingOut is set
+	// once the agent asked to log out (it takes no more of them).
+	mail       mail
+	loggingOut atomic.Bool
 
 	// Owned by run.
 	moved, handshaken, sceneSent, loggedOut bool
@@ -92,10 +102,12 @@ func newAgent(r *Region, conn *circuit.Conn, c login.Circuit) *agent {
 		ctl:      make(chan func(), 4),
 	}
 	a.av = newAvatar(a)
+	a.mail = mail{wake: make(chan struct{}, 1), typing: make(chan *store.OfflineMessage, typingQueue)}
 	return a
 }
 
-// run handles the agent's messages until its circuit closes.
+// run handles the agent's messages, and those relayed to it from other
+// regions, until its circuit closes.
 func (a *agent) run() {
 	inbox := a.conn.Inbox()
 	for {
@@ -108,6 +120,14 @@ func (a *agent) run() {
 			a.handle(in.Message)
 		case f := <-a.ctl:
 			f()
+		case <-a.mail.wake:
+			if a.isRoot() {
+				a.takeStored(false)
+			}
+		case m := <-a.mail.typing:
+			if a.isRoot() {
+				a.deliverRelayed(m)
+			}
 		}
 	}
 }
@@ -215,6 +235,13 @@ func (a *agent) handle(m msg.Message) {
 			return
 		}
 		a.send(a.mapNameReply(m))
+	case *msg.MapBlockRequest:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		for _, reply := range a.r.mapBlockReplies(a.c.Agent, m) {
+			a.send(reply)
+		}
 	case *msg.EconomyDataRequest:
 		a.send(&msg.EconomyData{Info: msg.EconomyDataInfo{
 			ObjectCapacity: 15000, PriceUpload: 0, PriceGroupCreate: 0,
@@ -307,13 +334,24 @@ func (a *agent) completeMovement() {
 	a.send(sc.avatarUpdate(a.localID, a.c.Agent, a.c.First, a.c.Last, pos))
 	if !a.joined {
 		a.joined = true
+		a.root.Store(true)
 		if m := a.carried.Swap(nil); m != nil {
 			a.r.world.joinMoving(a.av, a.position, m.velocity, m.rotation)
 		} else {
 			a.r.world.join(a.av, a.position)
 		}
 		a.sendParcelProperties(parcelSequenceArrival, false)
-		a.deliverOffline()
+		if m := a.r.messenger(); m != nil {
+			m.Arrived(a.c.Agent, a.c.Session, a.r.info.ID)
+		}
+		// The messages that waited: at the login's arrival those sent
+		// while the agent was offline; at a later arrival (a teleport,
+		// a crossing) those relayed to it on its way, delivered live.
+		if !a.offlineTaken && !a.teleported {
+			a.deliverOffline()
+		} else {
+			a.takeStored(false)
+		}
 		if a.r.cfg.Directory != nil {
 			go a.enableNeighbours()
 		}
@@ -403,30 +441,11 @@ func (a *agent) mapNameReply(m *msg.MapNameRequest) *msg.MapBlockReply {
 		query = query[:254]
 	}
 	reply := &msg.MapBlockReply{AgentData: msg.MapBlockReplyAgentData{AgentID: a.c.Agent, Flags: m.AgentData.Flags}}
-	regions := []store.Region{a.r.info}
-	if d := a.r.cfg.Directory; d != nil {
-		for _, o := range d.Regions() {
-			if o.ID != a.r.info.ID {
-				regions = append(regions, o)
-			}
-		}
-	}
-	for _, info := range regions {
+	for _, info := range a.r.mapRegions() {
 		if query == "" || len(query) > len(info.Name) || !strings.EqualFold(info.Name[:len(query)], query) || len(reply.Data) >= 20 {
 			continue
 		}
-		agents := 0
-		if info.ID == a.r.info.ID {
-			agents = a.r.Counters().AgentsInWorld
-		}
-		reply.Data = append(reply.Data, msg.MapBlockReplyData{
-			X: uint16(info.GridX), Y: uint16(info.GridY),
-			Name:        cstr(info.Name),
-			Access:      simAccessPG,
-			RegionFlags: regionFlags,
-			WaterHeight: uint8(DefaultWaterHeight),
-			Agents:      uint8(min(agents, 255)),
-		})
+		reply.Data = append(reply.Data, a.r.mapBlock(info))
 	}
 	reply.Data = append(reply.Data, msg.MapBlockReplyData{Name: cstr(query), Access: mapAccessEnd})
 	return reply
@@ -439,11 +458,13 @@ func (a *agent) logout() {
 		return
 	}
 	a.loggedOut = true
+	a.loggingOut.Store(true)
 	a.r.logouts.Add(1)
 	reply := &msg.LogoutReply{
 		AgentData:     msg.LogoutReplyAgentData{AgentID: a.c.Agent, SessionID: a.c.Session},
 		InventoryData: []msg.LogoutReplyInventoryData{{}},
 	}
+	a.leftGrid()
 	// The avatar leaves the world at once: nothing more is queued for the
 	// agent behind its LogoutReply, and the others see it go.
 	if a.joined {

@@ -234,7 +234,14 @@ func (a *agent) enableNeighbours() {
 	c.Expiry = time.Now().Add(a.r.cfg.CircuitTTL)
 	var open uint8
 	epoch := a.departures.Load()
-	for _, d := range nb.AdmitNeighbours(ctx, a.r.handle, c) {
+	dests := nb.AdmitNeighbours(ctx, a.r.handle, c)
+	hs := make([]ritual.RegionHandle, 0, len(dests))
+	for _, d := range dests {
+		hs = append(hs, d.Handle)
+	}
+	a.r.neighbours.add(hs)
+	a.neighbours.Store(&hs)
+	for _, d := range dests {
 		open |= a.edgeTowards(d.Handle)
 		ip := d.SimIP.Unmap().As4()
 		enable := caps.Event{Message: "EnableSimulator", Body: map[string]any{"SimulatorInfo": []any{map[string]any{

@@ -99,6 +99,7 @@ func (r *Region) Release(agent ritual.UUID) bool {
 
 // released ends a departure the destination confirmed.
 func (a *agent) released(d *departure) {
+	a.root.Store(false)
 	switch d.kind {
 	case trace.TeleportFinish:
 		a.away = true
