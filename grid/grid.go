@@ -175,6 +175,7 @@ type Server struct {
 	hosting *hosting // the regions' records on the grid's map, when the store keeps one
 	router  *router
 	msgr    *messenger // who is online where; instant messages to other regions
+	dir     *directory // the regions' view of the grid
 
 	events *metrics.Events // counts the capabilities' and event queue's events
 	phases *metrics.Phases // times each agent's ritual; nil with NoMetrics
@@ -253,6 +254,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		if s.msgr != nil {
 			s.msgr.stop()
 		}
+		if s.dir != nil && s.dir.borders != nil {
+			s.dir.borders.close()
+		}
 		s.closeSockets()
 		if s.ownsStore {
 			s.Store.Close()
@@ -302,6 +306,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	var addrs []netip.AddrPort
 	dir := &directory{cfg: cfg}
+	s.dir = dir
 	// Regions of other processes are reached through the region-to-region
 	// API, signed with the grid's secret; without a secret in the store
 	// there is no API.
@@ -314,6 +319,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return fail(fmt.Errorf("grid: the grid's secret: %w", err))
 		}
 		dir.gs = gs
+		dir.borders = newBorders(dir)
 	}
 	s.msgr = newMessenger(s.Store, dir, cfg.Logger)
 	for i, spec := range specs {
@@ -586,6 +592,9 @@ func (s *Server) closeAll(ctx context.Context) error {
 	for _, r := range s.Regions {
 		errs = append(errs, r.Close(ctx))
 	}
+	if s.dir != nil && s.dir.borders != nil {
+		s.dir.borders.close()
+	}
 	if s.msgr != nil && !s.msgr.abandoned {
 		// The agents' leaving written, the regions' presence goes.
 		s.msgr.stop()
@@ -613,6 +622,17 @@ func (s *Server) closeAll(ctx context.Context) error {
 		errs = append(errs, s.Store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// BorderNews returns how many pieces of border news (child views, chat
+// near a border) for regions of other processes were taken there, and how
+// many were dropped (a queue full, the region not running, the call
+// refused or unanswered).
+func (s *Server) BorderNews() (sent, dropped uint64) {
+	if s.dir == nil || s.dir.borders == nil {
+		return 0, 0
+	}
+	return s.dir.borders.sent.Load(), s.dir.borders.dropped.Load()
 }
 
 // ConnsRefused returns how many HTTP connections were refused for being

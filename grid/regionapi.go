@@ -22,6 +22,7 @@ const (
 	opChild    = "child"    // a neighbour's child agent: sim.Region.AdmitChild
 	opCrossing = "crossing" // a border crossing: sim.Region.AdmitCrossing
 	opRelease  = "release"  // the arrival confirmed: sim.Region.Release
+	// opView and opChat (borders.go) carry sim.Borders news.
 )
 
 // wireCircuit is a login.Circuit in a call.
@@ -171,6 +172,25 @@ func (a *regionAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		peer.WriteResult(w, toWireDest(dest))
+	case opView:
+		var v sim.ChildView
+		if err := json.Unmarshal(body, &v); err != nil {
+			peer.WriteError(w, http.StatusBadRequest, peer.CodeBadRequest, "the body is not a child view: "+err.Error())
+			return
+		}
+		if err := reg.SetChildView(v); err != nil {
+			peer.WriteError(w, http.StatusConflict, peer.CodeRefused, err.Error())
+			return
+		}
+		peer.WriteResult(w, struct{}{})
+	case opChat:
+		var line sim.ChatLine
+		if err := json.Unmarshal(body, &line); err != nil {
+			peer.WriteError(w, http.StatusBadRequest, peer.CodeBadRequest, "the body is not a chat line: "+err.Error())
+			return
+		}
+		reg.HearChat(line)
+		peer.WriteResult(w, struct{}{})
 	case opRelease:
 		var call releaseCall
 		if err := json.Unmarshal(body, &call); err != nil {

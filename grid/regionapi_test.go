@@ -439,6 +439,57 @@ func TestCrossingDestinationDiesMidway(t *testing.T) {
 	}
 }
 
+// TestBordersAcrossProcesses: Xan in West and Yul in East, run by another
+// process, 6 m from the border: each sees the other where it stands (the
+// child views carried through the region-to-region API), and what each
+// says the other hears.
+func TestBordersAcrossProcesses(t *testing.T) {
+	p := startTwo(t, 0)
+	addAccount(t, p.west.Store, "Xan", "West", "secret")
+	addAccount(t, p.west.Store, "Yul", "East", "secret")
+	xan, err := loginAs(t, p.west.LoginURI(), "Xan", "West", "uri:West&250&128&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer xan.Close()
+	yul, err := loginAs(t, p.west.LoginURI(), "Yul", "East", "uri:East&6&128&30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer yul.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	for _, s := range []*client.Session{xan, yul} {
+		if err := s.WaitNeighbours(ctx, 1); err != nil {
+			t.Fatalf("%s: %v", s.LoginResponse().FirstName, err)
+		}
+	}
+	y := waitSees(t, xan, yul.AgentID(), p.east.Region.Handle())
+	x := waitSees(t, yul, xan.AgentID(), p.west.Region.Handle())
+	if abs(y.Position.X-6) > 1 || abs(x.Position.X-250) > 1 {
+		t.Errorf("Xan sees Yul at %v in East, Yul sees Xan at %v in West", y.Position, x.Position)
+	}
+	if err := xan.Say("hello from West"); err != nil {
+		t.Fatal(err)
+	}
+	if c := waitChat(t, yul, "hello from West", 5*time.Second); c.SourceID != xan.AgentID() || abs(c.Position.X+6) > 1 {
+		t.Errorf("Yul heard %+v, want Xan's say at x = -6", c)
+	}
+	if err := yul.Say("hello from East"); err != nil {
+		t.Fatal(err)
+	}
+	if c := waitChat(t, xan, "hello from East", 5*time.Second); c.SourceID != yul.AgentID() || abs(c.Position.X-262) > 1 {
+		t.Errorf("Xan heard %+v, want Yul's say at x = 262", c)
+	}
+	for _, srv := range []*grid.Server{p.west, p.east} {
+		sent, dropped := srv.BorderNews()
+		t.Logf("%s: border news sent %d, dropped %d", srv.Region.Info().Name, sent, dropped)
+		if sent == 0 {
+			t.Errorf("%s sent no border news", srv.Region.Info().Name)
+		}
+	}
+}
+
 // TestRegionAPIRefuses: calls to the region-to-region API that are not
 // signed with the grid's secret, replayed, too large, malformed or for a
 // region the process does not run are refused; a grid whose store keeps

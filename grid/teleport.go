@@ -25,9 +25,10 @@ type directory struct {
 	rt      atomic.Pointer[router]
 
 	// Set before the regions serve; nil peer: no other process is reached.
-	gs   store.GridStore
-	peer *peer.Client
-	cfg  Config
+	gs      store.GridStore
+	peer    *peer.Client
+	borders *borders // news for the neighbours of other processes
+	cfg     Config
 }
 
 // remoteRegion is a region of another process and its record on the map.
@@ -255,11 +256,13 @@ func (d *directory) region(h ritual.RegionHandle) *sim.Region {
 // UpdateChildView implements sim.Borders for the regions of this process:
 // the region with handle h is told at once (Region.SetChildView takes no
 // lock for long and sends nothing). A view for a region of another
-// process, or one the region refuses (the agent is gone or root there), is
+// process is queued for that process's region-to-region API (see
+// borders); one the region refuses (the agent is gone or root there) is
 // dropped: the agent's root region tells it again as the avatar moves.
 func (d *directory) UpdateChildView(h ritual.RegionHandle, v sim.ChildView) {
 	r := d.region(h)
 	if r == nil {
+		d.remoteBorder(h, opView, v)
 		return
 	}
 	if err := r.SetChildView(v); err != nil {
@@ -272,9 +275,12 @@ func (d *directory) UpdateChildView(h ritual.RegionHandle, v sim.ChildView) {
 // RelayChat implements sim.Borders for the regions of this process: the
 // region with handle h hands the line to its avatars in range at once
 // (Region.HearChat queues it on their circuits without waiting). A line
-// for a region of another process is dropped.
+// for a region of another process is queued for its region-to-region API
+// (see borders).
 func (d *directory) RelayChat(h ritual.RegionHandle, line sim.ChatLine) {
 	if r := d.region(h); r != nil {
 		r.HearChat(line)
+		return
 	}
+	d.remoteBorder(h, opChat, line)
 }

@@ -240,3 +240,23 @@ func hashOf(b []byte) []byte {
 	h := sha256.Sum256(b)
 	return h[:]
 }
+
+// FuzzParsePath: any path parses or not without panicking; what parses
+// names a region and an op, and is the Path of them.
+func FuzzParsePath(f *testing.F) {
+	f.Add(Path(ritual.NewUUID(), "admit"))
+	f.Add(PathPrefix + "x/y")
+	f.Add("/grid/v1/regions//")
+	f.Fuzz(func(t *testing.T, p string) {
+		id, op, ok := ParsePath(p)
+		if !ok {
+			return
+		}
+		if op == "" || strings.Contains(op, "/") {
+			t.Fatalf("ParsePath(%q) = %v %q", p, id, op)
+		}
+		if got, _, ok := ParsePath(Path(id, op)); !ok || got != id {
+			t.Fatalf("Path(%v, %q) does not parse back", id, op)
+		}
+	})
+}
