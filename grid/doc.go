@@ -25,8 +25,10 @@
 // Regions of different processes call each other over HTTP, on the same
 // HTTP side, at /grid/v1/regions/{regionID}/{op} (package peer): admit (a
 // teleport's arrival), child (a neighbour's child agent), crossing (a
-// border crossing) and release (the destination confirms the agent's
-// arrival to the region it left). Every call is signed with the grid's
+// border crossing), release (the destination confirms the agent's
+// arrival to the region it left), view and chat (sim.Borders news). A
+// login still reaches a region of another process through the store's
+// hand-off above. Every call is signed with the grid's
 // secret, kept in the store (store.GridStore.Secret) and never sent to
 // clients, logged or put in a URL; unsigned, badly signed, stale (over a
 // minute off) and replayed calls are answered 401, bodies over 64 KiB 413,
@@ -63,12 +65,14 @@
 // Config.ReleaseTimeout. A destination that is gone or refuses fails the
 // teleport with a reason naming it, or leaves a crossing avatar at the
 // edge, told why. Map searches list the regions of both.
+//
 // The grid is also the regions' sim.Borders: a child view
 // (sim.Region.SetChildView) and a chat line spoken near a border
 // (sim.Region.HearChat) reach a neighbour of the same process by a direct
 // call, and one of another process through its region-to-region API
 // (ops view and chat), queued per process without blocking the region (a
-// bounded queue; what does not fit is dropped and counted).
+// bounded queue; what does not fit is dropped and counted,
+// Server.BorderNews).
 //
 // The grid is also each region's sim.Messenger: who is online where, and
 // instant messages to agents in other regions. A region reports an agent

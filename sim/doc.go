@@ -108,7 +108,8 @@
 // also a Neighbourhood admits it as a child at the regions in the eight
 // grid cells around (Region.AdmitChild: the login's circuit code, a child
 // grant of capabilities through caps.Router.GrantChild that leaves the root
-// grant alone), and the region tells the client of each on the event
+// grant alone; refused, ErrArriving, for an agent teleporting or crossing
+// into that region), and the region tells the client of each on the event
 // queue, as OpenSimulator does: EnableSimulator, then
 // EstablishAgentCommunication with the neighbour's seed capability. The
 // child circuit gets the neighbour's handshake, terrain and objects; its
