@@ -126,7 +126,7 @@ type Session struct {
 	capsGranted map[string]string
 	eqStarted   bool
 	received    map[string]int
-	alerts      []string // the regions' AlertMessages, the last maxAlerts
+	alerts      []string      // the regions' AlertMessages, the last maxAlerts
 	alertSeq    uint64        // AlertMessages received
 	alertWake   chan struct{} // closed and replaced at each AlertMessage
 	firstObject bool
