@@ -95,6 +95,8 @@ func (w wireDestination) destination() login.Destination {
 // releaseCall is the body of release.
 type releaseCall struct {
 	Agent ritual.UUID `json:"agent"`
+	// To is the region the agent arrived in (the caller's).
+	To ritual.RegionHandle `json:"to"`
 }
 
 // releaseAnswer is release's answer: whether the agent was on its way
@@ -197,7 +199,7 @@ func (a *regionAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			peer.WriteError(w, http.StatusBadRequest, peer.CodeBadRequest, "the body is not a call: "+err.Error())
 			return
 		}
-		peer.WriteResult(w, releaseAnswer{Released: reg.Release(call.Agent)})
+		peer.WriteResult(w, releaseAnswer{Released: reg.Release(call.Agent, call.To)})
 	default:
 		peer.WriteError(w, http.StatusNotFound, peer.CodeUnknownOp, fmt.Sprintf("no op %q", op))
 	}

@@ -667,3 +667,50 @@ func BenchmarkCrossingAcrossProcesses(b *testing.B) {
 	b.ReportMetric(float64(server[len(server)/2])/1e6, "handover-p50-ms")
 	b.ReportMetric(float64(cl[len(cl)/2])/1e6, "client-p50-ms")
 }
+
+// TestTeleportConfirmedLate: East hears nothing for longer than West
+// waits for its confirmation, so West puts the agent back; then East
+// hears again, the client's resent UseCircuitCode gets through and the
+// agent completes its movement in East after all. East's late
+// confirmation is taken: the agent leaves West's world, so it is a root
+// agent in one region only.
+func TestTeleportConfirmedLate(t *testing.T) {
+	p := startTwo(t, 500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 40*time.Second)
+	defer cancel()
+	s, err := client.Login(ctx, client.Config{
+		LoginURI: p.west.LoginURI(), First: "Grid", Last: "Walker", Password: "secret",
+		Start: "uri:West&30&40&30", Logger: quietLogger(),
+		Timeouts: client.Timeouts{UseCircuitCode: 20 * time.Second, Handshake: 20 * time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.WaitRitual(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.eastUDP.deaf.Store(true)
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Teleport(ctx, "East", ritual.Vector3{X: 100, Y: 120, Z: 30}, ritual.Vector3{X: 1})
+		done <- err
+	}()
+	waitAlert(t, s, "East", "did not complete", "West")
+	waitAvatars(t, p.west, 1)
+	p.eastUDP.deaf.Store(false)
+	if err := <-done; err != nil {
+		t.Fatalf("the teleport did not complete once East heard again: %v", err)
+	}
+	waitAvatars(t, p.east, 1)
+	waitAvatars(t, p.west, 0)
+	late := false
+	for _, ev := range p.westMem.Events() {
+		if rc, ok := ev.(*trace.RegionChange); ok && rc.Side == trace.Server && strings.HasPrefix(rc.Reason, "confirmed late") {
+			late = true
+		}
+	}
+	if !late {
+		t.Error("West traced no late confirmation")
+	}
+}

@@ -229,10 +229,10 @@ func (d *directory) AdmitCrossing(ctx context.Context, h ritual.RegionHandle, c 
 
 // Release implements sim.Releaser: the region with handle from, which the
 // agent left, keeps it as a child only.
-func (d *directory) Release(ctx context.Context, from ritual.RegionHandle, agent ritual.UUID) error {
+func (d *directory) Release(ctx context.Context, from, to ritual.RegionHandle, agent ritual.UUID) error {
 	for _, r := range d.list() {
 		if r.Handle() == from {
-			r.Release(agent)
+			r.Release(agent, to)
 			return nil
 		}
 	}
@@ -240,7 +240,7 @@ func (d *directory) Release(ctx context.Context, from ritual.RegionHandle, agent
 	if err != nil {
 		return err
 	}
-	return d.call(ctx, t, opRelease, releaseCall{Agent: agent}, &releaseAnswer{})
+	return d.call(ctx, t, opRelease, releaseCall{Agent: agent, To: to}, &releaseAnswer{})
 }
 
 // region returns the region of this process with handle h.

@@ -64,6 +64,9 @@ type agent struct {
 	// departing is set while the agent, told where to go (TeleportFinish,
 	// CrossedRegion), waits for the destination to release it.
 	departing atomic.Pointer[departure]
+	// restored is the last departure whose destination never confirmed
+	// the arrival (the agent was put back), until the agent departs again.
+	restored atomic.Pointer[departure]
 	// departures counts the agent's departures from this region: what
 	// was begun for it as a root agent here (telling it of neighbours)
 	// ends when it changes.

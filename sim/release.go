@@ -21,9 +21,9 @@ const DefaultReleaseWait = 15 * time.Second
 // destination calls back its source to release the agent once the agent
 // completed its movement there).
 type Releaser interface {
-	// Release tells the region with handle from that agent arrived
-	// elsewhere: it keeps the agent as a child only.
-	Release(ctx context.Context, from ritual.RegionHandle, agent ritual.UUID) error
+	// Release tells the region with handle from that agent arrived in
+	// the region with handle to: it keeps the agent as a child only.
+	Release(ctx context.Context, from, to ritual.RegionHandle, agent ritual.UUID) error
 }
 
 type originKey struct{}
@@ -56,6 +56,7 @@ type departure struct {
 // it, or Config.ReleaseWait passes: then it is put back (restore).
 func (a *agent) depart(d *departure) {
 	a.departures.Add(1)
+	a.restored.Store(nil)
 	if _, ok := a.r.cfg.Directory.(Releaser); !ok {
 		// No destination will confirm: the agent goes at once.
 		a.released(d)
@@ -78,22 +79,38 @@ func (a *agent) post(f func()) {
 	}
 }
 
-// Release is the destination's confirmation that an agent that left this
-// region (a teleport, a crossing) arrived there: the agent stays as a
-// child only, its avatar leaves this region's world. It reports whether
-// the agent was on its way out.
-func (r *Region) Release(agent ritual.UUID) bool {
+// Release is the confirmation of the region with handle to that an agent
+// that left this region (a teleport, a crossing) arrived there: the agent
+// stays as a child only, its avatar leaves this region's world. A
+// confirmation that comes after this region gave up waiting and put the
+// agent back (restore) is taken all the same when it is from the region
+// given up on and the agent has not left since: the client completed its
+// movement there, so that is where the agent is, and it must not be a
+// root agent in both. It reports whether the agent was released.
+func (r *Region) Release(agent ritual.UUID, to ritual.RegionHandle) bool {
 	r.mu.Lock()
 	a := r.agents[agent]
 	r.mu.Unlock()
 	if a == nil {
 		return false
 	}
-	d := a.departing.Swap(nil)
-	if d == nil {
+	if d := a.departing.Swap(nil); d != nil {
+		a.post(func() { a.released(d) })
+		return true
+	}
+	d := a.restored.Load()
+	if d == nil || d.to != to || !a.restored.CompareAndSwap(d, nil) {
 		return false
 	}
-	a.post(func() { a.released(d) })
+	r.cfg.Logger.Warn("sim: an agent put back after its destination's silence arrived there after all; it goes",
+		"agent", agent, "destination", strings.TrimSpace(d.name))
+	a.post(func() {
+		if d.kind != trace.TeleportFinish {
+			a.crossed.Store(true)
+		}
+		a.released(d)
+		a.teleportEvent(d.kind, d.to, 0, "confirmed late: "+strings.TrimSpace(d.name), nil, d.start)
+	})
 	return true
 }
 
@@ -135,6 +152,7 @@ func (a *agent) restore(d *departure) {
 		a.crossed.Store(false)
 		a.stayAtEdge(d.edge)
 	}
+	a.restored.Store(d)
 	a.r.cfg.Logger.Warn("sim: an agent's destination never confirmed its arrival; the agent stays", "agent", a.c.Agent, "destination", name, "wait", wait)
 	a.alert(text)
 	a.teleportEvent(kind, d.to, 0, text, nil, d.start)
@@ -162,7 +180,7 @@ func (a *agent) releaseOrigin(from ritual.RegionHandle) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := rel.Release(ctx, from, a.c.Agent); err != nil {
+	if err := rel.Release(ctx, from, a.r.handle, a.c.Agent); err != nil {
 		gx, gy := from.Grid()
 		a.r.cfg.Logger.Warn("sim: confirming an arrival to the region the agent came from failed", "agent", a.c.Agent, "from", fmt.Sprintf("%d,%d", gx, gy), "err", err)
 	}
