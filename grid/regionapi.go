@@ -214,6 +214,8 @@ func writeRefusal(w http.ResponseWriter, err error) {
 		peer.WriteError(w, http.StatusServiceUnavailable, peer.CodeClosing, err.Error())
 	case errors.Is(err, sim.ErrArriving):
 		peer.WriteError(w, http.StatusConflict, peer.CodeArriving, err.Error())
+	case errors.Is(err, sim.ErrOtherSession):
+		peer.WriteError(w, http.StatusConflict, peer.CodeOtherSession, err.Error())
 	default:
 		peer.WriteError(w, http.StatusUnprocessableEntity, peer.CodeRefused, err.Error())
 	}
@@ -239,6 +241,8 @@ func callError(name string, err error) error {
 		return fmt.Errorf("region %q: %w", name, sim.ErrClosing)
 	case peer.CodeArriving:
 		return fmt.Errorf("region %q: %w", name, sim.ErrArriving)
+	case peer.CodeOtherSession:
+		return fmt.Errorf("region %q: %w", name, sim.ErrOtherSession)
 	default:
 		return fmt.Errorf("region %q refused: %w", name, pe)
 	}

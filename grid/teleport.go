@@ -208,6 +208,10 @@ func (d *directory) childRefused(region string, err error) {
 		d.cfg.Logger.Debug("grid: a neighbour takes the agent as a root agent, not as a child", "region", region)
 		return
 	}
+	if errors.Is(err, sim.ErrOtherSession) {
+		d.cfg.Logger.Debug("grid: a neighbour holds the agent in a later session", "region", region)
+		return
+	}
 	d.cfg.Logger.Warn("grid: a neighbour could not take a child agent", "region", region, "err", err)
 }
 

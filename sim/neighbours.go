@@ -154,6 +154,10 @@ func (a *agent) stayAtEdge(pos ritual.Vector3) {
 // region (a teleport or crossing under way).
 var ErrArriving = errors.New("sim: the agent is arriving in this region, not a neighbour's child")
 
+// ErrOtherSession refuses a child agent of a session that is over: the
+// agent is in this region as the root agent of another (a later login).
+var ErrOtherSession = errors.New("sim: the agent is here in another session")
+
 // AdmitChild provisions the circuit of an agent present in a neighbouring
 // region: its circuit opens here (handshake, terrain, objects) but its
 // avatar stays out of this region's world. Its capabilities are a child
@@ -175,13 +179,27 @@ func (r *Region) AdmitChild(ctx context.Context, c login.Circuit) (login.Destina
 		r.mu.Unlock()
 		return login.Destination{}, ErrArriving
 	}
+	// Nor is an agent logging in here: a neighbour telling of an earlier
+	// session late (it logged out while its neighbours were being told)
+	// would take the login's circuit away.
 	for _, p := range r.pending {
-		if p.Agent == c.Agent && p.teleport && time.Now().Before(p.Expiry) {
+		if p.Agent == c.Agent && !p.child && time.Now().Before(p.Expiry) {
 			r.mu.Unlock()
 			return login.Destination{}, ErrArriving
 		}
 	}
-	if a := r.agents[c.Agent]; a == nil || a.conn.Err() != nil {
+	a := r.agents[c.Agent]
+	switch {
+	case a != nil && a.conn.Err() == nil && a.c.Session == c.Session:
+		// Here already (it left this region, or was told of it before):
+		// its circuit serves.
+	case a != nil && a.conn.Err() == nil && a.root.Load():
+		// A root agent of another session: this one is over.
+		r.mu.Unlock()
+		return login.Destination{}, ErrOtherSession
+	default:
+		// A new child, or one of a session that ended while its circuit
+		// here lives on: that one is ended when the new circuit opens.
 		if err := r.reserveLocked(&pendingCircuit{Circuit: c, child: true}); err != nil {
 			r.mu.Unlock()
 			return login.Destination{}, err

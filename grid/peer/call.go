@@ -21,6 +21,7 @@ const (
 	CodeRegionFull   = "region_full"    // the region takes no more circuits
 	CodeClosing      = "closing"        // the region is shutting down
 	CodeArriving     = "arriving"       // the agent is arriving there: no child
+	CodeOtherSession = "other_session"  // the agent is there in a later session: no child of this one
 	CodeRefused      = "refused"        // the region refused, for Message's reason
 	CodeBadRequest   = "bad_request"    // the body is not a call of the op
 	CodeUnauthorized = "unauthorized"   // the signature was refused
