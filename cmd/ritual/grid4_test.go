@@ -34,7 +34,8 @@ var grid4Square = []struct {
 
 // startGrid4 builds the ritual binary and starts `ritual serve --no-region`
 // and four `ritual region` processes on loopback, with accounts Grid
-// Walker, Grid Watcher and Grid Caller (password secret).
+// Walker, Grid Watcher, Grid Caller and Grid Visitor<region> for each
+// region (password secret).
 func startGrid4(t *testing.T) *grid4 {
 	t.Helper()
 	g := &grid4{dsn: pgtest.Database(t, ""), regions: map[string]*proc{}}
@@ -43,7 +44,11 @@ func startGrid4(t *testing.T) *grid4 {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	userEnv(t, "")
-	for _, last := range []string{"Walker", "Watcher", "Caller"} {
+	accounts := []string{"Walker", "Watcher", "Caller"}
+	for _, r := range grid4Square {
+		accounts = append(accounts, "Visitor"+r.name)
+	}
+	for _, last := range accounts {
 		userMustRun(t, "user", "create", "--db", g.dsn, "--first", "Grid", "--last", last, "--password", "secret")
 	}
 	// Short heartbeats so a killed region leaves the map within seconds;
@@ -91,19 +96,25 @@ func TestFourRegionProcesses(t *testing.T) {
 		t.Skip("builds the ritual binary and runs five processes")
 	}
 	g := startGrid4(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Second)
-	defer cancel()
+	// step bounds one step's waits, generously for a loaded machine.
+	step := func(d time.Duration) context.Context {
+		ctx, cancel := context.WithTimeout(t.Context(), d)
+		t.Cleanup(cancel)
+		return ctx
+	}
 
-	// Login placement: each region by its uri: start, in its own process.
+	// Login placement: each region by its uri: start, in its own process
+	// (an account for each, so that no session's neighbours are those of
+	// the one before).
 	for _, r := range grid4Square {
-		s, err := g.login(t, "Walker", "uri:"+r.name+"&128&128&30")
+		s, err := g.login(t, "Visitor"+r.name, "uri:"+r.name+"&128&128&30")
 		if err != nil {
 			t.Fatalf("login to %s: %v", r.name, err)
 		}
 		if s.Region().Name != r.name || s.Region().Handle != ritual.HandleFromGrid(r.x, r.y) {
 			t.Errorf("uri:%s landed in %q (handle %v)", r.name, s.Region().Name, s.Region().Handle)
 		}
-		if _, err := s.Logout(ctx); err != nil {
+		if _, err := s.Logout(step(20 * time.Second)); err != nil {
 			t.Errorf("logout in %s: %v", r.name, err)
 		}
 	}
@@ -116,7 +127,7 @@ func TestFourRegionProcesses(t *testing.T) {
 	defer s.Close()
 	t.Run("neighbours", func(t *testing.T) {
 		t.Skip("regions of different processes do not yet take each other's agents as children (no region-to-region calls): SW's agent is told of no neighbour")
-		if err := s.WaitNeighbours(ctx, 3); err != nil {
+		if err := s.WaitNeighbours(step(20*time.Second), 3); err != nil {
 			t.Fatalf("neighbours of SW: %v (regions %+v)", err, s.Regions())
 		}
 		want := map[ritual.RegionHandle]string{}
@@ -139,7 +150,7 @@ func TestFourRegionProcesses(t *testing.T) {
 	t.Run("crossing", func(t *testing.T) {
 		t.Skip("regions of different processes do not yet hand a walking agent over (no region-to-region calls): SW's east edge is a wall")
 		s.WalkTo(ritual.Vector3{X: 300, Y: 128, Z: 30})
-		if err := s.WaitCrossings(ctx, 1); err != nil {
+		if err := s.WaitCrossings(step(30*time.Second), 1); err != nil {
 			t.Fatalf("crossing into SE: %v (at %v in %s, regions %+v)", err, s.Position(), s.Region().Name, s.Regions())
 		}
 		if s.Region().Name != "SE" {
@@ -150,6 +161,7 @@ func TestFourRegionProcesses(t *testing.T) {
 		}
 		s.Stop()
 	})
+	ctx := step(30 * time.Second)
 	since := time.Now()
 	res, err := s.Teleport(ctx, "NE", ritual.Vector3{X: 100, Y: 110, Z: 30}, ritual.Vector3{X: 1})
 	if err != nil {
@@ -169,7 +181,7 @@ func TestFourRegionProcesses(t *testing.T) {
 	}
 
 	// ritual connect --teleport, the binary, between processes.
-	cctx, ccancel := context.WithTimeout(ctx, 40*time.Second)
+	cctx, ccancel := context.WithTimeout(t.Context(), 40*time.Second)
 	out, err := exec.CommandContext(cctx, g.bin, "connect", "--login-uri", g.uri, "--first", "Grid", "--last", "Caller",
 		"--password", "secret", "--start", "uri:SW&128&128&25", "--teleport", "NE/90/100/25", "--timeout", "30s").CombinedOutput()
 	ccancel()
@@ -196,6 +208,7 @@ func TestFourRegionProcesses(t *testing.T) {
 	nw.cmd.Process.Signal(syscall.SIGKILL)
 	nw.cmd.Wait()
 
+	ctx = step(40 * time.Second)
 	st, err := postgres.Open(ctx, g.dsn)
 	if err != nil {
 		t.Fatal(err)
