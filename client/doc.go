@@ -32,9 +32,17 @@
 // # Other avatars, chat and instant messages
 //
 // The session follows the other avatars the region shows it (ObjectUpdate
-// with PCode 47, ImprovedTerseObjectUpdate, KillObject, AvatarAnimation):
-// Avatars lists them nearest first with id, name, position, velocity and
-// last update. WorldEvents is a bounded channel of what happens around the
+// with PCode 47, ImprovedTerseObjectUpdate, KillObject, AvatarAnimation),
+// and those the neighbours show it over their child circuits (avatars near
+// the border): Avatars lists them nearest first (in the grid's
+// coordinates) with id, name, region, position there, velocity and last
+// update, each avatar once, however many regions tell of it (an avatar
+// crossing a border moves; it neither arrives twice nor leaves: while the
+// session sees several regions, an avatar a region lets go of leaves only
+// if no other tells of it within two seconds). A child
+// circuit that closes takes its avatars with it. Chat spoken in a
+// neighbour near the border is heard on the main circuit, as the region
+// relays it. WorldEvents is a bounded channel of what happens around the
 // agent: an avatar arriving, moving or leaving, a chat line heard
 // (ChatFromSimulator), an instant message received; events that find it
 // full are dropped and counted, never waited for. Say, Whisper, Shout and
@@ -83,6 +91,11 @@
 // teleport within the region ends at TeleportLocal. A destination that
 // does not answer leaves the agent where it was. WaitArrival waits for the
 // ritual in the new region to be whole.
+//
+// MapBlocks asks the world map for the regions in a range of grid cells
+// (MapBlockRequest → MapBlockReplies, ten regions each), as a viewer's
+// map does; a second request, for the agent's own cell on a layer of its
+// own, is answered after them and so tells that they are all in.
 //
 // # Observer
 //

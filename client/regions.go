@@ -532,8 +532,11 @@ func (s *Session) handleChild(l *link, m msg.Message) error {
 			}
 		}
 		s.notify()
+	case *msg.AvatarAnimation:
+		s.social.observe(s.childSource(l), m, time.Now())
 	case *msg.ObjectUpdate, *msg.ObjectUpdateCompressed, *msg.ImprovedTerseObjectUpdate,
 		*msg.ObjectUpdateCached, *msg.KillObject, *msg.LayerData:
+		s.social.observe(s.childSource(l), m, time.Now())
 		s.mu.Lock()
 		w := l.world // promote may trade it
 		s.mu.Unlock()
@@ -561,6 +564,13 @@ func (s *Session) handleChild(l *link, m msg.Message) error {
 	return nil
 }
 
+// childSource names a child region's circuit for the social view.
+func (s *Session) childSource(l *link) source {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return source{from: l.conn.RemoteAddr(), region: l.region.Handle, child: true, others: true}
+}
+
 // fillRegion copies a RegionHandshake's identity of the region into rg.
 func fillRegion(rg *Region, m *msg.RegionHandshake) {
 	ri := &m.RegionInfo
@@ -584,6 +594,9 @@ func (s *Session) childGone(l *link, err error) {
 	l.state = StateClosed
 	name, h, reason := l.region.Name, l.region.Handle, l.why
 	s.mu.Unlock()
+	// The avatars it told of are seen no more (unless another region
+	// tells of them).
+	s.social.forget(l.conn.RemoteAddr(), time.Now())
 	if s.ended() {
 		return
 	}

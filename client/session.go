@@ -720,7 +720,7 @@ func (s *Session) dispatch(conn *circuit.Conn) {
 		if l := s.childOf(conn); l != nil {
 			err = s.handleChild(l, in.Message)
 		} else {
-			err = s.handle(in.Message)
+			err = s.handleFrom(conn.RemoteAddr(), in.Message)
 		}
 		if err != nil {
 			s.log.Warn("client: a message from the region could not be used", "message", in.Message.Name(), "err", err)
@@ -745,14 +745,25 @@ func (s *Session) dispatch(conn *circuit.Conn) {
 	s.end(fmt.Errorf("%w: %w", ErrCircuit, err))
 }
 
-// handle applies one message from the region. It is the one place every
-// message goes through, in order.
-func (s *Session) handle(m msg.Message) error {
+// handle applies one message from the main region's circuit.
+func (s *Session) handle(m msg.Message) error { return s.handleFrom(netip.AddrPort{}, m) }
+
+// handleFrom applies one message from the main region, whose circuit's
+// remote address is from (zero: the main circuit's). It is the one place
+// every message of the main region goes through, in order.
+func (s *Session) handleFrom(from netip.AddrPort, m msg.Message) error {
 	defer s.notify()
 	s.mu.Lock()
 	s.received[m.Name()]++
+	if !from.IsValid() {
+		from = s.region.Addr
+		if s.conn != nil {
+			from = s.conn.RemoteAddr()
+		}
+	}
+	src := source{from: from, region: s.region.Handle, others: len(s.grid.children) > 0}
 	s.mu.Unlock()
-	s.social.observe(m, time.Now())
+	s.social.observe(src, m, time.Now())
 	switch m := m.(type) {
 	case *msg.RegionHandshake:
 		s.onHandshake(m)

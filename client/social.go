@@ -1,9 +1,11 @@
 package client
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -15,11 +17,15 @@ import (
 	"ritual/protocol/prim"
 )
 
-// Avatar is another agent's avatar as the session sees it.
+// Avatar is another agent's avatar as the session sees it: in the main
+// region, or in a neighbour seen over a child circuit.
 type Avatar struct {
-	ID       ritual.UUID
-	LocalID  uint32
-	Name     string // "First Last" from its name values
+	ID      ritual.UUID
+	LocalID uint32 // in Region
+	Name    string // "First Last" from its name values
+	// Region is the region whose circuit tells of the avatar; Position is
+	// in its coordinates (Global gives the grid's).
+	Region   ritual.RegionHandle
 	Position ritual.Vector3
 	Velocity ritual.Vector3
 	Rotation ritual.Quaternion
@@ -31,14 +37,23 @@ type Avatar struct {
 	Updates          int
 }
 
+// Global returns the avatar's position in the grid's coordinates: its
+// region's corner plus its position there.
+func (a Avatar) Global() ritual.Vector3d { return global(a.Region, a.Position) }
+
+func global(h ritual.RegionHandle, p ritual.Vector3) ritual.Vector3d {
+	x, y := h.Meters()
+	return ritual.Vector3d{X: float64(x) + float64(p.X), Y: float64(y) + float64(p.Y), Z: float64(p.Z)}
+}
+
 // WorldEventKind says what a WorldEvent tells.
 type WorldEventKind uint8
 
 // The kinds of world event.
 const (
-	AvatarArrived WorldEventKind = iota + 1 // an avatar came into view
-	AvatarMoved                             // an avatar's position or motion changed
-	AvatarLeft                              // an avatar left the view or the region
+	AvatarArrived WorldEventKind = iota + 1 // an avatar came into view (of any region the session sees)
+	AvatarMoved                             // an avatar's position or motion changed, or it crossed into another region
+	AvatarLeft                              // an avatar left the view of every region the session sees
 	ChatHeard                               // a ChatFromSimulator
 	IMReceived                              // an ImprovedInstantMessage
 )
@@ -112,12 +127,41 @@ type WorldEvent struct {
 // DefaultWorldEventBuffer is the capacity of Session.WorldEvents.
 const DefaultWorldEventBuffer = 1024
 
+// avatarKey names an avatar as one region's circuit tells of it.
+type avatarKey struct {
+	from  netip.AddrPort // the region's circuit
+	local uint32
+}
+
+// source is the region's circuit a message came on.
+type source struct {
+	from   netip.AddrPort
+	region ritual.RegionHandle
+	child  bool // a neighbour's: only its avatars are followed
+	// others is set when the session has circuits to other regions: an
+	// avatar one of them lets go of may be crossing into another.
+	others bool
+}
+
+// crossingGrace is how long an avatar a region let go of is kept from
+// leaving while the session sees other regions: one crossing into a
+// neighbour is told by the neighbour, which may speak after the region
+// it left.
+const crossingGrace = 2 * time.Second
+
 // social is the session's view of the other avatars and what it hears,
-// fed by handle in message order.
+// fed by each circuit's dispatch in message order. An avatar near a
+// border may be told of by two regions at once (while it crosses, or as
+// both see it): it is one avatar, arriving once and leaving when no
+// region tells of it any longer.
 type social struct {
 	agent   ritual.UUID
 	mu      sync.Mutex
-	avatars map[uint32]*Avatar // other avatars, by local id
+	avatars map[avatarKey]*Avatar // other avatars, by circuit and local id
+	ids     map[ritual.UUID]int   // how many circuits tell of each
+	// leaving are avatars no circuit tells of any longer, within their
+	// crossing grace.
+	leaving map[ritual.UUID]*time.Timer
 	events  chan WorldEvent
 	dropped atomic.Int64
 
@@ -133,7 +177,9 @@ func newSocial(agent ritual.UUID, buffer int) *social {
 	if buffer <= 0 {
 		buffer = DefaultWorldEventBuffer
 	}
-	return &social{agent: agent, avatars: map[uint32]*Avatar{}, events: make(chan WorldEvent, buffer), wake: make(chan struct{}, 1)}
+	return &social{agent: agent, avatars: map[avatarKey]*Avatar{}, ids: map[ritual.UUID]int{},
+		leaving: map[ritual.UUID]*time.Timer{},
+		events:  make(chan WorldEvent, buffer), wake: make(chan struct{}, 1)}
 }
 
 func (so *social) emit(ev WorldEvent) {
@@ -144,9 +190,85 @@ func (so *social) emit(ev WorldEvent) {
 	}
 }
 
-// observe notes what a message from the region tells of other avatars,
-// chat and instant messages.
-func (so *social) observe(m msg.Message, now time.Time) {
+// put records a new entry (under so.mu) and says whether its avatar is
+// new to the session (not seen, nor leaving within its grace).
+func (so *social) put(k avatarKey, a *Avatar) bool {
+	so.avatars[k] = a
+	so.ids[a.ID]++
+	if t, ok := so.leaving[a.ID]; ok {
+		t.Stop()
+		delete(so.leaving, a.ID)
+		return false
+	}
+	return so.ids[a.ID] == 1
+}
+
+// depart tells of an avatar no circuit tells of any longer (under
+// so.mu): at once, or after crossingGrace when other regions may yet
+// tell of it (put then cancels the departure). It says whether the
+// departure is to be told now.
+func (so *social) depart(src source, a *Avatar, now time.Time) bool {
+	if !src.others {
+		return true
+	}
+	if _, ok := so.leaving[a.ID]; ok {
+		return false
+	}
+	cp := *a
+	var t *time.Timer
+	t = time.AfterFunc(crossingGrace, func() {
+		so.mu.Lock()
+		mine := so.leaving[cp.ID] == t
+		if mine {
+			delete(so.leaving, cp.ID)
+		}
+		so.mu.Unlock()
+		if mine {
+			so.emit(WorldEvent{Kind: AvatarLeft, At: now.Add(crossingGrace), Avatar: cp})
+		}
+	})
+	so.leaving[a.ID] = t
+	return false
+}
+
+// drop removes an entry (under so.mu) and says whether its avatar is no
+// longer seen at all.
+func (so *social) drop(k avatarKey, a *Avatar) bool {
+	delete(so.avatars, k)
+	so.ids[a.ID]--
+	if so.ids[a.ID] > 0 {
+		return false
+	}
+	delete(so.ids, a.ID)
+	return true
+}
+
+// forget drops every avatar a region's circuit told of (it closed).
+func (so *social) forget(from netip.AddrPort, now time.Time) {
+	var gone []Avatar
+	so.mu.Lock()
+	for k, a := range so.avatars {
+		if k.from == from && so.drop(k, a) {
+			gone = append(gone, *a)
+		}
+	}
+	so.mu.Unlock()
+	for _, a := range gone {
+		so.emit(WorldEvent{Kind: AvatarLeft, At: now, Avatar: a})
+	}
+}
+
+// observe notes what a message from a region tells of other avatars,
+// chat and instant messages. A child circuit's messages tell only of
+// avatars: a region speaks to a child agent of nothing else.
+func (so *social) observe(src source, m msg.Message, now time.Time) {
+	if src.child {
+		switch m.(type) {
+		case *msg.ObjectUpdate, *msg.ImprovedTerseObjectUpdate, *msg.KillObject, *msg.AvatarAnimation:
+		default:
+			return
+		}
+	}
 	switch m := m.(type) {
 	case *msg.ObjectUpdate:
 		for i := range m.ObjectData {
@@ -167,19 +289,34 @@ func (so *social) observe(m msg.Message, now time.Time) {
 					last = nv.Value
 				}
 			}
+			k := avatarKey{src.from, od.ID}
 			so.mu.Lock()
-			a, known := so.avatars[od.ID]
+			a, known := so.avatars[k]
+			var left *Avatar
+			if known && a.ID != od.FullID {
+				// The local id names another avatar now.
+				if so.drop(k, a) {
+					cp := *a
+					left = &cp
+				}
+				known = false
+			}
+			arrived := false
 			if !known {
 				a = &Avatar{ID: od.FullID, LocalID: od.ID, Arrived: now}
-				so.avatars[od.ID] = a
+				arrived = so.put(k, a)
 			}
 			a.Name = strings.TrimSpace(first + " " + last)
+			a.Region = src.region
 			a.Position, a.Velocity, a.Rotation = mo.Position, mo.Velocity, mo.Rotation
 			a.Updated = now
 			a.Updates++
 			cp := *a
 			so.mu.Unlock()
-			so.emit(WorldEvent{Kind: pick(known, AvatarMoved, AvatarArrived), At: now, Avatar: cp})
+			if left != nil {
+				so.emit(WorldEvent{Kind: AvatarLeft, At: now, Avatar: *left})
+			}
+			so.emit(WorldEvent{Kind: pick(arrived, AvatarArrived, AvatarMoved), At: now, Avatar: cp})
 		}
 	case *msg.ImprovedTerseObjectUpdate:
 		for i := range m.ObjectData {
@@ -188,7 +325,7 @@ func (so *social) observe(m msg.Message, now time.Time) {
 				continue
 			}
 			so.mu.Lock()
-			a, known := so.avatars[t.LocalID]
+			a, known := so.avatars[avatarKey{src.from, t.LocalID}]
 			if !known {
 				so.mu.Unlock()
 				continue
@@ -202,11 +339,12 @@ func (so *social) observe(m msg.Message, now time.Time) {
 		}
 	case *msg.KillObject:
 		for _, od := range m.ObjectData {
+			k := avatarKey{src.from, od.ID}
 			so.mu.Lock()
-			a, known := so.avatars[od.ID]
-			delete(so.avatars, od.ID)
+			a, known := so.avatars[k]
+			gone := known && so.drop(k, a) && so.depart(src, a, now)
 			so.mu.Unlock()
-			if known {
+			if gone {
 				so.emit(WorldEvent{Kind: AvatarLeft, At: now, Avatar: *a})
 			}
 		}
@@ -245,37 +383,55 @@ func pick[T any](c bool, a, b T) T {
 	return b
 }
 
-// Avatars returns the other avatars in view, nearest to the agent first.
-func (s *Session) Avatars() []Avatar {
+// avatars returns one entry per avatar: of two regions telling of the
+// same avatar, the one that told last (the region it is in, while it
+// crosses), the main region's on a tie.
+func (s *Session) avatars() []Avatar {
+	main := s.Region().Handle
 	so := s.social
 	so.mu.Lock()
-	out := make([]Avatar, 0, len(so.avatars))
+	best := make(map[ritual.UUID]*Avatar, len(so.ids))
 	for _, a := range so.avatars {
+		b := best[a.ID]
+		if b == nil || a.Updated.After(b.Updated) || a.Updated.Equal(b.Updated) && a.Region == main && b.Region != main {
+			best[a.ID] = a
+		}
+	}
+	out := make([]Avatar, 0, len(best))
+	for _, a := range best {
 		out = append(out, *a)
 	}
 	so.mu.Unlock()
-	me := s.Position()
+	return out
+}
+
+// Avatars returns the other avatars in view, in the main region and in
+// the neighbours seen over child circuits (each once), nearest to the
+// agent first.
+func (s *Session) Avatars() []Avatar {
+	out := s.avatars()
+	me := s.GlobalPosition()
 	slices.SortFunc(out, func(a, b Avatar) int {
-		da, db := dist2(a.Position, me), dist2(b.Position, me)
+		da, db := dist2d(a.Global(), me), dist2d(b.Global(), me)
 		switch {
 		case da < db:
 			return -1
 		case da > db:
 			return 1
 		}
-		return int(int64(a.LocalID) - int64(b.LocalID))
+		if c := cmp.Compare(a.Region, b.Region); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.LocalID, b.LocalID)
 	})
 	return out
 }
 
 // AvatarByID returns the avatar of the given agent, if in view.
 func (s *Session) AvatarByID(id ritual.UUID) (Avatar, bool) {
-	so := s.social
-	so.mu.Lock()
-	defer so.mu.Unlock()
-	for _, a := range so.avatars {
+	for _, a := range s.avatars() {
 		if a.ID == id {
-			return *a, true
+			return a, true
 		}
 	}
 	return Avatar{}, false
@@ -301,7 +457,13 @@ func (s *Session) Position() ritual.Vector3 {
 	return s.movement.Position
 }
 
-func dist2(a, b ritual.Vector3) float32 {
+// GlobalPosition returns where the agent's own avatar is in the grid's
+// coordinates (the main region's corner plus Position).
+func (s *Session) GlobalPosition() ritual.Vector3d {
+	return global(s.Region().Handle, s.Position())
+}
+
+func dist2d(a, b ritual.Vector3d) float64 {
 	dx, dy, dz := a.X-b.X, a.Y-b.Y, a.Z-b.Z
 	return dx*dx + dy*dy + dz*dz
 }

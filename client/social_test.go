@@ -2,6 +2,7 @@ package client
 
 import (
 	"math"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -137,5 +138,108 @@ func TestSocialSendAndSteer(t *testing.T) {
 	}
 	if flags, _, _ := s.controls(); flags != 0 {
 		t.Errorf("after the stop: flags %#x, want none", flags)
+	}
+}
+
+// TestSocialAcrossBorders: avatars told of by a neighbour's child circuit
+// are in view with their region, nearest first in the grid's coordinates;
+// an avatar crossing from the neighbour into the main region is one
+// avatar throughout (moved, never a second arrival, no departure when the
+// neighbour lets it go, before or after the main region tells of it); an
+// avatar let go of and told of by no other region leaves after the
+// crossing grace (at once in a session that sees one region); a child
+// circuit's chat is not heard; a child circuit that closes takes its
+// avatars with it.
+func TestSocialAcrossBorders(t *testing.T) {
+	s, _ := socialSession(t)
+	west, east := ritual.HandleFromGrid(1000, 1000), ritual.HandleFromGrid(1001, 1000)
+	s.region.Handle = west
+	s.movement.Position = ritual.Vector3{X: 250, Y: 128, Z: 25}
+	main := source{from: netip.MustParseAddrPort("127.0.0.1:9000"), region: west, others: true}
+	child := source{from: netip.MustParseAddrPort("127.0.0.1:9001"), region: east, child: true, others: true}
+	yan, zed, wes := ritual.NewUUID(), ritual.NewUUID(), ritual.NewUUID()
+	now := time.Now()
+	tick := func() time.Time { now = now.Add(time.Millisecond); return now }
+
+	s.social.observe(child, avatarUpdate(5, yan, "Yan", "East", ritual.Vector3{X: 6, Y: 128, Z: 25}), tick())
+	if ev := nextEvent(t, s); ev.Kind != AvatarArrived || ev.Avatar.ID != yan || ev.Avatar.Region != east {
+		t.Fatalf("Yan across the border: %+v", ev)
+	}
+	s.social.observe(main, avatarUpdate(9, zed, "Zed", "West", ritual.Vector3{X: 200, Y: 128, Z: 25}), tick())
+	nextEvent(t, s)
+	s.social.observe(child, avatarUpdate(6, wes, "Wes", "East", ritual.Vector3{X: 100, Y: 128, Z: 25}), tick())
+	nextEvent(t, s)
+	// Yan is 12 m away across the border, Zed 50 m, Wes 106 m.
+	av := s.Avatars()
+	if len(av) != 3 || av[0].ID != yan || av[1].ID != zed || av[2].ID != wes {
+		t.Fatalf("avatars %+v, want Yan, Zed, Wes", av)
+	}
+	if g := av[0].Global(); g.X != 256*1001+6 || g.Y != 256*1000+128 {
+		t.Errorf("Yan's global position %+v", g)
+	}
+	s.social.observe(child, &msg.ChatFromSimulator{ChatData: msg.ChatFromSimulatorChatData{Message: []byte("not for you\x00")}}, tick())
+
+	// Yan crosses west: the main region tells of it, then the neighbour
+	// lets it go.
+	s.social.observe(main, avatarUpdate(11, yan, "Yan", "East", ritual.Vector3{X: 255, Y: 128, Z: 25}), tick())
+	if ev := nextEvent(t, s); ev.Kind != AvatarMoved || ev.Avatar.ID != yan || ev.Avatar.Region != west {
+		t.Fatalf("Yan in the main region: %+v, want moved", ev)
+	}
+	if a, ok := s.AvatarByID(yan); !ok || a.Region != west || a.LocalID != 11 {
+		t.Errorf("Yan while both regions tell of it: %+v", a)
+	}
+	s.social.observe(child, &msg.KillObject{ObjectData: []msg.KillObjectObjectData{{ID: 5}}}, tick())
+	tr := prim.Terse{LocalID: 5, IsAvatar: true, Position: ritual.Vector3{X: 1}, Rotation: ritual.IdentityQuaternion}
+	s.social.observe(child, &msg.ImprovedTerseObjectUpdate{ObjectData: []msg.ImprovedTerseObjectUpdateObjectData{{Data: tr.AppendTo(nil)}}}, tick())
+	if n := len(s.Avatars()); n != 3 {
+		t.Errorf("%d avatars after Yan crossed, want 3", n)
+	}
+	if a, _ := s.AvatarByID(yan); a.Region != west || a.Position.X != 255 {
+		t.Errorf("Yan after crossing %+v", a)
+	}
+
+	// Vic crosses too, but the neighbour lets it go before the main
+	// region tells of it: it neither leaves nor arrives again. Uma, let
+	// go of and told of by no other region, leaves after the grace.
+	vic, uma := ritual.NewUUID(), ritual.NewUUID()
+	s.social.observe(child, avatarUpdate(7, vic, "Vic", "East", ritual.Vector3{X: 2, Y: 100, Z: 25}), tick())
+	s.social.observe(child, avatarUpdate(8, uma, "Uma", "East", ritual.Vector3{X: 2, Y: 90, Z: 25}), tick())
+	nextEvent(t, s)
+	nextEvent(t, s)
+	s.social.observe(child, &msg.KillObject{ObjectData: []msg.KillObjectObjectData{{ID: 7}, {ID: 8}}}, tick())
+	s.social.observe(main, avatarUpdate(12, vic, "Vic", "East", ritual.Vector3{X: 255, Y: 100, Z: 25}), tick())
+	if ev := nextEvent(t, s); ev.Kind != AvatarMoved || ev.Avatar.ID != vic || ev.Avatar.Region != west {
+		t.Fatalf("Vic in the main region: %+v, want moved", ev)
+	}
+	if _, ok := s.AvatarByID(uma); ok {
+		t.Error("Uma, let go of, is still listed")
+	}
+	var ev WorldEvent
+	select {
+	case ev = <-s.WorldEvents():
+	case <-time.After(crossingGrace + time.Second):
+	}
+	if ev.Kind != AvatarLeft || ev.Avatar.ID != uma {
+		t.Fatalf("after the grace: %+v, want Uma left", ev)
+	}
+	alone := main
+	alone.others = false
+	s.social.observe(alone, &msg.KillObject{ObjectData: []msg.KillObjectObjectData{{ID: 12}}}, tick())
+	if ev := nextEvent(t, s); ev.Kind != AvatarLeft || ev.Avatar.ID != vic {
+		t.Fatalf("Vic let go of by the main region of a session seeing no other: %+v, want left at once", ev)
+	}
+
+	// The neighbour's circuit closes: Wes goes, Yan and Zed stay.
+	s.social.forget(child.from, tick())
+	if ev := nextEvent(t, s); ev.Kind != AvatarLeft || ev.Avatar.ID != wes {
+		t.Fatalf("after the child circuit closed: %+v, want Wes left", ev)
+	}
+	if av := s.Avatars(); len(av) != 2 || av[0].ID != yan || av[1].ID != zed {
+		t.Errorf("avatars %+v, want Yan and Zed", av)
+	}
+	select {
+	case ev := <-s.WorldEvents():
+		t.Errorf("unexpected %+v", ev)
+	default:
 	}
 }

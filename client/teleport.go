@@ -57,6 +57,9 @@ type MapRegion struct {
 	Access uint8
 	Flags  uint32
 	Agents int
+	// SizeX, SizeY are the region's extent in metres (MapBlocks: the
+	// reply's Size block, 256 when it has none).
+	SizeX, SizeY uint32
 }
 
 // TeleportResult tells how a teleport went.

@@ -13,8 +13,9 @@
 // process sweeps off the map the regions whose heartbeats stopped for
 // Config.HeartbeatTimeout. The login service places an agent by its start
 // location ("uri:Region&x&y&z"; "last": where its previous login placed it,
-// kept in store.Locations, when that region runs; else, and for "home",
-// the process's first region or the first running one by name): in a
+// kept in store.Locations, when that region runs; "home": the agent's
+// home, store.Homes, set from the viewer, when that region runs; else the
+// process's first region or the first running one by name): in a
 // region of its own process directly, else by handing the
 // circuit to the region's process through the store (store.Circuits; the
 // region is woken by a notification, store.Notifier, and looks every
@@ -45,5 +46,39 @@
 // Each region is given the grid as a sim.Directory: a teleport to another
 // region of the process is admitted there directly (sim.Region.Admit), one
 // to a region of another process goes through the store's circuit hand-off
-// as a login does, and map searches list both.
+// as a login does, and map searches list both. It is also the
+// sim.Neighbourhood of the regions of one process (children and crossings
+// between neighbours) and their sim.Borders: a child view
+// (sim.Region.SetChildView) and a chat line spoken near a border
+// (sim.Region.HearChat) reach a neighbour of the same process by a direct
+// call; for a region of another process they are dropped.
+//
+// The grid is also each region's sim.Messenger: who is online where, and
+// instant messages to agents in other regions. A region reports an agent
+// becoming a root agent there (login, teleport or crossing arrival) and a
+// root agent leaving the grid from there (logout, circuit timeout, kick);
+// the process writes these to store.Presence in order, off the agents'
+// packet paths (a bounded queue; errors logged), and notifies every
+// process on "ritual_presence" ("set AGENT REGION", "clear AGENT REGION",
+// "region REGION"), which drops the presence it looked up recently. A
+// clear is conditional on the session and region, so a late one from a
+// region the agent left is harmless. A process stopping cleanly clears
+// its regions' presence; the sweeper clears that of a region it takes off
+// the map. An ordinary instant message to an agent that is a root agent in
+// another region — found among the process's regions, else by its
+// presence — is kept in store.OfflineMessages and the recipient's region
+// is woken: directly in this process, through "ritual_im" (the recipient's
+// id) in another; the region takes the recipient's messages (Take is
+// atomic: each is delivered once) and sends them live, with their sending
+// time. The recipient's region also takes them at every arrival, so a
+// message to an agent on its way to another region, or whose process
+// died, is delivered at its next arrival or login. A message kept for an
+// agent found online nowhere wakes the regions too: one that arrived an
+// instant ago, its presence not yet written, takes it live (its sender
+// was answered "not logged in" all the same). Processes on one
+// SQLite file, whose notifications reach only their own process, also wake
+// their root agents every two seconds to look for messages while the map
+// shows regions of other processes. Typing indicators go live only:
+// directly, or in the "ritual_im" notification itself (PostgreSQL), never
+// stored. The sender's trace event says "relayed to region NAME".
 package grid

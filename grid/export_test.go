@@ -13,6 +13,11 @@ func (s *Server) Abandon() {
 		s.hosting.wg.Wait()
 		s.hosting.hosts = nil
 	}
+	if s.msgr != nil {
+		// Nothing of the agents' presence is cleared.
+		s.msgr.stop()
+		s.msgr.abandoned = true
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.Close(ctx)

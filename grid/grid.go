@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"ritual"
 	"ritual/caps"
 	"ritual/circuit"
 	"ritual/internal/connlimit"
@@ -166,6 +167,7 @@ type Server struct {
 
 	hosting *hosting // the regions' records on the grid's map, when the store keeps one
 	router  *router
+	msgr    *messenger // who is online where; instant messages to other regions
 
 	events *metrics.Events // counts the capabilities' and event queue's events
 	phases *metrics.Phases // times each agent's ritual; nil with NoMetrics
@@ -241,6 +243,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.Store, s.ownsStore = st, true
 	}
 	fail := func(err error) (*Server, error) {
+		if s.msgr != nil {
+			s.msgr.stop()
+		}
 		s.closeSockets()
 		if s.ownsStore {
 			s.Store.Close()
@@ -290,6 +295,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	var addrs []netip.AddrPort
 	dir := &directory{}
+	s.msgr = newMessenger(s.Store, dir, cfg.Logger)
 	for i, spec := range specs {
 		ip, port := regionIP, regionPort
 		if i > 0 {
@@ -313,7 +319,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			SimPort:     port,
 			Circuit:     cfg.Circuit,
 			MaxCircuits: cfg.MaxCircuits,
-			Directory:   dir,
+			Directory:   regionDirectory{dir, s.msgr},
 			Recorder:    rec,
 			Logger:      cfg.Logger,
 		})
@@ -329,6 +335,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.router = newRouter(s.Store, s.Regions, cfg)
 	dir.rt.Store(s.router)
+	if len(s.Regions) > 0 {
+		if err := s.msgr.start(); err != nil {
+			s.msgr.stop()
+			return fail(err)
+		}
+	}
 	if !cfg.NoLogin {
 		s.Login, err = login.NewServer(login.Config{
 			Accounts:  s.Store.Accounts(),
@@ -408,7 +420,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}()
 	// On the map last: a region is announced once it accepts agents.
 	if gs, ok := s.Store.(store.GridStore); ok {
-		s.hosting, err = startHosting(ctx, gs, s.Regions, addrs, base, cfg)
+		s.hosting, err = startHosting(ctx, gs, s.Regions, addrs, base, cfg, s.msgr)
 		if err != nil {
 			s.Close(context.Background())
 			return nil, err
@@ -543,6 +555,17 @@ func (s *Server) closeAll(ctx context.Context) error {
 	}
 	for _, r := range s.Regions {
 		errs = append(errs, r.Close(ctx))
+	}
+	if s.msgr != nil && !s.msgr.abandoned {
+		// The agents' leaving written, the regions' presence goes.
+		s.msgr.stop()
+		ids := make([]ritual.UUID, 0, len(s.Regions))
+		for _, r := range s.Regions {
+			ids = append(ids, r.Info().ID)
+		}
+		pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, s.msgr.clearRegions(pctx, ids...))
+		cancel()
 	}
 	if s.router != nil {
 		s.router.close()

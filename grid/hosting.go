@@ -42,6 +42,7 @@ type hosting struct {
 	hosts   []store.RegionHost
 	cfg     Config
 	log     *slog.Logger
+	msgr    *messenger // clears the presence in the regions swept
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -49,8 +50,8 @@ type hosting struct {
 
 // startHosting registers the regions, each served at addrs[i], and starts
 // the heartbeats, the sweeper and the hand-off of circuits.
-func startHosting(ctx context.Context, gs store.GridStore, regions []*sim.Region, addrs []netip.AddrPort, httpBase string, cfg Config) (*hosting, error) {
-	h := &hosting{gs: gs, regions: regions, cfg: cfg, log: cfg.Logger}
+func startHosting(ctx context.Context, gs store.GridStore, regions []*sim.Region, addrs []netip.AddrPort, httpBase string, cfg Config, msgr *messenger) (*hosting, error) {
+	h := &hosting{gs: gs, regions: regions, cfg: cfg, log: cfg.Logger, msgr: msgr}
 	for i, r := range regions {
 		rec := store.RegionHost{
 			Region: r.Info().ID, Instance: ritual.NewUUID(),
@@ -131,6 +132,12 @@ func (h *hosting) heartbeats(ctx context.Context) {
 				h.log.Warn("grid: putting the region back on the map failed", "region", h.regions[i].Info().Name, "err", err)
 			} else {
 				h.log.Warn("grid: the region had been taken off the map (missed heartbeats); it is back", "region", h.regions[i].Info().Name)
+				// Its agents' presence went with it: they are here still.
+				if h.msgr != nil {
+					for _, ra := range h.regions[i].RootAgents() {
+						h.msgr.Arrived(ra.Agent, ra.Session, rec.Region)
+					}
+				}
 			}
 		}
 	}
@@ -161,6 +168,13 @@ func (h *hosting) sweeper(ctx context.Context) {
 				name = r.Name
 			}
 			h.log.Warn("grid: region taken off the map: no heartbeat", "region", name, "timeout", h.cfg.HeartbeatTimeout)
+			// Its agents are online no more (their circuits went with
+			// the process).
+			if h.msgr != nil {
+				if err := h.msgr.clearRegions(ctx, id); err != nil && ctx.Err() == nil {
+					h.log.Warn("grid: clearing a swept region's presence failed", "region", name, "err", err)
+				}
+			}
 		}
 		if _, err := h.gs.Circuits().Expire(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			h.log.Warn("grid: expiring handed-off circuits failed", "err", err)
@@ -322,14 +336,35 @@ func (r *router) last(ctx context.Context, c login.Circuit) (dest login.Destinat
 	if err != nil {
 		return login.Destination{}, false, nil
 	}
+	return r.placeAt(ctx, c, l.Region, l.Position)
+}
+
+// home places the agent at its home (set from the viewer), when one is
+// set and its region is in this process or running on the map; ok false
+// otherwise.
+func (r *router) home(ctx context.Context, c login.Circuit) (dest login.Destination, ok bool, err error) {
+	h, err := r.st.Homes().Get(ctx, c.Agent)
+	if err != nil {
+		return login.Destination{}, false, nil
+	}
+	return r.placeAt(ctx, c, h.Region, h.Position)
+}
+
+// placeAt places the agent at pos in the region with the given id, when
+// that region is in this process or running on the map; ok false
+// otherwise (the caller places it in the default region).
+func (r *router) placeAt(ctx context.Context, c login.Circuit, region ritual.UUID, pos ritual.Vector3) (dest login.Destination, ok bool, err error) {
 	for _, lr := range r.local {
-		if lr.Info().ID == l.Region {
-			c.Start = startURI(lr.Info().Name, l.Position)
+		if lr.Info().ID == region {
+			c.Start = startURI(lr.Info().Name, pos)
 			dest, err := lr.Provision(ctx, c)
 			return dest, true, err
 		}
 	}
-	reg, err := r.gs.Regions().Get(ctx, l.Region)
+	if r.gs == nil {
+		return login.Destination{}, false, nil
+	}
+	reg, err := r.gs.Regions().Get(ctx, region)
 	if err != nil {
 		return login.Destination{}, false, nil
 	}
@@ -337,7 +372,7 @@ func (r *router) last(ctx context.Context, c login.Circuit) (dest login.Destinat
 	if err != nil || time.Since(h.Heartbeat) > r.cfg.HeartbeatTimeout {
 		return login.Destination{}, false, nil // not running: the default region
 	}
-	c.Start = startURI(reg.Name, l.Position)
+	c.Start = startURI(reg.Name, pos)
 	dest, err = r.handOff(ctx, reg, c)
 	return dest, true, err
 }
@@ -354,6 +389,13 @@ func (r *router) place(ctx context.Context, c login.Circuit) (login.Destination,
 		// "last": where the agent was last placed, when that region runs.
 		if c.Start == "last" && r.gs != nil {
 			if dest, ok, err := r.last(ctx, c); ok {
+				return dest, err
+			}
+		}
+		// "home": the agent's home (set from the viewer), when its region
+		// runs.
+		if c.Start == "home" {
+			if dest, ok, err := r.home(ctx, c); ok {
 				return dest, err
 			}
 		}

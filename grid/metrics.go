@@ -32,7 +32,7 @@ func newFamily(name string, typ prometheus.ValueType, help string, labels ...str
 var (
 	famCircuits       = newFamily("ritual_circuits", prometheus.GaugeValue, "Circuits open on the region's UDP socket.")
 	famPending        = newFamily("ritual_circuits_pending", prometheus.GaugeValue, "Circuits provisioned by a login and waiting for UseCircuitCode.")
-	famAgents         = newFamily("ritual_agents", prometheus.GaugeValue, "Agents in the region.")
+	famAgents         = newFamily("ritual_agents", prometheus.GaugeValue, "Agents with a circuit to the region, root and child (ritual_world_avatars counts the avatars present).")
 	famOpened         = newFamily("ritual_circuits_opened_total", prometheus.CounterValue, "Circuits opened by a valid UseCircuitCode.")
 	famClosed         = newFamily("ritual_circuits_closed_total", prometheus.CounterValue, "Agents' circuits closed, by reason (timeout: the client went silent).", "reason")
 	famRefusals       = newFamily("ritual_circuit_refusals_total", prometheus.CounterValue, "Circuits refused: logins refused because the region is full (region_full), and UseCircuitCode refused, by reason.", "reason")
@@ -124,6 +124,9 @@ func (g collector) Collect(ch chan<- prometheus.Metric) {
 		emit(ch, famDrops, circuitDrops, "circuit")
 		emit(ch, famDrops, s.events.Count("anomaly/DROPPED"), "event_queue_full")
 		collectWorld(ch, s.Region.World())
+		if s.msgr != nil {
+			s.msgr.collect(ch)
+		}
 	}
 	emit(ch, famEQPolls, s.events.Count("eq.poll"))
 	emit(ch, famEQDeliveries, s.events.Count("eq.deliver"))

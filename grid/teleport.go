@@ -21,6 +21,12 @@ type directory struct {
 	rt      atomic.Pointer[router]
 }
 
+var (
+	_ sim.Directory     = (*directory)(nil)
+	_ sim.Neighbourhood = (*directory)(nil)
+	_ sim.Borders       = (*directory)(nil)
+)
+
 func (d *directory) set(rs []*sim.Region) { d.regions.Store(&rs) }
 
 func (d *directory) list() []*sim.Region {
@@ -113,11 +119,46 @@ func (d *directory) AdmitNeighbours(ctx context.Context, h ritual.RegionHandle, 
 // AdmitCrossing implements sim.Neighbourhood: the region of this process
 // with handle h takes an agent walking across its border.
 func (d *directory) AdmitCrossing(ctx context.Context, h ritual.RegionHandle, c login.Circuit, pos, vel ritual.Vector3, rot ritual.Quaternion) (login.Destination, error) {
-	for _, r := range d.list() {
-		if r.Handle() == h {
-			return r.AdmitCrossing(ctx, c, pos, vel, rot)
-		}
+	if r := d.region(h); r != nil {
+		return r.AdmitCrossing(ctx, c, pos, vel, rot)
 	}
 	gx, gy := h.Grid()
 	return login.Destination{}, fmt.Errorf("%w: %d,%d", sim.ErrNoSuchRegion, gx, gy)
+}
+
+// region returns the region of this process with handle h.
+func (d *directory) region(h ritual.RegionHandle) *sim.Region {
+	for _, r := range d.list() {
+		if r.Handle() == h {
+			return r
+		}
+	}
+	return nil
+}
+
+// UpdateChildView implements sim.Borders for the regions of this process:
+// the region with handle h is told at once (Region.SetChildView takes no
+// lock for long and sends nothing). A view for a region of another
+// process, or one the region refuses (the agent is gone or root there), is
+// dropped: the agent's root region tells it again as the avatar moves.
+func (d *directory) UpdateChildView(h ritual.RegionHandle, v sim.ChildView) {
+	r := d.region(h)
+	if r == nil {
+		return
+	}
+	if err := r.SetChildView(v); err != nil {
+		if rt := d.rt.Load(); rt != nil {
+			rt.cfg.Logger.Debug("grid: a neighbour did not take a child view", "region", r.Info().Name, "err", err)
+		}
+	}
+}
+
+// RelayChat implements sim.Borders for the regions of this process: the
+// region with handle h hands the line to its avatars in range at once
+// (Region.HearChat queues it on their circuits without waiting). A line
+// for a region of another process is dropped.
+func (d *directory) RelayChat(h ritual.RegionHandle, line sim.ChatLine) {
+	if r := d.region(h); r != nil {
+		r.HearChat(line)
+	}
 }

@@ -9,7 +9,11 @@
 // avatars, one hears the other's chat with its name and position, sees it
 // walk and leave, they exchange an instant message, and a message to an
 // account that is offline is answered for it and delivered at its next
-// login.
+// login. Teleports (nm-teleport.mjs): logged in to West, node-metaverse
+// teleports to East with its own command (map search by name,
+// TeleportLocationRequest, TeleportFinish on the event queue, a new circuit)
+// and must arrive there, handshake and AgentMovementComplete at East's
+// handle, and log out from East.
 //
 // The Node side lives in testdata/ (so that Go's ./... never walks its
 // node_modules): package.json and package-lock.json pin node-metaverse

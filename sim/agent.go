@@ -21,9 +21,13 @@ import (
 const (
 	regionFlags = 1<<1 | 1<<2 | 1<<20 // AllowLandmark, AllowSetHome, AllowDirectTeleport
 	simAccessPG = 13
-	// logoutWait bounds how long a logging-out agent's circuit waits for
-	// the LogoutReply to be acknowledged.
+	// logoutWait bounds how long a circuit that is closing (logout, kick)
+	// waits for what it still owes to be acknowledged.
 	logoutWait = 2 * time.Second
+	// logoutReplyWait bounds how long the LogoutReply is resent until
+	// acknowledged: longer than a client waits for it (node-metaverse and
+	// ours wait 5 s), so the circuit never closes under a resend.
+	logoutReplyWait = 8 * time.Second
 )
 
 // The terrain textures viewers know by id (OpenSimulator's defaults).
@@ -57,6 +61,16 @@ type agent struct {
 	// crossed is set when the agent crossed into a neighbour and is here
 	// as a child.
 	crossed atomic.Bool
+	// root is set while the agent's avatar is in this region's world (it
+	// arrived and has not left by teleport or crossing).
+	root atomic.Bool
+	// neighbours are the regions that took the agent as a child when it
+	// arrived here (enableNeighbours): those told where it stands.
+	neighbours atomic.Pointer[[]ritual.RegionHandle]
+	// mail brings messages relayed from other regions; loggingOut is set
+	// once the agent asked to log out (it takes no more of them).
+	mail       mail
+	loggingOut atomic.Bool
 
 	// Owned by run.
 	moved, handshaken, sceneSent, loggedOut bool
@@ -75,14 +89,31 @@ func newAgent(r *Region, conn *circuit.Conn, c login.Circuit) *agent {
 		position: r.scene.arrival(c.Start, r.info.Name),
 	}
 	a.av = newAvatar(a)
+	a.mail = mail{wake: make(chan struct{}, 1), typing: make(chan *store.OfflineMessage, typingQueue)}
 	return a
 }
 
-// run handles the agent's messages until its circuit closes.
+// run handles the agent's messages, and those relayed to it from other
+// regions, until its circuit closes.
 func (a *agent) run() {
-	for in := range a.conn.Inbox() {
-		a.r.counts.countIn(in.Message)
-		a.handle(in.Message)
+	inbox := a.conn.Inbox()
+	for {
+		select {
+		case in, ok := <-inbox:
+			if !ok {
+				return
+			}
+			a.r.counts.countIn(in.Message)
+			a.handle(in.Message)
+		case <-a.mail.wake:
+			if a.isRoot() {
+				a.takeStored(false)
+			}
+		case m := <-a.mail.typing:
+			if a.isRoot() {
+				a.deliverRelayed(m)
+			}
+		}
 	}
 }
 
@@ -189,6 +220,13 @@ func (a *agent) handle(m msg.Message) {
 			return
 		}
 		a.send(a.mapNameReply(m))
+	case *msg.MapBlockRequest:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		for _, reply := range a.r.mapBlockReplies(a.c.Agent, m) {
+			a.send(reply)
+		}
 	case *msg.EconomyDataRequest:
 		a.send(&msg.EconomyData{Info: msg.EconomyDataInfo{
 			ObjectCapacity: 15000, PriceUpload: 0, PriceGroupCreate: 0,
@@ -203,7 +241,16 @@ func (a *agent) handle(m msg.Message) {
 		if !a.owns(m.Info.AgentID, m.Info.SessionID) {
 			return
 		}
-		a.teleportFail(0, "Teleports by landmark are not supported by this region (it keeps no landmarks); teleport to a location instead.", time.Now())
+		if m.Info.LandmarkID.IsZero() {
+			a.teleportHome()
+			return
+		}
+		a.teleportFail(0, "This grid keeps no landmarks: teleport to a location, or home.", time.Now())
+	case *msg.SetStartLocationRequest:
+		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
+			return
+		}
+		a.setHome(m)
 	case *msg.ParcelPropertiesRequest:
 		if !a.owns(m.AgentData.AgentID, m.AgentData.SessionID) {
 			return
@@ -264,13 +311,24 @@ func (a *agent) completeMovement() {
 	a.send(sc.avatarUpdate(a.localID, a.c.Agent, a.c.First, a.c.Last, pos))
 	if !a.joined {
 		a.joined = true
+		a.root.Store(true)
 		if m := a.carried.Swap(nil); m != nil {
 			a.r.world.joinMoving(a.av, a.position, m.velocity, m.rotation)
 		} else {
 			a.r.world.join(a.av, a.position)
 		}
 		a.sendParcelProperties(parcelSequenceArrival, false)
-		a.deliverOffline()
+		if m := a.r.messenger(); m != nil {
+			m.Arrived(a.c.Agent, a.c.Session, a.r.info.ID)
+		}
+		// The messages that waited: at the login's arrival those sent
+		// while the agent was offline; at a later arrival (a teleport,
+		// a crossing) those relayed to it on its way, delivered live.
+		if !a.offlineTaken && !a.teleported {
+			a.deliverOffline()
+		} else {
+			a.takeStored(false)
+		}
 		if a.r.cfg.Directory != nil {
 			go a.enableNeighbours()
 		}
@@ -360,30 +418,11 @@ func (a *agent) mapNameReply(m *msg.MapNameRequest) *msg.MapBlockReply {
 		query = query[:254]
 	}
 	reply := &msg.MapBlockReply{AgentData: msg.MapBlockReplyAgentData{AgentID: a.c.Agent, Flags: m.AgentData.Flags}}
-	regions := []store.Region{a.r.info}
-	if d := a.r.cfg.Directory; d != nil {
-		for _, o := range d.Regions() {
-			if o.ID != a.r.info.ID {
-				regions = append(regions, o)
-			}
-		}
-	}
-	for _, info := range regions {
+	for _, info := range a.r.mapRegions() {
 		if query == "" || len(query) > len(info.Name) || !strings.EqualFold(info.Name[:len(query)], query) || len(reply.Data) >= 20 {
 			continue
 		}
-		agents := 0
-		if info.ID == a.r.info.ID {
-			agents = a.r.Counters().AgentsInWorld
-		}
-		reply.Data = append(reply.Data, msg.MapBlockReplyData{
-			X: uint16(info.GridX), Y: uint16(info.GridY),
-			Name:        cstr(info.Name),
-			Access:      simAccessPG,
-			RegionFlags: regionFlags,
-			WaterHeight: uint8(DefaultWaterHeight),
-			Agents:      uint8(min(agents, 255)),
-		})
+		reply.Data = append(reply.Data, a.r.mapBlock(info))
 	}
 	reply.Data = append(reply.Data, msg.MapBlockReplyData{Name: cstr(query), Access: mapAccessEnd})
 	return reply
@@ -396,16 +435,32 @@ func (a *agent) logout() {
 		return
 	}
 	a.loggedOut = true
+	a.loggingOut.Store(true)
 	a.r.logouts.Add(1)
 	reply := &msg.LogoutReply{
 		AgentData:     msg.LogoutReplyAgentData{AgentID: a.c.Agent, SessionID: a.c.Session},
 		InventoryData: []msg.LogoutReplyInventoryData{{}},
 	}
-	a.send(reply)
+	a.leftGrid()
+	// The avatar leaves the world at once: nothing more is queued for the
+	// agent behind its LogoutReply, and the others see it go.
+	if a.joined {
+		a.r.world.leave(a.av)
+		a.joined = false
+	}
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), logoutWait)
+		// The reply is waited for on its own (a lost copy is resent
+		// while the client waits for it), then what else is owed.
+		ctx, cancel := context.WithTimeout(context.Background(), logoutReplyWait)
 		defer cancel()
-		a.conn.CloseGracefully(ctx, "logout")
+		if err := a.conn.SendAcked(ctx, reply); err != nil {
+			a.r.cfg.Logger.Debug("sim: LogoutReply not acknowledged", "agent", a.c.Agent, "err", err)
+		} else {
+			a.r.counts.countOut(reply.ID())
+		}
+		ctx2, cancel2 := context.WithTimeout(context.Background(), logoutWait)
+		defer cancel2()
+		a.conn.CloseGracefully(ctx2, "logout")
 	}()
 }
 

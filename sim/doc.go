@@ -23,6 +23,15 @@
 // ParcelPropertiesRequest and ParcelPropertiesRequestByID the same way,
 // echoing their SequenceID.
 //
+// The world map: MapNameRequest is answered with the blocks of the regions
+// whose names begin with the query and a closing block (Access 255);
+// MapBlockRequest, a range of grid cells, with the blocks of the regions
+// whose area meets it (this region and Config.Directory's), ten to a
+// MapBlockReply with their sizes, the reply's Flags the request's map
+// layer; an empty range is not answered, unless it is one cell flagged
+// 0x10000 (a click on the map), answered with a block of Access 255 at
+// that cell, as OpenSimulator does.
+//
 // # The shared world
 //
 // One frame loop (Config.FrameRate, 10 Hz by default) owns the avatars:
@@ -45,12 +54,19 @@
 // and the latest snapshot, to every avatar within 10 m (whisper), 20 m
 // (say, typing) or 100 m (shout); other channels are for scripts, which
 // the region does not run. ImprovedInstantMessage goes straight to its
-// recipient when it is in the region; an ordinary message to an account
-// that is not is kept in the store (store.OfflineMessages), the sender is
-// answered "User is not logged in. Message saved." from the recipient, and
-// the message is delivered, marked offline, at the recipient's next
-// arrival. IMs go out in OpenSimulator's wire form, ending after
-// EstateBlock when MetaData is empty (older templates have no MetaData).
+// recipient when it is a root agent in the region; when it is one in
+// another region a Directory that is also a Messenger relays it there
+// (messages and typing indicators; the region is told by Region.Wake to
+// take the recipient's messages from the store and send them live, or
+// given a typing indicator by Region.Forward) and the region reports
+// arrivals and departures to it (who is online where). An ordinary message
+// to an account online nowhere is kept in the store
+// (store.OfflineMessages), the sender is answered "User is not logged in.
+// Message saved." from the recipient, and the message is delivered, marked
+// offline, at the recipient's login; messages relayed to an agent on its
+// way are taken at every arrival and sent live. IMs go out in
+// OpenSimulator's wire form, ending after EstateBlock when MetaData is
+// empty (older templates have no MetaData).
 // Both are traced (trace.Chat, trace.InstantMessage) and counted
 // (WorldStats).
 //
@@ -67,14 +83,19 @@
 // the store's hand-off, as for a login) and puts
 // TeleportFinish (SimIP, SimPort, RegionHandle, SeedCapability, SimAccess,
 // TeleportFlags, LocationID, RegionSizeX/Y) on the event queue the client
-// polls here. The destination greets the circuit with RegionHandshake at
+// polls here, once the client has acknowledged the last TeleportProgress
+// (or a second has passed): a destination in the same process answers at
+// once, and TeleportFinish must not overtake the steps before it. The destination greets the circuit with RegionHandshake at
 // UseCircuitCode, as a neighbour does; CompleteAgentMovement there is the
 // arrival. The source keeps the agent as a child: its circuit stays open,
 // its avatar leaves the shared world; a teleport back into the region
 // makes the child the arriving agent again, with the whole ritual. An
-// unknown handle, a destination that refuses and TeleportLandmarkRequest
-// (the region keeps no landmarks) are answered TeleportFailed with the
-// reason. Every step is traced (trace.RegionChange, server side).
+// unknown handle, a destination that refuses and a TeleportLandmarkRequest
+// naming a landmark (the grid keeps none) are answered TeleportFailed with
+// the reason. A TeleportLandmarkRequest with a zero landmark is the
+// viewer's Teleport Home: a teleport to the agent's home (store.Homes),
+// which its SetStartLocationRequest (LocationID 1, "Set Home to Here")
+// sets to where its avatar stands, answered with an AlertMessage. Every step is traced (trace.RegionChange, server side).
 //
 // Neighbours: when an agent arrives (a root agent), a Directory that is
 // also a Neighbourhood admits it as a child at the regions in the eight
@@ -90,6 +111,34 @@
 // coordinates, velocity and rotation kept), the region sends CrossedRegion
 // on the event queue and keeps the agent as a child; if the neighbour
 // refuses, the avatar stays at the edge. Every other edge is a wall.
+//
+// # Across the borders
+//
+// A Directory that is also Borders carries two kinds of news between
+// neighbours, as plain data (ChildView, ChatLine: JSON-friendly, for a
+// transport between processes) through calls that never block. The frame
+// loop tells each neighbour where an agent has a child circuit where its
+// avatar stands, in the neighbour's coordinates (x = -10 is 10 m west of
+// its west edge), and how far it sees (Borders.UpdateChildView): when it
+// moved 8 m (at most once a second), when its draw distance or its
+// neighbours change, and every 10 s. The neighbour (Region.SetChildView)
+// gives the child agent interest passes of its own from there, as
+// OpenSimulator sends child agents its scene's updates: the avatars within
+// its view, full, terse and KillObject as for any agent, on the child
+// circuit. The child agent has no avatar in that world: no one is sent
+// it, the minimap does not show it, the world does not count it
+// (WorldStats.ChildViews counts the views); a view not told again for 30 s
+// lapses. A chat line whose range reaches a neighbour's ground (the
+// distance from the speaker to the neighbour's square, across the edge or
+// the corner) is relayed to it (Borders.RelayChat) with the speaker's
+// position in the neighbour's coordinates; the neighbour (Region.HearChat)
+// hands it to its avatars within range as ChatFromSimulator on their own
+// circuits, Position in their region's coordinates (OpenSimulator, which
+// hears across the regions of one process, sends the speaker's own
+// region's position; viewers place a line at the speaker's avatar when
+// they see it, as they now do across the border). Typing is not relayed.
+// Both are traced (trace.Chat with FromRegion) and counted (ChatRelayed,
+// ChatAcross).
 //
 // The region counts what it does without locks or allocations on the packet
 // path: Counters (circuits, refusals and closes by reason, logins refused

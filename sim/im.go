@@ -39,8 +39,10 @@ func (r *Region) online(id ritual.UUID) *agent {
 }
 
 // instantMessage delivers an ImprovedInstantMessage at once when its
-// recipient is in the region; an ordinary message to an offline account is
-// stored for its next login and its sender told so.
+// recipient is a root agent in the region, relays it through the grid's
+// Messenger when the recipient is a root agent in another region, and
+// stores an ordinary message to an offline account for its next login,
+// telling its sender so.
 func (a *agent) instantMessage(m *msg.ImprovedInstantMessage) {
 	mb := m.MessageBlock
 	pos, _ := a.r.world.position(a.av)
@@ -56,7 +58,9 @@ func (a *agent) instantMessage(m *msg.ImprovedInstantMessage) {
 		},
 		EstateBlock: msg.ImprovedInstantMessageEstateBlock{EstateID: 1},
 	}
-	if to := a.r.online(mb.ToAgentID); to != nil {
+	// A child here (its avatar in another region) is reached there when
+	// the grid can relay; else on its circuit here.
+	if to := a.r.online(mb.ToAgentID); to != nil && (to.rootNow() || a.r.messenger() == nil) {
 		if err := to.conn.Send(imWire{out}, true); err == nil {
 			a.r.counts.countOut(out.ID())
 			a.r.world.ims.Add(1)
@@ -66,22 +70,39 @@ func (a *agent) instantMessage(m *msg.ImprovedInstantMessage) {
 		}
 		return
 	}
+	relayable := mb.Dialog == IMFromAgent || mb.Dialog == IMStartTyping || mb.Dialog == IMStopTyping
+	om := &store.OfflineMessage{
+		ID: mb.ID, To: mb.ToAgentID, From: a.c.Agent, FromName: a.c.First + " " + a.c.Last,
+		Dialog: mb.Dialog, Text: string(trimNul(out.MessageBlock.Message)), Bucket: out.MessageBlock.BinaryBucket,
+		RegionID: a.r.info.ID, Position: pos,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeWait)
+	defer cancel()
+	if msgr := a.r.messenger(); msgr != nil && relayable {
+		where, err := msgr.Relay(ctx, om)
+		switch {
+		case err == nil:
+			a.r.traceIM(a, mb.ToAgentID, mb.Dialog, len(om.Text), "relayed to region "+where)
+			return
+		case !errors.Is(err, ErrNotOnline):
+			a.r.cfg.Logger.Warn("sim: relaying an instant message", "from", a.c.Agent, "to", mb.ToAgentID, "err", err)
+			what := "refused: " + err.Error()
+			if errors.Is(err, store.ErrFull) {
+				what = "refused: the recipient's mailbox is full"
+			}
+			a.r.traceIM(a, mb.ToAgentID, mb.Dialog, len(om.Text), what)
+			return
+		}
+	}
 	if mb.Dialog != IMFromAgent {
 		// Typing indicators and the like mean nothing later.
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), storeWait)
-	defer cancel()
 	rcpt, err := a.r.cfg.Store.Accounts().Get(ctx, mb.ToAgentID)
 	if err != nil {
 		a.r.cfg.Logger.Debug("sim: instant message to an unknown account", "from", a.c.Agent, "to", mb.ToAgentID, "err", err)
 		a.r.traceIM(a, mb.ToAgentID, mb.Dialog, len(trimNul(mb.Message)), "refused: no such account")
 		return
-	}
-	om := &store.OfflineMessage{
-		ID: mb.ID, To: mb.ToAgentID, From: a.c.Agent, FromName: a.c.First + " " + a.c.Last,
-		Dialog: mb.Dialog, Text: string(trimNul(out.MessageBlock.Message)), Bucket: out.MessageBlock.BinaryBucket,
-		RegionID: a.r.info.ID, Position: pos,
 	}
 	if err := a.r.cfg.Store.Messages().Save(ctx, om); err != nil {
 		a.r.cfg.Logger.Warn("sim: storing an offline message", "from", a.c.Agent, "to", mb.ToAgentID, "err", err)
@@ -94,6 +115,9 @@ func (a *agent) instantMessage(m *msg.ImprovedInstantMessage) {
 	}
 	a.r.world.imsOffline.Add(1)
 	a.r.traceIM(a, mb.ToAgentID, mb.Dialog, len(om.Text), "stored: recipient offline")
+	if msgr := a.r.messenger(); msgr != nil {
+		msgr.Kept(mb.ToAgentID)
+	}
 	a.send(imWire{&msg.ImprovedInstantMessage{
 		AgentData: msg.ImprovedInstantMessageAgentData{AgentID: rcpt.ID},
 		MessageBlock: msg.ImprovedInstantMessageMessageBlock{
@@ -113,30 +137,61 @@ func (a *agent) deliverOffline() {
 		return
 	}
 	a.offlineTaken = true
+	a.takeStored(true)
+}
+
+// takeStored sends the messages waiting in the store for the agent, with
+// their sending time: marked offline at its login, live otherwise (they
+// were relayed to it from another region while it was online).
+func (a *agent) takeStored(offline bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeWait)
 	defer cancel()
 	ms, err := a.r.cfg.Store.Messages().Take(ctx, a.c.Agent)
 	if err != nil {
-		a.r.cfg.Logger.Warn("sim: taking offline messages", "agent", a.c.Agent, "err", err)
+		a.r.cfg.Logger.Warn("sim: taking stored messages", "agent", a.c.Agent, "err", err)
 		return
 	}
-	for _, om := range ms {
-		bucket := om.Bucket
-		if len(bucket) == 0 {
-			bucket = []byte{0}
+	for i := range ms {
+		om := &ms[i]
+		if offline {
+			a.r.world.imsDelivered.Add(1)
+			a.r.traceIMDelivered(a, om, "delivered at login (stored "+om.Sent.Format(time.RFC3339)+")")
+		} else {
+			a.r.world.ims.Add(1)
+			a.r.traceIMDelivered(a, om, "delivered: relayed from another region")
 		}
-		a.r.world.imsDelivered.Add(1)
-		a.r.traceIMDelivered(a, om)
-		a.send(imWire{&msg.ImprovedInstantMessage{
-			AgentData: msg.ImprovedInstantMessageAgentData{AgentID: om.From},
-			MessageBlock: msg.ImprovedInstantMessageMessageBlock{
-				ToAgentID: a.c.Agent, ParentEstateID: 1, RegionID: om.RegionID, Position: om.Position,
-				Offline: 1, Dialog: om.Dialog, ID: om.ID, Timestamp: uint32(om.Sent.Unix()),
-				FromAgentName: cstr(om.FromName), Message: cstr(om.Text), BinaryBucket: bucket,
-			},
-			EstateBlock: msg.ImprovedInstantMessageEstateBlock{EstateID: 1},
-		}})
+		a.sendStored(om, offline)
 	}
+}
+
+// deliverRelayed sends a typing indicator relayed from another region.
+func (a *agent) deliverRelayed(om *store.OfflineMessage) {
+	a.r.traceIMDelivered(a, om, "delivered: relayed from another region")
+	a.sendStored(om, false)
+}
+
+func (a *agent) sendStored(om *store.OfflineMessage, offline bool) {
+	bucket := om.Bucket
+	if len(bucket) == 0 {
+		bucket = []byte{0}
+	}
+	var off uint8
+	if offline {
+		off = 1
+	}
+	sent := om.Sent
+	if sent.IsZero() {
+		sent = time.Now()
+	}
+	a.send(imWire{&msg.ImprovedInstantMessage{
+		AgentData: msg.ImprovedInstantMessageAgentData{AgentID: om.From},
+		MessageBlock: msg.ImprovedInstantMessageMessageBlock{
+			ToAgentID: a.c.Agent, ParentEstateID: 1, RegionID: om.RegionID, Position: om.Position,
+			Offline: off, Dialog: om.Dialog, ID: om.ID, Timestamp: uint32(sent.Unix()),
+			FromAgentName: cstr(om.FromName), Message: cstr(om.Text), BinaryBucket: bucket,
+		},
+		EstateBlock: msg.ImprovedInstantMessageEstateBlock{EstateID: 1},
+	}})
 }
 
 func clip(b []byte, n int) []byte {
@@ -178,7 +233,7 @@ func (r *Region) traceIM(a *agent, to ritual.UUID, dialog uint8, n int, outcome 
 	})
 }
 
-func (r *Region) traceIMDelivered(a *agent, om store.OfflineMessage) {
+func (r *Region) traceIMDelivered(a *agent, om *store.OfflineMessage, outcome string) {
 	if r.cfg.Recorder == nil {
 		return
 	}
@@ -186,7 +241,7 @@ func (r *Region) traceIMDelivered(a *agent, om store.OfflineMessage) {
 	h.From, h.To = trace.EndRegion, trace.EndClient
 	trace.Emit(r.cfg.Recorder, &trace.InstantMessage{
 		Header: h, From: om.From, FromName: om.FromName, To: a.c.Agent,
-		Dialog: om.Dialog, Length: len(om.Text), Outcome: "delivered at login (stored " + om.Sent.Format(time.RFC3339) + ")",
+		Dialog: om.Dialog, Length: len(om.Text), Outcome: outcome,
 	})
 }
 

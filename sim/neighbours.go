@@ -105,6 +105,7 @@ func (a *agent) cross(pos, vel ritual.Vector3, rot ritual.Quaternion) {
 		return
 	}
 	a.crossed.Store(true)
+	a.root.Store(false)
 	w.leave(a.av)
 	a.teleportEvent(trace.CrossStart, d.Handle, 0, d.RegionName, &d.Position, start)
 }
@@ -186,7 +187,14 @@ func (a *agent) enableNeighbours() {
 	c.Expiry = time.Now().Add(a.r.cfg.CircuitTTL)
 	var open uint8
 	rx, ry := a.r.handle.Grid()
-	for _, d := range nb.AdmitNeighbours(ctx, a.r.handle, c) {
+	dests := nb.AdmitNeighbours(ctx, a.r.handle, c)
+	hs := make([]ritual.RegionHandle, 0, len(dests))
+	for _, d := range dests {
+		hs = append(hs, d.Handle)
+	}
+	a.r.neighbours.add(hs)
+	a.neighbours.Store(&hs)
+	for _, d := range dests {
 		switch dx, dy := d.Handle.Grid(); {
 		case dy == ry && dx == rx+1:
 			open |= motion.OpenEast

@@ -96,11 +96,13 @@ func (c *Config) fill() error {
 
 // Counters are the region's running counts.
 type Counters struct {
-	Provisioned   uint64 // circuits provisioned by logins
-	Accepted      uint64 // UseCircuitCode validated
-	Rejected      uint64 // UseCircuitCode refused (unknown, expired, mismatched)
-	Stray         uint64 // datagrams from unknown addresses that were not UseCircuitCode
-	Logouts       uint64 // LogoutRequest answered
+	Provisioned uint64 // circuits provisioned by logins
+	Accepted    uint64 // UseCircuitCode validated
+	Rejected    uint64 // UseCircuitCode refused (unknown, expired, mismatched)
+	Stray       uint64 // datagrams from unknown addresses that were not UseCircuitCode
+	Logouts     uint64 // LogoutRequest answered
+	// AgentsInWorld are the agents with a circuit here, root and child
+	// alike (the avatars present are WorldStats.Avatars).
 	AgentsInWorld int
 	// Pending are circuits provisioned and waiting for UseCircuitCode;
 	// Circuits the circuits open on the socket.
@@ -135,6 +137,10 @@ type Region struct {
 
 	world        *world
 	worldStarted atomic.Bool
+	// borders carries child views and chat to the neighbours (the
+	// Directory, when it is Borders); neighbours are those learnt of.
+	borders    Borders
+	neighbours neighbourSet
 
 	counts      *counters
 	live        map[*agent]struct{} // agents whose goroutine runs (r.mu)
@@ -146,6 +152,8 @@ type pendingCircuit struct {
 	used     bool
 	teleport bool // provisioned by Admit
 	child    bool // provisioned by AdmitChild: a neighbour's agent
+	// view is a child view told before the circuit opened.
+	view *ChildView
 }
 
 // Open loads the region named cfg.RegionName from the store, creating it
@@ -176,6 +184,7 @@ func Open(ctx context.Context, cfg Config) (*Region, error) {
 		counts:  newCounters(),
 		live:    map[*agent]struct{}{},
 	}
+	r.borders, _ = cfg.Directory.(Borders)
 	r.world = newWorld(r, cfg.FrameRate)
 	r.simPort.Store(uint32(cfg.SimPort))
 	return r, nil
@@ -401,7 +410,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 		return
 	}
 	pc.used = true
-	circ, teleported, child := pc.Circuit, pc.teleport || pc.child, pc.child
+	circ, teleported, child, view := pc.Circuit, pc.teleport || pc.child, pc.child, pc.view
 	r.mu.Unlock()
 
 	t := r.transport.Load()
@@ -440,6 +449,9 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 	r.byAddr[from] = a
 	r.live[a] = struct{}{}
 	r.mu.Unlock()
+	if child && view != nil {
+		r.world.observe(a.av, view.Position, view.Far)
+	}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
@@ -448,6 +460,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 			r.world.leave(a.av)
 		}
 		r.counts.close(closeReason(a))
+		a.leftGrid() // a root agent's circuit closed (a timeout, a kick)
 		st := a.conn.Stats()
 		r.mu.Lock()
 		if r.agents[circ.Agent] == a {

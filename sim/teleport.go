@@ -180,8 +180,16 @@ func (a *agent) teleport(h ritual.RegionHandle, pos, lookAt ritual.Vector3, flag
 		a.teleportFail(h, reason, start)
 		return
 	}
-	a.send(&msg.TeleportProgress{AgentData: msg.TeleportProgressAgentData{AgentID: a.c.Agent},
-		Info: msg.TeleportProgressInfo{TeleportFlags: flags, Message: cstr("sending_dest")}})
+	// OpenSimulator sends TeleportStart and TeleportProgress at once,
+	// ahead of its throttles, and its hand-off to the destination takes
+	// long enough that they reach the client before TeleportFinish. Here a
+	// destination in the same process answers in microseconds, and
+	// TeleportFinish on the event queue could overtake them: a client
+	// that leaves the old circuit at TeleportFinish (node-metaverse does)
+	// never hears them. So the last of them is acknowledged, or
+	// teleportTellWait passes, before TeleportFinish is queued.
+	a.sendAcked(&msg.TeleportProgress{AgentData: msg.TeleportProgressAgentData{AgentID: a.c.Agent},
+		Info: msg.TeleportProgressInfo{TeleportFlags: flags, Message: cstr("sending_dest")}}, teleportTellWait)
 	ip := dest.SimIP.Unmap().As4()
 	ev := caps.Event{Message: "TeleportFinish", Body: map[string]any{"Info": []any{map[string]any{
 		"AgentID":        a.c.Agent,
@@ -202,9 +210,27 @@ func (a *agent) teleport(h ritual.RegionHandle, pos, lookAt ritual.Vector3, flag
 	// The agent goes: its avatar leaves this region's world; its circuit
 	// stays as a child's.
 	a.away = true
+	a.root.Store(false)
 	a.r.world.leave(a.av)
 	a.joined = false
 	a.teleportEvent(trace.TeleportFinish, dest.Handle, flags, strings.TrimSpace(dest.RegionName), &dest.Position, start)
+}
+
+// teleportTellWait bounds the wait for the client to acknowledge the last
+// TeleportProgress before TeleportFinish is queued.
+const teleportTellWait = time.Second
+
+// sendAcked sends m reliably and waits, at most within, for the client to
+// acknowledge it; a client that has not by then is not waited for.
+func (a *agent) sendAcked(m msg.Message, within time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	err := a.conn.SendAcked(ctx, m)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		a.r.cfg.Logger.Debug("sim: send failed", "agent", a.c.Agent, "message", m.Name(), "err", err)
+		return
+	}
+	a.r.counts.countOut(m.ID())
 }
 
 func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }

@@ -107,6 +107,15 @@ type avatar struct {
 	far      float32
 	throttle float64 // bits per second, 0 for the default
 
+	// The view of a child agent (Region.SetChildView), under inMu:
+	// where it stands in this region's coordinates, how far it sees, when
+	// it was told; watched while the frame loop has it as an observer or
+	// is about to.
+	childPos ritual.Vector3
+	childFar float32
+	childAt  time.Time
+	watched  bool
+
 	// Owned by the frame loop.
 	body  motion.Body
 	view  map[uint32]*seen // what this agent has been sent, by LocalID
@@ -114,6 +123,17 @@ type avatar struct {
 	inner float32 // radius of the passes between whole ones; 0: the whole view
 	cands []candidate
 	slot  int // position in world.avatars
+	// observer is set while the agent, not in the world, is passed for
+	// as a child agent, from obsPos seeing obsFar.
+	observer bool
+	obsPos   ritual.Vector3
+	obsFar   float32
+	// What the neighbours were last told of this avatar's view
+	// (tellNeighbours): where, how far, at which frame, which neighbours.
+	toldPos ritual.Vector3
+	toldFar float32
+	toldAt  uint64
+	toldNb  *[]ritual.RegionHandle
 }
 
 // seen is what an agent was last sent of one avatar.
@@ -199,6 +219,8 @@ type WorldStats struct {
 	ChatHeard    uint64 // ChatFromSimulator sent to hearers
 	ChatDropped  uint64 // ChatFromSimulator a hearer's full queue refused
 	ChatChannel  uint64 // chat on a channel other than 0 (no scripts listen)
+	ChatRelayed  uint64 // chat lines handed to neighbouring regions
+	ChatAcross   uint64 // ChatFromSimulator sent for lines spoken in a neighbour
 	IMs          uint64 // instant messages delivered at once
 	IMsOffline   uint64 // instant messages stored for an offline recipient
 	IMsDelivered uint64 // stored messages delivered at login
@@ -207,6 +229,9 @@ type WorldStats struct {
 	// circuit had waiting (both at the last frame).
 	ViewEntries int
 	MaxQueued   int
+	// ChildViews is how many child agents (root in a neighbouring region)
+	// were being sent this region's avatars at the last frame.
+	ChildViews int
 }
 
 // world is the region's shared world: one frame loop steps every avatar
@@ -224,6 +249,7 @@ type world struct {
 	joins  []*avatar
 	leaves []*avatar
 	moves  []placement
+	watch  []*avatar // child agents told a view (Region.SetChildView)
 
 	snap atomic.Pointer[snapshot]
 	stop chan struct{}
@@ -232,15 +258,17 @@ type world struct {
 
 	frames, passes, skipped, full, terse, kills atomic.Uint64
 	chatHeard, chatDropped, chatChannel         atomic.Uint64
+	chatRelayed, chatAcross                     atomic.Uint64
 	ims, imsOffline, imsDelivered               atomic.Uint64
 	frameNanos                                  atomic.Int64
-	nAvatars, viewEntries, maxQueued            atomic.Int64
+	nAvatars, viewEntries, maxQueued, nObserved atomic.Int64
 
 	// Owned by the loop.
-	avatars  []*avatar
-	frame    uint64
-	terseBuf []byte
-	blocks   []msg.ImprovedTerseObjectUpdateObjectData
+	avatars   []*avatar
+	observers []*avatar // child agents passed for (not in the world)
+	frame     uint64
+	terseBuf  []byte
+	blocks    []msg.ImprovedTerseObjectUpdateObjectData
 }
 
 func newWorld(r *Region, rate int) *world {
@@ -395,8 +423,8 @@ func (w *world) stepFor(frameDt time.Duration) {
 	w.frame++
 	w.frames.Add(1)
 	w.mu.Lock()
-	joins, leaves, moves := w.joins, w.leaves, w.moves
-	w.joins, w.leaves, w.moves = nil, nil, nil
+	joins, leaves, moves, watch := w.joins, w.leaves, w.moves, w.watch
+	w.joins, w.leaves, w.moves, w.watch = nil, nil, nil, nil
 	w.mu.Unlock()
 	for _, av := range leaves {
 		if av.slot >= 0 && av.slot < len(w.avatars) && w.avatars[av.slot] == av {
@@ -406,8 +434,9 @@ func (w *world) stepFor(frameDt time.Duration) {
 			w.avatars[last] = nil
 			w.avatars = w.avatars[:last]
 		}
+		// What the agent was sent stays known: its circuit stays open
+		// (a child's), and a child's passes or a return go on from it.
 		av.slot = -1
-		av.view = nil
 	}
 	for _, av := range joins {
 		if av.a.conn.Err() != nil {
@@ -415,7 +444,10 @@ func (w *world) stepFor(frameDt time.Duration) {
 		}
 		av.crossing.Store(false)
 		av.slot = len(w.avatars)
-		av.view = map[uint32]*seen{av.localID: {pos: av.body.Position, rot: av.body.Rotation, at: w.frame}}
+		if av.view == nil {
+			av.view = map[uint32]*seen{}
+		}
+		av.view[av.localID] = &seen{pos: av.body.Position, rot: av.body.Rotation, at: w.frame}
 		w.avatars = append(w.avatars, av)
 	}
 	for _, m := range moves {
@@ -424,6 +456,10 @@ func (w *world) stepFor(frameDt time.Duration) {
 		}
 	}
 	w.nAvatars.Store(int64(len(w.avatars)))
+	if len(watch) > 0 || len(w.observers) > 0 {
+		w.takeObservers(watch, time.Now())
+	}
+	w.nObserved.Store(int64(len(w.observers)))
 
 	dt := float32(frameDt.Seconds())
 	w.bounds.Open = uint8(w.open.Load())
@@ -444,6 +480,17 @@ func (w *world) stepFor(frameDt time.Duration) {
 	for i, av := range w.avatars {
 		if (uint64(i)+w.frame)%viewEvery == 0 {
 			w.pass(av, s)
+			if w.r.borders != nil {
+				av.inMu.Lock()
+				far := av.far
+				av.inMu.Unlock()
+				w.tellNeighbours(av, far)
+			}
+		}
+	}
+	for i, av := range w.observers {
+		if (uint64(i)+w.frame)%viewEvery == 0 {
+			w.pass(av, s)
 		}
 	}
 	if w.frame%coarseEvery == 0 {
@@ -455,6 +502,9 @@ func (w *world) stepFor(frameDt time.Duration) {
 	for _, av := range w.avatars {
 		entries += len(av.view)
 		queued = max(queued, av.a.conn.Queued())
+	}
+	for _, av := range w.observers {
+		entries += len(av.view)
 	}
 	w.viewEntries.Store(int64(entries))
 	w.maxQueued.Store(int64(queued))
@@ -533,13 +583,20 @@ func (w *world) pass(av *avatar, s *snapshot) {
 	av.pass++
 	mark := av.pass
 	budget, far := av.budget(w.frameDur)
+	var pos ritual.Vector3
+	if av.observer {
+		// A child agent sees from where it stands in the neighbour (its
+		// body is not the loop's: an arrival may be placing it).
+		pos, far = av.obsPos, av.obsFar
+	} else {
+		pos = av.body.Position
+	}
 	// Every outerEvery-th pass looks at the whole view (and finds who left
 	// it); the others only within innerRadius, where updates matter most.
 	whole := av.pass%outerEvery == 1
 	if !whole && av.inner > 0 {
 		far = min(far, av.inner)
 	}
-	pos := av.body.Position
 	frameSec := float32(w.frameDur.Seconds())
 	cands := av.cands[:0]
 	s.near(pos, far, func(i int32, d float32) {
@@ -771,22 +828,17 @@ func (w *world) position(av *avatar) (ritual.Vector3, bool) {
 // region does not run.
 //
 // An agent that arrived since the last frame speaks from its arrival
-// position and hears itself.
+// position and hears itself. A line that reaches a neighbouring region's
+// ground is relayed to it (Borders.RelayChat); heard counts this
+// region's hearers only.
 func (w *world) chat(av *avatar, arrival ritual.Vector3, m *msg.ChatFromViewer) (heard int, ok bool) {
 	if m.ChatData.Channel != 0 {
 		w.chatChannel.Add(1)
 		return 0, false
 	}
-	var rng float32
 	typ := m.ChatData.Type
-	switch typ {
-	case ChatWhisper:
-		rng = WhisperRange
-	case ChatSay, ChatStartTyping, ChatStopTyping:
-		rng = SayRange
-	case ChatShout:
-		rng = ShoutRange
-	default:
+	rng := chatRange(typ)
+	if rng == 0 {
 		return 0, false
 	}
 	s := w.snap.Load()
@@ -823,6 +875,7 @@ func (w *world) chat(av *avatar, arrival ritual.Vector3, m *msg.ChatFromViewer) 
 			w.chatHeard.Add(1)
 		}
 	}
+	w.relayChat(av, pos, typ, text)
 	return heard, true
 }
 
@@ -839,6 +892,7 @@ func (w *world) stats() WorldStats {
 		Passes: w.passes.Load(), Skipped: w.skipped.Load(),
 		FullUpdates: w.full.Load(), TerseUpdates: w.terse.Load(), Kills: w.kills.Load(),
 		ChatHeard: w.chatHeard.Load(), ChatDropped: w.chatDropped.Load(), ChatChannel: w.chatChannel.Load(),
+		ChatRelayed: w.chatRelayed.Load(), ChatAcross: w.chatAcross.Load(), ChildViews: int(w.nObserved.Load()),
 		IMs: w.ims.Load(), IMsOffline: w.imsOffline.Load(), IMsDelivered: w.imsDelivered.Load(),
 		ViewEntries: int(w.viewEntries.Load()), MaxQueued: int(w.maxQueued.Load()),
 	}

@@ -36,12 +36,19 @@ func (r *rig) arrive(t *testing.T, first, last string, id ritual.UUID) *member {
 
 func (r *rig) arriveWith(t *testing.T, first, last string, id ritual.UUID, cfg circuit.Config) *member {
 	t.Helper()
+	return r.arriveStart(t, first, last, id, "last", cfg)
+}
+
+// arriveStart is arriveWith at a start location ("last", "home" or a
+// "uri:Region&x&y&z").
+func (r *rig) arriveStart(t *testing.T, first, last string, id ritual.UUID, start string, cfg circuit.Config) *member {
+	t.Helper()
 	if id.IsZero() {
 		id = ritual.NewUUID()
 	}
 	c := login.Circuit{
 		Code: 9000 + codes.Add(1), Agent: id, Session: ritual.NewUUID(), SecureSession: ritual.NewUUID(),
-		First: first, Last: last, Start: "last", Expiry: time.Now().Add(5 * time.Second),
+		First: first, Last: last, Start: start, Expiry: time.Now().Add(5 * time.Second),
 	}
 	if _, err := r.region.Provision(t.Context(), c); err != nil {
 		t.Fatal(err)

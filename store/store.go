@@ -32,6 +32,9 @@ type Store interface {
 	Objects() Objects
 	// Messages keeps instant messages for accounts that were offline.
 	Messages() OfflineMessages
+	// Homes keeps each agent's home, where "Teleport Home" and a login
+	// with start "home" go.
+	Homes() Homes
 	// Close releases the store. Later calls return ErrClosed; calling Close
 	// again returns nil.
 	Close() error
@@ -369,4 +372,23 @@ type OfflineMessages interface {
 	// Take returns the messages waiting for an account, oldest first, and
 	// removes them; none is an empty result, not an error.
 	Take(ctx context.Context, to ritual.UUID) ([]OfflineMessage, error)
+}
+
+// Home is an agent's home: a spot in a region, set from the viewer ("Set
+// Home to Here").
+type Home struct {
+	Agent, Region    ritual.UUID
+	Position, LookAt ritual.Vector3
+	Updated          time.Time // filled in by Set
+}
+
+// Homes keeps the agents' homes.
+type Homes interface {
+	// Set records h, replacing the agent's earlier home (Updated is set to
+	// now and written back). ErrNotFound if the account or the region does
+	// not exist; ErrInvalid for a non-finite position or look-at.
+	Set(ctx context.Context, h *Home) error
+	// Get returns the agent's home, or ErrNotFound (none set, or its region
+	// was deleted).
+	Get(ctx context.Context, agent ritual.UUID) (Home, error)
 }

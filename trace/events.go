@@ -413,14 +413,21 @@ type Chat struct {
 	// channel, an agent not yet in the world).
 	Heard     int  `json:"heard"`
 	Delivered bool `json:"delivered"`
+	// FromRegion is set when the line was spoken in a neighbouring region
+	// and heard here across the border: the speaker's region handle
+	// (Position is then in this region's coordinates, Heard this region's
+	// hearers).
+	FromRegion uint64 `json:"from_region,omitempty"`
 }
 
 // Name implements Event.
 func (*Chat) Name() string { return "world.chat" }
 
 // InstantMessage is [SERVER] [UDP] IM: an ImprovedInstantMessage between
-// two agents and what became of it (delivered, stored for an offline
-// recipient, delivered at login, refused). Its text is not recorded.
+// two agents and what became of it (delivered, relayed to the region of
+// another process or of this one holding the recipient, stored for an
+// offline recipient, delivered at login, refused). Its text is not
+// recorded.
 type InstantMessage struct {
 	Header
 	From     ritual.UUID `json:"from"`

@@ -61,7 +61,16 @@ type loadOptions struct {
 	// next of them (0: never).
 	regions       []string
 	teleportEvery time.Duration
+	// discover: a bare --regions; the regions are the ones the world map
+	// lists within discoverReach of the region the first bot lands in.
+	discover bool
+	// discovered, set for the bot that discovers, takes what it found.
+	discovered func(discovery)
 }
+
+// discoverReach is how far (in regions, each way) a bare --regions looks
+// for regions around the one the first bot lands in.
+const discoverReach = 32
 
 // maxLoadBots bounds --bots: each bot holds a UDP socket, an event-queue
 // connection and a world view.
@@ -87,8 +96,9 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.walk, "walk", false, "bots wander about the region while they stay")
 	fs.DurationVar(&o.chatEvery, "chat-every", 0, "each bot says a numbered line this often while it stays (0: never)")
 	fs.Float64Var(&o.drawDistance, "draw-distance", 64, "the bots' draw distance (AgentUpdate Far), in metres")
-	regions := fs.String("regions", "", "comma-separated region names to spread the bots over, round-robin by start location (the grid's map search answers names, it lists none)")
+	regions := fs.String("regions", "", "comma-separated region names to spread the bots over, round-robin by start location; a bare --regions (no value) discovers the regions running on the grid within "+strconv.Itoa(discoverReach)+" regions each way of the one the first bot lands in (the world map's MapBlockRequest), that region first")
 	fs.DurationVar(&o.teleportEvery, "teleport-every", 0, "each bot teleports to the next of --regions this often while it stays (0: never)")
+	args, o.discover = bareRegions(fs, args)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -135,7 +145,9 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 		return bad("--regions %q: a name is too long or holds & or /", *regions)
 	case o.teleportEvery < 0:
 		return bad("--teleport-every %v is negative", o.teleportEvery)
-	case o.teleportEvery > 0 && len(o.regions) < 2:
+	case o.discover && *regions != "":
+		return bad("--regions is given twice: bare (discover the regions) and as %q", *regions)
+	case o.teleportEvery > 0 && len(o.regions) < 2 && !o.discover:
 		return bad("--teleport-every needs --regions naming two regions or more")
 	}
 	switch *form {
@@ -169,6 +181,40 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// bareRegions finds a bare --regions (or -regions) in args: one that is
+// the last argument or followed by another flag (an argument beginning
+// with "-"). It returns args without it, and whether there was one. The
+// arguments are walked as package flag parses them: a non-boolean flag
+// written without "=" takes the next argument as its value, and parsing
+// ends at "--" or at the first argument that is not a flag. Any other
+// --regions, --regions=A,B and --regions A,B among them, is left as it is.
+func bareRegions(fs *flag.FlagSet, args []string) ([]string, bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			return args, false
+		}
+		name := strings.TrimPrefix(a[1:], "-")
+		if name == "" || name[0] == '-' || name[0] == '=' || strings.Contains(name, "=") {
+			continue
+		}
+		if name == "regions" {
+			if i+1 == len(args) || strings.HasPrefix(args[i+1], "-") {
+				return append(slices.Clone(args[:i]), args[i+1:]...), true
+			}
+			i++
+			continue
+		}
+		if f := fs.Lookup(name); f != nil {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				continue
+			}
+			i++ // its value
+		}
+	}
+	return args, false
 }
 
 // isTerminal reports whether w is a terminal (a character device).
@@ -373,6 +419,14 @@ func runLoadTest(ctx context.Context, o loadOptions, progress io.Writer, termina
 
 	results := make([]botResult, o.bots)
 	pending := make(chan struct{}, o.maxPending)
+	// With a bare --regions the first bot finds the regions; the others
+	// start once it has.
+	var found chan discovery
+	if o.discover {
+		found = make(chan discovery, 1)
+	}
+	var discovered *discovery
+	notStarted := "not started: interrupted"
 	var wg sync.WaitGroup
 	var tick *time.Ticker
 	if o.ramp > 0 {
@@ -396,9 +450,30 @@ launch:
 		state.started.Add(1)
 		state.pending.Add(1)
 		first := o.prefix + strconv.Itoa(o.firstIndex+i)
+		bo := o
+		var tell chan<- discovery
+		if i == 0 {
+			tell = found
+		}
 		wg.Go(func() {
-			results[i] = runBot(ctx, o, i, first, hc, logger, state, pending)
+			results[i] = runBot(ctx, bo, i, first, hc, logger, state, pending, tell)
 		})
+		if i == 0 && found != nil {
+			select {
+			case d := <-found:
+				discovered = &d
+			case <-ctx.Done():
+				break launch
+			}
+			if discovered.err != nil {
+				fmt.Fprintf(progress, "ritual load: region discovery failed: %v\n", discovered.err)
+				notStarted = "not started: region discovery failed"
+				break launch
+			}
+			o.regions = discovered.names()
+			fmt.Fprintf(progress, "ritual load: discovered %d regions within %d of %s: %s\n",
+				len(o.regions), discoverReach, o.regions[0], strings.Join(o.regions, ", "))
+		}
 	}
 	wg.Wait()
 	stopRSS()
@@ -407,7 +482,7 @@ launch:
 	<-progressDone
 	launched := int(state.started.Load())
 	for i := launched; i < o.bots; i++ {
-		results[i] = botResult{reason: "not started: interrupted"}
+		results[i] = botResult{reason: notStarted}
 	}
 	rep := newLoadReport(o, results, time.Since(start))
 	state.mu.Lock()
@@ -424,12 +499,103 @@ launch:
 	rep.Walk, rep.ChatEveryMS, rep.DrawDistance = o.walk, ms(o.chatEvery), o.drawDistance
 	rep.Teleport = o.world.teleportReport()
 	rep.Teleport.EveryMS = ms(o.teleportEvery)
+	if discovered != nil {
+		rep.Discovered = discovered.report()
+		if discovered.err != nil {
+			rep.DiscoveryError = discovered.err.Error()
+		}
+	}
 	return rep
 }
 
+// discovery is what the first bot found on the world map with a bare
+// --regions: the regions, the one it landed in first, or why none.
+type discovery struct {
+	regions []client.MapRegion
+	err     error
+}
+
+func (d *discovery) names() []string {
+	names := make([]string, len(d.regions))
+	for i, r := range d.regions {
+		names[i] = r.Name
+	}
+	return names
+}
+
+// discoveredRegion is one region of the --json "discovered_regions".
+type discoveredRegion struct {
+	Name  string `json:"name"`
+	GridX uint32 `json:"grid_x"`
+	GridY uint32 `json:"grid_y"`
+}
+
+func (d *discovery) report() []discoveredRegion {
+	out := []discoveredRegion{}
+	for _, r := range d.regions {
+		x, y := r.Handle.Grid()
+		out = append(out, discoveredRegion{Name: r.Name, GridX: x, GridY: y})
+	}
+	return out
+}
+
+// discoverRegions asks the world map for the regions within
+// discoverReach of the region sess is in: that region first, then the
+// others by name. A name a start location cannot carry (& or /, or over
+// 254 bytes) is left out. With teleports (every > 0) it takes two regions.
+func discoverRegions(ctx context.Context, sess *client.Session, every time.Duration) ([]client.MapRegion, error) {
+	here := sess.Region()
+	gx, gy := here.Handle.Grid()
+	lo := func(v uint32) uint16 { return uint16(min(max(int64(v)-discoverReach, 0), math.MaxUint16)) }
+	hi := func(v uint32) uint16 { return uint16(min(int64(v)+discoverReach, math.MaxUint16)) }
+	found, err := sess.MapBlocks(ctx, lo(gx), hi(gx), lo(gy), hi(gy))
+	if err != nil {
+		return nil, err
+	}
+	var regions []client.MapRegion
+	for _, r := range found {
+		if r.Name == "" || len(r.Name) > 254 || strings.ContainsAny(r.Name, "&/") {
+			continue
+		}
+		regions = append(regions, r)
+	}
+	slices.SortStableFunc(regions, func(a, b client.MapRegion) int {
+		ah, bh := a.Handle == here.Handle, b.Handle == here.Handle
+		switch {
+		case ah && !bh:
+			return -1
+		case bh && !ah:
+			return 1
+		}
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	switch {
+	case len(regions) == 0:
+		return nil, fmt.Errorf("the world map lists no region within %d of %s (%d,%d)", discoverReach, here.Name, gx, gy)
+	case every > 0 && len(regions) < 2:
+		return nil, fmt.Errorf("the world map lists only %s within %d of it; --teleport-every needs two regions or more", regions[0].Name, discoverReach)
+	}
+	return regions, nil
+}
+
 // runBot is one bot's life: login and ritual, the hold, the logout.
-func runBot(ctx context.Context, o loadOptions, idx int, first string, hc *http.Client, logger *slog.Logger, state *loadState, pending chan struct{}) (res botResult) {
+//
+// With tell set (the first bot, with a bare --regions) the bot asks the
+// world map for the grid's regions once its ritual is complete and tells
+// what it found, or why it found nothing, on tell, exactly once.
+func runBot(ctx context.Context, o loadOptions, idx int, first string, hc *http.Client, logger *slog.Logger, state *loadState, pending chan struct{}, tell chan<- discovery) (res botResult) {
 	res.start = time.Now()
+	if tell != nil {
+		told := false
+		tellOnce := func(d discovery) {
+			if !told {
+				told = true
+				tell <- d
+			}
+		}
+		defer func() { tellOnce(discovery{err: errors.New("the first bot " + res.reason)}) }()
+		o.discovered = tellOnce
+	}
 	rec := &marks{}
 	released := false
 	release := func() {
@@ -479,6 +645,18 @@ func runBot(ctx context.Context, o loadOptions, idx int, first string, hc *http.
 	}
 	release()
 	res.region = sess.Region().Name
+	if o.discovered != nil {
+		regions, err := discoverRegions(rctx, sess, o.teleportEvery)
+		o.discovered(discovery{regions: regions, err: err})
+		if err != nil {
+			res.reason = "region discovery: " + failureReason(err)
+			lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer lcancel()
+			sess.Logout(lctx)
+			return res
+		}
+		o.regions = (&discovery{regions: regions}).names()
+	}
 	state.connect(1)
 	arrived := time.Now()
 	lost := o.world.hold(ctx, o, idx, first, sess)
@@ -624,9 +802,14 @@ type loadReport struct {
 	// Regions counts the bots by the region their ritual completed in
 	// (with --regions); Teleport summarises the --teleport-every
 	// teleports, Crossing the border crossings.
-	Regions  map[string]int `json:"regions"`
-	Teleport teleportReport `json:"teleport"`
-	Crossing latencySummary `json:"crossing"`
+	Regions map[string]int `json:"regions"`
+	// Discovered are the regions a bare --regions found on the world map,
+	// the first bot's landing region first; DiscoveryError why it found
+	// none.
+	Discovered     []discoveredRegion `json:"discovered_regions,omitempty"`
+	DiscoveryError string             `json:"discovery_error,omitempty"`
+	Teleport       teleportReport     `json:"teleport"`
+	Crossing       latencySummary     `json:"crossing"`
 
 	Walk                bool        `json:"walk"`
 	ChatEveryMS         float64     `json:"chat_every_ms"`
@@ -802,6 +985,16 @@ func (r *loadReport) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "\npackets sent %d, received %d; resends %d, reliable lost %d, dropped %d, duplicates %d\n",
 		r.PacketsSent, r.PacketsReceived, r.Resends, r.ReliableLost, r.Dropped, r.Duplicates)
 	fmt.Fprintf(w, "LogoutReply received by %d of %d completed bots\n", r.LogoutReplies, r.Completed)
+	if len(r.Discovered) > 0 {
+		fmt.Fprintf(w, "\nregions discovered on the world map (within %d of %s):", discoverReach, r.Discovered[0].Name)
+		for _, d := range r.Discovered {
+			fmt.Fprintf(w, " %s (%d,%d)", d.Name, d.GridX, d.GridY)
+		}
+		fmt.Fprintln(w)
+	}
+	if r.DiscoveryError != "" {
+		fmt.Fprintf(w, "\nregion discovery failed: %s\n", r.DiscoveryError)
+	}
 	if len(r.Regions) > 0 {
 		names := slices.Sorted(maps.Keys(r.Regions))
 		fmt.Fprintf(w, "\nbots by region at arrival:")

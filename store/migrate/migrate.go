@@ -14,6 +14,7 @@ var Names = []string{
 	2: "region hosts, pending circuits, agent locations",
 	3: "instant messages kept for offline accounts",
 	4: "the grid's secret, agent presence",
+	5: "agent homes",
 }[1:]
 
 // Latest is the schema version this program writes.

@@ -116,3 +116,47 @@ func (s *Store) Secret(ctx context.Context) ([]byte, error) {
 	}
 	return secret, nil
 }
+
+type homes struct{ s *Store }
+
+// Homes implements store.Store.
+func (s *Store) Homes() store.Homes { return homes{s} }
+
+// Set implements store.Homes.
+func (x homes) Set(ctx context.Context, h *store.Home) error {
+	if h == nil || !finite(h.Position) || !finite(h.LookAt) {
+		return fmt.Errorf("postgres: set home: %w: missing or non-finite", store.ErrInvalid)
+	}
+	if err := x.s.live(); err != nil {
+		return err
+	}
+	now := store.Timestamp(time.Now())
+	_, err := x.s.pool.Exec(ctx, `INSERT INTO agent_homes (agent, region, pos_x, pos_y, pos_z, look_x, look_y, look_z, updated)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (agent) DO UPDATE SET region = excluded.region, pos_x = excluded.pos_x, pos_y = excluded.pos_y,
+		pos_z = excluded.pos_z, look_x = excluded.look_x, look_y = excluded.look_y, look_z = excluded.look_z, updated = excluded.updated`,
+		id(h.Agent), id(h.Region), h.Position.X, h.Position.Y, h.Position.Z, h.LookAt.X, h.LookAt.Y, h.LookAt.Z, now)
+	if err != nil {
+		return x.s.fail("set home of "+h.Agent.String(), err)
+	}
+	h.Updated = now
+	return nil
+}
+
+// Get implements store.Homes.
+func (x homes) Get(ctx context.Context, agent ritual.UUID) (store.Home, error) {
+	if err := x.s.live(); err != nil {
+		return store.Home{}, err
+	}
+	h := store.Home{Agent: agent}
+	err := x.s.pool.QueryRow(ctx, `SELECT region, pos_x, pos_y, pos_z, look_x, look_y, look_z, updated FROM agent_homes WHERE agent = $1`, id(agent)).
+		Scan(uuidCol{&h.Region}, &h.Position.X, &h.Position.Y, &h.Position.Z, &h.LookAt.X, &h.LookAt.Y, &h.LookAt.Z, &h.Updated)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Home{}, fmt.Errorf("postgres: home of %s: %w", agent, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Home{}, x.s.fail("get home", err)
+	}
+	h.Updated = utc(h.Updated)
+	return h, nil
+}

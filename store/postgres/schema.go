@@ -167,4 +167,18 @@ CREATE TABLE agent_presence (
 );
 CREATE INDEX agent_presence_region ON agent_presence (region);
 `,
+	// 5: agent homes.
+	`
+CREATE TABLE agent_homes (
+	agent   uuid        NOT NULL PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+	region  uuid        NOT NULL REFERENCES regions (id) ON DELETE CASCADE,
+	pos_x   real        NOT NULL,
+	pos_y   real        NOT NULL,
+	pos_z   real        NOT NULL,
+	look_x  real        NOT NULL,
+	look_y  real        NOT NULL,
+	look_z  real        NOT NULL,
+	updated timestamptz NOT NULL
+);
+`,
 }

@@ -125,3 +125,50 @@ func (s *Store) Secret(ctx context.Context) ([]byte, error) {
 	}
 	return secret, nil
 }
+
+type homes struct{ s *Store }
+
+// Homes implements store.Store.
+func (s *Store) Homes() store.Homes { return homes{s} }
+
+// Set implements store.Homes.
+func (x homes) Set(ctx context.Context, h *store.Home) error {
+	if h == nil || !finite(h.Position) || !finite(h.LookAt) {
+		return fmt.Errorf("sqlite: set home: %w: missing or non-finite", store.ErrInvalid)
+	}
+	now := store.Timestamp(time.Now())
+	err := x.s.inTx(ctx, "set home", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO agent_homes (agent, region, pos_x, pos_y, pos_z, look_x, look_y, look_z, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (agent) DO UPDATE SET region = excluded.region, pos_x = excluded.pos_x, pos_y = excluded.pos_y,
+			pos_z = excluded.pos_z, look_x = excluded.look_x, look_y = excluded.look_y, look_z = excluded.look_z, updated = excluded.updated`,
+			id(h.Agent), id(h.Region), h.Position.X, h.Position.Y, h.Position.Z, h.LookAt.X, h.LookAt.Y, h.LookAt.Z, micros(now))
+		if err != nil {
+			return x.s.fail("set home of "+h.Agent.String(), err)
+		}
+		return nil
+	})
+	if err == nil {
+		h.Updated = now
+	}
+	return err
+}
+
+// Get implements store.Homes.
+func (x homes) Get(ctx context.Context, agent ritual.UUID) (store.Home, error) {
+	if err := x.s.live(); err != nil {
+		return store.Home{}, err
+	}
+	h := store.Home{Agent: agent}
+	var updated int64
+	err := x.s.r.QueryRowContext(ctx, `SELECT region, pos_x, pos_y, pos_z, look_x, look_y, look_z, updated FROM agent_homes WHERE agent = ?`, id(agent)).
+		Scan(uuidCol{&h.Region}, f32{&h.Position.X}, f32{&h.Position.Y}, f32{&h.Position.Z}, f32{&h.LookAt.X}, f32{&h.LookAt.Y}, f32{&h.LookAt.Z}, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Home{}, fmt.Errorf("sqlite: home of %s: %w", agent, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Home{}, x.s.fail("get home", err)
+	}
+	h.Updated = fromMicros(updated)
+	return h, nil
+}

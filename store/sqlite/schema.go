@@ -174,6 +174,20 @@ CREATE TABLE agent_presence (
 );
 CREATE INDEX agent_presence_region ON agent_presence (region);
 `,
+	// 5: agent homes.
+	`
+CREATE TABLE agent_homes (
+	agent   BLOB    NOT NULL PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+	region  BLOB    NOT NULL REFERENCES regions (id) ON DELETE CASCADE,
+	pos_x   REAL    NOT NULL,
+	pos_y   REAL    NOT NULL,
+	pos_z   REAL    NOT NULL,
+	look_x  REAL    NOT NULL,
+	look_y  REAL    NOT NULL,
+	look_z  REAL    NOT NULL,
+	updated INTEGER NOT NULL
+);
+`,
 }
 
 // LatestSchema returns the schema version this package writes.

@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"OfflineMessages", testOfflineMessages},
 		{"Presence", testPresence},
 		{"Secret", testSecret},
+		{"Homes", testHomes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

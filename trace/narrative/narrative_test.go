@@ -546,6 +546,7 @@ func TestChatAndIMSummarised(t *testing.T) {
 		{Header: h(1), FromName: "Ann Speaker", Type: 1, Text: "hello there", Length: 11, Heard: 3, Delivered: true},
 		{Header: h(2), FromName: "Bob Hearer", Type: 0, Text: "psst", Length: 4, Heard: 1, Delivered: true},
 		{Header: h(3), FromName: "Ann Speaker", Type: 1, Channel: 7, Text: "for scripts", Length: 11},
+		{Header: h(3), FromName: "Dee Beyond", Type: 2, Text: "over here", Length: 9, Heard: 2, Delivered: true, FromRegion: 1 << 40},
 	} {
 		c.Position.X = float32(100 + i)
 		evs = append(evs, &c)
@@ -555,8 +556,9 @@ func TestChatAndIMSummarised(t *testing.T) {
 	}
 	story := render(t, evs, narrative.Options{})
 	for _, want := range []string{
-		"**[SERVER] [UDP] CHAT ×3**",
-		"The region hands on 3 chat messages (say, whisper and say on channel 7) from 2 speakers, heard 4 times by the avatars in range; 1 reached no avatar.",
+		"**[SERVER] [UDP] CHAT ×4**",
+		"The region hands on 3 chat messages (say, whisper and say on channel 7) from 2 speakers, heard 4 times by the avatars in range; 1 reached no avatar; " +
+			"hears 1 line spoken in a neighbouring region near its border, heard 2 times by its avatars in range.",
 		"- first: `Ann Speaker` at `<100, 0, 0>` says `hello there`",
 		"**[SERVER] [UDP] IM ×4**",
 		"The region carries 4 instant messages: delivered ×2, stored and delivered at login.",

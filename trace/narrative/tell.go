@@ -1071,11 +1071,18 @@ func (s *story) tellChat(sl *slot) line {
 		l.tag += " ×" + strconv.Itoa(len(sl.evs))
 	}
 	var kinds []string
-	heard, unheard := 0, 0
+	heard, unheard, lines, across, acrossHeard := 0, 0, 0, 0, 0
 	speakers := map[string]bool{}
 	var first *trace.Chat
 	for _, i := range sl.evs {
 		e := s.evs[i].(*trace.Chat)
+		if e.FromRegion != 0 {
+			// A line spoken in a neighbour, heard here across the border.
+			across++
+			acrossHeard += e.Heard
+			continue
+		}
+		lines++
 		k, ok := chatKinds[e.Type]
 		if !ok {
 			k = "type " + strconv.Itoa(int(e.Type))
@@ -1093,10 +1100,22 @@ func (s *story) tellChat(sl *slot) line {
 			first = e
 		}
 	}
-	text := "The region hands on " + plural(len(sl.evs), "chat message", "chat messages") + " (" + tally(kinds) + ") from " +
-		plural(len(speakers), "speaker", "speakers") + ", heard " + plural(heard, "time", "times") + " by the avatars in range"
-	if unheard > 0 {
-		text += "; " + strconv.Itoa(unheard) + " reached no avatar"
+	var text string
+	if lines > 0 {
+		text = "The region hands on " + plural(lines, "chat message", "chat messages") + " (" + tally(kinds) + ") from " +
+			plural(len(speakers), "speaker", "speakers") + ", heard " + plural(heard, "time", "times") + " by the avatars in range"
+		if unheard > 0 {
+			text += "; " + strconv.Itoa(unheard) + " reached no avatar"
+		}
+	}
+	if across > 0 {
+		if text != "" {
+			text += "; "
+		} else {
+			text = "The region "
+		}
+		text += "hears " + plural(across, "line", "lines") + " spoken in a neighbouring region near its border, heard " +
+			plural(acrossHeard, "time", "times") + " by its avatars in range"
 	}
 	l.text = sentence(text)
 	if first != nil {
