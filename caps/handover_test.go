@@ -97,3 +97,71 @@ func TestGrantChild(t *testing.T) {
 		t.Error("Revoke left a grant serving")
 	}
 }
+
+// TestReinstate: a Handover undone (the agent never arrived) makes the
+// replaced grant the agent's again, its event queue kept, and ends the
+// grant the Handover made; without a previous grant of that region it
+// does nothing.
+func TestReinstate(t *testing.T) {
+	r := caps.NewRouter(caps.Config{BaseURL: "http://127.0.0.1:1"})
+	agent, west, east := ritual.NewUUID(), ritual.NewUUID(), ritual.NewUUID()
+	if _, err := r.Grant(caps.Agent{ID: agent, RegionID: west}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Enqueue(agent, caps.Event{Message: "West1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Handover(caps.Agent{ID: agent, RegionID: east}); err != nil {
+		t.Fatal(err)
+	}
+	if r.Reinstate(agent, east) {
+		t.Error("Reinstate(east) with west's grant previous")
+	}
+	if !r.Reinstate(agent, west) {
+		t.Fatal("Reinstate(west) did nothing")
+	}
+	if st, ok := r.QueueStats(agent); !ok || st.Pending != 1 {
+		t.Errorf("the reinstated grant's queue: %+v %v, want west's one event", st, ok)
+	}
+	if r.Reinstate(agent, west) {
+		t.Error("a second Reinstate did something")
+	}
+	// East's grant is gone: revoking west's leaves nothing.
+	r.RevokeRegion(agent, west)
+	if _, ok := r.QueueStats(agent); ok {
+		t.Error("a grant is left after west's was revoked")
+	}
+}
+
+// TestEnqueueRegion: the event goes to the queue of the grant made for the
+// region named: the root grant when it is that region's (the destination's
+// grant was made by another Router), else the grant a Handover replaced.
+func TestEnqueueRegion(t *testing.T) {
+	r := caps.NewRouter(caps.Config{BaseURL: "http://127.0.0.1:1"})
+	agent, west, east := ritual.NewUUID(), ritual.NewUUID(), ritual.NewUUID()
+	if _, err := r.Grant(caps.Agent{ID: agent, RegionID: west}); err != nil {
+		t.Fatal(err)
+	}
+	// The agent went to another process and came back: a Handover from
+	// west's old grant to its new one.
+	if _, err := r.Handover(caps.Agent{ID: agent, RegionID: west}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.EnqueueRegion(agent, west, caps.Event{Message: "TeleportFinish"}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := r.QueueStats(agent); st.Pending != 1 {
+		t.Errorf("west's current grant holds %d events, want the TeleportFinish", st.Pending)
+	}
+	// A destination in this Router: east's grant replaces west's, and
+	// west's event goes to west's (previous) queue.
+	if _, err := r.Handover(caps.Agent{ID: agent, RegionID: east}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.EnqueueRegion(agent, west, caps.Event{Message: "TeleportFinish"}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := r.QueueStats(agent); st.Pending != 0 {
+		t.Errorf("east's grant took west's event: %+v", st)
+	}
+}

@@ -228,6 +228,25 @@ func (r *Router) RevokeRegion(agent, region ritual.UUID) {
 	}
 }
 
+// Reinstate undoes a Handover that did not end in the agent's arrival:
+// when the grant the Handover replaced is region's (caps.Agent's
+// RegionID), it is the agent's grant again and the grant made by the
+// Handover ends. It reports whether it did.
+func (r *Router) Reinstate(agent, region ritual.UUID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	g := r.previous[agent]
+	if g == nil || g.agent.RegionID != region {
+		return false
+	}
+	delete(r.previous, agent)
+	if cur := r.agents[agent]; cur != nil {
+		r.dropPathsLocked(cur)
+	}
+	r.agents[agent] = g
+	return true
+}
+
 // dropPreviousLocked ends the grant a Handover replaced, if any.
 func (r *Router) dropPreviousLocked(agent ritual.UUID) {
 	if g := r.previous[agent]; g != nil {
@@ -244,6 +263,28 @@ func (r *Router) EnqueuePrevious(agent ritual.UUID, ev Event) error {
 	g := r.previous[agent]
 	if g == nil {
 		g = r.agents[agent]
+	}
+	r.mu.Unlock()
+	return r.enqueue(g, agent, ev)
+}
+
+// EnqueueRegion adds an event to the event queue of the agent's grant made
+// for region (caps.Agent's RegionID): its root grant when that is
+// region's, else the grant a Handover replaced when that is region's, else
+// as EnqueuePrevious. It is how a region the agent leaves reaches the
+// queue the client polls there, whether the destination's grant was made
+// by this Router (a region of the same process) or by another.
+func (r *Router) EnqueueRegion(agent, region ritual.UUID, ev Event) error {
+	r.mu.Lock()
+	cur, prev := r.agents[agent], r.previous[agent]
+	var g *grant
+	switch {
+	case cur != nil && cur.agent.RegionID == region:
+		g = cur
+	case prev != nil:
+		g = prev
+	default:
+		g = cur
 	}
 	r.mu.Unlock()
 	return r.enqueue(g, agent, ev)

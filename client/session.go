@@ -126,6 +126,7 @@ type Session struct {
 	capsGranted map[string]string
 	eqStarted   bool
 	received    map[string]int
+	alerts      []string // the regions' AlertMessages, the last maxAlerts
 	firstObject bool
 	terrainDone bool
 	complete    bool
@@ -776,6 +777,8 @@ func (s *Session) handleFrom(from netip.AddrPort, m msg.Message) error {
 		s.logoutOnce.Do(func() { close(s.logoutCh) })
 	case *msg.KickUser:
 		s.end(&KickedError{Reason: cString(m.UserInfo.Reason)})
+	case *msg.AlertMessage:
+		s.onAlert(cString(m.AlertData.Message))
 	case *msg.DisableSimulator:
 		s.end(ErrDisabled)
 	case *msg.EnableSimulator, *msg.TeleportStart, *msg.TeleportProgress, *msg.TeleportFailed,
@@ -1175,4 +1178,27 @@ func (s *Session) Stats() Stats {
 	st.Messages = maps.Clone(s.received)
 	s.mu.Unlock()
 	return st
+}
+
+// maxAlerts is how many of the regions' alerts a session keeps.
+const maxAlerts = 16
+
+// onAlert keeps a region's AlertMessage (a teleport or crossing that did
+// not complete, a region going down) and logs it.
+func (s *Session) onAlert(text string) {
+	s.log.Warn("client: the region says", "alert", text)
+	s.mu.Lock()
+	if len(s.alerts) == maxAlerts {
+		s.alerts = append(s.alerts[:0], s.alerts[1:]...)
+	}
+	s.alerts = append(s.alerts, text)
+	s.mu.Unlock()
+}
+
+// Alerts returns the texts of the AlertMessages the region the agent is
+// in sent (the last 16), oldest first.
+func (s *Session) Alerts() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.alerts...)
 }

@@ -21,8 +21,20 @@
 // region is woken by a notification, store.Notifier, and looks every
 // second regardless) and waiting for its answer. A region that is not on
 // the map, or not answering, fails the login with a message naming it.
-// Only processes holding the database's credentials can hand circuits to
-// regions: there is no region-to-region HTTP to authenticate.
+//
+// Regions of different processes call each other over HTTP, on the same
+// HTTP side, at /grid/v1/regions/{regionID}/{op} (package peer): admit (a
+// teleport's arrival), child (a neighbour's child agent), crossing (a
+// border crossing), release (the destination confirms the agent's
+// arrival to the region it left), view and chat (sim.Borders news). A
+// login still reaches a region of another process through the store's
+// hand-off above. Every call is signed with the grid's
+// secret, kept in the store (store.GridStore.Secret) and never sent to
+// clients, logged or put in a URL; unsigned, badly signed, stale (over a
+// minute off) and replayed calls are answered 401, bodies over 64 KiB 413,
+// malformed ones 400, calls for a region the process does not run 404.
+// With a store that keeps no secret there is no such API (404) and
+// regions reach only the regions of their own process.
 //
 // The HTTP side also serves Prometheus metrics at /metrics through the
 // Prometheus Go client (Config.NoMetrics turns it off): the Go runtime and
@@ -43,15 +55,24 @@
 // logins for bad credentials from 3 addresses; dropped 61,844 datagrams
 // with no circuit"): never a line per packet, nothing while all is well.
 //
-// Each region is given the grid as a sim.Directory: a teleport to another
-// region of the process is admitted there directly (sim.Region.Admit), one
-// to a region of another process goes through the store's circuit hand-off
-// as a login does, and map searches list both. It is also the
-// sim.Neighbourhood of the regions of one process (children and crossings
-// between neighbours) and their sim.Borders: a child view
+// Each region is given the grid as a sim.Directory, sim.Neighbourhood and
+// sim.Releaser: a teleport, a child agent or a crossing to another region
+// of the process is admitted there directly (sim.Region.Admit, AdmitChild,
+// AdmitCrossing), to a region of another process (live on the map) through
+// that process's region-to-region API; the destination confirms each
+// arrival to the source (sim.Region.Release), which until then keeps the
+// agent as a root agent and puts it back, telling it, after
+// Config.ReleaseTimeout. A destination that is gone or refuses fails the
+// teleport with a reason naming it, or leaves a crossing avatar at the
+// edge, told why. Map searches list the regions of both.
+//
+// The grid is also the regions' sim.Borders: a child view
 // (sim.Region.SetChildView) and a chat line spoken near a border
 // (sim.Region.HearChat) reach a neighbour of the same process by a direct
-// call; for a region of another process they are dropped.
+// call, and one of another process through its region-to-region API
+// (ops view and chat), queued per process without blocking the region (a
+// bounded queue; what does not fit is dropped and counted,
+// Server.BorderNews).
 //
 // The grid is also each region's sim.Messenger: who is online where, and
 // instant messages to agents in other regions. A region reports an agent

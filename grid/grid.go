@@ -16,6 +16,7 @@ import (
 	"ritual"
 	"ritual/caps"
 	"ritual/circuit"
+	"ritual/grid/peer"
 	"ritual/internal/connlimit"
 	"ritual/login"
 	"ritual/metrics"
@@ -65,8 +66,14 @@ type Config struct {
 	// twice Heartbeat). They apply when the store is a store.GridStore.
 	Heartbeat, HeartbeatTimeout time.Duration
 	// HandOffTimeout bounds the wait for a region in another process to
-	// answer a login's circuit (default 5 s).
+	// answer a login's circuit, and each call to a region of another
+	// process (default 5 s).
 	HandOffTimeout time.Duration
+	// ReleaseTimeout is how long a region keeps as a root agent an agent
+	// that teleported or crossed away, waiting for the destination to
+	// confirm its arrival; without it the agent is put back and told
+	// (default sim.DefaultReleaseWait).
+	ReleaseTimeout time.Duration
 	// EQTimeout is how long an idle event-queue poll is held before the
 	// 502 answer (default 50 s).
 	EQTimeout time.Duration
@@ -168,6 +175,7 @@ type Server struct {
 	hosting *hosting // the regions' records on the grid's map, when the store keeps one
 	router  *router
 	msgr    *messenger // who is online where; instant messages to other regions
+	dir     *directory // the regions' view of the grid
 
 	events *metrics.Events // counts the capabilities' and event queue's events
 	phases *metrics.Phases // times each agent's ritual; nil with NoMetrics
@@ -246,6 +254,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		if s.msgr != nil {
 			s.msgr.stop()
 		}
+		if s.dir != nil && s.dir.borders != nil {
+			s.dir.borders.close()
+		}
 		s.closeSockets()
 		if s.ownsStore {
 			s.Store.Close()
@@ -294,7 +305,22 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return fail(err)
 	}
 	var addrs []netip.AddrPort
-	dir := &directory{}
+	dir := &directory{cfg: cfg}
+	s.dir = dir
+	// Regions of other processes are reached through the region-to-region
+	// API, signed with the grid's secret; without a secret in the store
+	// there is no API.
+	var secret []byte
+	if gs, ok := s.Store.(store.GridStore); ok {
+		if secret, err = gs.Secret(ctx); err != nil {
+			return fail(fmt.Errorf("grid: reading the grid's secret: %w", err))
+		}
+		if dir.peer, err = peer.NewClient(secret); err != nil {
+			return fail(fmt.Errorf("grid: the grid's secret: %w", err))
+		}
+		dir.gs = gs
+		dir.borders = newBorders(dir)
+	}
 	s.msgr = newMessenger(s.Store, dir, cfg.Logger)
 	for i, spec := range specs {
 		ip, port := regionIP, regionPort
@@ -320,6 +346,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			Circuit:     cfg.Circuit,
 			MaxCircuits: cfg.MaxCircuits,
 			Directory:   regionDirectory{dir, s.msgr},
+			ReleaseWait: cfg.ReleaseTimeout,
 			Recorder:    rec,
 			Logger:      cfg.Logger,
 		})
@@ -330,6 +357,14 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		addrs = append(addrs, netip.AddrPortFrom(ip, port))
 	}
 	dir.set(s.Regions)
+	var api http.Handler = http.HandlerFunc(noRegionAPI)
+	if secret != nil {
+		ra, err := newRegionAPI(secret, s.Regions, cfg.Logger)
+		if err != nil {
+			return fail(fmt.Errorf("grid: the grid's secret: %w", err))
+		}
+		api = ra
+	}
 	if len(s.Regions) > 0 {
 		s.Region = s.Regions[0]
 	}
@@ -364,6 +399,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/CAPS/", s.Caps)
+	mux.Handle(peer.PathPrefix, api)
 	if !cfg.NoMetrics {
 		reg, err := metrics.NewRegistry(collector{s}, s.phases)
 		if err != nil {
@@ -556,6 +592,9 @@ func (s *Server) closeAll(ctx context.Context) error {
 	for _, r := range s.Regions {
 		errs = append(errs, r.Close(ctx))
 	}
+	if s.dir != nil && s.dir.borders != nil {
+		s.dir.borders.close()
+	}
 	if s.msgr != nil && !s.msgr.abandoned {
 		// The agents' leaving written, the regions' presence goes.
 		s.msgr.stop()
@@ -583,6 +622,17 @@ func (s *Server) closeAll(ctx context.Context) error {
 		errs = append(errs, s.Store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// BorderNews returns how many pieces of border news (child views, chat
+// near a border) for regions of other processes were taken there, and how
+// many were dropped (a queue full, the region not running, the call
+// refused or unanswered).
+func (s *Server) BorderNews() (sent, dropped uint64) {
+	if s.dir == nil || s.dir.borders == nil {
+		return 0, 0
+	}
+	return s.dir.borders.sent.Load(), s.dir.borders.dropped.Load()
 }
 
 // ConnsRefused returns how many HTTP connections were refused for being

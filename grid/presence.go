@@ -465,5 +465,6 @@ var (
 	_ sim.Directory     = regionDirectory{}
 	_ sim.Messenger     = regionDirectory{}
 	_ sim.Neighbourhood = regionDirectory{}
+	_ sim.Releaser      = regionDirectory{}
 	_ sim.Borders       = regionDirectory{}
 )

@@ -220,8 +220,9 @@ func BenchmarkTeleport(b *testing.B) {
 
 // TestTeleportAcrossProcesses: two region processes and a login service
 // share a PostgreSQL database; the client logs in to North, finds South on
-// North's map and teleports there: North hands the circuit to South
-// through the store, as a login does, and the ritual completes in South.
+// North's map and teleports there: North has South admit the agent
+// through South's region-to-region API, and the ritual completes in South;
+// South, North's neighbour, had the agent as a child already.
 func TestTeleportAcrossProcesses(t *testing.T) {
 	dsn := pgtest.Database(t, "")
 	beat := grid.Config{Heartbeat: 100 * time.Millisecond, HeartbeatTimeout: 2 * time.Second}

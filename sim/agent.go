@@ -61,6 +61,18 @@ type agent struct {
 	// crossed is set when the agent crossed into a neighbour and is here
 	// as a child.
 	crossed atomic.Bool
+	// departing is set while the agent, told where to go (TeleportFinish,
+	// CrossedRegion), waits for the destination to release it.
+	departing atomic.Pointer[departure]
+	// departures counts the agent's departures from this region: what
+	// was begun for it as a root agent here (telling it of neighbours)
+	// ends when it changes.
+	departures atomic.Uint64
+	// origin is the handle of the region the agent is arriving from, to
+	// release once it completes its movement here (0: none).
+	origin atomic.Uint64
+	// ctl carries work for the agent's goroutine from others (post).
+	ctl chan func()
 	// root is set while the agent's avatar is in this region's world (it
 	// arrived and has not left by teleport or crossing).
 	root atomic.Bool
@@ -87,6 +99,7 @@ func newAgent(r *Region, conn *circuit.Conn, c login.Circuit) *agent {
 		r: r, conn: conn, c: c,
 		localID:  firstAvatarLocalID + avatarLocalIDs.Add(1),
 		position: r.scene.arrival(c.Start, r.info.Name),
+		ctl:      make(chan func(), 4),
 	}
 	a.av = newAvatar(a)
 	a.mail = mail{wake: make(chan struct{}, 1), typing: make(chan *store.OfflineMessage, typingQueue)}
@@ -105,6 +118,8 @@ func (a *agent) run() {
 			}
 			a.r.counts.countIn(in.Message)
 			a.handle(in.Message)
+		case f := <-a.ctl:
+			f()
 		case <-a.mail.wake:
 			if a.isRoot() {
 				a.takeStored(false)
@@ -281,6 +296,11 @@ func (a *agent) completeMovement() {
 	sc := a.r.scene
 	if p := a.arriving.Swap(nil); p != nil {
 		// Back from a teleport: the whole ritual again, at the new place.
+		// Still on its way out (the region it went to never confirmed
+		// it): that departure is over.
+		if d := a.departing.Swap(nil); d != nil {
+			a.released(d)
+		}
 		a.position = *p
 		a.away, a.moved, a.handshaken, a.sceneSent = false, false, false, false
 		if a.crossed.Swap(false) {
@@ -302,6 +322,9 @@ func (a *agent) completeMovement() {
 	}
 	amc.SimData.ChannelVersion = cstr(a.r.cfg.ChannelVersion)
 	a.send(amc)
+	if from := a.origin.Swap(0); from != 0 {
+		go a.releaseOrigin(ritual.RegionHandle(from))
+	}
 	pos := a.position
 	if a.joined {
 		if p, ok := a.r.world.position(a.av); ok {

@@ -78,16 +78,23 @@
 // another region (Config.Directory: the regions of the process, and those
 // of other processes on the grid's map), the region sends TeleportStart
 // and TeleportProgress, has the destination admit the agent's circuit
-// (Region.Admit in the same process: the login's circuit code and session,
-// a new seed capability through caps.Router.Handover; in another process
-// the store's hand-off, as for a login) and puts
+// (Region.Admit: the login's circuit code and session, a new seed
+// capability through caps.Router.Handover; in another process package
+// grid calls Region.Admit there through its region-to-region API) and puts
 // TeleportFinish (SimIP, SimPort, RegionHandle, SeedCapability, SimAccess,
 // TeleportFlags, LocationID, RegionSizeX/Y) on the event queue the client
 // polls here, once the client has acknowledged the last TeleportProgress
 // (or a second has passed): a destination in the same process answers at
 // once, and TeleportFinish must not overtake the steps before it. The destination greets the circuit with RegionHandshake at
 // UseCircuitCode, as a neighbour does; CompleteAgentMovement there is the
-// arrival. The source keeps the agent as a child: its circuit stays open,
+// arrival, which the destination confirms to the source (Region.Release
+// through the Directory's Releaser; the source is named by WithOrigin in
+// the context of Admit and AdmitCrossing), as OpenSimulator's destination
+// releases the agent at its source. Until then the source keeps the agent
+// as a root agent; without the confirmation within Config.ReleaseWait it
+// puts the agent back (its capabilities too, caps.Router.Reinstate) and
+// tells it (AlertMessage, and a teleport.failed trace event). Once
+// released the source keeps the agent as a child: its circuit stays open,
 // its avatar leaves the shared world; a teleport back into the region
 // makes the child the arriving agent again, with the whole ritual. An
 // unknown handle, a destination that refuses and a TeleportLandmarkRequest
@@ -101,7 +108,8 @@
 // also a Neighbourhood admits it as a child at the regions in the eight
 // grid cells around (Region.AdmitChild: the login's circuit code, a child
 // grant of capabilities through caps.Router.GrantChild that leaves the root
-// grant alone), and the region tells the client of each on the event
+// grant alone; refused, ErrArriving, for an agent teleporting or crossing
+// into that region), and the region tells the client of each on the event
 // queue, as OpenSimulator does: EnableSimulator, then
 // EstablishAgentCommunication with the neighbour's seed capability. The
 // child circuit gets the neighbour's handshake, terrain and objects; its
@@ -109,8 +117,12 @@
 // (motion.Region.Open): an avatar walking past one is handed to the
 // neighbour (Region.AdmitCrossing: the position in the neighbour's
 // coordinates, velocity and rotation kept), the region sends CrossedRegion
-// on the event queue and keeps the agent as a child; if the neighbour
-// refuses, the avatar stays at the edge. Every other edge is a wall.
+// on the event queue and keeps the agent as a child once the neighbour
+// confirms the arrival (as for a teleport; without it the avatar is put
+// back at the edge and told). If the neighbour refuses or is gone, the
+// avatar stays at the edge, is told why (AlertMessage) and the edge
+// towards that neighbour closes until a neighbour there takes an arriving
+// agent again. Every other edge is a wall.
 //
 // # Across the borders
 //

@@ -90,7 +90,7 @@ func (a *agent) teleportHome() {
 
 // alert shows the agent a message (AlertMessage).
 func (a *agent) alert(text string) {
-	a.send(alertWire{&msg.AlertMessage{AlertData: msg.AlertMessageAlertData{Message: cstr(text)}}})
+	a.send(alertWire{&msg.AlertMessage{AlertData: msg.AlertMessageAlertData{Message: cstr1(text)}}})
 }
 
 // alertWire is an AlertMessage without its trailing blocks' counts when

@@ -64,7 +64,6 @@ const regionSide = 256
 // When the neighbour cannot take it the avatar stays, at the edge.
 func (a *agent) cross(pos, vel ritual.Vector3, rot ritual.Quaternion) {
 	start := time.Now()
-	w := a.r.world
 	mx, my := a.r.handle.Meters()
 	gx := int64(mx) + int64(math.Floor(float64(pos.X)))
 	gy := int64(my) + int64(math.Floor(float64(pos.Y)))
@@ -76,14 +75,25 @@ func (a *agent) cross(pos, vel ritual.Vector3, rot ritual.Quaternion) {
 	h := ritual.HandleFromGrid(uint32(gx/regionSide), uint32(gy/regionSide))
 	ox, oy := h.Meters()
 	to := ritual.Vector3{X: pos.X - float32(int64(ox)-int64(mx)), Y: pos.Y - float32(int64(oy)-int64(my)), Z: pos.Z}
-	ctx, cancel := context.WithTimeout(context.Background(), teleportWait)
+	ctx, cancel := context.WithTimeout(WithOrigin(context.Background(), a.r.handle), teleportWait)
 	defer cancel()
 	c := a.c
 	c.Expiry = time.Now().Add(a.r.cfg.CircuitTTL)
 	d, err := nb.AdmitCrossing(ctx, h, c, to, vel, rot)
 	if err != nil {
 		a.r.cfg.Logger.Debug("sim: a crossing was refused", "agent", a.c.Agent, "err", err)
+		// The edge towards that neighbour closes (it opens again when a
+		// neighbour takes an arriving agent as a child): the avatar is
+		// not sent at it again and again.
+		a.r.world.open.And(^uint32(a.edgeTowards(h)))
+		gx, gy := h.Grid()
+		reason := fmt.Sprintf("The region at %d,%d cannot take you: %v. You stay at the edge of %s.", gx, gy, err, a.r.info.Name)
+		if errors.Is(err, ErrNoSuchRegion) {
+			reason = fmt.Sprintf("There is no region at %d,%d to cross into. You stay at the edge of %s.", gx, gy, a.r.info.Name)
+		}
 		a.stayAtEdge(pos)
+		a.alert(reason)
+		a.teleportEvent(trace.CrossFailed, h, 0, reason, nil, start)
 		return
 	}
 	ip := d.SimIP.Unmap().As4()
@@ -99,15 +109,34 @@ func (a *agent) cross(pos, vel ritual.Vector3, rot ritual.Quaternion) {
 			"RegionSizeY":    be32(d.SizeY),
 		}},
 	}}
-	if err := a.r.cfg.Caps.EnqueuePrevious(a.c.Agent, ev); err != nil {
+	a.departures.Add(1) // before the event: neighbours are no longer told
+	if err := a.r.cfg.Caps.EnqueueRegion(a.c.Agent, a.r.info.ID, ev); err != nil {
 		a.r.cfg.Logger.Warn("sim: the event queue could not take CrossedRegion", "agent", a.c.Agent, "err", err)
 		a.stayAtEdge(pos)
 		return
 	}
 	a.crossed.Store(true)
-	a.root.Store(false)
-	w.leave(a.av)
+	// The avatar stays in this world, held at the edge, until the
+	// neighbour confirms the arrival (or is put back, see depart).
+	a.depart(&departure{kind: trace.CrossStart, to: d.Handle, name: d.RegionName, edge: pos, start: start})
 	a.teleportEvent(trace.CrossStart, d.Handle, 0, d.RegionName, &d.Position, start)
+}
+
+// edgeTowards is the edge of this region (motion.Open*) facing the region
+// with handle h, or 0 when h is not beside it.
+func (a *agent) edgeTowards(h ritual.RegionHandle) uint8 {
+	rx, ry := a.r.handle.Grid()
+	switch dx, dy := h.Grid(); {
+	case dy == ry && dx == rx+1:
+		return motion.OpenEast
+	case dy == ry && dx+1 == rx:
+		return motion.OpenWest
+	case dx == rx && dy == ry+1:
+		return motion.OpenNorth
+	case dx == rx && dy+1 == ry:
+		return motion.OpenSouth
+	}
+	return 0
 }
 
 // stayAtEdge puts back at the region's edge an avatar whose crossing did
@@ -121,6 +150,10 @@ func (a *agent) stayAtEdge(pos ritual.Vector3) {
 	a.av.crossing.Store(false)
 }
 
+// ErrArriving is AdmitChild's refusal of an agent that is arriving in the
+// region (a teleport or crossing under way).
+var ErrArriving = errors.New("sim: the agent is arriving in this region, not a neighbour's child")
+
 // AdmitChild provisions the circuit of an agent present in a neighbouring
 // region: its circuit opens here (handshake, terrain, objects) but its
 // avatar stays out of this region's world. Its capabilities are a child
@@ -133,6 +166,20 @@ func (r *Region) AdmitChild(ctx context.Context, c login.Circuit) (login.Destina
 	if r.closing {
 		r.mu.Unlock()
 		return login.Destination{}, ErrClosing
+	}
+	// An agent teleporting or crossing in is no neighbour's child: a
+	// neighbour that learnt of it late (its arrival there raced the
+	// departure) would give the client a child's seed for the region the
+	// agent is arriving in.
+	if a := r.agents[c.Agent]; a != nil && a.conn.Err() == nil && a.arriving.Load() != nil {
+		r.mu.Unlock()
+		return login.Destination{}, ErrArriving
+	}
+	for _, p := range r.pending {
+		if p.Agent == c.Agent && p.teleport && time.Now().Before(p.Expiry) {
+			r.mu.Unlock()
+			return login.Destination{}, ErrArriving
+		}
 	}
 	if a := r.agents[c.Agent]; a == nil || a.conn.Err() != nil {
 		for code, p := range r.pending {
@@ -186,7 +233,7 @@ func (a *agent) enableNeighbours() {
 	c := a.c
 	c.Expiry = time.Now().Add(a.r.cfg.CircuitTTL)
 	var open uint8
-	rx, ry := a.r.handle.Grid()
+	epoch := a.departures.Load()
 	dests := nb.AdmitNeighbours(ctx, a.r.handle, c)
 	hs := make([]ritual.RegionHandle, 0, len(dests))
 	for _, d := range dests {
@@ -195,16 +242,7 @@ func (a *agent) enableNeighbours() {
 	a.r.neighbours.add(hs)
 	a.neighbours.Store(&hs)
 	for _, d := range dests {
-		switch dx, dy := d.Handle.Grid(); {
-		case dy == ry && dx == rx+1:
-			open |= motion.OpenEast
-		case dy == ry && dx+1 == rx:
-			open |= motion.OpenWest
-		case dx == rx && dy == ry+1:
-			open |= motion.OpenNorth
-		case dx == rx && dy+1 == ry:
-			open |= motion.OpenSouth
-		}
+		open |= a.edgeTowards(d.Handle)
 		ip := d.SimIP.Unmap().As4()
 		enable := caps.Event{Message: "EnableSimulator", Body: map[string]any{"SimulatorInfo": []any{map[string]any{
 			"Handle":      binary.BigEndian.AppendUint64(nil, uint64(d.Handle)),
@@ -218,8 +256,14 @@ func (a *agent) enableNeighbours() {
 			"sim-ip-and-port": netip.AddrPortFrom(netip.AddrFrom4(ip), d.SimPort).String(),
 			"seed-capability": d.SeedCapability,
 		}}
+		if a.departures.Load() != epoch || a.crossed.Load() {
+			// The agent left while the neighbours answered: telling it
+			// now would name this region's neighbours after it is
+			// elsewhere (a child's seed for the region it went to).
+			return
+		}
 		for _, ev := range []caps.Event{enable, establish} {
-			if err := a.r.cfg.Caps.Enqueue(a.c.Agent, ev); err != nil {
+			if err := a.r.cfg.Caps.EnqueueRegion(a.c.Agent, a.r.info.ID, ev); err != nil {
 				a.r.cfg.Logger.Warn("sim: telling the client of a neighbour", "neighbour", d.RegionName, "event", ev.Message, "err", err)
 			}
 		}

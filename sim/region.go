@@ -58,6 +58,11 @@ type Config struct {
 	// Directory is the rest of the grid, for map searches and teleports
 	// (nil: this region alone).
 	Directory Directory
+	// ReleaseWait is how long an agent that teleported or crossed away
+	// stays a root agent here, waiting for the destination to confirm its
+	// arrival (a Directory that is a Releaser); without it the agent is
+	// put back and told (default DefaultReleaseWait).
+	ReleaseWait time.Duration
 
 	Recorder trace.Recorder
 	Logger   *slog.Logger
@@ -90,6 +95,9 @@ func (c *Config) fill() error {
 	}
 	if c.FrameRate <= 0 {
 		c.FrameRate = DefaultFrameRate
+	}
+	if c.ReleaseWait <= 0 {
+		c.ReleaseWait = DefaultReleaseWait
 	}
 	return nil
 }
@@ -150,8 +158,9 @@ type Region struct {
 type pendingCircuit struct {
 	login.Circuit
 	used     bool
-	teleport bool // provisioned by Admit
-	child    bool // provisioned by AdmitChild: a neighbour's agent
+	teleport bool                // provisioned by Admit
+	child    bool                // provisioned by AdmitChild: a neighbour's agent
+	origin   ritual.RegionHandle // the region a teleport or crossing comes from
 	// view is a child view told before the circuit opened.
 	view *ChildView
 }
@@ -410,7 +419,7 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 		return
 	}
 	pc.used = true
-	circ, teleported, child, view := pc.Circuit, pc.teleport || pc.child, pc.child, pc.view
+	circ, teleported, child, origin, view := pc.Circuit, pc.teleport || pc.child, pc.child, pc.origin, pc.view
 	r.mu.Unlock()
 
 	t := r.transport.Load()
@@ -440,7 +449,15 @@ func (r *Region) accept(from netip.AddrPort, d []byte) {
 	a := newAgent(r, conn, circ)
 	a.teleported = teleported
 	a.away = child
+	a.origin.Store(uint64(origin))
 	r.mu.Lock()
+	if np := r.pending[code]; np != nil && np != pc && np.teleport && np.Agent == circ.Agent && np.Session == circ.Session {
+		// Admit came for this circuit while it was being accepted (a
+		// neighbour's child teleporting in at once): the agent arrives.
+		p := r.scene.arrival(np.Start, r.info.Name)
+		a.arriving.Store(&p)
+		a.origin.Store(uint64(np.origin))
+	}
 	delete(r.pending, code)
 	if old := r.agents[circ.Agent]; old != nil && old != a {
 		go old.kick("You have logged in from another place.")

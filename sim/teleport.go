@@ -60,6 +60,7 @@ func (r *Region) Admit(ctx context.Context, c login.Circuit, pos, lookAt ritual.
 	}
 	if a := r.agents[c.Agent]; a != nil && a.conn.Err() == nil && a.c.Code == c.Code && a.c.Session == c.Session {
 		p := arrival
+		a.origin.Store(uint64(Origin(ctx)))
 		a.arriving.Store(&p)
 	} else {
 		// A child left by an earlier session of the agent (one that
@@ -84,7 +85,7 @@ func (r *Region) Admit(ctx context.Context, c login.Circuit, pos, lookAt ritual.
 		if c.Expiry.IsZero() {
 			c.Expiry = time.Now().Add(r.cfg.CircuitTTL)
 		}
-		r.pending[c.Code] = &pendingCircuit{Circuit: c, teleport: true}
+		r.pending[c.Code] = &pendingCircuit{Circuit: c, teleport: true, origin: Origin(ctx)}
 	}
 	r.mu.Unlock()
 	seed, err := r.cfg.Caps.Handover(caps.Agent{
@@ -123,8 +124,8 @@ func (a *agent) teleportEvent(kind string, h ritual.RegionHandle, flags uint32, 
 // teleportFail answers TeleportFailed with reason.
 func (a *agent) teleportFail(h ritual.RegionHandle, reason string, start time.Time) {
 	a.send(&msg.TeleportFailed{
-		Info:      msg.TeleportFailedInfo{AgentID: a.c.Agent, Reason: cstr(reason)},
-		AlertInfo: []msg.TeleportFailedAlertInfo{{Message: cstr(reason), ExtraParams: cstr("")}},
+		Info:      msg.TeleportFailedInfo{AgentID: a.c.Agent, Reason: cstr1(reason)},
+		AlertInfo: []msg.TeleportFailedAlertInfo{{Message: cstr1(reason), ExtraParams: cstr("")}},
 	})
 	a.teleportEvent(trace.TeleportFailed, h, 0, reason, nil, start)
 }
@@ -133,14 +134,21 @@ func (a *agent) teleportFail(h ritual.RegionHandle, reason string, start time.Ti
 // TeleportStart then TeleportLocal with the avatar moved (as OpenSimulator
 // does); to another region of the grid, TeleportStart, TeleportProgress,
 // the circuit provisioned at the destination and TeleportFinish on the
-// event queue. The agent stays here as a child: its circuit stays open,
-// its avatar leaves the shared world.
+// event queue. The agent stays here as a root agent until the destination
+// confirms its arrival (Region.Release, through the Directory's Releaser);
+// then it stays as a child: its circuit stays open, its avatar leaves the
+// shared world. Without a confirmation within Config.ReleaseWait it is put
+// back and told (AlertMessage).
 func (a *agent) teleport(h ritual.RegionHandle, pos, lookAt ritual.Vector3, flags uint32) {
 	start := time.Now()
 	p := pos
 	a.teleportEvent(trace.TeleportRequest, h, flags, "", &p, start)
 	if !a.joined || a.away || a.crossed.Load() {
 		a.teleportFail(h, "The agent is not in this region.", start)
+		return
+	}
+	if a.departing.Load() != nil {
+		a.teleportFail(h, "The agent is already on its way to another region.", start)
 		return
 	}
 	if lookAt == (ritual.Vector3{}) {
@@ -166,7 +174,7 @@ func (a *agent) teleport(h ritual.RegionHandle, pos, lookAt ritual.Vector3, flag
 	a.teleportEvent(trace.TeleportStart, h, flags, "", nil, start)
 	a.send(&msg.TeleportProgress{AgentData: msg.TeleportProgressAgentData{AgentID: a.c.Agent},
 		Info: msg.TeleportProgressInfo{TeleportFlags: flags, Message: cstr("contacting destination")}})
-	ctx, cancel := context.WithTimeout(context.Background(), teleportWait)
+	ctx, cancel := context.WithTimeout(WithOrigin(context.Background(), a.r.handle), teleportWait)
 	defer cancel()
 	c := a.c
 	c.Expiry = time.Now().Add(a.r.cfg.CircuitTTL)
@@ -203,16 +211,16 @@ func (a *agent) teleport(h ritual.RegionHandle, pos, lookAt ritual.Vector3, flag
 		"RegionSizeX":    be32(dest.SizeX),
 		"RegionSizeY":    be32(dest.SizeY),
 	}}}}
-	if err := a.r.cfg.Caps.EnqueuePrevious(a.c.Agent, ev); err != nil {
+	a.departures.Add(1) // before the event: neighbours are no longer told
+	if err := a.r.cfg.Caps.EnqueueRegion(a.c.Agent, a.r.info.ID, ev); err != nil {
 		a.teleportFail(h, "The event queue could not take TeleportFinish: "+err.Error(), start)
 		return
 	}
-	// The agent goes: its avatar leaves this region's world; its circuit
-	// stays as a child's.
-	a.away = true
-	a.root.Store(false)
-	a.r.world.leave(a.av)
-	a.joined = false
+	// The agent goes once the destination confirms its arrival: then its
+	// avatar leaves this region's world and its circuit stays as a
+	// child's. Until then it is still here, and is put back if no
+	// confirmation comes (Config.ReleaseWait).
+	a.depart(&departure{kind: trace.TeleportFinish, to: dest.Handle, name: dest.RegionName, start: start})
 	a.teleportEvent(trace.TeleportFinish, dest.Handle, flags, strings.TrimSpace(dest.RegionName), &dest.Position, start)
 }
 

@@ -335,9 +335,11 @@ func (w *world) join(av *avatar, pos ritual.Vector3) {
 	defer w.mu.Unlock()
 	for i, l := range w.leaves {
 		if l == av {
-			// Back before its departure took effect: it stays, moved.
+			// Back before its departure took effect: it stays, moved
+			// (and no longer held past the edge it crossed).
 			w.leaves = append(w.leaves[:i], w.leaves[i+1:]...)
 			w.moves = append(w.moves, placement{av, pos})
+			av.crossing.Store(false)
 			return
 		}
 	}
