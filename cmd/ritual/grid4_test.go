@@ -126,7 +126,6 @@ func TestFourRegionProcesses(t *testing.T) {
 	}
 	defer s.Close()
 	t.Run("neighbours", func(t *testing.T) {
-		t.Skip("regions of different processes do not yet take each other's agents as children (no region-to-region calls): SW's agent is told of no neighbour")
 		if err := s.WaitNeighbours(step(20*time.Second), 3); err != nil {
 			t.Fatalf("neighbours of SW: %v (regions %+v)", err, s.Regions())
 		}
@@ -148,7 +147,6 @@ func TestFourRegionProcesses(t *testing.T) {
 		}
 	})
 	t.Run("crossing", func(t *testing.T) {
-		t.Skip("regions of different processes do not yet hand a walking agent over (no region-to-region calls): SW's east edge is a wall")
 		s.WalkTo(ritual.Vector3{X: 300, Y: 128, Z: 30})
 		if err := s.WaitCrossings(step(30*time.Second), 1); err != nil {
 			t.Fatalf("crossing into SE: %v (at %v in %s, regions %+v)", err, s.Position(), s.Region().Name, s.Regions())
