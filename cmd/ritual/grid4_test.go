@@ -103,6 +103,22 @@ func TestFourRegionProcesses(t *testing.T) {
 		return ctx
 	}
 
+	// Logging in and out at once, region after region, on the fresh grid:
+	// each session ends while its neighbours are still being told of it,
+	// and the next login goes to one of those neighbours.
+	t.Run("quick relogins", func(t *testing.T) {
+		t.Skip("a session that logs out while its neighbours are being told of it leaves child agents behind there, and the same account's next login into such a neighbour is often not acknowledged (UseCircuitCode)")
+		for _, name := range []string{"NW", "NE", "SE", "SW"} {
+			s, err := g.login(t, "Walker", "uri:"+name+"&128&128&30")
+			if err != nil {
+				t.Fatalf("login to %s right after a logout next door: %v", name, err)
+			}
+			if _, err := s.Logout(step(20 * time.Second)); err != nil {
+				t.Errorf("logout in %s: %v", name, err)
+			}
+		}
+	})
+
 	// Login placement: each region by its uri: start, in its own process
 	// (an account for each, so that no session's neighbours are those of
 	// the one before).
