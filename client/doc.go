@@ -90,7 +90,10 @@
 // TeleportFailed is a *TeleportError with the region's reason, and a
 // teleport within the region ends at TeleportLocal. A destination that
 // does not answer leaves the agent where it was. WaitArrival waits for the
-// ritual in the new region to be whole.
+// ritual in the new region to be whole. SetHome makes where the avatar
+// stands its home (SetStartLocationRequest, answered with an AlertMessage),
+// where TeleportLandmark with the zero id and a login with start "home"
+// go; Alerts keeps the regions' AlertMessages.
 //
 // MapBlocks asks the world map for the regions in a range of grid cells
 // (MapBlockRequest → MapBlockReplies, ten regions each), as a viewer's

@@ -126,7 +126,9 @@ type Session struct {
 	capsGranted map[string]string
 	eqStarted   bool
 	received    map[string]int
-	alerts      []string // the regions' AlertMessages, the last maxAlerts
+	alerts      []string      // the regions' AlertMessages, the last maxAlerts
+	alertSeq    uint64        // AlertMessages received
+	alertWake   chan struct{} // closed and replaced at each AlertMessage
 	firstObject bool
 	terrainDone bool
 	complete    bool
@@ -1192,7 +1194,66 @@ func (s *Session) onAlert(text string) {
 		s.alerts = append(s.alerts[:0], s.alerts[1:]...)
 	}
 	s.alerts = append(s.alerts, text)
+	s.alertSeq++
+	if s.alertWake != nil {
+		close(s.alertWake)
+		s.alertWake = nil
+	}
 	s.mu.Unlock()
+}
+
+// nextAlert waits for the first AlertMessage after the seq-th and returns
+// its text.
+func (s *Session) nextAlert(ctx context.Context, seq uint64) (string, error) {
+	for {
+		s.mu.Lock()
+		if s.alertSeq > seq {
+			// The newest of those kept that came after seq.
+			i := len(s.alerts) - int(s.alertSeq-seq)
+			text := s.alerts[max(i, 0)]
+			s.mu.Unlock()
+			return text, nil
+		}
+		if s.alertWake == nil {
+			s.alertWake = make(chan struct{})
+		}
+		wake := s.alertWake
+		s.mu.Unlock()
+		select {
+		case <-wake:
+		case <-s.done:
+			return "", s.Err()
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+}
+
+// SetHome makes where the avatar stands its home ("Set Home to Here":
+// SetStartLocationRequest with LocationID 1), where TeleportLandmark with
+// the zero id and a login with start "home" go, and returns the region's
+// answer (its AlertMessage, "Home position set." from OpenSimulator and
+// Ritual alike).
+func (s *Session) SetHome(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	seq := s.alertSeq
+	name := s.region.Name
+	s.mu.Unlock()
+	req := &msg.SetStartLocationRequest{
+		AgentData: msg.SetStartLocationRequestAgentData{AgentID: s.resp.Agent, SessionID: s.resp.Session},
+		StartLocationData: msg.SetStartLocationRequestStartLocationData{
+			SimName: append([]byte(name), 0), LocationID: 1,
+			LocationPos: s.Position(), LocationLookAt: ritual.Vector3{X: 1},
+		},
+	}
+	if err := s.send(req, true); err != nil {
+		return "", fmt.Errorf("client: set home: %w", err)
+	}
+	text, err := s.nextAlert(ctx, seq)
+	if err != nil {
+		return "", fmt.Errorf("client: set home: no answer from the region: %w", err)
+	}
+	return text, nil
 }
 
 // Alerts returns the texts of the AlertMessages the region the agent is

@@ -54,6 +54,7 @@ var (
 	famEQTimeouts     = newFamily("ritual_eq_timeouts_total", prometheus.CounterValue, "EventQueueGet polls answered 502 with nothing to say.")
 	famSeedRequests   = newFamily("ritual_seed_requests_total", prometheus.CounterValue, "Seed capability requests answered.")
 	famCapsRequests   = newFamily("ritual_caps_requests_total", prometheus.CounterValue, "Requests to capabilities other than the seed and the event queue.")
+	famBorderNews     = newFamily("ritual_border_news_total", prometheus.CounterValue, "Border news (child views, chat near a border) for regions of other processes, sent or dropped because their queue was full.", "outcome")
 )
 
 func emit[N ~int | ~int64 | ~uint64 | ~uint32 | ~int32](ch chan<- prometheus.Metric, f *family, v N, labels ...string) {
@@ -87,6 +88,9 @@ func (g collector) Collect(ch chan<- prometheus.Metric) {
 		emit(ch, famPasswordChecks, s.Login.PasswordChecks())
 	}
 	emit(ch, famConnsRefused, s.ConnsRefused())
+	sent, dropped := s.BorderNews()
+	emit(ch, famBorderNews, sent, "sent")
+	emit(ch, famBorderNews, dropped, "dropped")
 
 	if s.Region != nil {
 		c := s.Region.Counters()

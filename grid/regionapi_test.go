@@ -487,6 +487,10 @@ func TestBordersAcrossProcesses(t *testing.T) {
 		if sent == 0 {
 			t.Errorf("%s sent no border news", srv.Region.Info().Name)
 		}
+		if m := scrape(t, srv); m["ritual_border_news_total{outcome=sent}"] < float64(sent) || m["ritual_border_news_total{outcome=dropped}"] != float64(dropped) {
+			t.Errorf("%s: /metrics tells border news %v sent, %v dropped; the server counted %d, %d", srv.Region.Info().Name,
+				m["ritual_border_news_total{outcome=sent}"], m["ritual_border_news_total{outcome=dropped}"], sent, dropped)
+		}
 	}
 }
 

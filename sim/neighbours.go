@@ -160,7 +160,7 @@ var ErrArriving = errors.New("sim: the agent is arriving in this region, not a n
 // grant (caps.Router.GrantChild) that leaves the agent's root grant alone.
 func (r *Region) AdmitChild(ctx context.Context, c login.Circuit) (login.Destination, error) {
 	if c.Code == 0 {
-		return login.Destination{}, errors.New("sim: circuit code 0 is not valid")
+		return login.Destination{}, errCodeZero
 	}
 	r.mu.Lock()
 	if r.closing {
@@ -182,20 +182,10 @@ func (r *Region) AdmitChild(ctx context.Context, c login.Circuit) (login.Destina
 		}
 	}
 	if a := r.agents[c.Agent]; a == nil || a.conn.Err() != nil {
-		for code, p := range r.pending {
-			if p.Agent == c.Agent || time.Now().After(p.Expiry) {
-				delete(r.pending, code)
-			}
-		}
-		if len(r.pending)+len(r.agents) >= r.cfg.MaxCircuits {
+		if err := r.reserveLocked(&pendingCircuit{Circuit: c, child: true}); err != nil {
 			r.mu.Unlock()
-			r.counts.full.Add(1)
-			return login.Destination{}, fmt.Errorf("%w: %d circuits", login.ErrRegionFull, r.cfg.MaxCircuits)
+			return login.Destination{}, err
 		}
-		if c.Expiry.IsZero() {
-			c.Expiry = time.Now().Add(r.cfg.CircuitTTL)
-		}
-		r.pending[c.Code] = &pendingCircuit{Circuit: c, child: true}
 	}
 	r.mu.Unlock()
 	seed, err := r.cfg.Caps.GrantChild(caps.Agent{
@@ -203,19 +193,10 @@ func (r *Region) AdmitChild(ctx context.Context, c login.Circuit) (login.Destina
 		RegionID: r.info.ID, RegionName: r.info.Name,
 	})
 	if err != nil {
-		r.mu.Lock()
-		if p := r.pending[c.Code]; p != nil && p.Agent == c.Agent && p.child {
-			delete(r.pending, c.Code)
-		}
-		r.mu.Unlock()
+		r.unreserve(c, func(p *pendingCircuit) bool { return p.child })
 		return login.Destination{}, fmt.Errorf("sim: granting a child's capabilities: %w", err)
 	}
-	return login.Destination{
-		RegionName: r.info.Name, RegionID: r.info.ID,
-		SimIP: r.cfg.SimIP, SimPort: uint16(r.simPort.Load()), Handle: r.handle,
-		SizeX: r.info.SizeX, SizeY: r.info.SizeY,
-		SeedCapability: seed,
-	}, nil
+	return r.destination(seed, ritual.Vector3{}, ritual.Vector3{}), nil
 }
 
 // enableNeighbours tells the client of each neighbouring region, as

@@ -268,7 +268,7 @@ var ErrClosing = errors.New("sim: region is shutting down")
 // says where the client goes next.
 func (r *Region) Provision(ctx context.Context, c login.Circuit) (login.Destination, error) {
 	if c.Code == 0 {
-		return login.Destination{}, errors.New("sim: circuit code 0 is not valid")
+		return login.Destination{}, errCodeZero
 	}
 	r.mu.Lock()
 	if r.closing {
@@ -276,25 +276,11 @@ func (r *Region) Provision(ctx context.Context, c login.Circuit) (login.Destinat
 		return login.Destination{}, ErrClosing
 	}
 	// A second login of the same agent ends the first cleanly.
-	var old *agent
-	for code, p := range r.pending {
-		if p.Agent == c.Agent || time.Now().After(p.Expiry) {
-			delete(r.pending, code)
-		}
-	}
-	if a := r.agents[c.Agent]; a != nil {
-		old = a
-	}
-	if len(r.pending)+len(r.agents) >= r.cfg.MaxCircuits {
+	old := r.agents[c.Agent]
+	if err := r.reserveLocked(&pendingCircuit{Circuit: c}); err != nil {
 		r.mu.Unlock()
-		r.counts.full.Add(1)
-		return login.Destination{}, fmt.Errorf("%w: %d circuits", login.ErrRegionFull, r.cfg.MaxCircuits)
+		return login.Destination{}, err
 	}
-	if _, taken := r.pending[c.Code]; taken {
-		r.mu.Unlock()
-		return login.Destination{}, errors.New("sim: circuit code already provisioned")
-	}
-	r.pending[c.Code] = &pendingCircuit{Circuit: c}
 	r.mu.Unlock()
 	if old != nil {
 		old.kick("You have logged in from another place.")
@@ -304,25 +290,60 @@ func (r *Region) Provision(ctx context.Context, c login.Circuit) (login.Destinat
 		RegionID: r.info.ID, RegionName: r.info.Name,
 	})
 	if err != nil {
-		r.mu.Lock()
-		delete(r.pending, c.Code)
-		r.mu.Unlock()
+		r.unreserve(c, func(*pendingCircuit) bool { return true })
 		return login.Destination{}, fmt.Errorf("sim: granting capabilities: %w", err)
 	}
 	r.provisioned.Add(1)
-	pos := r.scene.arrival(c.Start, r.info.Name)
+	return r.destination(seed, r.scene.arrival(c.Start, r.info.Name), ritual.Vector3{X: 1}), nil
+}
+
+// errCodeZero refuses a circuit without a code.
+var errCodeZero = errors.New("sim: circuit code 0 is not valid")
+
+// reserveLocked records p as a circuit waiting for its UseCircuitCode;
+// r.mu is held. The agent's earlier waiting circuits go, and expired ones;
+// a region at MaxCircuits refuses it (login.ErrRegionFull), and so does a
+// code already waiting.
+func (r *Region) reserveLocked(p *pendingCircuit) error {
+	now := time.Now()
+	for code, q := range r.pending {
+		if q.Agent == p.Agent || now.After(q.Expiry) {
+			delete(r.pending, code)
+		}
+	}
+	if len(r.pending)+len(r.agents) >= r.cfg.MaxCircuits {
+		r.counts.full.Add(1)
+		return fmt.Errorf("%w: %d circuits", login.ErrRegionFull, r.cfg.MaxCircuits)
+	}
+	if _, taken := r.pending[p.Code]; taken {
+		return errors.New("sim: circuit code already provisioned")
+	}
+	if p.Expiry.IsZero() {
+		p.Expiry = now.Add(r.cfg.CircuitTTL)
+	}
+	r.pending[p.Code] = p
+	return nil
+}
+
+// unreserve takes back c's waiting circuit after its capabilities could
+// not be granted, when it is still c's agent's and mine says it is the
+// one reserved.
+func (r *Region) unreserve(c login.Circuit, mine func(*pendingCircuit) bool) {
+	r.mu.Lock()
+	if p := r.pending[c.Code]; p != nil && p.Agent == c.Agent && mine(p) {
+		delete(r.pending, c.Code)
+	}
+	r.mu.Unlock()
+}
+
+// destination is where a client is sent to reach this region.
+func (r *Region) destination(seed string, pos, lookAt ritual.Vector3) login.Destination {
 	return login.Destination{
-		RegionName:     r.info.Name,
-		RegionID:       r.info.ID,
-		SimIP:          r.cfg.SimIP,
-		SimPort:        uint16(r.simPort.Load()),
-		Handle:         r.handle,
-		SizeX:          r.info.SizeX,
-		SizeY:          r.info.SizeY,
-		SeedCapability: seed,
-		Position:       pos,
-		LookAt:         ritual.Vector3{X: 1},
-	}, nil
+		RegionName: r.info.Name, RegionID: r.info.ID,
+		SimIP: r.cfg.SimIP, SimPort: uint16(r.simPort.Load()), Handle: r.handle,
+		SizeX: r.info.SizeX, SizeY: r.info.SizeY,
+		SeedCapability: seed, Position: pos, LookAt: lookAt,
+	}
 }
 
 // Serve runs the region's UDP side on pc until Close; it returns nil after

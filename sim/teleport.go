@@ -49,7 +49,7 @@ type Directory interface {
 // can send TeleportFinish.
 func (r *Region) Admit(ctx context.Context, c login.Circuit, pos, lookAt ritual.Vector3) (login.Destination, error) {
 	if c.Code == 0 {
-		return login.Destination{}, errors.New("sim: circuit code 0 is not valid")
+		return login.Destination{}, errCodeZero
 	}
 	c.Start = fmt.Sprintf("uri:%s&%g&%g&%g", r.info.Name, pos.X, pos.Y, pos.Z)
 	arrival := r.scene.arrival(c.Start, r.info.Name)
@@ -62,30 +62,14 @@ func (r *Region) Admit(ctx context.Context, c login.Circuit, pos, lookAt ritual.
 		p := arrival
 		a.origin.Store(uint64(Origin(ctx)))
 		a.arriving.Store(&p)
-	} else {
+	} else if err := r.reserveLocked(&pendingCircuit{Circuit: c, teleport: true, origin: Origin(ctx)}); err != nil {
 		// A child left by an earlier session of the agent (one that
 		// logged out elsewhere, its circuit here not yet timed out) is
-		// not this arrival: the circuit is provisioned anew, or the
-		// arriving client's UseCircuitCode would find none; the old
-		// child is ended when the new circuit opens.
-		for code, p := range r.pending {
-			if p.Agent == c.Agent || time.Now().After(p.Expiry) {
-				delete(r.pending, code)
-			}
-		}
-		if len(r.pending)+len(r.agents) >= r.cfg.MaxCircuits {
-			r.mu.Unlock()
-			r.counts.full.Add(1)
-			return login.Destination{}, fmt.Errorf("%w: %d circuits", login.ErrRegionFull, r.cfg.MaxCircuits)
-		}
-		if _, taken := r.pending[c.Code]; taken {
-			r.mu.Unlock()
-			return login.Destination{}, errors.New("sim: circuit code already provisioned")
-		}
-		if c.Expiry.IsZero() {
-			c.Expiry = time.Now().Add(r.cfg.CircuitTTL)
-		}
-		r.pending[c.Code] = &pendingCircuit{Circuit: c, teleport: true, origin: Origin(ctx)}
+		// not this arrival: the circuit is provisioned anew (reserved
+		// above), or the arriving client's UseCircuitCode would find
+		// none; the old child is ended when the new circuit opens.
+		r.mu.Unlock()
+		return login.Destination{}, err
 	}
 	r.mu.Unlock()
 	seed, err := r.cfg.Caps.Handover(caps.Agent{
@@ -93,20 +77,11 @@ func (r *Region) Admit(ctx context.Context, c login.Circuit, pos, lookAt ritual.
 		RegionID: r.info.ID, RegionName: r.info.Name,
 	})
 	if err != nil {
-		r.mu.Lock()
-		if p := r.pending[c.Code]; p != nil && p.Agent == c.Agent {
-			delete(r.pending, c.Code)
-		}
-		r.mu.Unlock()
+		r.unreserve(c, func(*pendingCircuit) bool { return true })
 		return login.Destination{}, fmt.Errorf("sim: granting capabilities: %w", err)
 	}
 	r.provisioned.Add(1)
-	return login.Destination{
-		RegionName: r.info.Name, RegionID: r.info.ID,
-		SimIP: r.cfg.SimIP, SimPort: uint16(r.simPort.Load()), Handle: r.handle,
-		SizeX: r.info.SizeX, SizeY: r.info.SizeY,
-		SeedCapability: seed, Position: arrival, LookAt: lookAt,
-	}, nil
+	return r.destination(seed, arrival, lookAt), nil
 }
 
 // teleportEvent records a teleport step as the region sees it.
