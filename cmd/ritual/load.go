@@ -495,6 +495,7 @@ launch:
 	rep.AllConnectedMS = ms(all)
 	rep.Chat, rep.AvatarUpdatesHz, rep.RecvBytesPerBotPerS = o.world.report()
 	rep.ServerRSSMaxBytes = o.world.rssMax.Load()
+	rep.ByRegion = o.world.byRegion(o, results)
 	rep.Walk, rep.ChatEveryMS, rep.DrawDistance = o.walk, ms(o.chatEvery), o.drawDistance
 	rep.Teleport = o.world.teleportReport()
 	rep.Teleport.EveryMS = ms(o.teleportEvery)
@@ -661,7 +662,7 @@ func runBot(ctx context.Context, o loadOptions, idx int, first string, hc *http.
 	lost := o.world.hold(ctx, o, idx, first, sess)
 	state.connect(-1)
 	st := sess.Stats()
-	o.world.traffic(st.Circuit.BytesRecv, time.Since(arrived))
+	o.world.traffic(idx, st.Circuit.BytesRecv, time.Since(arrived))
 	res.stats, res.events = st.Circuit, st.Events
 	if lost != nil {
 		res.reason = "while in the region: " + failureReason(lost)
@@ -817,6 +818,10 @@ type loadReport struct {
 	AvatarUpdatesHz     avatarRates `json:"avatar_updates_hz"`
 	RecvBytesPerBotPerS float64     `json:"recv_bytes_per_bot_per_s_p50"`
 	ServerRSSMaxBytes   int64       `json:"server_rss_max_bytes"`
+
+	// ByRegion splits the bots, their failures, chat and update rates
+	// by region when they were spread over several.
+	ByRegion map[string]regionCrowd `json:"by_region,omitempty"`
 }
 
 type failureCount struct {
@@ -1022,6 +1027,29 @@ func (r *loadReport) writeTable(w io.Writer) {
 	}
 	if r.ServerRSSMaxBytes > 0 {
 		fmt.Fprintf(w, "grid resident memory (largest seen in /metrics): %.0f MiB\n", float64(r.ServerRSSMaxBytes)/(1<<20))
+	}
+	r.writeRegions(w)
+}
+
+// writeRegions writes the figures of each region, when there were several.
+func (r *loadReport) writeRegions(w io.Writer) {
+	if len(r.ByRegion) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nby region (where each bot was last; chat where it was said):\n")
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "region\tbots\tcompleted\tfailed\tlines\theard\texpected\tmissed\tchat p50\tp99\tnearest 10\tall\treceived\t")
+	for _, name := range slices.Sorted(maps.Keys(r.ByRegion)) {
+		c := r.ByRegion[name]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%.2f Hz\t%.2f Hz\t%.1f KiB/s\t\n", name, c.Bots, c.Completed, c.Failed,
+			c.Chat.N, c.Chat.Heard, c.Chat.Expected, c.Chat.Missed, msText(c.Chat.P50), msText(c.Chat.P99),
+			c.AvatarUpdatesHz.Nearest10P50, c.AvatarUpdatesHz.AllP50, c.RecvBytesPerBotPerS/1024)
+	}
+	tw.Flush()
+	for _, name := range slices.Sorted(maps.Keys(r.ByRegion)) {
+		for _, f := range r.ByRegion[name].Failures {
+			fmt.Fprintf(w, "  %s %6d  %s\n", name, f.Count, f.Reason)
+		}
 	}
 }
 

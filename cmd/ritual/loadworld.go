@@ -71,13 +71,15 @@ type botSpot struct {
 	mu       sync.Mutex
 	pos      ritual.Vector3
 	region   ritual.RegionHandle
+	name     string // the region's name
 	arrived  time.Time
 	leaves   time.Time
 	inRegion bool
 }
 
-// chatLine is one numbered line said.
+// chatLine is one numbered line said, in region.
 type chatLine struct {
+	region  string
 	said    time.Time
 	expect  map[int]bool
 	heardBy map[int]time.Duration
@@ -89,10 +91,14 @@ type worldLoad struct {
 
 	mu    sync.Mutex
 	lines map[string]*chatLine
-	// rates are the per-bot medians (nearest 10, all).
+	// rates are the per-bot medians (nearest 10, all); rateRegion the
+	// region each bot measured them in (where its window ended).
 	near10, all []float64
-	// recvPerSecond is each bot's received bytes a second in the region.
+	rateRegion  []string
+	// recvPerSecond is each bot's received bytes a second in the region;
+	// recvRegion the region it was in last.
 	recvPerSecond []float64
+	recvRegion    []string
 
 	rssMax atomic.Int64
 
@@ -146,13 +152,14 @@ func newWorldLoad(n int) *worldLoad {
 
 func (w *worldLoad) setSpot(i int, sess *client.Session) {
 	s := &w.spots[i]
-	pos, h := sess.Position(), sess.Region().Handle
+	pos, rg := sess.Position(), sess.Region()
+	h := rg.Handle
 	s.mu.Lock()
 	if h != s.region {
 		// In another region: settled again only after a while.
 		s.arrived = time.Now()
 	}
-	s.pos, s.region = pos, h
+	s.pos, s.region, s.name = pos, h, rg.Name
 	s.mu.Unlock()
 }
 
@@ -161,9 +168,9 @@ func (w *worldLoad) setSpot(i int, sess *client.Session) {
 func (w *worldLoad) said(i int, text string, now time.Time) {
 	from := &w.spots[i]
 	from.mu.Lock()
-	p, h := from.pos, from.region
+	p, h, name := from.pos, from.region, from.name
 	from.mu.Unlock()
-	l := &chatLine{said: now, expect: map[int]bool{}, heardBy: map[int]time.Duration{}}
+	l := &chatLine{region: name, said: now, expect: map[int]bool{}, heardBy: map[int]time.Duration{}}
 	for j := range w.spots {
 		s := &w.spots[j]
 		s.mu.Lock()
@@ -205,7 +212,7 @@ func (w *worldLoad) hold(ctx context.Context, o loadOptions, i int, name string,
 	end := now.Add(o.duration)
 	spot := &w.spots[i]
 	spot.mu.Lock()
-	spot.pos, spot.region, spot.arrived, spot.leaves, spot.inRegion = sess.Position(), sess.Region().Handle, now, end, true
+	spot.pos, spot.region, spot.name, spot.arrived, spot.leaves, spot.inRegion = sess.Position(), sess.Region().Handle, sess.Region().Name, now, end, true
 	spot.mu.Unlock()
 	defer func() {
 		spot.mu.Lock()
@@ -371,15 +378,22 @@ func (w *worldLoad) rates(s *client.Session, before, counts map[ritual.UUID]int,
 	w.mu.Lock()
 	w.near10 = append(w.near10, median(near))
 	w.all = append(w.all, median(all))
+	w.rateRegion = append(w.rateRegion, s.Region().Name)
 	w.mu.Unlock()
 }
 
-func (w *worldLoad) traffic(bytesRecv int, in time.Duration) {
+// traffic records what bot i received while it stayed.
+func (w *worldLoad) traffic(i, bytesRecv int, in time.Duration) {
 	if in <= 0 {
 		return
 	}
+	spot := &w.spots[i]
+	spot.mu.Lock()
+	region := spot.name
+	spot.mu.Unlock()
 	w.mu.Lock()
 	w.recvPerSecond = append(w.recvPerSecond, float64(bytesRecv)/in.Seconds())
+	w.recvRegion = append(w.recvRegion, region)
 	w.mu.Unlock()
 }
 
@@ -401,9 +415,18 @@ func round2(v float64) float64 { return math.Round(v*100) / 100 }
 func (w *worldLoad) report() (chatReport, avatarRates, float64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	ar := avatarRates{Nearest10P50: round2(median(w.near10)), AllP50: round2(median(w.all)), Bots: len(w.all)}
+	return w.chat(func(*chatLine) bool { return true }), ar, math.Round(median(w.recvPerSecond))
+}
+
+// chat summarises the lines keep accepts; w.mu is held.
+func (w *worldLoad) chat(keep func(*chatLine) bool) chatReport {
 	var cr chatReport
 	var lat []time.Duration
 	for _, l := range w.lines {
+		if !keep(l) {
+			continue
+		}
 		cr.N++
 		for j := range l.expect {
 			cr.Expected++
@@ -418,8 +441,85 @@ func (w *worldLoad) report() (chatReport, avatarRates, float64) {
 	}
 	p := summarize(lat)
 	cr.P50, cr.P95, cr.P99, cr.Max = p.P50, p.P95, p.P99, p.Max
-	ar := avatarRates{Nearest10P50: round2(median(w.near10)), AllP50: round2(median(w.all)), Bots: len(w.all)}
-	return cr, ar, math.Round(median(w.recvPerSecond))
+	return cr
+}
+
+// regionCrowd is one region's share of the figures, the --json
+// "by_region" object under the region's name. A bot counts in the region
+// it was in last (where it left, failed, or measured its update rates);
+// a bot that never arrived, in the region it was bound for; a chat line,
+// in the region it was said in (its hearers were all there).
+type regionCrowd struct {
+	Bots                int            `json:"bots"`
+	Completed           int            `json:"completed"`
+	Failed              int            `json:"failed"`
+	Failures            []failureCount `json:"failures"`
+	Chat                chatReport     `json:"chat"`
+	AvatarUpdatesHz     avatarRates    `json:"avatar_updates_hz"`
+	RecvBytesPerBotPerS float64        `json:"recv_bytes_per_bot_per_s_p50"`
+}
+
+// byRegion splits the figures by region; nil when the bots were in one
+// region only (the whole report is that region's).
+func (w *worldLoad) byRegion(o loadOptions, results []botResult) map[string]regionCrowd {
+	where := make([]string, len(results))
+	names := map[string]bool{}
+	for i, r := range results {
+		if i < len(w.spots) {
+			s := &w.spots[i]
+			s.mu.Lock()
+			where[i] = s.name
+			s.mu.Unlock()
+		}
+		if where[i] == "" {
+			where[i] = r.region
+		}
+		if where[i] == "" && len(o.regions) > 0 {
+			where[i] = o.regions[i%len(o.regions)]
+		}
+		if where[i] != "" {
+			names[where[i]] = true
+		}
+	}
+	if len(names) < 2 {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string]regionCrowd{}
+	for name := range names {
+		var rc regionCrowd
+		failures := map[string]int{}
+		for i, r := range results {
+			if where[i] != name {
+				continue
+			}
+			rc.Bots++
+			if r.completed {
+				rc.Completed++
+			} else {
+				rc.Failed++
+				failures[r.reason]++
+			}
+		}
+		rc.Failures = countFailures(failures)
+		rc.Chat = w.chat(func(l *chatLine) bool { return l.region == name })
+		var near, all, recv []float64
+		for k, rg := range w.rateRegion {
+			if rg == name {
+				near, all = append(near, w.near10[k]), append(all, w.all[k])
+			}
+		}
+		for k, rg := range w.recvRegion {
+			if rg == name {
+				recv = append(recv, w.recvPerSecond[k])
+			}
+		}
+		rc.AvatarUpdatesHz = avatarRates{Nearest10P50: round2(median(near)), AllP50: round2(median(all)), Bots: len(all)}
+		rc.RecvBytesPerBotPerS = math.Round(median(recv))
+		out[name] = rc
+	}
+	return out
 }
 
 // watchRSS reads the grid's resident memory from its /metrics every few
