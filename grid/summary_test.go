@@ -165,7 +165,7 @@ func TestAttackSummary(t *testing.T) {
 	for _, r := range rs {
 		joined += r.Message + "\n"
 	}
-	for _, frag := range []string{"logins for bad credentials", "for too many failures", "datagrams with no circuit", "requests for unknown capabilities", "addresses"} {
+	for _, frag := range []string{"logins for bad credentials", "for too many failures", "datagrams with no circuit", "requests for unknown capabilities", " address"} {
 		if !strings.Contains(joined, frag) {
 			t.Errorf("no summary says %q", frag)
 		}
