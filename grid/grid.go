@@ -369,7 +369,6 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.Region = s.Regions[0]
 	}
 	s.router = newRouter(s.Store, s.Regions, cfg)
-	dir.rt.Store(s.router)
 	if len(s.Regions) > 0 {
 		if err := s.msgr.start(); err != nil {
 			s.msgr.stop()

@@ -22,7 +22,6 @@ import (
 // the region-to-region API (package peer).
 type directory struct {
 	regions atomic.Pointer[[]*sim.Region]
-	rt      atomic.Pointer[router]
 
 	// Set before the regions serve; nil peer: no other process is reached.
 	gs      store.GridStore
@@ -99,22 +98,21 @@ func (d *directory) Regions() []store.Region {
 		out = append(out, r.Info())
 		seen[r.Info().ID] = true
 	}
-	rt := d.rt.Load()
-	if rt == nil || rt.gs == nil {
+	if d.gs == nil {
 		return out
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	hosts, err := rt.gs.Hosts().List(ctx)
+	hosts, err := d.gs.Hosts().List(ctx)
 	if err != nil {
-		rt.cfg.Logger.Warn("grid: reading the map for a map search failed", "err", err)
+		d.cfg.Logger.Warn("grid: reading the map for a map search failed", "err", err)
 		return out
 	}
 	for _, h := range hosts {
-		if seen[h.Region] || time.Since(h.Heartbeat) > rt.cfg.HeartbeatTimeout {
+		if seen[h.Region] || time.Since(h.Heartbeat) > d.cfg.HeartbeatTimeout {
 			continue
 		}
-		if reg, err := rt.gs.Regions().Get(ctx, h.Region); err == nil {
+		if reg, err := d.gs.Regions().Get(ctx, h.Region); err == nil {
 			out = append(out, reg)
 		}
 	}
@@ -125,10 +123,8 @@ func (d *directory) Regions() []store.Region {
 // agent, directly in this process, through the region-to-region API in
 // another.
 func (d *directory) Admit(ctx context.Context, h ritual.RegionHandle, c login.Circuit, pos, lookAt ritual.Vector3) (login.Destination, error) {
-	for _, r := range d.list() {
-		if r.Handle() == h {
-			return r.Admit(ctx, c, pos, lookAt)
-		}
+	if r := d.region(h); r != nil {
+		return r.Admit(ctx, c, pos, lookAt)
 	}
 	t, err := d.remote(ctx, h)
 	if err != nil {
@@ -234,11 +230,9 @@ func (d *directory) AdmitCrossing(ctx context.Context, h ritual.RegionHandle, c 
 // Release implements sim.Releaser: the region with handle from, which the
 // agent left, keeps it as a child only.
 func (d *directory) Release(ctx context.Context, from, to ritual.RegionHandle, agent ritual.UUID) error {
-	for _, r := range d.list() {
-		if r.Handle() == from {
-			r.Release(agent, to)
-			return nil
-		}
+	if r := d.region(from); r != nil {
+		r.Release(agent, to)
+		return nil
 	}
 	t, err := d.remote(ctx, from)
 	if err != nil {
@@ -270,9 +264,7 @@ func (d *directory) UpdateChildView(h ritual.RegionHandle, v sim.ChildView) {
 		return
 	}
 	if err := r.SetChildView(v); err != nil {
-		if rt := d.rt.Load(); rt != nil {
-			rt.cfg.Logger.Debug("grid: a neighbour did not take a child view", "region", r.Info().Name, "err", err)
-		}
+		d.cfg.Logger.Debug("grid: a neighbour did not take a child view", "region", r.Info().Name, "err", err)
 	}
 }
 
