@@ -15,18 +15,15 @@ type collector struct{ s *Server }
 // their labels (reasons, messages), so it is an unchecked collector.
 func (collector) Describe(chan<- *prometheus.Desc) {}
 
-// family is one metric family of the collector; its descriptors are made
-// once per label set.
+// family is one metric family of the collector: its descriptor, made
+// once, and its type.
 type family struct {
-	name, help string
-	typ        prometheus.ValueType
-	labels     []string
-	desc       *prometheus.Desc
+	typ  prometheus.ValueType
+	desc *prometheus.Desc
 }
 
 func newFamily(name string, typ prometheus.ValueType, help string, labels ...string) *family {
-	return &family{name: name, help: help, typ: typ, labels: labels,
-		desc: prometheus.NewDesc(name, help, labels, nil)}
+	return &family{typ: typ, desc: prometheus.NewDesc(name, help, labels, nil)}
 }
 
 var (
@@ -64,6 +61,17 @@ func emit[N ~int | ~int64 | ~uint64 | ~uint32 | ~int32](ch chan<- prometheus.Met
 // Collect implements prometheus.Collector.
 func (g collector) Collect(ch chan<- prometheus.Metric) {
 	s := g.s
+	if s.Login != nil {
+		for _, o := range s.Login.Counts().Outcomes() {
+			emit(ch, famLogins, o.Count, o.Name)
+		}
+		emit(ch, famPasswordChecks, s.Login.PasswordChecks())
+	}
+	emit(ch, famConnsRefused, s.ConnsRefused())
+	sent, dropped := s.BorderNews()
+	emit(ch, famBorderNews, sent, "sent")
+	emit(ch, famBorderNews, dropped, "dropped")
+
 	// A process without a region (a login service alone) has no region
 	// metrics; one with several reports its first region's (Server.Region).
 	if s.Region != nil {
@@ -80,20 +88,7 @@ func (g collector) Collect(ch chan<- prometheus.Metric) {
 			emit(ch, famRefusals, n.Count, n.Name)
 		}
 		emit(ch, famLogouts, c.Logouts)
-	}
-	if s.Login != nil {
-		for _, o := range s.Login.Counts().Outcomes() {
-			emit(ch, famLogins, o.Count, o.Name)
-		}
-		emit(ch, famPasswordChecks, s.Login.PasswordChecks())
-	}
-	emit(ch, famConnsRefused, s.ConnsRefused())
-	sent, dropped := s.BorderNews()
-	emit(ch, famBorderNews, sent, "sent")
-	emit(ch, famBorderNews, dropped, "dropped")
 
-	if s.Region != nil {
-		c := s.Region.Counters()
 		tr := s.Region.Traffic()
 		cs := tr.Circuits
 		emit(ch, famPackets, cs.PacketsRecv, "in")
