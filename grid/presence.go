@@ -320,25 +320,39 @@ func (m *messenger) Relay(ctx context.Context, om *store.OfflineMessage) (string
 		return "", sim.ErrNotOnline
 	}
 	if om.Dialog != sim.IMFromAgent {
-		for _, r := range local {
-			if r.HoldsRoot(om.To) && r.Forward(om) {
-				m.typingRelayed.Add(1)
-				return where, nil
-			}
-		}
 		m.typingRelayed.Add(1)
-		m.notify(ctx, imChannel, typingPayload(om))
+		if !m.forwardLocal(om) {
+			m.notify(ctx, imChannel, typingPayload(om))
+		}
 		return where, nil
 	}
 	if err := m.st.Messages().Save(ctx, om); err != nil {
 		return "", fmt.Errorf("grid: keeping the message for region %s: %w", where, err)
 	}
 	m.imsRelayed.Add(1)
-	for _, r := range local {
-		r.Wake(om.To)
-	}
+	m.wakeLocal(om.To)
 	m.notify(ctx, imChannel, om.To.String())
 	return where, nil
+}
+
+// forwardLocal hands a typing indicator to the region of this process
+// holding its recipient as a root agent; false when none does (or its
+// queue is full).
+func (m *messenger) forwardLocal(om *store.OfflineMessage) bool {
+	for _, r := range m.dir.list() {
+		if r.HoldsRoot(om.To) && r.Forward(om) {
+			return true
+		}
+	}
+	return false
+}
+
+// wakeLocal has the regions of this process take the messages kept for
+// the agent, the one holding it as a root agent delivering them.
+func (m *messenger) wakeLocal(to ritual.UUID) {
+	for _, r := range m.dir.list() {
+		r.Wake(to)
+	}
 }
 
 // lookForMail wakes the process's root agents every mailPoll while
@@ -386,9 +400,7 @@ func (m *messenger) othersOnMap(ctx context.Context) bool {
 // Kept implements sim.Messenger: the regions that may hold the agent,
 // arrived since its presence was looked up, are woken.
 func (m *messenger) Kept(to ritual.UUID) {
-	for _, r := range m.dir.list() {
-		r.Wake(to)
-	}
+	m.wakeLocal(to)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	m.notify(ctx, imChannel, to.String())
@@ -398,11 +410,7 @@ func (m *messenger) Kept(to ritual.UUID) {
 // this process delivers.
 func (m *messenger) relayed(payload string) {
 	if om, ok := parseTyping(payload); ok {
-		for _, r := range m.dir.list() {
-			if r.HoldsRoot(om.To) && r.Forward(om) {
-				return
-			}
-		}
+		m.forwardLocal(om)
 		return
 	}
 	to, err := ritual.ParseUUID(payload)
@@ -410,9 +418,7 @@ func (m *messenger) relayed(payload string) {
 		m.log.Debug("grid: a malformed relayed-message notification", "payload", payload)
 		return
 	}
-	for _, r := range m.dir.list() {
-		r.Wake(to)
-	}
+	m.wakeLocal(to)
 }
 
 // typingPayload is a typing indicator as imChannel carries it.
