@@ -21,7 +21,7 @@ import (
 )
 
 // openPG opens the test database as one process of the grid would.
-func openPG(t *testing.T, dsn string) *postgres.Store {
+func openPG(t testing.TB, dsn string) *postgres.Store {
 	t.Helper()
 	st, err := postgres.Open(t.Context(), dsn)
 	if err != nil {

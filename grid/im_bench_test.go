@@ -9,17 +9,7 @@ import (
 	"ritual/client"
 	"ritual/grid"
 	"ritual/internal/pgtest"
-	"ritual/store/postgres"
 )
-
-func openPGB(b *testing.B, dsn string) *postgres.Store {
-	st, err := postgres.Open(b.Context(), dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	return st
-}
 
 // benchLogin logs an agent in and waits for its ritual.
 func benchLogin(b *testing.B, uri, first, last, start string) *client.Session {
@@ -71,12 +61,12 @@ func BenchmarkIMRelay(b *testing.B) {
 		{"other_region", oneProcess("uri:West&128&128&30", "uri:East&128&128&30")},
 		{"other_process", func(b *testing.B) (*client.Session, *client.Session) {
 			dsn := pgtest.Database(b, "")
-			st := openPGB(b, dsn)
+			st := openPG(b, dsn)
 			addAccount(b, st, "Ann", "Able", "secret")
 			addAccount(b, st, "Bob", "Baker", "secret")
 			var uri string
 			for i, name := range []string{"West", "East"} {
-				srv, err := grid.Start(b.Context(), grid.Config{Store: openPGB(b, dsn), Listen: "127.0.0.1:0", Logger: quietLogger(),
+				srv, err := grid.Start(b.Context(), grid.Config{Store: openPG(b, dsn), Listen: "127.0.0.1:0", Logger: quietLogger(),
 					NoLogin: i > 0, Regions: []grid.RegionSpec{{Name: name, GridX: 2000 + 10*uint32(i), GridY: 2000}}})
 				if err != nil {
 					b.Fatal(err)
