@@ -3,7 +3,6 @@ package sim
 import (
 	"context"
 	"errors"
-	"math"
 	"time"
 
 	"ritual"
@@ -47,7 +46,7 @@ func (a *agent) setHome(m *msg.SetStartLocationRequest) {
 		pos = a.position // arrived since the last frame
 	}
 	look := d.LocationLookAt
-	if !finiteVec(look) || look == (ritual.Vector3{}) {
+	if !store.FiniteVector(look) || look == (ritual.Vector3{}) {
 		look = ritual.Vector3{X: 1}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeWait)
@@ -109,13 +108,4 @@ func (m alertWire) AppendTo(b []byte) []byte {
 		}
 	}
 	return b
-}
-
-func finiteVec(v ritual.Vector3) bool {
-	for _, f := range []float32{v.X, v.Y, v.Z} {
-		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
-			return false
-		}
-	}
-	return true
 }

@@ -134,6 +134,9 @@ func (o *Object) Validate() error {
 
 func finite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
 
+// FiniteVector reports whether no coordinate of v is NaN or infinite.
+func FiniteVector(v ritual.Vector3) bool { return finite(v.X) && finite(v.Y) && finite(v.Z) }
+
 // checkText requires valid UTF-8 of min..max bytes without control
 // characters, except newlines when lines is set.
 func checkText(what, s string, min, max int, lines bool) error {

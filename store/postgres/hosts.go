@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/netip"
 	"time"
 
@@ -255,7 +254,7 @@ func (s *Store) Locations() store.Locations { return locations{s} }
 
 // Set implements store.Locations.
 func (x locations) Set(ctx context.Context, l *store.AgentLocation) error {
-	if l == nil || !finite(l.Position) {
+	if l == nil || !store.FiniteVector(l.Position) {
 		return fmt.Errorf("postgres: set location: %w: missing or non-finite", store.ErrInvalid)
 	}
 	if err := x.s.live(); err != nil {
@@ -289,13 +288,4 @@ func (x locations) Get(ctx context.Context, agent ritual.UUID) (store.AgentLocat
 	}
 	l.Updated = utc(l.Updated)
 	return l, nil
-}
-
-func finite(v ritual.Vector3) bool {
-	for _, f := range []float32{v.X, v.Y, v.Z} {
-		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
-			return false
-		}
-	}
-	return true
 }

@@ -124,7 +124,7 @@ func (s *Store) Homes() store.Homes { return homes{s} }
 
 // Set implements store.Homes.
 func (x homes) Set(ctx context.Context, h *store.Home) error {
-	if h == nil || !finite(h.Position) || !finite(h.LookAt) {
+	if h == nil || !store.FiniteVector(h.Position) || !store.FiniteVector(h.LookAt) {
 		return fmt.Errorf("postgres: set home: %w: missing or non-finite", store.ErrInvalid)
 	}
 	if err := x.s.live(); err != nil {
