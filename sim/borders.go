@@ -267,8 +267,8 @@ func (w *world) relayChat(av *avatar, pos ritual.Vector3, typ uint8, text []byte
 	var line *ChatLine
 	for _, h := range w.r.neighbours.list() {
 		ox, oy := w.r.offset(h)
-		dx := max(ox-pos.X, 0, pos.X-(ox+regionSide))
-		dy := max(oy-pos.Y, 0, pos.Y-(oy+regionSide))
+		dx := max(ox-pos.X, 0, pos.X-(ox+ritual.RegionSize))
+		dy := max(oy-pos.Y, 0, pos.Y-(oy+ritual.RegionSize))
 		if dx*dx+dy*dy > rng*rng {
 			continue
 		}

@@ -53,10 +53,6 @@ func (r *Region) AdmitCrossing(ctx context.Context, c login.Circuit, pos, vel ri
 	return d, nil
 }
 
-// regionSide is the side of the regions of a grid, in metres: handles
-// name the grid's cells of this size.
-const regionSide = 256
-
 // cross hands an avatar that walked past an open edge (pos is outside the
 // region) to the neighbour beyond: the neighbour makes the agent a root
 // agent at the translated position with its velocity kept, this region
@@ -72,9 +68,9 @@ func (a *agent) cross(pos, vel ritual.Vector3, rot ritual.Quaternion) {
 		a.stayAtEdge(pos)
 		return
 	}
-	h := ritual.HandleFromGrid(uint32(gx/regionSide), uint32(gy/regionSide))
-	ox, oy := h.Meters()
-	to := ritual.Vector3{X: pos.X - float32(int64(ox)-int64(mx)), Y: pos.Y - float32(int64(oy)-int64(my)), Z: pos.Z}
+	h := ritual.HandleFromGrid(uint32(gx/ritual.RegionSize), uint32(gy/ritual.RegionSize))
+	ox, oy := a.r.offset(h)
+	to := ritual.Vector3{X: pos.X - ox, Y: pos.Y - oy, Z: pos.Z}
 	ctx, cancel := context.WithTimeout(WithOrigin(context.Background(), a.r.handle), teleportWait)
 	defer cancel()
 	c := a.c

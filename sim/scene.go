@@ -85,8 +85,7 @@ func (sc *scene) buildUpdates() error {
 		if err != nil {
 			return err
 		}
-		one := msg.ObjectUpdate{ObjectData: []msg.ObjectUpdateObjectData{od}}
-		n := len(one.AppendTo(nil)) - 10 - 1 // this block's share of a body
+		n := blockLen(&od) // this block's share of a body
 		if cur == nil || size+n > maxObjectBody || len(cur.ObjectData) == 255 {
 			cur = &msg.ObjectUpdate{RegionData: msg.ObjectUpdateRegionData{RegionHandle: uint64(sc.handle), TimeDilation: 0xFFFF}}
 			sc.updates = append(sc.updates, cur)

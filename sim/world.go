@@ -285,14 +285,15 @@ func newWorld(r *Region, rate int) *world {
 	if w.bounds.SizeX == 0 {
 		w.bounds.SizeX, w.bounds.SizeY = float32(hm.W), float32(hm.H)
 	}
-	w.snap.Store(w.emptySnapshot())
+	w.snap.Store(w.emptySnapshot(0))
 	return w
 }
 
-func (w *world) emptySnapshot() *snapshot {
+// emptySnapshot is a snapshot with no avatars, its index sized for n.
+func (w *world) emptySnapshot(n int) *snapshot {
 	nx := max(int(w.bounds.SizeX+cellSize-1)/cellSize, 1)
 	ny := max(int(w.bounds.SizeY+cellSize-1)/cellSize, 1)
-	return &snapshot{nx: nx, ny: ny, cellStart: make([]int32, nx*ny+1), byLocal: map[uint32]int32{}}
+	return &snapshot{nx: nx, ny: ny, cellStart: make([]int32, nx*ny+1), byLocal: make(map[uint32]int32, n)}
 }
 
 func newAvatar(a *agent) *avatar {
@@ -429,7 +430,7 @@ func (w *world) stepFor(frameDt time.Duration) {
 	w.joins, w.leaves, w.moves, w.watch = nil, nil, nil, nil
 	w.mu.Unlock()
 	for _, av := range leaves {
-		if av.slot >= 0 && av.slot < len(w.avatars) && w.avatars[av.slot] == av {
+		if w.inWorld(av) {
 			last := len(w.avatars) - 1
 			w.avatars[av.slot] = w.avatars[last]
 			w.avatars[av.slot].slot = av.slot
@@ -453,7 +454,7 @@ func (w *world) stepFor(frameDt time.Duration) {
 		w.avatars = append(w.avatars, av)
 	}
 	for _, m := range moves {
-		if m.av.slot >= 0 && m.av.slot < len(w.avatars) && w.avatars[m.av.slot] == m.av {
+		if w.inWorld(m.av) {
 			m.av.body = motion.Body{Position: m.pos, Rotation: m.av.body.Rotation}
 		}
 	}
@@ -514,11 +515,10 @@ func (w *world) stepFor(frameDt time.Duration) {
 
 // publish builds the frame's snapshot and spatial index.
 func (w *world) publish() *snapshot {
-	s := w.emptySnapshot()
+	s := w.emptySnapshot(len(w.avatars))
 	s.frame = w.frame
 	s.avs = make([]avState, len(w.avatars))
 	s.order = make([]int32, len(w.avatars))
-	s.byLocal = make(map[uint32]int32, len(w.avatars))
 	cells := make([]int32, len(w.avatars))
 	for i, av := range w.avatars {
 		b := &av.body
