@@ -11,28 +11,27 @@ type Controls uint32
 
 // The control bits a region acts on.
 const (
-	AtPos       Controls = 1 << 0 // forward
-	AtNeg       Controls = 1 << 1 // back
-	LeftPos     Controls = 1 << 2 // strafe left
-	LeftNeg     Controls = 1 << 3 // strafe right
-	UpPos       Controls = 1 << 4 // jump / fly up
-	UpNeg       Controls = 1 << 5 // crouch / fly down
-	FastAt      Controls = 1 << 10
-	FastLeft    Controls = 1 << 11
-	FastUp      Controls = 1 << 12
-	FlyControl  Controls = 1 << 13
-	Stop        Controls = 1 << 14
-	StandUp     Controls = 1 << 16
-	NudgeAtPos  Controls = 1 << 19
-	NudgeAtNeg  Controls = 1 << 20
-	NudgeLeftP  Controls = 1 << 21
-	NudgeLeftN  Controls = 1 << 22
-	NudgeUpPos  Controls = 1 << 23
-	NudgeUpNeg  Controls = 1 << 24
-	TurnLeft    Controls = 1 << 25
-	TurnRight   Controls = 1 << 26
-	Away        Controls = 1 << 27
-	moveControl          = AtPos | AtNeg | LeftPos | LeftNeg | UpPos | UpNeg | NudgeAtPos | NudgeAtNeg | NudgeLeftP | NudgeLeftN | NudgeUpPos | NudgeUpNeg
+	AtPos      Controls = 1 << 0 // forward
+	AtNeg      Controls = 1 << 1 // back
+	LeftPos    Controls = 1 << 2 // strafe left
+	LeftNeg    Controls = 1 << 3 // strafe right
+	UpPos      Controls = 1 << 4 // jump / fly up
+	UpNeg      Controls = 1 << 5 // crouch / fly down
+	FastAt     Controls = 1 << 10
+	FastLeft   Controls = 1 << 11
+	FastUp     Controls = 1 << 12
+	FlyControl Controls = 1 << 13
+	Stop       Controls = 1 << 14
+	StandUp    Controls = 1 << 16
+	NudgeAtPos Controls = 1 << 19
+	NudgeAtNeg Controls = 1 << 20
+	NudgeLeftP Controls = 1 << 21
+	NudgeLeftN Controls = 1 << 22
+	NudgeUpPos Controls = 1 << 23
+	NudgeUpNeg Controls = 1 << 24
+	TurnLeft   Controls = 1 << 25
+	TurnRight  Controls = 1 << 26
+	Away       Controls = 1 << 27
 )
 
 // Speeds in metres per second (see the package documentation).
@@ -303,9 +302,6 @@ func Step(b *Body, in Input, r Region, dt float32) {
 		b.Animation = Stand
 	}
 }
-
-// Moving reports whether the controls ask for movement.
-func (c Controls) Moving() bool { return c&moveControl != 0 && c&Stop == 0 }
 
 // yawOf returns the rotation's heading about Z, in radians.
 func yawOf(q ritual.Quaternion) float64 {
