@@ -86,11 +86,7 @@ func (a *agent) instantMessage(m *msg.ImprovedInstantMessage) {
 			return
 		case !errors.Is(err, ErrNotOnline):
 			a.r.cfg.Logger.Warn("sim: relaying an instant message", "from", a.c.Agent, "to", mb.ToAgentID, "err", err)
-			what := "refused: " + err.Error()
-			if errors.Is(err, store.ErrFull) {
-				what = "refused: the recipient's mailbox is full"
-			}
-			a.r.traceIM(a, mb.ToAgentID, mb.Dialog, len(om.Text), what)
+			a.r.traceIM(a, mb.ToAgentID, mb.Dialog, len(om.Text), refusal(err))
 			return
 		}
 	}
@@ -106,11 +102,7 @@ func (a *agent) instantMessage(m *msg.ImprovedInstantMessage) {
 	}
 	if err := a.r.cfg.Store.Messages().Save(ctx, om); err != nil {
 		a.r.cfg.Logger.Warn("sim: storing an offline message", "from", a.c.Agent, "to", mb.ToAgentID, "err", err)
-		what := "refused: " + err.Error()
-		if errors.Is(err, store.ErrFull) {
-			what = "refused: the recipient's mailbox is full"
-		}
-		a.r.traceIM(a, mb.ToAgentID, mb.Dialog, len(om.Text), what)
+		a.r.traceIM(a, mb.ToAgentID, mb.Dialog, len(om.Text), refusal(err))
 		return
 	}
 	a.r.world.imsOffline.Add(1)
@@ -192,6 +184,14 @@ func (a *agent) sendStored(om *store.OfflineMessage, offline bool) {
 		},
 		EstateBlock: msg.ImprovedInstantMessageEstateBlock{EstateID: 1},
 	}})
+}
+
+// refusal is the outcome traced for a message the store would not keep.
+func refusal(err error) string {
+	if errors.Is(err, store.ErrFull) {
+		return "refused: the recipient's mailbox is full"
+	}
+	return "refused: " + err.Error()
 }
 
 func clip(b []byte, n int) []byte {
