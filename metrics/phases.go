@@ -141,9 +141,6 @@ func (p *Phases) provision(e *trace.CircuitProvision) {
 	if old := p.byCode[e.Code]; old != nil {
 		p.forget(old)
 	}
-	if old := p.byAgent[e.Agent]; old != nil {
-		delete(p.byAgent, e.Agent) // a newer login of the agent
-	}
 	for len(p.byCode) >= maxTracked && len(p.order) > 0 {
 		if pr := p.byCode[p.order[0]]; pr != nil {
 			p.forget(pr)
@@ -152,7 +149,7 @@ func (p *Phases) provision(e *trace.CircuitProvision) {
 	}
 	pr := &progress{code: e.Code, agent: e.Agent, start: e.Head().Time, done: map[string]bool{}}
 	p.byCode[e.Code] = pr
-	p.byAgent[e.Agent] = pr
+	p.byAgent[e.Agent] = pr // a newer login of the agent replaces an older
 	p.order = append(p.order, e.Code)
 	if len(p.order) > 2*maxTracked {
 		p.compact()
