@@ -141,7 +141,7 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 		return bad("--draw-distance %v: want 0 < metres <= 1024", o.drawDistance)
 	case *regions != "" && len(o.regions) == 0:
 		return bad("--regions %q names no region", *regions)
-	case slices.ContainsFunc(o.regions, func(n string) bool { return len(n) > 254 || strings.ContainsAny(n, "&/") }):
+	case slices.ContainsFunc(o.regions, func(n string) bool { return !startable(n) }):
 		return bad("--regions %q: a name is too long or holds & or /", *regions)
 	case o.teleportEvery < 0:
 		return bad("--teleport-every %v is negative", o.teleportEvery)
@@ -554,7 +554,7 @@ func discoverRegions(ctx context.Context, sess *client.Session, every time.Durat
 	}
 	var regions []client.MapRegion
 	for _, r := range found {
-		if r.Name == "" || len(r.Name) > 254 || strings.ContainsAny(r.Name, "&/") {
+		if !startable(r.Name) {
 			continue
 		}
 		regions = append(regions, r)
@@ -1058,4 +1058,10 @@ func msText(v float64) string {
 		return "-"
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64) + "ms"
+}
+
+// startable reports whether a bot's start location (uri:Region&x&y&z) can
+// name the region.
+func startable(name string) bool {
+	return name != "" && len(name) <= 254 && !strings.ContainsAny(name, "&/")
 }
