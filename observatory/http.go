@@ -316,7 +316,7 @@ func (l *Live) serveSessionStream(w http.ResponseWriter, r *http.Request, s *ses
 	var sent uint64
 	for {
 		ch := s.changed()
-		_, version, _, _, _ := s.snapshot()
+		version := s.currentVersion()
 		if version != sent {
 			body, ended := l.sessionBody(s)
 			sent = version

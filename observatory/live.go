@@ -544,6 +544,7 @@ func (s *session) add(ev trace.Event, cfg LiveConfig, now time.Time) bool {
 	}
 	if step := s.progress.Reached(); step > s.step {
 		s.step, s.progAt = step, now
+		s.stepName = strconv.Itoa(step) + ". " + diagnose.ServerStepName(step)
 	}
 	s.updateStateLocked()
 	if s.closedWhy != "" && !s.ended {
@@ -593,10 +594,8 @@ func (s *session) updateStateLocked() {
 			s.state = StateClosed
 		}
 	}
-	switch {
-	case s.step > 0:
-		s.stepName = strconv.Itoa(s.step) + ". " + diagnose.ServerStepName(s.step)
-	case s.clientOK:
+	// A step reached names itself where it is reached (add).
+	if s.step == 0 && s.clientOK {
 		s.stepName = "the ritual completes"
 	}
 }
@@ -749,6 +748,14 @@ func (l *Live) Older() (map[string]int, int) {
 }
 
 // snapshot returns a copy of a session's events and its version.
+// currentVersion is the session's version alone, without a snapshot's
+// copies.
+func (s *session) currentVersion() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version
+}
+
 func (s *session) snapshot() ([]trace.Event, uint64, bool, map[string]int, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
