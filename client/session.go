@@ -791,20 +791,11 @@ func (s *Session) handleFrom(from netip.AddrPort, m msg.Message) error {
 }
 
 func (s *Session) onHandshake(m *msg.RegionHandshake) {
-	ri := &m.RegionInfo
 	s.mu.Lock()
 	first := !s.handshaken
 	s.handshaken = true
-	rg := &s.region
-	rg.Name = cString(ri.SimName)
-	rg.ID, rg.CacheID, rg.Owner = m.RegionInfo2.RegionID, ri.CacheID, ri.SimOwner
-	rg.Flags = uint64(ri.RegionFlags)
-	if len(m.RegionInfo4) > 0 {
-		rg.Flags, rg.Protocols = m.RegionInfo4[0].RegionFlagsExtended, m.RegionInfo4[0].RegionProtocols
-	}
-	rg.SimAccess, rg.WaterHeight = ri.SimAccess, ri.WaterHeight
-	rg.ProductName, rg.ProductSKU = cString(m.RegionInfo3.ProductName), cString(m.RegionInfo3.ProductSKU)
-	name := rg.Name
+	fillRegion(&s.region, m)
+	name := s.region.Name
 	s.mu.Unlock()
 	if first {
 		s.milestone(trace.Milestone{Step: trace.MilestoneHandshake, Detail: name})

@@ -170,7 +170,6 @@ type social struct {
 	goalSet bool
 	fly     bool
 	stopped bool // send Stop once, then nothing
-	wake    chan struct{}
 }
 
 func newSocial(agent ritual.UUID, buffer int) *social {
@@ -179,7 +178,7 @@ func newSocial(agent ritual.UUID, buffer int) *social {
 	}
 	return &social{agent: agent, avatars: map[avatarKey]*Avatar{}, ids: map[ritual.UUID]int{},
 		leaving: map[ritual.UUID]*time.Timer{},
-		events:  make(chan WorldEvent, buffer), wake: make(chan struct{}, 1)}
+		events:  make(chan WorldEvent, buffer)}
 }
 
 func (so *social) emit(ev WorldEvent) {
