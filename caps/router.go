@@ -120,16 +120,9 @@ func (r *Router) Handle(name string, h HandlerFunc) {
 // this moment. It replaces any earlier grant of the same agent: the earlier
 // paths answer 404 and its event queue is closed.
 func (r *Router) Grant(a Agent) (seedURL string, err error) {
-	if r.cfgErr != nil {
-		return "", r.cfgErr
-	}
-	if a.ID.IsZero() {
-		return "", fmt.Errorf("%w: Grant: zero agent ID", ErrConfig)
-	}
-	g := &grant{
-		agent: a,
-		caps:  make(map[string]string),
-		eq:    newQueue(r.cfg.QueueLimit),
+	g, err := r.newGrant("Grant", a)
+	if err != nil {
+		return "", err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -142,19 +135,28 @@ func (r *Router) Grant(a Agent) (seedURL string, err error) {
 	return r.url(g.seed), nil
 }
 
+// newGrant makes an agent's grant, not yet serving; op names the caller
+// in errors.
+func (r *Router) newGrant(op string, a Agent) (*grant, error) {
+	if r.cfgErr != nil {
+		return nil, r.cfgErr
+	}
+	if a.ID.IsZero() {
+		return nil, fmt.Errorf("%w: %s: zero agent ID", ErrConfig, op)
+	}
+	return &grant{agent: a, caps: make(map[string]string), eq: newQueue(r.cfg.QueueLimit)}, nil
+}
+
 // Handover grants an agent the capabilities of the region it is
 // teleporting to, as Grant does, but the grant it replaces keeps serving:
 // its event queue still answers the client's polls, so the source region
 // can tell the client where to go (EnqueuePrevious). The replaced grant
 // ends at the agent's next Grant, Handover or Revoke.
 func (r *Router) Handover(a Agent) (seedURL string, err error) {
-	if r.cfgErr != nil {
-		return "", r.cfgErr
+	g, err := r.newGrant("Handover", a)
+	if err != nil {
+		return "", err
 	}
-	if a.ID.IsZero() {
-		return "", fmt.Errorf("%w: Handover: zero agent ID", ErrConfig)
-	}
-	g := &grant{agent: a, caps: make(map[string]string), eq: newQueue(r.cfg.QueueLimit)}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.dropPreviousLocked(a.ID)
@@ -174,13 +176,10 @@ func (r *Router) Handover(a Agent) (seedURL string, err error) {
 // other grants. It replaces the agent's earlier child grant for the same
 // region and ends at RevokeRegion for that region or at Revoke.
 func (r *Router) GrantChild(a Agent) (seedURL string, err error) {
-	if r.cfgErr != nil {
-		return "", r.cfgErr
+	g, err := r.newGrant("GrantChild", a)
+	if err != nil {
+		return "", err
 	}
-	if a.ID.IsZero() {
-		return "", fmt.Errorf("%w: GrantChild: zero agent ID", ErrConfig)
-	}
-	g := &grant{agent: a, caps: make(map[string]string), eq: newQueue(r.cfg.QueueLimit)}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.children == nil {
