@@ -541,18 +541,8 @@ func (s *Session) handleChild(l *link, m msg.Message) error {
 		w := l.world // promote may trade it
 		s.mu.Unlock()
 		res, err := w.Apply(m)
-		for ids := res.CacheMisses; len(ids) > 0; {
-			n := min(len(ids), requestBatch)
-			rm := &msg.RequestMultipleObjects{
-				AgentData:  msg.RequestMultipleObjectsAgentData{AgentID: s.resp.Agent, SessionID: s.resp.Session},
-				ObjectData: make([]msg.RequestMultipleObjectsObjectData, n),
-			}
-			for i, id := range ids[:n] {
-				rm.ObjectData[i] = msg.RequestMultipleObjectsObjectData{CacheMissType: cacheMissFull, ID: id}
-			}
-			l.conn.Send(rm, true)
-			ids = ids[n:]
-		}
+		// Asked on the child's circuit.
+		s.requestObjectsBy(res.CacheMisses, func(m msg.Message) { l.conn.Send(m, true) })
 		s.notify()
 		return err
 	case *msg.DisableSimulator:

@@ -878,6 +878,12 @@ func (s *Session) onScene(m msg.Message) error {
 // (RequestMultipleObjects, CacheMissType 0), in messages of at most
 // requestBatch objects.
 func (s *Session) requestObjects(ids []uint32) {
+	s.requestObjectsBy(ids, func(m msg.Message) { s.sendLogged(m, true) })
+}
+
+// requestObjectsBy asks for the objects with the given local ids in
+// RequestMultipleObjects of requestBatch ids each, handed to send.
+func (s *Session) requestObjectsBy(ids []uint32, send func(msg.Message)) {
 	for len(ids) > 0 {
 		n := min(len(ids), requestBatch)
 		m := &msg.RequestMultipleObjects{
@@ -887,7 +893,7 @@ func (s *Session) requestObjects(ids []uint32) {
 		for i, id := range ids[:n] {
 			m.ObjectData[i] = msg.RequestMultipleObjectsObjectData{CacheMissType: cacheMissFull, ID: id}
 		}
-		s.sendLogged(m, true)
+		send(m)
 		ids = ids[n:]
 	}
 }
